@@ -1,0 +1,1 @@
+"""Qt-free image core: photos, reading and writing, develop operations, recipes."""

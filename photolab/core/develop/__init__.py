@@ -1,0 +1,36 @@
+"""Develop operations: one module per operation, each a params dataclass plus a pure ``apply``.
+
+``OPERATIONS`` lists them in pipeline order (like darktable's pixelpipe the order is fixed; a recipe only
+says which are on and with what parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from photolab.core.photo import Photo
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A develop step: ``apply(photo, params) -> Photo`` must not modify its input."""
+
+    name: str  # stable identifier used in sidecars
+    label: str  # shown in the GUI
+    params_type: type
+    apply: Callable[[Photo, Any], Photo]
+
+    def is_identity(self, params: Any) -> bool:
+        """True when these params leave the photo unchanged (such steps are skipped)."""
+        return params == self.params_type()
+
+
+def _collect() -> tuple[Operation, ...]:
+    from photolab.core.develop import exposure
+
+    return (exposure.OPERATION,)
+
+
+OPERATIONS: tuple[Operation, ...] = _collect()
+OPERATIONS_BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

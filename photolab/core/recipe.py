@@ -1,0 +1,218 @@
+"""The recipe: which develop operations are on, with which parameters, as data; saved as a JSON sidecar.
+
+A recipe is immutable: every edit makes a new one, which keeps undo/redo trivial. The sidecar of
+``IMG_0001.CR2`` is ``IMG_0001.CR2.photolab.json`` beside it; the original is never written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from photolab import __version__
+from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
+from photolab.core.errors import RecipeError
+from photolab.core.photo import Photo
+
+SCHEMA_NAME = "photolab.recipe"
+SCHEMA_VERSION = 1
+SIDECAR_SUFFIX = ".photolab.json"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Parameters per operation name; operations not listed are at their neutral defaults."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    disabled: frozenset[str] = frozenset()
+
+    def get(self, name: str) -> Any:
+        """The params of operation ``name`` (its defaults when the recipe does not set it)."""
+        if name in self.params:
+            return self.params[name]
+        return OPERATIONS_BY_NAME[name].params_type()
+
+    def with_params(self, name: str, params: Any) -> "Recipe":
+        """A new recipe with ``name`` set to ``params``."""
+        if name not in OPERATIONS_BY_NAME:
+            raise KeyError(f"unknown operation {name!r}")
+        return dataclasses.replace(self, params={**self.params, name: params})
+
+    def with_enabled(self, name: str, enabled: bool) -> "Recipe":
+        """A new recipe with operation ``name`` switched on or off (its params are kept)."""
+        disabled = self.disabled - {name} if enabled else self.disabled | {name}
+        return dataclasses.replace(self, disabled=frozenset(disabled))
+
+    def active_operations(self):
+        """(operation, params) in pipeline order, skipping disabled and neutral ones."""
+        for op in OPERATIONS:
+            params = self.get(op.name)
+            if op.name not in self.disabled and not op.is_identity(params):
+                yield op, params
+
+    @property
+    def is_neutral(self) -> bool:
+        return not any(True for _ in self.active_operations())
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: every operation in pipeline order with its parameters."""
+        return {
+            "schema": SCHEMA_NAME,
+            "version": SCHEMA_VERSION,
+            "software": f"PhotoLab {__version__}",
+            "operations": [
+                {"op": op.name, "enabled": op.name not in self.disabled, "params": _params_to_json(self.get(op.name))}
+                for op in OPERATIONS
+            ],
+        }
+
+    @staticmethod
+    def from_dict(data: Any) -> "Recipe":
+        """Parse a recipe dict; raises RecipeError on anything malformed or from a newer schema."""
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA_NAME:
+            raise RecipeError("not a PhotoLab recipe (missing or wrong 'schema')")
+        version = data.get("version")
+        if not isinstance(version, int):
+            raise RecipeError("recipe has no integer 'version'")
+        if version > SCHEMA_VERSION:
+            raise RecipeError(
+                f"recipe was written by a newer PhotoLab (schema version {version}, this one reads up to "
+                f"{SCHEMA_VERSION})"
+            )
+        operations = data.get("operations")
+        if not isinstance(operations, list):
+            raise RecipeError("recipe has no 'operations' list")
+        params: dict[str, Any] = {}
+        disabled: set[str] = set()
+        for entry in operations:
+            if not isinstance(entry, dict) or "op" not in entry:
+                raise RecipeError(f"malformed operation entry: {entry!r}")
+            name = entry["op"]
+            if name not in OPERATIONS_BY_NAME:
+                raise RecipeError(f"unknown operation {name!r}")
+            params[name] = _params_from_json(OPERATIONS_BY_NAME[name].params_type, entry.get("params", {}))
+            if not entry.get("enabled", True):
+                disabled.add(name)
+        return Recipe(params=params, disabled=frozenset(disabled))
+
+
+def _params_to_json(params: Any) -> dict:
+    return {f.name: _to_json_value(getattr(params, f.name)) for f in dataclasses.fields(params)}
+
+
+def _to_json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_to_json_value(v) for v in value]
+    return value
+
+
+def _params_from_json(params_type: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise RecipeError(f"params of {params_type.__name__} must be an object")
+    known = {f.name: f for f in dataclasses.fields(params_type)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise RecipeError(f"unknown parameter(s) {sorted(unknown)} for {params_type.__name__}")
+    values = {}
+    for name, value in data.items():
+        default = getattr(params_type(), name)
+        values[name] = _coerce(name, value, default)
+    try:
+        return params_type(**values)
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"invalid parameters for {params_type.__name__}: {exc}") from exc
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Check a JSON value against the type of the field's default."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = type(default)(value) if ok and isinstance(default, float) else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple) or default is None:
+        ok = value is None or isinstance(value, list)
+        value = tuple(value) if isinstance(value, list) else value
+    else:
+        ok = True
+    if not ok:
+        raise RecipeError(f"parameter {name!r} has the wrong type: {value!r}")
+    return value
+
+
+def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
+           progress: Callable[[float], None] | None = None) -> Photo:
+    """Apply the recipe's active operations in pipeline order (stopping before ``stop_before`` if given)."""
+    steps = list(recipe.active_operations())
+    for index, (op, params) in enumerate(steps):
+        if op.name == stop_before:
+            break
+        photo = op.apply(photo, params)
+        if progress is not None:
+            progress((index + 1) / len(steps))
+    return photo
+
+
+def sidecar_path(photo_path: str | Path) -> Path:
+    """``IMG_0001.CR2`` -> ``IMG_0001.CR2.photolab.json``."""
+    photo_path = Path(photo_path)
+    return photo_path.with_name(photo_path.name + SIDECAR_SUFFIX)
+
+
+def read_recipe_file(path: str | Path) -> Recipe:
+    """Read a recipe JSON file; raises RecipeError (invalid/future) or FileNotFoundError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"{path}: not a text file") from exc
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise RecipeError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from exc
+    try:
+        return Recipe.from_dict(data)
+    except RecipeError as exc:
+        raise RecipeError(f"{path}: {exc}") from exc
+
+
+def load_sidecar(photo_path: str | Path) -> tuple[Recipe | None, str | None]:
+    """The recipe saved beside ``photo_path``: (recipe, None), (None, None) when there is no sidecar, or
+    (None, warning) when it exists but cannot be used (invalid JSON, future schema): it is then ignored and
+    ``save_sidecar`` will refuse to overwrite it unless told to."""
+    path = sidecar_path(photo_path)
+    try:
+        return read_recipe_file(path), None
+    except FileNotFoundError:
+        return None, None
+    except RecipeError as exc:
+        log.warning("ignoring sidecar: %s", exc)
+        return None, f"Ignoring the edit sidecar: {exc}"
+
+
+def save_sidecar(photo_path: str | Path, recipe: Recipe, *, overwrite_unreadable: bool = False) -> Path:
+    """Write the recipe beside the photo, atomically. An existing sidecar that cannot be read (corrupt or
+    from a newer PhotoLab) is kept unless ``overwrite_unreadable``: raises RecipeError instead."""
+    from photolab.core.atomic import write_bytes_atomic
+
+    path = sidecar_path(photo_path)
+    if path.exists() and not overwrite_unreadable:
+        try:
+            read_recipe_file(path)
+        except RecipeError as exc:
+            raise RecipeError(f"not overwriting the existing sidecar, which this PhotoLab cannot read: {exc}") from exc
+    text = json.dumps(recipe.to_dict(), indent=2) + "\n"
+    write_bytes_atomic(path, text.encode("utf-8"))
+    return path
