@@ -1,0 +1,234 @@
+"""photolab-cli: batch commands over the same core the window uses.
+
+    photolab-cli info PATH
+    photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
+                 [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q]
+
+Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
+another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
+Exit status: 0 when every file succeeded, 1 when any failed (each failure gets a message), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from photolab import __version__
+from photolab.core import io
+from photolab.core.develop.exposure import ExposureParams
+from photolab.core.develop.white_balance import WhiteBalanceParams
+from photolab.core.errors import PhotoLabError
+from photolab.core.pipeline import develop_file
+from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
+from photolab.jobs import Job, JobState
+
+FORMAT_BY_SUFFIX = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``photolab-cli``; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args, parser)
+    except KeyboardInterrupt:
+        print("photolab-cli: interrupted", file=sys.stderr)
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photolab-cli", description="PhotoLab batch commands.")
+    parser.add_argument("--version", action="version", version=f"PhotoLab {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    info = commands.add_parser("info", help="print a photo's metadata as JSON")
+    info.add_argument("path", metavar="PATH")
+    info.set_defaults(command=_info)
+
+    develop = commands.add_parser("develop", help="develop photos and export them")
+    develop.add_argument("paths", nargs="+", metavar="PATH")
+    develop.add_argument("-o", "--output", metavar="FILE_OR_DIR",
+                         help="output file (one input) or folder (default: beside each photo)")
+    develop.add_argument("--recipe", metavar="SIDECAR", help="apply this recipe instead of each photo's sidecar")
+    develop.add_argument("--no-sidecar", action="store_true", help="ignore sidecars; start from the neutral recipe")
+    develop.add_argument("--wb", metavar="as-shot|auto|KELVIN", type=_white_balance,
+                         help="white balance: as shot, automatic, or a colour temperature in kelvin")
+    develop.add_argument("--tint", type=float, default=0.0, help="tint with a KELVIN white balance (+ = magenta)")
+    develop.add_argument("--exposure", metavar="EV", type=float, help="exposure in stops, replaces the recipe's")
+    develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
+    develop.add_argument("--quality", metavar="Q", type=_quality, default=92, help="JPEG quality 1-100 (default 92)")
+    develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
+    develop.set_defaults(command=_develop)
+    return parser
+
+
+def _white_balance(text: str) -> WhiteBalanceParams:
+    if text in ("as-shot", "as_shot"):
+        return WhiteBalanceParams(mode="as_shot")
+    if text == "auto":
+        return WhiteBalanceParams(mode="auto")
+    try:
+        kelvin = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected as-shot, auto or a temperature in kelvin, got {text!r}") from None
+    if not 1500 <= kelvin <= 50000:
+        raise argparse.ArgumentTypeError(f"temperature {kelvin:g} K is outside 1500-50000 K")
+    return WhiteBalanceParams(mode="kelvin", temperature=kelvin)
+
+
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("quality must be between 1 and 100")
+    return value
+
+
+def _info(args, parser) -> int:
+    try:
+        metadata = io.read_metadata(args.path)
+    except PhotoLabError as exc:
+        print(f"photolab-cli: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(metadata.to_dict(), indent=2))
+    return 0
+
+
+@dataclass
+class _Task:
+    source: Path
+    target: Path | None
+    error: str | None = None
+    warning: str | None = None
+    seconds: float = 0.0
+
+
+def _develop(args, parser) -> int:
+    file_format = args.format or _format_from_output(args.output) or "jpg"
+    if args.output and len(args.paths) > 1 and Path(args.output).suffix.lower() in FORMAT_BY_SUFFIX \
+            and not Path(args.output).is_dir():
+        parser.error("with several photos, -o must be a folder")
+    base_recipe = None
+    if args.recipe:
+        try:
+            base_recipe = read_recipe_file(args.recipe)
+        except (PhotoLabError, OSError) as exc:
+            parser.error(f"cannot use --recipe: {exc}")
+    tasks = [_Task(Path(p), _output_path(Path(p), args.output, file_format, len(args.paths))) for p in args.paths]
+    progress = _ProgressBar(sys.stderr, len(tasks))
+    for index, task in enumerate(tasks):
+        started = time.perf_counter()
+        recipe = _recipe_for(task, base_recipe, args)
+        if task.warning:
+            print(f"photolab-cli: warning: {task.warning}", file=sys.stderr)
+        if task.target.exists() and not args.overwrite:
+            task.error = f"{task.target} already exists (use --overwrite to replace it)"
+        elif task.target.resolve() == task.source.resolve():
+            task.error = f"{task.target}: refusing to overwrite the original photo"
+        else:
+            job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
+                      quality=args.quality, title=f"Developing {task.source.name}")
+            job.on_progress(lambda fraction, message, i=index, name=task.source.name: progress.update(i, fraction, name))
+            job.run()
+            if job.state is not JobState.FINISHED:
+                task.error = job.error_message or "cancelled"
+        task.seconds = time.perf_counter() - started
+        progress.update(index, 1.0, task.source.name)
+        if task.error:
+            progress.clear()
+            print(f"photolab-cli: error: {task.error}", file=sys.stderr)
+    progress.finish()
+    failed = sum(1 for task in tasks if task.error)
+    if args.json:
+        print(json.dumps({
+            "results": [
+                {"input": str(t.source), "output": None if t.error else str(t.target), "ok": t.error is None,
+                 "error": t.error, "seconds": round(t.seconds, 3)}
+                for t in tasks
+            ],
+            "succeeded": len(tasks) - failed,
+            "failed": failed,
+        }, indent=2))
+    elif len(tasks) > 1:
+        print(f"{len(tasks) - failed} of {len(tasks)} photos developed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _format_from_output(output: str | None) -> str | None:
+    if not output or Path(output).is_dir():
+        return None
+    return FORMAT_BY_SUFFIX.get(Path(output).suffix.lower())
+
+
+def _output_path(source: Path, output: str | None, file_format: str, count: int) -> Path:
+    """Where a photo's export goes: -o FILE, inside -o DIR, or beside the photo (never the photo itself)."""
+    extension = io.EXPORT_FORMATS[file_format]
+    names_a_folder = count > 1 or Path(output or ".").is_dir() or (output or "").endswith(os.sep) \
+        or not Path(output or ".").suffix
+    if output and not names_a_folder:
+        return Path(output)
+    folder = Path(output) if output else source.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (source.stem + extension)
+    if target.resolve() == source.resolve():
+        target = folder / f"{source.stem}_developed{extension}"
+    return target
+
+
+def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
+    if base_recipe is not None:
+        recipe = base_recipe
+    elif args.no_sidecar:
+        recipe = Recipe()
+    else:
+        sidecar_recipe, task.warning = load_sidecar(task.source)
+        recipe = sidecar_recipe or Recipe()
+    if args.wb is not None:
+        params = args.wb
+        if params.mode == "kelvin":
+            params = WhiteBalanceParams(mode="kelvin", temperature=params.temperature, tint=args.tint)
+        recipe = recipe.with_params("white_balance", params)
+    if args.exposure is not None:
+        recipe = recipe.with_params("exposure", ExposureParams(ev=args.exposure))
+    return recipe
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal; on a pipe, nothing (the messages still appear)."""
+
+    def __init__(self, stream: TextIO, total: int, width: int = 30) -> None:
+        self.stream, self.total, self.width = stream, total, width
+        self.enabled = stream.isatty()
+        self._last = ""
+
+    def update(self, index: int, fraction: float, name: str) -> None:
+        if not self.enabled:
+            return
+        overall = (index + fraction) / self.total
+        filled = int(overall * self.width)
+        line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {index + 1}/{self.total} {name} {fraction:4.0%}"
+        if line != self._last:
+            self.stream.write(line.ljust(len(self._last)))
+            self.stream.flush()
+            self._last = line
+
+    def clear(self) -> None:
+        if self.enabled and self._last:
+            self.stream.write("\r" + " " * len(self._last) + "\r")
+            self._last = ""
+
+    def finish(self) -> None:
+        if self.enabled and self._last:
+            self.stream.write("\n")
+            self._last = ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+import numpy as np
+
+from photolab.core.color import decode_srgb_integer, encode_srgb_integer, srgb_decode, srgb_encode
+
+
+def test_srgb_curve_known_values():
+    assert np.allclose(srgb_encode(np.array([0.0, 0.0031308, 0.18, 1.0])), [0.0, 0.04045, 0.46135, 1.0], atol=1e-4)
+    x = np.linspace(0, 1, 101, dtype=np.float32)
+    assert np.allclose(srgb_decode(srgb_encode(x)), x, atol=1e-5)
+
+
+def test_integer_encoding_is_within_one_code_and_clips():
+    rng = np.random.default_rng(0)
+    linear = (rng.random((64, 64, 3)) ** 3).astype(np.float32)
+    exact16 = np.round(srgb_encode(linear) * 65535)
+    assert np.abs(encode_srgb_integer(linear, np.uint16).astype(float) - exact16).max() <= 1
+    exact8 = np.round(srgb_encode(linear) * 255)
+    assert np.abs(encode_srgb_integer(linear, np.uint8).astype(float) - exact8).max() <= 1
+    clipped = encode_srgb_integer(np.array([[[-1.0, 0.5, 2.0]]], np.float32), np.uint8)
+    assert clipped.tolist() == [[[0, 188, 255]]]
+
+
+def test_integer_round_trip():
+    codes = np.arange(256, dtype=np.uint8).reshape(1, -1, 1).repeat(3, axis=2)
+    assert np.array_equal(encode_srgb_integer(decode_srgb_integer(codes), np.uint8), codes)
