@@ -1,0 +1,25 @@
+"""Torch networks and their runtime (no Qt here): the SE-ResNet family, timm importers, attention probes.
+
+``create_model`` and ``list_models`` are re-exported lazily from :mod:`photolab.models.se`, so importing this
+package (e.g. for :class:`ModelImportError`) does not import torch.
+"""
+
+from photolab.core.errors import PhotoLabError
+
+__all__ = ["ModelImportError", "create_model", "list_models"]
+
+
+class ModelImportError(PhotoLabError, ValueError):
+    """A weights file cannot be loaded into a model: unreadable, unsafe, or keys/shapes that do not match.
+
+    The message names the file and the first offending keys, so a person can tell a wrong architecture
+    from a damaged download.
+    """
+
+
+def __getattr__(name: str):
+    if name in ("create_model", "list_models"):
+        from photolab.models import se
+
+        return getattr(se, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
