@@ -1,0 +1,110 @@
+"""Entry point of the ``photolab`` window: ``photolab`` opens the window, ``photolab PATH`` opens a photo."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QThread
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from photolab import __version__
+from photolab.gui import dialogs
+
+ORGANIZATION = "PhotoLab"
+APPLICATION = "PhotoLab"
+ICON_DIRS = (Path(__file__).resolve().parents[2] / "resources" / "icons",
+             Path(sys.prefix) / "share" / "icons" / "hicolor" / "scalable" / "apps")
+
+
+def app_icon() -> QIcon:
+    """The aperture icon from resources/icons (or the installed theme icon)."""
+    icon = QIcon()
+    for folder in ICON_DIRS:
+        for name in ("photolab.svg", "photolab-256.png"):
+            if (folder / name).is_file():
+                icon.addFile(str(folder / name))
+    return icon if not icon.isNull() else QIcon.fromTheme("photolab")
+
+
+def configure_application(app: QApplication) -> None:
+    """Names for QSettings, the icon and the dark theme."""
+    from photolab.gui.theme import apply_dark_theme
+
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName("photolab")
+    app.setWindowIcon(app_icon())
+    apply_dark_theme(app)
+
+
+class ErrorReporter:
+    """``sys.excepthook``: an unexpected error becomes an error dialog (with the traceback behind
+    "Show Details") instead of ending the program. Errors on worker threads are printed."""
+
+    def __init__(self, parent_widget=None) -> None:
+        self.parent_widget = parent_widget
+        self._showing = False
+
+    def __call__(self, exc_type, exc_value, exc_traceback) -> None:
+        details = "".join(traceback.format_exception(exc_type, exc_value, exc_traceback))
+        sys.stderr.write(details)
+        if issubclass(exc_type, KeyboardInterrupt):
+            QCoreApplication.quit()
+            return
+        app = QApplication.instance()
+        if app is None or self._showing or QThread.currentThread() is not app.thread():
+            return
+        self._showing = True
+        try:
+            dialogs.show_error(self.parent_widget, "Unexpected error",
+                               f"Something went wrong: {exc_type.__name__}: {exc_value}\n\n"
+                               "PhotoLab keeps running; your edits are saved as you make them.", details)
+        finally:
+            self._showing = False
+
+    def install(self) -> None:
+        sys.excepthook = self
+        threading.excepthook = lambda args: self(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def launch(paths: list[str]):
+    """Show the main window and open the first of ``paths`` (the QApplication must exist)."""
+    from photolab.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if paths:
+        window.open_path(paths[0])
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the window; ``argv`` are the command-line arguments after the program name."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(arg in ("-h", "--help") for arg in argv):
+        print("usage: photolab [PHOTO]\n\nOpen PhotoLab, optionally with a photo.")
+        return 0
+    if "--version" in argv:
+        print(f"PhotoLab {__version__}")
+        return 0
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "photolab", *argv])
+        argv = app.arguments()[1:]  # Qt has taken its own options (-platform, -style, ...)
+    configure_application(app)
+    paths = [arg for arg in argv if not arg.startswith("-")]
+    reporter = ErrorReporter()
+    reporter.install()
+    window = launch(paths)
+    reporter.parent_widget = window
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The Develop panel: white balance, tone, presence, crop and rotate.
+
+It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
+merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
+the new recipe. Controls of operations this build does not register are disabled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from photolab.core.develop import OPERATIONS_BY_NAME
+from photolab.core.photo import Photo
+from photolab.core.recipe import Recipe
+from photolab.gui.crop_controls import CropControls
+from photolab.gui.widgets import ParamSlider, log_mapping
+
+TEMPERATURE_RANGE = (2000.0, 50000.0)
+TINT_LIMIT = 150.0
+DAYLIGHT = (6500.0, 0.0)  # what the sliders show before a photo tells us its as-shot white
+
+
+@dataclass(frozen=True)
+class SliderSpec:
+    operation: str
+    field: str
+    label: str
+    minimum: float = -100.0
+    maximum: float = 100.0
+    decimals: int = 0
+    step: float = 1.0
+    suffix: str = ""
+
+
+TONE = (
+    SliderSpec("exposure", "ev", "Exposure", -5.0, 5.0, 2, 0.01, " EV"),
+    SliderSpec("contrast", "amount", "Contrast"),
+    SliderSpec("highlights", "amount", "Highlights"),
+    SliderSpec("shadows", "shadows", "Shadows"),
+    SliderSpec("shadows", "blacks", "Blacks"),
+)
+PRESENCE = (
+    SliderSpec("saturation", "vibrance", "Vibrance"),
+    SliderSpec("saturation", "saturation", "Saturation"),
+)
+WB_MODES = (("As shot", "as_shot"), ("Auto", "auto"), ("Custom", "kelvin"))
+
+
+class DevelopPanel(QWidget):
+    """Sliders and buttons over one recipe."""
+
+    edit_requested = Signal(object, str, str)  # new Recipe, undo text, merge key ("" = never merge)
+    eyedropper_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._recipe = Recipe()
+        self._as_shot = DAYLIGHT
+        self.sliders: dict[str, ParamSlider] = {}  # "operation.field" -> slider
+
+        # White balance
+        self.wb_mode = QComboBox()
+        for label, _ in WB_MODES:
+            self.wb_mode.addItem(label)
+        self.eyedropper = QToolButton(text="Pick", checkable=True)
+        self.eyedropper.setToolTip("White balance from a neutral spot: click something grey or white in the photo (W)")
+        to_fraction, from_fraction = log_mapping(*TEMPERATURE_RANGE)
+        self.temperature = ParamSlider("white_balance.temperature", "Temp", *TEMPERATURE_RANGE, DAYLIGHT[0],
+                                       step=50.0, suffix=" K", to_position=to_fraction, from_position=from_fraction,
+                                       positions=1000, reset_handler=self._reset_white_balance)
+        self.tint = ParamSlider("white_balance.tint", "Tint", -TINT_LIMIT, TINT_LIMIT, 0.0,
+                                reset_handler=self._reset_white_balance)
+        wb_row = QHBoxLayout()
+        wb_row.addWidget(QLabel("WB"))
+        wb_row.addWidget(self.wb_mode, 1)
+        wb_row.addWidget(self.eyedropper)
+        wb_box = self._group("White balance", [wb_row, self.temperature, self.tint])
+        self.wb_mode.activated.connect(self._on_wb_mode)
+        self.temperature.edited.connect(lambda value, key: self._on_kelvin(temperature=value, merge_key=key))
+        self.tint.edited.connect(lambda value, key: self._on_kelvin(tint=value, merge_key=key))
+        self.eyedropper.toggled.connect(self.eyedropper_toggled)
+
+        tone_box = self._group("Tone", [self._slider(spec) for spec in TONE])
+        presence_box = self._group("Presence", [self._slider(spec) for spec in PRESENCE])
+        self.crop = CropControls()
+        self.crop.edit_requested.connect(self.edit_requested)
+        crop_box = self._group("Crop && rotate", [self.crop])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for box in (wb_box, tone_box, presence_box, crop_box):
+            layout.addWidget(box)
+        layout.addStretch(1)
+        self._enable_available()
+        self.set_recipe(self._recipe)
+
+    # --- construction -----------------------------------------------------------------------------
+    def _group(self, title: str, items) -> QGroupBox:
+        box = QGroupBox(title)
+        layout = QVBoxLayout(box)
+        layout.setSpacing(4)
+        for item in items:
+            layout.addLayout(item) if isinstance(item, QHBoxLayout) else layout.addWidget(item)
+        return box
+
+    def _slider(self, spec: SliderSpec) -> ParamSlider:
+        key = f"{spec.operation}.{spec.field}"
+        slider = ParamSlider(key, spec.label, spec.minimum, spec.maximum, 0.0, decimals=spec.decimals,
+                             step=spec.step, suffix=spec.suffix)
+        slider.edited.connect(lambda value, merge_key, s=spec: self._on_slider(s, value, merge_key))
+        self.sliders[key] = slider
+        return slider
+
+    def _enable_available(self) -> None:
+        for key, slider in self.sliders.items():
+            available = key.split(".")[0] in OPERATIONS_BY_NAME
+            slider.setEnabled(available)
+            if not available:
+                slider.setToolTip("Not available in this build")
+        wb = "white_balance" in OPERATIONS_BY_NAME
+        for widget in (self.wb_mode, self.eyedropper, self.temperature, self.tint):
+            widget.setEnabled(wb)
+        self.crop.setEnabled("crop" in OPERATIONS_BY_NAME and "orient" in OPERATIONS_BY_NAME)
+
+    # --- showing a photo and a recipe ----------------------------------------------------------------
+    def set_photo(self, photo: Photo | None, full_size: tuple[int, int] | None = None) -> None:
+        """The photo being edited: its as-shot white initialises the temperature and tint sliders."""
+        self._as_shot = DAYLIGHT
+        if photo is not None and "white_balance" in OPERATIONS_BY_NAME:
+            from photolab.core.develop.white_balance import as_shot_temperature
+
+            kelvin, tint = as_shot_temperature(photo.color)
+            self._as_shot = (float(kelvin), float(tint))
+        self.crop.set_photo_size(full_size or ((photo.width, photo.height) if photo is not None else None))
+        self.set_recipe(self._recipe)
+
+    @property
+    def recipe(self) -> Recipe:
+        return self._recipe
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Show ``recipe`` in every control (emits nothing)."""
+        self._recipe = recipe
+        for key, slider in self.sliders.items():
+            operation, field = key.split(".")
+            if operation in OPERATIONS_BY_NAME:
+                slider.set_value(float(getattr(recipe.get(operation), field)))
+        if "white_balance" in OPERATIONS_BY_NAME:
+            self._show_white_balance(recipe.get("white_balance"))
+        if "crop" in OPERATIONS_BY_NAME:
+            self.crop.set_recipe(recipe)
+
+    def _show_white_balance(self, params) -> None:
+        modes = [mode for _, mode in WB_MODES]
+        self.wb_mode.setCurrentIndex(modes.index(params.mode) if params.mode in modes else len(modes) - 1)
+        if params.mode == "kelvin":
+            self.temperature.set_value(params.temperature)
+            self.tint.set_value(params.tint)
+        elif params.mode == "as_shot":
+            self.temperature.set_value(self._as_shot[0])
+            self.tint.set_value(self._as_shot[1])
+        self.temperature.default, self.tint.default = self._as_shot
+
+    def set_eyedropper_checked(self, on: bool) -> None:
+        self.eyedropper.setChecked(on)
+
+    # --- edits --------------------------------------------------------------------------------------
+    def _emit(self, operation: str, params, text: str, merge_key: str = "") -> None:
+        self.edit_requested.emit(self._recipe.with_params(operation, params), text, merge_key)
+
+    def _on_slider(self, spec: SliderSpec, value: float, merge_key: str) -> None:
+        params = dataclasses.replace(self._recipe.get(spec.operation), **{spec.field: value})
+        self._emit(spec.operation, params, spec.label, merge_key)
+
+    def _on_kelvin(self, *, temperature: float | None = None, tint: float | None = None, merge_key: str = "") -> None:
+        current = self._recipe.get("white_balance")
+        params = dataclasses.replace(
+            current, mode="kelvin", multipliers=None,
+            temperature=self.temperature.value() if temperature is None else temperature,
+            tint=self.tint.value() if tint is None else tint)
+        self._emit("white_balance", params, "Temperature" if temperature is not None else "Tint", merge_key)
+
+    def _on_wb_mode(self, index: int) -> None:
+        label, mode = WB_MODES[index]
+        current = self._recipe.get("white_balance")
+        if mode == "kelvin":
+            if current.mode in ("kelvin", "custom"):
+                return  # already custom
+            params = dataclasses.replace(current, mode="kelvin", multipliers=None,
+                                         temperature=self.temperature.value(), tint=self.tint.value())
+        else:
+            params = dataclasses.replace(type(current)(), mode=mode)
+        if params != current:
+            self._emit("white_balance", params, f"White balance {label.lower()}")
+
+    def _reset_white_balance(self) -> None:
+        default = type(self._recipe.get("white_balance"))()
+        if self._recipe.get("white_balance") != default:
+            self._emit("white_balance", default, "Reset white balance")

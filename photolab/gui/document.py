@@ -1,0 +1,212 @@
+"""The open photo as a plain observable object: path, photos, proxy and recipe (the napari-style model).
+
+Widgets observe a ``Document`` through its signals and change it only through ``set_recipe`` (called by
+undo commands). Opening reads a fast preview first and the full-resolution photo in the background; the
+recipe saved beside the photo (its sidecar) is applied on open and edits are written back to it, a moment
+after each change and when the document closes. The original file is only ever read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from photolab.core import recipe as recipes
+from photolab.core.errors import PhotoLabError, RecipeError
+from photolab.core.photo import Photo, PhotoMetadata, downscaled
+from photolab.core.recipe import Recipe
+from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
+from photolab.jobs import Job
+
+PROXY_SIDE = 1600  # long side of the screen-sized copy that sliders edit live
+SIDECAR_SAVE_DELAY_MS = 700
+
+
+def _default_reader() -> ModuleType:
+    from photolab.core import io
+
+    return io
+
+
+def _read_preview(context, reader, path: str, proxy_side: int) -> tuple[Photo, Photo]:
+    photo = reader.read_preview(path)
+    context.check_cancelled()
+    return photo, downscaled(photo, proxy_side)
+
+
+def _read_full(context, reader, path: str, proxy_side: int) -> tuple[Photo, Photo]:
+    photo = reader.read_photo(path, context=context.subtask(0.0, 0.9))
+    context.progress(0.92, "Preparing the preview")
+    return photo, downscaled(photo, proxy_side)
+
+
+class Document(QObject):
+    """One photo being developed."""
+
+    photo_changed = Signal()  # a first or better photo (and proxy) is available
+    fully_loaded = Signal()  # the full-resolution photo is in ``full_photo``
+    load_failed = Signal(str)  # a message for a person; the document is unusable
+    load_cancelled = Signal()
+    recipe_changed = Signal(object)  # the new Recipe
+    sidecar_warning = Signal(str)  # the existing sidecar was ignored (invalid or from a newer version)
+    sidecar_conflict = Signal(str)  # saving would overwrite a sidecar we cannot read: ask the user
+    sidecar_save_failed = Signal(str)  # the sidecar could not be written (read-only folder, disk full)
+
+    def __init__(self, path: str | Path, runner: JobRunner, *, reader: ModuleType | None = None,
+                 proxy_side: int = PROXY_SIDE, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.proxy_side = proxy_side
+        self.photo: Photo | None = None  # best available: the full photo once loaded, else the preview
+        self.full_photo: Photo | None = None
+        self.proxy: Photo | None = None  # ``photo`` downscaled to at most proxy_side
+        self.recipe = Recipe()
+        self.saved_recipe = Recipe()  # what the sidecar on disk holds (or the neutral recipe)
+        self.sidecar_writes_refused = False  # the user declined overwriting an unreadable sidecar
+        self._runner = runner
+        self._reader = reader
+        self._sidecar_read = False
+        self._failed = False
+        self._preview_error = ""
+        self._handles: list[JobHandle] = []
+        self._save_timer = QTimer(self, singleShot=True, interval=SIDECAR_SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save_sidecar)
+        self._save_error_reported = False
+
+    # --- loading ---------------------------------------------------------------------------------------
+    @property
+    def metadata(self) -> PhotoMetadata | None:
+        return self.photo.metadata if self.photo is not None else None
+
+    @property
+    def is_fully_loaded(self) -> bool:
+        return self.full_photo is not None
+
+    @property
+    def is_loading(self) -> bool:
+        return any(not handle.is_done for handle in self._handles)
+
+    @property
+    def full_size(self) -> tuple[int, int] | None:
+        """(width, height) of the full-resolution upright photo, known from the preview's metadata."""
+        if self.full_photo is not None:
+            return self.full_photo.width, self.full_photo.height
+        metadata = self.metadata
+        if metadata is not None and metadata.width and metadata.height:
+            return int(metadata.width), int(metadata.height)
+        return (self.photo.width, self.photo.height) if self.photo is not None else None
+
+    @property
+    def proxy_scale(self) -> float:
+        """Proxy pixels per full-resolution pixel (1.0 when the photo is small)."""
+        size = self.full_size
+        if self.proxy is None or size is None:
+            return 1.0
+        return self.proxy.width / size[0]
+
+    def load(self) -> None:
+        """Start reading: a quick preview and, in parallel, the full photo (shown in the status bar)."""
+        reader = self._reader or _default_reader()
+        path, name = str(self.path), self.path.name
+        preview = Job(_read_preview, reader, path, self.proxy_side, title=f"Preview of {name}")
+        full = Job(_read_full, reader, path, self.proxy_side, title=f"Opening {name}")
+        preview_handle = self._runner.submit(preview, lane=BACKGROUND, visible=False)
+        preview_handle.finished.connect(self._on_preview)
+        preview_handle.failed.connect(self._on_preview_failed)
+        full_handle = self._runner.submit(full, lane=BACKGROUND, visible=True)
+        full_handle.finished.connect(self._on_full)
+        full_handle.failed.connect(self._on_full_failed)
+        full_handle.cancelled.connect(self._on_full_cancelled)
+        self._handles = [preview_handle, full_handle]
+
+    def cancel_loading(self) -> None:
+        """Stop reading (the full photo may still be missing afterwards)."""
+        for handle in self._handles:
+            handle.cancel()
+
+    def _on_preview(self, result: tuple[Photo, Photo]) -> None:
+        if self.full_photo is not None or self._failed:
+            return
+        self.photo, self.proxy = result
+        self._read_sidecar_once()
+        self.photo_changed.emit()
+
+    def _on_preview_failed(self, message: str) -> None:
+        self._preview_error = message  # the full read reports the definitive error
+
+    def _on_full(self, result: tuple[Photo, Photo]) -> None:
+        if self._failed:
+            return
+        self.full_photo, self.proxy = result
+        self.photo = self.full_photo
+        self._read_sidecar_once()
+        self.photo_changed.emit()
+        self.fully_loaded.emit()
+
+    def _on_full_failed(self, message: str) -> None:
+        self._failed = True
+        self.load_failed.emit(message or self._preview_error or f"{self.path}: cannot be opened")
+
+    def _on_full_cancelled(self) -> None:
+        self._failed = True
+        self.load_cancelled.emit()
+
+    # --- the recipe and its sidecar -----------------------------------------------------------------
+    def _read_sidecar_once(self) -> None:
+        if self._sidecar_read:
+            return
+        self._sidecar_read = True
+        recipe, warning = recipes.load_sidecar(self.path)
+        if recipe is not None:
+            self.recipe = self.saved_recipe = recipe
+            self.recipe_changed.emit(recipe)
+        if warning:
+            self.sidecar_warning.emit(warning)
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Replace the recipe (undo commands call this); the sidecar is saved shortly after."""
+        if recipe == self.recipe:
+            return
+        self.recipe = recipe
+        self.recipe_changed.emit(recipe)
+        self._save_timer.start()
+
+    @property
+    def has_unsaved_edits(self) -> bool:
+        return self.recipe != self.saved_recipe
+
+    def save_sidecar(self, *, overwrite_unreadable: bool = False) -> bool:
+        """Write the recipe beside the photo if it changed; True when the sidecar is up to date.
+
+        Emits ``sidecar_conflict`` instead of overwriting a sidecar this version cannot read (the window
+        asks the user and calls again with ``overwrite_unreadable=True``), and ``sidecar_save_failed``
+        (once per document) when the folder cannot be written.
+        """
+        self._save_timer.stop()
+        if not self.has_unsaved_edits or not self._sidecar_read:
+            return True
+        if self.sidecar_writes_refused and not overwrite_unreadable:
+            return False
+        if self.recipe.is_neutral and not recipes.sidecar_path(self.path).exists():
+            self.saved_recipe = self.recipe
+            return True
+        try:
+            recipes.save_sidecar(self.path, self.recipe, overwrite_unreadable=overwrite_unreadable)
+        except RecipeError as exc:
+            self.sidecar_conflict.emit(str(exc))
+            return False
+        except PhotoLabError as exc:
+            if not self._save_error_reported:
+                self._save_error_reported = True
+                self.sidecar_save_failed.emit(str(exc))
+            return False
+        self.saved_recipe = self.recipe
+        self.sidecar_writes_refused = False
+        return True
+
+    def close(self) -> None:
+        """Save pending edits and stop any loading; the document is not used afterwards."""
+        self.save_sidecar()
+        self.cancel_loading()

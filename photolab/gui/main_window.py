@@ -1,0 +1,464 @@
+"""The main window: viewer in the middle, histogram, Develop and Info on the right, jobs in the status bar.
+
+The window owns no photo data: it opens a ``Document``, shows what the ``PreviewRenderer`` makes of it, and
+turns panel edits into undo commands on the document's recipe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QMenu, QScrollArea,
+                               QVBoxLayout, QWidget)
+
+from photolab.core.recipe import Recipe
+from photolab.gui import dialogs
+from photolab.gui.develop_panel import DevelopPanel
+from photolab.gui.document import Document
+from photolab.gui.export_dialog import ExportDialog, ExportRequest, export_job, remembered_request
+from photolab.gui.histogram import HistogramWidget
+from photolab.gui.info_panel import InfoPanel
+from photolab.gui.job_status import JobStatus
+from photolab.gui.jobs import INTERACTIVE, JobHandle, JobRunner
+from photolab.gui.recent_files import RecentFiles
+from photolab.gui.rendering import PreviewRenderer, RenderedImage
+from photolab.gui.undo import RecipeEdit
+from photolab.gui.viewer import ImageViewer
+from photolab.gui.white_balance_pick import spot_white_balance_job
+
+APP_NAME = "PhotoLab"
+
+
+def supported_extensions() -> tuple[str, ...]:
+    from photolab.core.io import SUPPORTED_EXTENSIONS
+
+    return tuple(sorted(SUPPORTED_EXTENSIONS))
+
+
+def open_file_filter() -> str:
+    """'Photos (*.cr2 *.CR2 …);;All files (*)' from the extensions io can read."""
+    patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in supported_extensions())
+    return f"Photos ({patterns});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """PhotoLab's single window."""
+
+    document_changed = Signal(object)  # the new Document, or None
+    preview_shown = Signal(object)  # RenderedImage now on screen
+    export_finished = Signal(object)  # Path written
+
+    def __init__(self, settings: QSettings | None = None, *, reader=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        self.settings = settings if settings is not None else QSettings()
+        self.recent = RecentFiles(self.settings)
+        self._reader = reader  # photolab.core.io unless a test injects another reader
+        self.document: Document | None = None
+        self._opening: Document | None = None  # being read; replaces ``document`` once it shows something
+        self.runner = JobRunner(self)
+        self.undo_stack = QUndoStack(self)
+        self.renderer = PreviewRenderer(self.runner, self)
+
+        self.viewer = ImageViewer()
+        self.setCentralWidget(self.viewer)
+        self.histogram = HistogramWidget()
+        self.develop = DevelopPanel()
+        self.info = InfoPanel()
+        self._build_side_panel()
+        self.job_status = JobStatus(self.runner)
+        self.zoom_label = QLabel()
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self._build_actions()
+        self._build_menus()
+        self.setAcceptDrops(True)
+
+        self.renderer.preview_ready.connect(self._show_render)
+        self.renderer.full_ready.connect(self._show_render)
+        self.viewer.full_resolution_wanted.connect(self.renderer.set_full_resolution_wanted)
+        self.viewer.zoom_changed.connect(self._show_zoom)
+        self.viewer.picked.connect(self.pick_white_balance)
+        self.develop.edit_requested.connect(self.apply_edit)
+        self.develop.eyedropper_toggled.connect(self._on_eyedropper)
+        self._update_actions()
+        self.resize(1400, 900)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    # --- construction -----------------------------------------------------------------------------
+    def _build_side_panel(self) -> None:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.histogram)
+        layout.addWidget(self.develop)
+        info_box = QGroupBox("Info")
+        QVBoxLayout(info_box).addWidget(self.info)
+        layout.addWidget(info_box)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(340)
+        self.side_dock = QDockWidget("Develop", self)
+        self.side_dock.setObjectName("developDock")
+        self.side_dock.setWidget(scroll)
+        self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                   | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+
+    def _action(self, text: str, slot, shortcuts=(), *, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self, checkable=checkable)
+        keys = [QKeySequence(s) if isinstance(s, str) else QKeySequence(s) for s in shortcuts]
+        action.setShortcuts(keys)
+        action.setStatusTip(tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        Key = QKeySequence.StandardKey
+        self.open_action = self._action("&Open…", self.choose_and_open, [Key.Open], tip="Open a photo")
+        self.export_action = self._action("&Export…", self.choose_and_export, ["Ctrl+Shift+E"],
+                                          tip="Export the developed photo")
+        self.export_again_action = self._action("Export with &Previous Settings", self.export_with_previous,
+                                                ["Ctrl+E"], tip="Export beside the original, as last time")
+        self.quit_action = self._action("&Quit", self.close, [Key.Quit])
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts(QKeySequence.keyBindings(Key.Undo))
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts(QKeySequence.keyBindings(Key.Redo) + [QKeySequence("Ctrl+Shift+Z")])
+        self.reset_action = self._action("Reset &All Edits", self.reset_all_edits, ["Ctrl+Shift+R"])
+        self.rotate_left_action = self._action("Rotate &Left", lambda: self.develop.crop.rotate(clockwise=False),
+                                               ["Ctrl+["])
+        self.rotate_right_action = self._action("Rotate &Right", lambda: self.develop.crop.rotate(clockwise=True),
+                                                ["Ctrl+]"])
+        self.pick_action = self._action("&White Balance Picker", self.develop.eyedropper.setChecked, ["W"],
+                                        checkable=True)
+        self.develop.eyedropper.toggled.connect(self.pick_action.setChecked)
+        self.fit_action = self._action("Zoom to &Fit", self.viewer.zoom_to_fit, ["Ctrl+0"])
+        self.actual_action = self._action("&100 %", lambda: self.viewer.zoom_to_actual(), ["Ctrl+1", "Ctrl+Alt+0"])
+        self.zoom_in_action = self._action("Zoom &In", self.viewer.zoom_in, [Key.ZoomIn, "Ctrl+="])
+        self.zoom_out_action = self._action("Zoom &Out", self.viewer.zoom_out, [Key.ZoomOut])
+        self.toggle_zoom_action = self._action("&Toggle Fit / 100 %", lambda: self.viewer.toggle_zoom(), ["Z"])
+        self.before_action = self._action("&Before / After", self.set_before, ["\\"], checkable=True,
+                                          tip="Show the photo without edits")
+        self.about_action = self._action("&About PhotoLab", self._about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.export_again_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo_action, self.redo_action])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.reset_action)
+        photo_menu = bar.addMenu("&Photo")
+        photo_menu.addActions([self.rotate_left_action, self.rotate_right_action, self.pick_action])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action,
+                              self.toggle_zoom_action])
+        view_menu.addSeparator()
+        view_menu.addAction(self.before_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.side_dock.toggleViewAction())
+        bar.addMenu("&Help").addAction(self.about_action)
+
+    def _update_actions(self) -> None:
+        has_photo = self.document is not None
+        for action in (self.reset_action, self.rotate_left_action, self.rotate_right_action, self.pick_action,
+                       self.before_action, self.fit_action, self.actual_action, self.zoom_in_action,
+                       self.zoom_out_action, self.toggle_zoom_action):
+            action.setEnabled(has_photo)
+        loaded = has_photo and self.document.is_fully_loaded
+        self.export_action.setEnabled(loaded)
+        self.export_again_action.setEnabled(loaded)
+        self.develop.setEnabled(has_photo)
+
+    # --- opening --------------------------------------------------------------------------------------
+    def choose_and_open(self) -> None:
+        folder = str(self.settings.value("open/folder", str(Path.home())))
+        path = dialogs.get_open_path(self, "Open photo", folder, open_file_filter())
+        if path:
+            self.settings.setValue("open/folder", str(Path(path).parent))
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> Document:
+        """Start opening ``path``; the current photo stays until the new one can be shown."""
+        if self._opening is not None:
+            self._opening.cancel_loading()
+        document = Document(path, self.runner, reader=self._reader, parent=self)
+        document.photo_changed.connect(lambda d=document: self._on_photo_changed(d))
+        document.fully_loaded.connect(lambda d=document: self._on_fully_loaded(d))
+        document.load_failed.connect(lambda message, d=document: self._on_load_failed(d, message))
+        document.load_cancelled.connect(lambda d=document: self._on_load_cancelled(d))
+        document.recipe_changed.connect(lambda recipe, d=document: self._on_recipe_changed(d, recipe))
+        document.sidecar_warning.connect(lambda message: dialogs.show_warning(self, "Edits not loaded", message))
+        document.sidecar_conflict.connect(lambda message, d=document: self._on_sidecar_conflict(d, message))
+        document.sidecar_save_failed.connect(
+            lambda message: dialogs.show_warning(self, "Edits not saved", f"Your edits cannot be saved: {message}"))
+        self._opening = document
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        document.load()
+        return document
+
+    def _on_photo_changed(self, document: Document) -> None:
+        if document is self._opening:
+            self._opening = None
+            self._switch_to(document)
+        elif document is self.document:  # the full-resolution photo replaced the preview
+            self.develop.set_photo(document.photo, document.full_size)
+            self.info.set_metadata(document.metadata)
+            self.renderer.invalidate()
+
+    def _on_fully_loaded(self, document: Document) -> None:
+        if document is self.document:
+            self._update_actions()
+            self.statusBar().showMessage(f"Opened {document.path.name}", 4000)
+
+    def _switch_to(self, document: Document | None) -> None:
+        if self.document is not None:
+            self.document.close()
+            self.document.deleteLater()
+        self.document = document
+        self.undo_stack.clear()
+        self.before_action.setChecked(False)
+        self.develop.set_eyedropper_checked(False)
+        self.renderer.set_document(document)
+        if document is None:
+            self.viewer.clear()
+            self.histogram.set_counts(None)
+            self.info.set_metadata(None)
+            self.develop.set_photo(None)
+            self.setWindowTitle(APP_NAME)
+        else:
+            self.viewer.clear()
+            self.develop.set_photo(document.photo, document.full_size)
+            self.develop.set_recipe(document.recipe)
+            self.info.set_metadata(document.metadata)
+            self.recent.add(document.path)
+            self.setWindowTitle(f"{document.path.name} — {APP_NAME}")
+        self._update_actions()
+        self.document_changed.emit(document)
+
+    def _on_load_failed(self, document: Document, message: str) -> None:
+        if document is self._opening:
+            self._opening = None
+        elif document is self.document:
+            self._switch_to(None)
+        else:
+            return
+        self.statusBar().showMessage("Could not open the photo", 5000)
+        dialogs.show_error(self, "Cannot open photo", message)
+
+    def _on_load_cancelled(self, document: Document) -> None:
+        if document is self._opening:
+            self._opening = None
+        elif document is self.document:
+            self._switch_to(None)
+        self.statusBar().showMessage(f"Opening {document.path.name} cancelled", 5000)
+
+    def close_document(self) -> None:
+        """Save the current photo's edits and show no photo."""
+        self._switch_to(None)
+
+    # --- recent files ---------------------------------------------------------------------------------
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        missing = self.recent.prune_missing()
+        if missing:
+            names = ", ".join(Path(p).name for p in missing)
+            self.statusBar().showMessage(f"Removed from Open Recent (no longer found): {names}", 8000)
+        paths = self.recent.paths()
+        for index, path in enumerate(paths):
+            label = f"&{index + 1 if index < 9 else 0}  {Path(path).name}"
+            action = self.recent_menu.addAction(label)
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Menu", self.recent.clear)
+        else:
+            self.recent_menu.addAction("No recent photos").setEnabled(False)
+
+    def open_recent(self, path: str) -> None:
+        """Open an Open Recent entry; one that no longer exists is removed, with a message."""
+        if not Path(path).exists():
+            self.recent.remove(path)
+            dialogs.show_info(self, "Photo not found",
+                              f"{path} no longer exists; it was removed from Open Recent.")
+            return
+        self.open_path(path)
+
+    # --- drag and drop --------------------------------------------------------------------------------
+    @staticmethod
+    def dropped_path(mime) -> str | None:
+        """The first local file in a drag whose extension PhotoLab reads, or None."""
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            url = QUrl(url)
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in supported_extensions():
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self.dropped_path(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        path = self.dropped_path(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.open_path(path)
+        else:
+            event.ignore()
+
+    # --- editing --------------------------------------------------------------------------------------
+    def apply_edit(self, recipe: Recipe, text: str, merge_key: str = "") -> None:
+        """Make ``recipe`` the document's recipe as one undoable step (merged with the previous step when
+        both carry the same ``merge_key``, as the changes of one slider drag do)."""
+        document = self.document
+        if document is None or recipe == document.recipe:
+            return
+        self.undo_stack.push(RecipeEdit(document, document.recipe, recipe, text, merge_key))
+
+    def reset_all_edits(self) -> None:
+        self.apply_edit(Recipe(), "Reset all edits")
+
+    def _on_recipe_changed(self, document: Document, recipe: Recipe) -> None:
+        if document is self.document:
+            self.develop.set_recipe(recipe)
+            self.renderer.invalidate()
+
+    def _on_sidecar_conflict(self, document: Document, message: str) -> None:
+        question = f"{message}\n\nReplace it with the edits made now? (No keeps it; your edits are then not saved.)"
+        if dialogs.ask_yes_no(self, "Replace edit file?", question):
+            document.save_sidecar(overwrite_unreadable=True)
+        else:
+            document.sidecar_writes_refused = True
+            self.statusBar().showMessage("Edits are not being saved for this photo", 8000)
+
+    def set_before(self, before: bool) -> None:
+        """Show the photo without its tone and colour edits (geometry kept), or with them."""
+        if self.before_action.isChecked() != before:
+            self.before_action.setChecked(before)  # comes back here through the action
+            return
+        self.viewer.overlay_text = "Before" if before else ""
+        self.renderer.set_before(before)
+        self.viewer.update()
+
+    def _on_eyedropper(self, on: bool) -> None:
+        self.viewer.set_pick_mode(on)
+        if on:
+            self.statusBar().showMessage("Click something neutral grey or white in the photo (Esc: stop)")
+        else:
+            self.statusBar().clearMessage()
+
+    def pick_white_balance(self, u: float, v: float) -> JobHandle | None:
+        """White balance from the neutral spot at (u, v) (fractions of the shown photo)."""
+        document = self.document
+        if document is None or document.proxy is None:
+            return None
+        self.develop.set_eyedropper_checked(False)
+        recipe = document.recipe
+        job = spot_white_balance_job(document.proxy, recipe, u, v)
+        handle = self.runner.submit(job, lane=INTERACTIVE, visible=False)
+
+        def apply(params, d=document, r=recipe):
+            if d is self.document and d.recipe == r:
+                self.apply_edit(r.with_params("white_balance", params), "White balance (picked)")
+        handle.finished.connect(apply)
+        handle.failed.connect(lambda message: dialogs.show_error(self, "White balance", message))
+        return handle
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.develop.eyedropper.isChecked():
+            self.develop.set_eyedropper_checked(False)
+            return
+        super().keyPressEvent(event)
+
+    # --- showing --------------------------------------------------------------------------------------
+    def _show_render(self, rendered: RenderedImage) -> None:
+        self.viewer.set_rendered(rendered)
+        if rendered.histogram is not None:
+            self.histogram.set_counts(rendered.histogram)
+        self.preview_shown.emit(rendered)
+
+    def _show_zoom(self, zoom: float) -> None:
+        text = f"{zoom * 100:.0f} %"
+        self.zoom_label.setText(f"Fit ({text})" if self.viewer.is_fit else text)
+
+    # --- export ---------------------------------------------------------------------------------------
+    def exec_dialog(self, dialog: QDialog) -> bool:
+        """Run a modal dialog; True when accepted (tests replace this)."""
+        return dialog.exec() == QDialog.DialogCode.Accepted
+
+    def choose_and_export(self) -> None:
+        if not self._check_exportable():
+            return
+        dialog = ExportDialog(self.document.path, self.settings, self)
+        if self.exec_dialog(dialog):
+            self.start_export(dialog.request())
+
+    def export_with_previous(self) -> None:
+        if not self._check_exportable():
+            return
+        request = remembered_request(self.settings, self.document.path)
+        if request.target.exists() and not dialogs.ask_yes_no(
+                self, "Replace file?", f"{request.target} already exists. Replace it?"):
+            return
+        self.start_export(request)
+
+    def _check_exportable(self) -> bool:
+        if self.document is None:
+            return False
+        if not self.document.is_fully_loaded:
+            dialogs.show_info(self, "Export", "The photo is still loading; export when it has opened.")
+            return False
+        return True
+
+    def start_export(self, request: ExportRequest) -> JobHandle:
+        """Export the current photo at full resolution in the background."""
+        document = self.document
+        handle = self.runner.submit(export_job(document.full_photo, document.recipe, request))
+        handle.finished.connect(self._on_exported)
+        handle.failed.connect(lambda message: dialogs.show_error(self, "Export failed", message))
+        handle.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled", 5000))
+        return handle
+
+    def _on_exported(self, path) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 10000)
+        self.export_finished.emit(Path(path))
+
+    # --- closing --------------------------------------------------------------------------------------
+    def _about(self) -> None:
+        from photolab import __version__
+
+        dialogs.show_info(self, f"About {APP_NAME}", f"{APP_NAME} {__version__}\nA desktop photo lab.")
+
+    def closeEvent(self, event) -> None:
+        if self._opening is not None:
+            self._opening.cancel_loading()
+        self._switch_to(None)  # saves the edits
+        self.runner.cancel_all()
+        self.runner.wait_for_done(10000)
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)

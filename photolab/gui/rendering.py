@@ -1,0 +1,229 @@
+"""Rendering for the screen, always off the GUI thread.
+
+``PreviewRenderer`` turns the document's recipe into display images: the screen-sized proxy after every
+edit (coalesced, newest request wins) and, when the viewer is zoomed in, the full-resolution photo a
+moment after the edits settle. Results carry a generation number; a result older than what is already
+shown, or made for another photo or before/after state, is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from photolab.core.color import encode_srgb_integer
+from photolab.core.photo import Photo
+from photolab.core.recipe import Recipe, render
+from photolab.gui.jobs import BACKGROUND, INTERACTIVE, JobHandle, JobRunner
+from photolab.jobs import Job
+
+GEOMETRY_OPERATIONS = ("orient", "crop")
+FULL_RENDER_DELAY_MS = 300  # wait for the edits to settle before rendering the full photo
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """A display-ready render. ``scene_size`` is its size in full-resolution pixels (the viewer's units)."""
+
+    image: QImage
+    histogram: np.ndarray | None  # (3, 256) counts of the 8-bit R, G, B values, or None
+    recipe: Recipe
+    before: bool
+    full_resolution: bool
+    scene_size: tuple[float, float]
+    generation: int
+    seconds: float
+
+
+def before_recipe(recipe: Recipe) -> Recipe:
+    """The "before" view: only the geometry (rotation, crop) of ``recipe``, so before and after line up."""
+    params = {name: recipe.params[name] for name in GEOMETRY_OPERATIONS if name in recipe.params}
+    return Recipe(params=params, disabled=recipe.disabled & frozenset(GEOMETRY_OPERATIONS))
+
+
+def recipe_until(recipe: Recipe, operation: str) -> Recipe:
+    """``recipe`` with ``operation`` and every later operation switched off (the input of that stage)."""
+    from photolab.core.develop import OPERATIONS
+
+    names = [op.name for op in OPERATIONS]
+    later = names[names.index(operation):] if operation in names else []
+    for name in later:
+        recipe = recipe.with_enabled(name, False)
+    return recipe
+
+
+def to_qimage(rgb8: np.ndarray) -> QImage:
+    """An (H, W, 3) uint8 array as a QImage that owns a copy of the pixels."""
+    rgb8 = np.ascontiguousarray(rgb8)
+    height, width = rgb8.shape[:2]
+    return QImage(rgb8.data, width, height, rgb8.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def channel_histogram(rgb8: np.ndarray) -> np.ndarray:
+    """(3, 256) float32 counts of each channel of an (H, W, 3) uint8 image."""
+    return np.stack([cv2.calcHist([rgb8], [c], None, [256], [0, 256]).ravel() for c in range(3)])
+
+
+def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None) -> tuple[QImage, np.ndarray | None]:
+    """Render, encode to 8-bit sRGB, and wrap as a QImage (plus the histogram when asked)."""
+    progress = None
+    if context is not None:
+        stage = context.subtask(0.0, 0.9)
+        progress = stage.progress
+    rendered = render(photo, recipe, progress=progress)
+    if context is not None:
+        context.check_cancelled()
+    rgb8 = encode_srgb_integer(rendered.pixels, np.uint8)
+    return to_qimage(rgb8), (channel_histogram(rgb8) if histogram else None)
+
+
+def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: bool, full: bool,
+                generation: int) -> RenderedImage:
+    started = time.perf_counter()
+    image, histogram = render_for_display(photo, recipe, histogram=not full, context=context)
+    scene = (image.width() / scale, image.height() / scale)
+    return RenderedImage(image, histogram, recipe, before, full, scene, generation, time.perf_counter() - started)
+
+
+class PreviewRenderer(QObject):
+    """Keeps the viewer's images in step with a document's recipe."""
+
+    preview_ready = Signal(object)  # RenderedImage of the proxy
+    full_ready = Signal(object)  # RenderedImage at full resolution
+
+    def __init__(self, runner: JobRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._document = None
+        self._before = False
+        self._want_full = False
+        self._generation = 0
+        self._shown_generation = 0
+        self._oldest_valid_generation = 0  # renders made before the last photo or mode switch are stale
+        self._preview_handle: JobHandle | None = None
+        self._preview_pending = False
+        self._full_handle: JobHandle | None = None
+        self._full_result: RenderedImage | None = None
+        self._coalesce = QTimer(self, singleShot=True, interval=0)
+        self._coalesce.timeout.connect(self._start_preview)
+        self._full_timer = QTimer(self, singleShot=True, interval=FULL_RENDER_DELAY_MS)
+        self._full_timer.timeout.connect(self._start_full)
+
+    @property
+    def before(self) -> bool:
+        return self._before
+
+    @property
+    def is_busy(self) -> bool:
+        return self._preview_handle is not None or self._coalesce.isActive()
+
+    def set_document(self, document) -> None:
+        """Render this document from now on (None for no photo)."""
+        self._document = document
+        self._full_result = None
+        self._cancel_full()
+        self.invalidate()
+        self._oldest_valid_generation = self._generation
+
+    def set_before(self, before: bool) -> None:
+        """Show the unedited ("before") render, or the edited one."""
+        if before != self._before:
+            self._before = before
+            self.invalidate()
+            self._oldest_valid_generation = self._generation
+
+    def set_full_resolution_wanted(self, wanted: bool) -> None:
+        """The viewer is zoomed in far enough that the proxy would look soft."""
+        self._want_full = wanted
+        if wanted:
+            self._schedule_full()
+        else:
+            self._cancel_full()
+
+    def current_recipe(self) -> Recipe | None:
+        """The recipe being shown (the "before" recipe in before mode)."""
+        if self._document is None:
+            return None
+        recipe = self._document.recipe
+        return before_recipe(recipe) if self._before else recipe
+
+    def invalidate(self) -> None:
+        """The recipe, photo or mode changed: render again (stale renders are dropped)."""
+        self._generation += 1
+        self._coalesce.start()
+        self._cancel_full()
+        self._schedule_full()
+
+    # --- proxy ------------------------------------------------------------------------------------
+    def _start_preview(self) -> None:
+        document = self._document
+        if document is None or document.proxy is None:
+            return
+        if self._preview_handle is not None:
+            self._preview_pending = True  # the newest request starts when the running one ends
+            return
+        self._preview_pending = False
+        job = Job(_render_job, document.proxy, self.current_recipe(), document.proxy_scale, self._before,
+                  False, self._generation, title="Preview")
+        handle = self._runner.submit(job, lane=INTERACTIVE, visible=False)
+        handle.finished.connect(self._on_preview)
+        handle.ended.connect(self._on_preview_ended)
+        self._preview_handle = handle
+
+    def _on_preview(self, result: RenderedImage) -> None:
+        if result.generation <= self._shown_generation or result.generation < self._oldest_valid_generation:
+            return
+        self._shown_generation = result.generation
+        self.preview_ready.emit(result)
+
+    def _on_preview_ended(self, handle: JobHandle) -> None:
+        self._preview_handle = None
+        if self._preview_pending:
+            self._start_preview()
+        if handle.job.error is not None:
+            # A render failing is a programming error, not the user's: report it (excepthook -> dialog).
+            raise RuntimeError(f"Preview render failed: {handle.job.error_message}\n{handle.job.error_details}")
+
+    # --- full resolution --------------------------------------------------------------------------
+    def _schedule_full(self) -> None:
+        if self._want_full:
+            self._full_timer.start()
+
+    def _cancel_full(self) -> None:
+        self._full_timer.stop()
+        if self._full_handle is not None:
+            self._full_handle.cancel()
+            self._full_handle = None
+
+    def _start_full(self) -> None:
+        document = self._document
+        if document is None or document.full_photo is None or not self._want_full:
+            return
+        recipe = self.current_recipe()
+        cached = self._full_result
+        if cached is not None and cached.recipe == recipe and cached.before == self._before:
+            self.full_ready.emit(cached)
+            return
+        if self._full_handle is not None:
+            return
+        job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation,
+                  title="Rendering at full resolution")
+        handle = self._runner.submit(job, lane=BACKGROUND, visible=True)
+        handle.finished.connect(lambda result, source=document: self._on_full(result, source))
+        handle.ended.connect(lambda ended: self._forget_full(ended))
+        self._full_handle = handle
+
+    def _forget_full(self, handle: JobHandle) -> None:
+        if self._full_handle is handle:
+            self._full_handle = None
+
+    def _on_full(self, result: RenderedImage, source) -> None:
+        if source is not self._document or result.recipe != self.current_recipe() or result.before != self._before:
+            return
+        self._full_result = result
+        self.full_ready.emit(result)
