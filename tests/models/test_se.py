@@ -1,0 +1,106 @@
+"""The SE block's math and the SE-ResNet family behind the registry."""
+
+import pytest
+import torch
+from torch import nn
+
+from photolab.models import create_model, list_models
+from photolab.models.se import Bottleneck, SEModule, make_divisible
+
+EXPECTED_MODELS = {"seresnet18", "seresnet34", "seresnet50", "seresnet101", "seresnext26d_32x4d",
+                   "seresnext50_32x4d", "legacy_seresnet18", "legacy_seresnet34", "legacy_seresnet50",
+                   "legacy_seresnet101"}
+
+
+def test_se_block_matches_hand_computation():
+    torch.manual_seed(0)
+    se = SEModule(32)
+    assert se.rd_channels == 2
+    x = torch.randn(2, 32, 5, 7)
+    w1, b1 = se.fc1.weight[:, :, 0, 0], se.fc1.bias
+    w2, b2 = se.fc2.weight[:, :, 0, 0], se.fc2.bias
+    with torch.no_grad():
+        expected = torch.empty_like(x)
+        for n in range(2):
+            z = [float(x[n, c].sum()) / 35.0 for c in range(32)]                        # squeeze
+            hidden = [max(0.0, sum(float(w1[j, c]) * z[c] for c in range(32)) + float(b1[j])) for j in range(2)]
+            for c in range(32):                                                        # excitation, scale
+                s = 1.0 / (1.0 + torch.exp(-torch.tensor(sum(float(w2[c, j]) * hidden[j] for j in range(2))
+                                                        + float(b2[c]), dtype=torch.float64)))
+                expected[n, c] = x[n, c] * float(s)
+        out = se(x)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    assert isinstance(se.gate, nn.Sigmoid)
+    assert se.excitation(x).shape == (2, 32, 1, 1)
+
+
+def test_se_block_reduction_and_timm_divisor():
+    assert SEModule(64).rd_channels == 4                       # C // 16, as timm's legacy SENet
+    assert make_divisible(64 / 16, 8, round_limit=0.0) == 8    # timm's new family rounds up to 8 ...
+    assert make_divisible(2048 / 16, 8, round_limit=0.0) == 128  # ... and agrees with C // 16 from C = 128 on
+    with pytest.raises(ValueError, match="no hidden units"):
+        SEModule(8)
+
+
+def test_registry_lists_the_family():
+    assert set(list_models()) == EXPECTED_MODELS
+    with pytest.raises(ValueError, match="unknown model 'resnet50'.*seresnet50"):
+        create_model("resnet50")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_MODELS))
+def test_every_registered_model_runs_a_small_forward(name):
+    model = create_model(name, num_classes=7).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        pooled = model.forward_head(features, pre_logits=True)
+        logits = model(x)
+    assert features.shape == (2, model.num_features, 2, 2)
+    assert pooled.shape == (2, model.num_features)
+    assert logits.shape == (2, 7) and torch.isfinite(logits).all()
+    torch.testing.assert_close(model.forward_head(features), logits)
+    cfg = model.default_cfg
+    assert cfg.architecture == name and cfg.input_size == (3, 224, 224) and cfg.num_classes == 7
+    assert cfg.mean == (0.485, 0.456, 0.406) and cfg.std == (0.229, 0.224, 0.225)
+    assert model.get_submodule(cfg.classifier) is model.get_classifier()
+    assert isinstance(model.get_submodule(cfg.first_conv), nn.Conv2d)
+
+
+def test_reset_classifier_for_fine_tuning():
+    model = create_model("seresnet18")
+    before = model.layer1[0].conv1.weight.clone()
+    model.reset_classifier(5)
+    assert model.get_classifier().out_features == 5 and model.default_cfg.num_classes == 5
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 5)
+    assert torch.equal(model.layer1[0].conv1.weight, before)
+    model.reset_classifier(0)
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 512)
+
+
+def test_legacy_variant_moves_pool_and_stride():
+    new, legacy = create_model("seresnet50"), create_model("legacy_seresnet50")
+    assert (new.maxpool.padding, new.maxpool.ceil_mode) == (1, False)
+    assert (legacy.maxpool.padding, legacy.maxpool.ceil_mode) == (0, True)
+    assert new.layer2[0].conv1.stride == (1, 1) and new.layer2[0].conv2.stride == (2, 2)
+    assert legacy.layer2[0].conv1.stride == (2, 2) and legacy.layer2[0].conv2.stride == (1, 1)
+    # same parameter shapes, hence the same state_dict keys once renamed
+    assert {k: v.shape for k, v in new.state_dict().items()} == {k: v.shape for k, v in legacy.state_dict().items()}
+    # a grouped (ResNeXt) bottleneck keeps the stride on the 3x3 even in legacy mode, like timm's legacy SENet
+    block = Bottleneck(256, 128, stride=2, legacy=True, cardinality=32, base_width=4)
+    assert block.conv1.stride == (1, 1) and block.conv2.stride == (2, 2)
+    assert create_model("seresnet50", legacy=True).maxpool.ceil_mode
+
+
+def test_family_reduced_widths_follow_timm():
+    assert [m.rd_channels for m in create_model("legacy_seresnet18").modules() if isinstance(m, SEModule)][:1] == [4]
+    assert [m.rd_channels for m in create_model("seresnet18").modules() if isinstance(m, SEModule)][:1] == [8]
+    deep = create_model("seresnext26d_32x4d")
+    assert [tuple(deep.conv1[i].weight.shape) for i in (0, 3, 6)] == [(32, 3, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3)]
+    assert deep.layer2[0].conv2.groups == 32 and isinstance(deep.layer2[0].downsample[0], nn.AvgPool2d)
+    assert isinstance(deep.layer1[0].downsample[0], nn.Identity)
+
+
+def test_legacy_rejects_d_variant_options():
+    with pytest.raises(ValueError, match="legacy"):
+        create_model("seresnext26d_32x4d", legacy=True)
