@@ -1,0 +1,206 @@
+"""Export: linear float pixels -> sRGB-encoded JPEG, PNG (8/16-bit) or TIFF (16-bit), written atomically.
+
+The EXIF of the original comes along where the format allows (JPEG and PNG: the whole EXIF block, with
+Orientation reset to 1 because the pixels are already upright; TIFF: camera, date and exposure as plain
+tags), and every file says it is sRGB (ICC profile, or PNG's sRGB chunk). The original is never written.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import struct
+import zlib
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import ExifTags, Image, TiffImagePlugin
+
+from photolab import __version__
+from photolab.core.atomic import atomic_path
+from photolab.core.color import encode_srgb_integer
+from photolab.core.errors import FileAccessError, UnsupportedFormatError
+from photolab.core.metadata import (DATETIME, DATETIME_ORIGINAL, EXPOSURE_TIME, F_NUMBER, FOCAL_LENGTH, ISO_SPEED,
+                                    LENS_MODEL, MAKE, MODEL, ORIENTATION, SOFTWARE)
+from photolab.core.photo import Photo, PhotoMetadata
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMATS = {"jpg": ".jpg", "png": ".png", "png16": ".png", "tiff16": ".tif"}
+_ACCEPTED_SUFFIXES = {"jpg": (".jpg", ".jpeg", ".jpe"), "png": (".png",), "png16": (".png",),
+                      "tiff16": (".tif", ".tiff")}
+_SOFTWARE = f"PhotoLab {__version__}"
+_BANDS = 16  # progress steps (and cancellation points) while encoding
+_PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION, _MAKER_NOTE = 40962, 40963, 37500
+_JPEG_EXIF_LIMIT = 65533  # an APP1 segment holds at most this many bytes
+
+
+def export_photo(photo: Photo, target: str | Path, *, file_format: str = "jpg", quality: int = 92,
+                 metadata: PhotoMetadata | None = None, context=None) -> Path:
+    """Encode ``photo`` to sRGB and write it to ``target`` atomically; returns the path written.
+
+    ``file_format`` is one of EXPORT_FORMATS; a target whose extension does not fit the format gets the
+    format's extension appended. ``quality`` (1..100) is for JPEG (4:4:4 chroma from 90 up). ``metadata``
+    (default: the photo's) supplies the EXIF to carry over. Refuses to write over the original file.
+    ``context`` (a JobContext) gets progress and may cancel; a cancelled export leaves no file behind.
+    """
+    if file_format not in EXPORT_FORMATS:
+        raise UnsupportedFormatError(
+            f"{target}: cannot export as {file_format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality must be 1..100, got {quality}")
+    metadata = metadata if metadata is not None else photo.metadata
+    target = Path(target)
+    if target.suffix.lower() not in _ACCEPTED_SUFFIXES[file_format]:
+        target = target.with_name(target.name + EXPORT_FORMATS[file_format])
+    _refuse_original(target, {metadata.path, photo.metadata.path})
+
+    dtype = np.uint16 if file_format in ("png16", "tiff16") else np.uint8
+    encoded = _encode_in_bands(photo.pixels, dtype, context.subtask(0.0, 0.8) if context is not None else None)
+    if context is not None:
+        context.progress(0.8, f"Writing {target.name}")
+    with atomic_path(target) as temporary:
+        _WRITERS[file_format](temporary, encoded, metadata, int(quality))
+        if context is not None:
+            context.check_cancelled()  # last chance: cancelling now still leaves nothing behind
+    if context is not None:
+        context.progress(1.0, f"Exported {target.name}")
+    return target
+
+
+def _refuse_original(target: Path, sources: set[str | None]) -> None:
+    for source in filter(None, sources):
+        same = os.path.realpath(target) == os.path.realpath(source)
+        if not same and target.exists() and Path(source).exists():
+            same = os.path.samefile(target, source)
+        if same:
+            raise FileAccessError(
+                f"{target}: this is the original photo, which PhotoLab never overwrites; choose another name")
+
+
+def _encode_in_bands(pixels: np.ndarray, dtype, context) -> np.ndarray:
+    height = pixels.shape[0]
+    encoded = np.empty(pixels.shape, dtype=dtype)
+    rows = max(1, math.ceil(height / _BANDS))
+    for start in range(0, height, rows):
+        end = min(height, start + rows)
+        encoded[start:end] = encode_srgb_integer(pixels[start:end], dtype)
+        if context is not None:
+            context.progress(end / height, "Encoding")
+    return encoded
+
+
+def _write_jpeg(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
+    exif = exif_for_export(metadata, encoded.shape, limit=_JPEG_EXIF_LIMIT)
+    Image.fromarray(encoded, "RGB").save(
+        path, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2,
+        exif=exif or b"", icc_profile=srgb_icc_profile() or None)
+
+
+def _write_png(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
+    exif = exif_for_export(metadata, encoded.shape)
+    Image.fromarray(encoded, "RGB").save(path, format="PNG", compress_level=6, exif=exif or b"",
+                                         icc_profile=srgb_icc_profile() or None)
+
+
+def _write_png16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(encoded[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise FileAccessError(f"{path}: OpenCV could not encode the PNG")
+    data = buffer.tobytes()
+    chunks = _png_chunk(b"sRGB", b"\x00")  # perceptual rendering intent
+    exif = exif_for_export(metadata, encoded.shape)
+    if exif:
+        chunks += _png_chunk(b"eXIf", exif[6:])  # the chunk holds the TIFF data without "Exif\0\0"
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    with open(path, "wb") as handle:
+        handle.write(data[:ihdr_end] + chunks + data[ihdr_end:])
+
+
+def _write_tiff16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
+    # Baseline TIFF tags only: EXIF tags in IFD0 are not standard and make libtiff readers complain.
+    tags = [(code, "s", 0, text, True)
+            for code, text in ((MAKE, metadata.camera_make), (MODEL, metadata.camera_model)) if text]
+    tifffile.imwrite(path, encoded, photometric="rgb", software=_SOFTWARE,
+                     datetime=_exif_date(metadata.datetime) or None, iccprofile=srgb_icc_profile() or None,
+                     metadata=None, extratags=tags)
+
+
+_WRITERS = {"jpg": _write_jpeg, "png": _write_png, "png16": _write_png16, "tiff16": _write_tiff16}
+
+
+def exif_for_export(metadata: PhotoMetadata, shape: tuple, *, limit: int | None = None) -> bytes | None:
+    """The EXIF block ("Exif\\0\\0" + TIFF data) for an exported file: the original's when it had one,
+    otherwise built from the metadata fields (RAW, TIFF); Orientation is 1, Software is PhotoLab."""
+    exif = Image.Exif()
+    if metadata.exif:
+        try:
+            exif.load(metadata.exif)
+        except Exception as exc:  # noqa: BLE001 - a damaged block is rebuilt from the fields instead
+            log.warning("%s: EXIF block unreadable, rebuilding it (%s)", metadata.path, exc)
+            exif = Image.Exif()
+    if not len(exif):
+        _fill_exif(exif, metadata)
+    exif[ORIENTATION] = 1
+    exif[SOFTWARE] = _SOFTWARE
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    if _PIXEL_X_DIMENSION in details:
+        details[_PIXEL_X_DIMENSION], details[_PIXEL_Y_DIMENSION] = int(shape[1]), int(shape[0])
+    block = exif.tobytes()
+    if limit is not None and len(block) > limit:
+        details.pop(_MAKER_NOTE, None)
+        block = exif.tobytes()
+        if len(block) > limit:
+            log.warning("%s: EXIF too large for the output format, left out", metadata.path)
+            return None
+    return block
+
+
+def _fill_exif(exif: Image.Exif, metadata: PhotoMetadata) -> None:
+    if metadata.camera_make:
+        exif[MAKE] = metadata.camera_make
+    if metadata.camera_model:
+        exif[MODEL] = metadata.camera_model
+    exif_date = _exif_date(metadata.datetime)
+    if exif_date:
+        exif[DATETIME] = exif_date
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    if exif_date:
+        details[DATETIME_ORIGINAL] = exif_date
+    for code, value in ((EXPOSURE_TIME, metadata.shutter_seconds), (F_NUMBER, metadata.aperture),
+                        (FOCAL_LENGTH, metadata.focal_length_mm)):
+        if value:
+            fraction = Fraction(value).limit_denominator(100000)
+            details[code] = TiffImagePlugin.IFDRational(fraction.numerator, fraction.denominator)
+    if metadata.iso:
+        details[ISO_SPEED] = min(int(round(metadata.iso)), 65535)
+    if metadata.lens:
+        details[LENS_MODEL] = metadata.lens
+
+
+def _exif_date(iso: str | None) -> str | None:
+    """ISO 8601 back to EXIF's "YYYY:MM:DD HH:MM:SS"."""
+    if not iso or len(iso) < 19:
+        return None
+    return iso[:10].replace("-", ":") + " " + iso[11:19]
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+@functools.lru_cache(maxsize=1)
+def srgb_icc_profile() -> bytes:
+    """A small sRGB ICC profile from Pillow's LittleCMS binding (b"" when that is unavailable)."""
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    except Exception as exc:  # noqa: BLE001 - the profile is a nicety; files are sRGB either way
+        log.info("no sRGB ICC profile available: %s", exc)
+        return b""

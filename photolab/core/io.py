@@ -1,0 +1,196 @@
+"""Reading photos: camera RAW through LibRaw, ordinary images through Pillow/OpenCV; and exporting them.
+
+Every reader returns an upright ``Photo`` in linear sRGB. The file's contents decide how it is read, not
+its name (a PNG called .jpg opens); a pixel-count guard runs on the header before any decoding; and
+every failure is a PhotoLabError whose message names the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+from photolab.core import raster, raw
+from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
+from photolab.core.export import EXPORT_FORMATS, export_photo  # noqa: F401 - part of this module's API
+from photolab.core.photo import Photo, PhotoMetadata, downscaled
+from photolab.core.raw import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS  # noqa: F401 - part of this module's API
+
+log = logging.getLogger(__name__)
+
+RAW_EXTENSIONS = frozenset({
+    ".3fr", ".ari", ".arw", ".bay", ".cap", ".cr2", ".cr3", ".crw", ".cs1", ".dc2", ".dcr", ".dcs", ".dng",
+    ".drf", ".eip", ".erf", ".fff", ".gpr", ".iiq", ".k25", ".kc2", ".kdc", ".mdc", ".mef", ".mos", ".mrw",
+    ".nef", ".nrw", ".orf", ".ori", ".pef", ".ptx", ".pxn", ".qtk", ".raf", ".raw", ".rdc", ".rw2", ".rwl",
+    ".rwz", ".sr2", ".srf", ".srw", ".sti", ".x3f",
+})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"})
+SUPPORTED_EXTENSIONS = RAW_EXTENSIONS | IMAGE_EXTENSIONS
+
+DEFAULT_MAX_PIXELS = 250_000_000
+MAX_PIXELS_ENV = "PHOTOLAB_MAX_PIXELS"
+_HEADER_SIZE = 64
+
+# Recognisable formats we do not read, by their first bytes.
+_UNSUPPORTED_SIGNATURES = (
+    (0, b"GIF87a", "GIF"), (0, b"GIF89a", "GIF"), (0, b"%PDF", "PDF"), (4, b"ftypheic", "HEIC"),
+    (4, b"ftypheix", "HEIC"), (4, b"ftypmif1", "HEIF"), (4, b"ftypavif", "AVIF"), (0, b"\xff\x0a", "JPEG XL"),
+    (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"), (0, b"8BPS", "Photoshop"),
+)
+
+
+def read_metadata(path: str | Path) -> PhotoMetadata:
+    """What the info panel shows (camera, exposure, date, size, orientation), read cheaply from the header."""
+    path = Path(path)
+    header = _read_header(path)
+    if _route(path, header) == "raster":
+        try:
+            with raster.open_image(path, path, header) as opened:
+                return opened.metadata
+        except raster.LooksLikeRaw:
+            pass
+    opened_raw = raw.open_raw(path, max_pixels=2**62)
+    try:
+        return raw.raw_metadata(path, opened_raw, unpacked=False)
+    finally:
+        opened_raw.close()
+
+
+def read_photo(path: str | Path, *, context=None, max_pixels: int | None = None,
+               demosaic: str = DEFAULT_DEMOSAIC) -> Photo:
+    """The whole photo, upright, as float32 linear sRGB (RAW files developed neutrally: camera white balance,
+    no brightening, no curve). ``context`` (a JobContext) gets progress and may cancel; ``max_pixels``
+    overrides the pixel-count guard; ``demosaic`` picks a RAW demosaicing method (see DEMOSAIC_METHODS)."""
+    return _read(Path(path), context=context, max_pixels=max_pixels, preview_side=None, demosaic=demosaic)
+
+
+def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | None = None) -> Photo:
+    """A quick, screen-sized version (at most ``max_side`` pixels on the long side), upright, in the same
+    colour space and with the same CameraColor as ``read_photo`` (RAW: half-size decode, no demosaicing).
+    ``metadata`` describes the full-size photo."""
+    photo = _read(Path(path), context=None, max_pixels=max_pixels, preview_side=max_side, demosaic=DEFAULT_DEMOSAIC)
+    return downscaled(photo, max_side)
+
+
+def resolve_max_pixels(max_pixels: int | None = None) -> int:
+    """The pixel-count guard in force: the argument, else $PHOTOLAB_MAX_PIXELS, else 250 megapixels."""
+    if max_pixels is not None:
+        return int(max_pixels)
+    setting = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if setting:
+        try:
+            value = int(float(setting))
+            if value > 0:
+                return value
+        except ValueError:
+            pass
+        log.warning("ignoring %s=%r: not a positive number of pixels", MAX_PIXELS_ENV, setting)
+    return DEFAULT_MAX_PIXELS
+
+
+def _read(path: Path, *, context, max_pixels: int | None, preview_side: int | None, demosaic: str) -> Photo:
+    limit = resolve_max_pixels(max_pixels)
+    if context is not None:
+        context.progress(0.0, f"Reading {path.name}")
+    header = _read_header(path)
+    if _route(path, header) == "raster":
+        try:
+            return _read_raster(path, header, limit, preview_side, context)
+        except raster.LooksLikeRaw:
+            pass
+    return _read_raw(path, limit, preview_side, demosaic, context)
+
+
+def _read_raster(path: Path, header: bytes, limit: int, preview_side: int | None, context) -> Photo:
+    data = _read_bytes(path)
+    with raster.open_image(path, data, header) as opened:
+        _check_pixel_count(path, opened.pixel_count, limit)
+        if context is not None:
+            context.progress(0.1, f"Decoding {path.name}")
+        pixels = raster.decode_image(opened, preview_side=preview_side)
+    if context is not None:
+        context.progress(1.0, f"Read {path.name}")
+    return Photo(pixels, opened.metadata)
+
+
+def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, context) -> Photo:
+    try:
+        opened = raw.open_raw(path, max_pixels=limit)
+    except UnsupportedFormatError:
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            raise
+        raise UnsupportedFormatError(
+            f"{path}: not an image PhotoLab can read (its contents are not camera RAW, JPEG, PNG, TIFF or WebP)"
+        ) from None
+    try:
+        if context is not None:
+            context.progress(0.05, f"Developing {path.name}")
+        pixels, color = raw.develop_raw(opened, path, half_size=preview_side is not None, demosaic=demosaic)
+        if context is not None:
+            context.progress(0.95, f"Reading metadata of {path.name}")
+        metadata = raw.raw_metadata(path, opened, unpacked=True)
+    finally:
+        opened.close()
+    if context is not None:
+        context.progress(1.0, f"Read {path.name}")
+    return Photo(pixels, metadata, color)
+
+
+def _route(path: Path, header: bytes) -> str:
+    """'raster' or 'raw', decided by the file's first bytes (the extension only breaks ties for TIFF)."""
+    for offset, signature, name in _UNSUPPORTED_SIGNATURES:
+        if header[offset:offset + len(signature)] == signature:
+            raise UnsupportedFormatError(
+                f"{path}: {name} files are not supported (PhotoLab reads camera RAW, JPEG, PNG, TIFF and WebP)")
+    if header.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (header[:4] == b"RIFF" and header[8:12] == b"WEBP"):
+        return "raster"
+    if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "raw" if path.suffix.lower() in RAW_EXTENSIONS else "raster"
+    return "raw"  # LibRaw recognises the RAW formats by content (CR3, RAF, ORF, RW2, X3F, MRW, ...)
+
+
+def _check_pixel_count(path: Path, pixels: int, limit: int) -> None:
+    if pixels > limit:
+        raise ImageTooLargeError(
+            f"{path}: the image has {pixels / 1e6:.0f} megapixels, more than the limit of {limit / 1e6:.0f} "
+            f"megapixels (set {MAX_PIXELS_ENV} to allow more)")
+
+
+def _stat_file(path: Path) -> os.stat_result:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileAccessError(f"{path}: the file does not exist (was it moved or deleted?)") from None
+    except PermissionError:
+        raise FileAccessError(f"{path}: cannot be read: permission denied") from None
+    except OSError as exc:
+        raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileAccessError(f"{path}: is a folder, not a photo")
+    if info.st_size == 0:
+        raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
+    return info
+
+
+def _read_header(path: Path) -> bytes:
+    _stat_file(path)
+    return _read_bytes(path, _HEADER_SIZE)
+
+
+def _read_bytes(path: Path, size: int = -1) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(size)
+    except FileNotFoundError:
+        raise FileAccessError(f"{path}: the file does not exist (was it moved or deleted?)") from None
+    except PermissionError:
+        raise FileAccessError(f"{path}: cannot be read: permission denied") from None
+    except IsADirectoryError:
+        raise FileAccessError(f"{path}: is a folder, not a photo") from None
+    except OSError as exc:
+        raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not data:
+        raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
+    return data

@@ -1,0 +1,168 @@
+"""Camera RAW development through LibRaw (rawpy): faithful, linear, camera white balance.
+
+The neutral development is: LibRaw scales the sensor data (black level, white level, as-shot white balance,
+highlights clipped to white), demosaics it, and hands us white-balanced *camera* RGB, linear, 16-bit; we
+convert that to linear sRGB with LibRaw's own camera matrix (``rgb_cam``). That is exactly what LibRaw's
+sRGB output does, minus the clipping and the gamma curve, so the white balance can be redone later from
+the recorded ``CameraColor``. No auto-brightening, no tone curve.
+
+Demosaicing: AHD followed by a 3x3 median on the colour differences (R-G, B-G), which removes most of AHD's
+false colour on fine detail. Chosen by measurement on natural crops (see bench/bench_raw.py and the tests):
+it beat LibRaw's own AHD development on every crop (+1.2 dB PSNR on average) at a fraction of the cost of
+VNG or DHT, which are a little sharper still but two to three times slower on a 24 MP file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rawpy
+
+from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
+from photolab.core.metadata import LIBRAW_FLIP_TO_ORIENTATION, exposure_values, read_raw_tags
+from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
+
+# name -> (LibRaw algorithm, suppress false colour afterwards)
+DEMOSAIC_METHODS = {
+    "ahd": (rawpy.DemosaicAlgorithm.AHD, True),  # the default: see the module docstring
+    "ahd-plain": (rawpy.DemosaicAlgorithm.AHD, False),  # exactly LibRaw's default development
+    "vng": (rawpy.DemosaicAlgorithm.VNG, True),  # best measured quality, ~3x slower
+    "dht": (rawpy.DemosaicAlgorithm.DHT, True),
+    "aahd": (rawpy.DemosaicAlgorithm.AAHD, True),
+    "ppg": (rawpy.DemosaicAlgorithm.PPG, True),  # fastest
+    "dcb": (rawpy.DemosaicAlgorithm.DCB, True),
+    "linear": (rawpy.DemosaicAlgorithm.LINEAR, False),
+}
+DEFAULT_DEMOSAIC = "ahd"
+_HEADER_BYTES = 1 << 20  # where read_raw_tags looks for TIFF structures
+
+
+def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
+    """Open a RAW file and check its size from the header; the sensor data is not decoded yet."""
+    raw = rawpy.RawPy()
+    try:
+        raw.open_file(str(path))
+    except rawpy.LibRawFileUnsupportedError:
+        raw.close()
+        raise UnsupportedFormatError(
+            f"{path}: not a camera RAW file that PhotoLab can read (its contents are in no RAW format "
+            "LibRaw knows; the file may be mis-named or damaged)") from None
+    except rawpy.LibRawIOError as exc:
+        raw.close()
+        raise _io_error(path, exc) from None
+    except rawpy.LibRawTooBigError:
+        raw.close()
+        raise ImageTooLargeError(f"{path}: the RAW image is too large to open") from None
+    except rawpy.LibRawError as exc:
+        raw.close()
+        raise CorruptFileError(f"{path}: the RAW file is damaged and cannot be read ({exc})") from None
+    sizes = raw.sizes
+    pixels = max(sizes.raw_width * sizes.raw_height, sizes.width * sizes.height)
+    if pixels > max_pixels:
+        raw.close()
+        raise ImageTooLargeError(
+            f"{path}: the image has {pixels / 1e6:.0f} megapixels, more than the limit of "
+            f"{max_pixels / 1e6:.0f} megapixels (set PHOTOLAB_MAX_PIXELS to allow more)")
+    return raw
+
+
+def raw_metadata(path: Path, raw: rawpy.RawPy, *, unpacked: bool) -> PhotoMetadata:
+    """Metadata of an opened RAW file. EXIF-like values come from the file's TIFF tags; LibRaw's own
+    values (which need the sensor data unpacked) fill any gaps when ``unpacked`` or for non-TIFF formats."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(_HEADER_BYTES)
+    except OSError as exc:
+        raise _io_error(path, exc) from None
+    values = exposure_values(read_raw_tags(header))
+    if unpacked or values["shutter_seconds"] is None:
+        _fill_from_libraw(raw, values, path)
+    sizes = raw.sizes
+    orientation = LIBRAW_FLIP_TO_ORIENTATION.get(sizes.flip, 1)
+    width, height = sizes.width, sizes.height
+    if sizes.flip & 4:
+        width, height = height, width
+    white = max(int(raw.white_level), 1)
+    return PhotoMetadata(
+        path=str(path), file_format="raw", width=int(width), height=int(height), orientation=orientation,
+        bits_per_sample=int(np.ceil(np.log2(white + 1))), **values)
+
+
+def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
+                demosaic: str = DEFAULT_DEMOSAIC) -> tuple[np.ndarray, CameraColor]:
+    """Neutral development of an opened RAW file: upright float32 linear sRGB (1.0 = white) and its colour.
+
+    ``half_size`` skips demosaicing (each 2x2 sensor block becomes one pixel): the fast preview path.
+    """
+    if demosaic not in DEMOSAIC_METHODS:
+        raise ValueError(f"unknown demosaic method {demosaic!r}; choose from {', '.join(DEMOSAIC_METHODS)}")
+    algorithm, suppress_false_colour = DEMOSAIC_METHODS[demosaic]
+    camera_to_srgb = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
+    usable_matrix = raw.num_colors == 3 and np.isfinite(camera_to_srgb).all() and np.abs(camera_to_srgb).sum() > 0
+    try:
+        rgb = raw.postprocess(
+            demosaic_algorithm=algorithm, half_size=half_size, use_camera_wb=True, no_auto_bright=True,
+            output_bps=16, gamma=(1, 1),
+            output_color=rawpy.ColorSpace.raw if usable_matrix else rawpy.ColorSpace.sRGB)
+        multipliers = np.asarray(raw.auto_whitebalance or raw.camera_whitebalance, dtype=np.float64)[:3]
+        xyz_to_camera = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
+    except (rawpy.LibRawUnsufficientMemoryError, MemoryError):
+        raise MemoryError(f"{path}: not enough memory to develop this RAW file") from None
+    except rawpy.LibRawIOError as exc:
+        raise _io_error(path, exc) from None
+    except rawpy.LibRawError as exc:
+        raise CorruptFileError(f"{path}: the RAW image data is damaged or truncated ({exc})") from None
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise UnsupportedFormatError(f"{path}: this kind of RAW image (shape {rgb.shape}) is not supported")
+
+    if usable_matrix:
+        multipliers = multipliers / multipliers[1] if multipliers[1] > 0 else np.ones(3)
+        color = CameraColor(camera_to_srgb, xyz_to_camera, multipliers)
+    else:  # no camera matrix known: LibRaw's sRGB output is the best we have, and it is our "camera" space
+        camera_to_srgb = np.eye(3)
+        color = CameraColor(camera_to_srgb, XYZ_TO_SRGB.copy(), np.ones(3))
+    pixels = _to_linear_srgb(rgb, camera_to_srgb, suppress_false_colour and not half_size)
+    return pixels, color
+
+
+def _to_linear_srgb(rgb16: np.ndarray, camera_to_srgb: np.ndarray, suppress_false_colour: bool) -> np.ndarray:
+    """16-bit white-balanced camera RGB -> float32 linear sRGB, optionally with colour-difference median."""
+    height, width, _ = rgb16.shape
+    scale = np.float32(1.0 / 65535.0)
+    if suppress_false_colour:
+        red, green, blue = (rgb16[..., channel].astype(np.float32) for channel in range(3))
+        for plane in (red, blue):
+            difference = cv2.subtract(plane, green)
+            cv2.add(cv2.medianBlur(difference, 3), green, dst=plane)
+        camera = cv2.merge((red, green, blue))
+        del red, green, blue
+    else:
+        camera = rgb16.astype(np.float32)
+    del rgb16
+    matrix = (camera_to_srgb * scale).astype(np.float32)
+    return cv2.transform(camera, matrix).reshape(height, width, 3)
+
+
+def _fill_from_libraw(raw: rawpy.RawPy, values: dict, path: Path) -> None:
+    try:
+        other = raw.other
+        lens = raw.lens
+    except rawpy.LibRawError as exc:
+        raise CorruptFileError(f"{path}: the RAW image data is damaged or truncated ({exc})") from None
+    fallbacks = {
+        "iso": other.iso_speed, "shutter_seconds": other.shutter_speed, "aperture": other.aperture,
+        "focal_length_mm": other.focal_length, "lens": (lens.model or "").strip() or None,
+    }
+    for key, value in fallbacks.items():
+        if values.get(key) is None and value:
+            values[key] = float(value) if key != "lens" else value
+    if values.get("datetime") is None and other.timestamp.timestamp() > 0:
+        values["datetime"] = other.timestamp.replace(microsecond=0).isoformat()
+
+
+def _io_error(path: Path, exc: BaseException) -> FileAccessError:
+    if not path.exists():
+        return FileAccessError(f"{path}: the file no longer exists")
+    return FileAccessError(f"{path}: cannot be read ({exc})")
