@@ -26,7 +26,8 @@ def rotate_crop(crop, clockwise: bool):
         edges = dict(left=1.0 - bottom, top=left, right=1.0 - top, bottom=right)
     else:
         edges = dict(left=top, top=1.0 - right, right=bottom, bottom=1.0 - left)
-    return dataclasses.replace(crop, **edges)
+    # Rounding keeps four turns an exact identity (1 - (1 - x) need not be x in floating point).
+    return dataclasses.replace(crop, **{name: round(value, 9) for name, value in edges.items()})
 
 
 def centred_crop_for_aspect(width: float, height: float, aspect: float):

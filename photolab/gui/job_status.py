@@ -44,7 +44,7 @@ class JobStatus(QWidget):
         if not handle.visible:
             return
         self._jobs.append(handle)
-        handle.progress.connect(lambda fraction, message, h=handle: self._on_progress(h))
+        handle.progress.connect(self._refresh)
         self._refresh()
 
     def _on_ended(self, handle: JobHandle) -> None:
@@ -52,11 +52,7 @@ class JobStatus(QWidget):
             self._jobs.remove(handle)
             self._refresh()
 
-    def _on_progress(self, handle: JobHandle) -> None:
-        if handle is self.current:
-            self._refresh()
-
-    def _refresh(self) -> None:
+    def _refresh(self, *progress) -> None:
         handle = self.current
         self.setVisible(handle is not None)
         if handle is None:

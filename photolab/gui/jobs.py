@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 
 from photolab.jobs import Job, JobState
 
@@ -116,10 +116,12 @@ class JobRunner(QObject):
         cores = QThreadPool.globalInstance().maxThreadCount()
         self._pools[BACKGROUND].setMaxThreadCount(background_threads or max(2, cores))
         self._active: list[JobHandle] = []
+        self._ended: list[JobHandle] = []  # released on the next event-loop turn, outside their own slots
 
     def submit(self, job: Job, *, lane: str = BACKGROUND, visible: bool = True) -> JobHandle:
         """Start ``job`` on the lane's pool; returns its handle (signals arrive in the GUI thread)."""
-        handle = JobHandle(job, visible=visible, parent=self)
+        # No Qt parent: a handle lives as long as someone (the runner while it runs, or the caller) holds it.
+        handle = JobHandle(job, visible=visible)
         handle.ended.connect(self._forget)
         self._active.append(handle)
         self.job_started.emit(handle)
@@ -149,4 +151,5 @@ class JobRunner(QObject):
         if handle in self._active:
             self._active.remove(handle)
         self.job_ended.emit(handle)
-        handle.deleteLater()
+        self._ended.append(handle)
+        QTimer.singleShot(0, self._ended.clear)
