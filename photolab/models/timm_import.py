@@ -96,9 +96,12 @@ CATALOGUE: tuple[TimmWeights, ...] = (
 
 
 def find_weights(name: str) -> TimmWeights:
-    """Catalogue entry by weights name (``seresnet50.a1_in1k``), architecture (its first entry) or file name."""
+    """Catalogue entry by weights name (``seresnet50.a1_in1k``), architecture (its first entry) or file name.
+
+    Hub files are all called ``model.safetensors`` upstream, so only their catalogue ``file_name`` identifies them.
+    """
     for weights in CATALOGUE:
-        if name in (weights.name, weights.file_name, weights.url.rsplit("/", 1)[1]):
+        if name in (weights.name, weights.file_name):
             return weights
     for weights in CATALOGUE:
         if name == weights.arch:

@@ -104,3 +104,12 @@ def test_family_reduced_widths_follow_timm():
 def test_legacy_rejects_d_variant_options():
     with pytest.raises(ValueError, match="legacy"):
         create_model("seresnext26d_32x4d", legacy=True)
+
+
+def test_package_import_is_light():
+    """Importing photolab.models (e.g. for ModelImportError) must not pull torch in; create_model does."""
+    import subprocess
+    import sys
+    code = ("import sys, photolab.models as m; assert 'torch' not in sys.modules; "
+            "assert issubclass(m.ModelImportError, ValueError); m.create_model; assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -201,5 +201,7 @@ def test_catalogue_is_consistent():
         assert weights.url.startswith("https://") and weights.file_format in ("pth", "safetensors")
         assert find_weights(weights.file_name) is weights
         assert json.loads(json.dumps(asdict(weights)))["config"]["mean"] == [0.485, 0.456, 0.406]
-    with pytest.raises(KeyError):
-        find_weights("resnet50.a1_in1k")
+    for unknown in ("resnet50.a1_in1k", "model.safetensors"):  # every hub file has that name upstream
+        with pytest.raises(KeyError):
+            find_weights(unknown)
+    assert find_weights("seresnext26d_32x4d.bt_in1k.safetensors").arch == "seresnext26d_32x4d"
