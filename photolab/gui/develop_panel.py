@@ -157,12 +157,12 @@ class DevelopPanel(QWidget):
     def _show_white_balance(self, params) -> None:
         modes = [mode for _, mode in WB_MODES]
         self.wb_mode.setCurrentIndex(modes.index(params.mode) if params.mode in modes else len(modes) - 1)
-        if params.mode == "kelvin":
-            self.temperature.set_value(params.temperature)
-            self.tint.set_value(params.tint)
-        elif params.mode == "as_shot":
+        if params.mode == "as_shot":
             self.temperature.set_value(self._as_shot[0])
             self.tint.set_value(self._as_shot[1])
+        elif params.temperature > 0:  # kelvin, or the Kelvin equivalent of a picked (custom) balance
+            self.temperature.set_value(params.temperature)
+            self.tint.set_value(params.tint)
         self.temperature.default, self.tint.default = self._as_shot
 
     def set_eyedropper_checked(self, on: bool) -> None:

@@ -38,6 +38,7 @@ class RenderedImage:
     scene_size: tuple[float, float]
     generation: int
     seconds: float
+    source: Photo  # the photo that was rendered (the document's proxy or its full photo)
 
 
 def before_recipe(recipe: Recipe) -> Recipe:
@@ -87,7 +88,8 @@ def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: boo
     started = time.perf_counter()
     image, histogram = render_for_display(photo, recipe, histogram=not full, context=context)
     scene = (image.width() / scale, image.height() / scale)
-    return RenderedImage(image, histogram, recipe, before, full, scene, generation, time.perf_counter() - started)
+    return RenderedImage(image, histogram, recipe, before, full, scene, generation, time.perf_counter() - started,
+                         photo)
 
 
 class PreviewRenderer(QObject):

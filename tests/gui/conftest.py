@@ -107,6 +107,8 @@ def wait_until_shown(qtbot, window, recipe=None, *, before: bool = False, timeou
         displayed = window.viewer.displayed
         if document is None or displayed is None or displayed.before != before:
             return False
+        if displayed.source is not document.proxy and displayed.source is not document.full_photo:
+            return False  # made from the quick preview, before the full photo arrived
         expected = recipe if recipe is not None else document.recipe
         if before:
             from photolab.gui.rendering import before_recipe

@@ -13,7 +13,7 @@ from photolab.gui.viewer import ImageViewer
 def rendered(width, height, *, scale=1.0, full=False, recipe=Recipe()):
     pixels = np.zeros((height, width, 3), np.uint8)
     pixels[:, : width // 2] = 200
-    return RenderedImage(to_qimage(pixels), None, recipe, False, full, (width / scale, height / scale), 1, 0.0)
+    return RenderedImage(to_qimage(pixels), None, recipe, False, full, (width / scale, height / scale), 1, 0.0, None)
 
 
 @pytest.fixture
