@@ -51,7 +51,7 @@ def read_metadata(path: str | Path) -> PhotoMetadata:
                 return opened.metadata
         except raster.LooksLikeRaw:
             pass
-    opened_raw = raw.open_raw(path, max_pixels=2**62)
+    opened_raw = _open_raw(path, limit=2**62)
     try:
         return raw.raw_metadata(path, opened_raw, unpacked=False)
     finally:
@@ -115,22 +115,25 @@ def _read_raster(path: Path, header: bytes, limit: int, preview_side: int | None
     return Photo(pixels, opened.metadata)
 
 
-def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, context) -> Photo:
+def _open_raw(path: Path, limit: int):
+    """LibRaw's view of the file; for a file not named like a RAW file, its complaints mean "not an image"."""
     try:
-        opened = raw.open_raw(path, max_pixels=limit)
-    except UnsupportedFormatError:
+        return raw.open_raw(path, max_pixels=limit)
+    except (UnsupportedFormatError, CorruptFileError):
         if path.suffix.lower() in RAW_EXTENSIONS:
             raise
         raise UnsupportedFormatError(
             f"{path}: not an image PhotoLab can read (its contents are not camera RAW, JPEG, PNG, TIFF or WebP)"
         ) from None
+
+
+def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, context) -> Photo:
+    opened = _open_raw(path, limit)
     try:
+        metadata = raw.raw_metadata(path, opened, unpacked=True)  # before developing changes LibRaw's sizes
         if context is not None:
             context.progress(0.05, f"Developing {path.name}")
         pixels, color = raw.develop_raw(opened, path, half_size=preview_side is not None, demosaic=demosaic)
-        if context is not None:
-            context.progress(0.95, f"Reading metadata of {path.name}")
-        metadata = raw.raw_metadata(path, opened, unpacked=True)
     finally:
         opened.close()
     if context is not None:
@@ -144,9 +147,13 @@ def _route(path: Path, header: bytes) -> str:
         if header[offset:offset + len(signature)] == signature:
             raise UnsupportedFormatError(
                 f"{path}: {name} files are not supported (PhotoLab reads camera RAW, JPEG, PNG, TIFF and WebP)")
-    if header.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")) or (header[:4] == b"RIFF" and header[8:12] == b"WEBP"):
+    if header[:2] == b"BM" and int.from_bytes(header[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
+        raise UnsupportedFormatError(
+            f"{path}: BMP files are not supported (PhotoLab reads camera RAW, JPEG, PNG, TIFF and WebP)")
+    kind = raster.sniff(header)
+    if kind in ("jpeg", "png", "webp"):
         return "raster"
-    if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+    if kind == "tiff":
         return "raw" if path.suffix.lower() in RAW_EXTENSIONS else "raster"
     return "raw"  # LibRaw recognises the RAW formats by content (CR3, RAF, ORF, RW2, X3F, MRW, ...)
 

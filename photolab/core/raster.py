@@ -1,8 +1,10 @@
 """Ordinary (already developed) images: JPEG, PNG, TIFF and WebP, 8 or 16 bits, with EXIF orientation.
 
-Pillow reads the header (size, EXIF) without decoding, so the pixel-count guard runs first. JPEG and WebP
-are decoded by Pillow, which reports truncated data instead of filling it with grey and can decode a
-JPEG at reduced size for previews; PNG and TIFF by OpenCV, which keeps 16-bit RGB (Pillow cannot).
+Headers are parsed without decoding (Pillow; tifffile for TIFF, which also knows float and 16-bit RGB
+layouts), so the pixel-count guard runs first. JPEG and WebP are decoded by Pillow, which reports
+truncated data instead of filling it with grey and can decode a JPEG at reduced size for previews; PNG
+and TIFF by OpenCV, which keeps 16-bit RGB (Pillow cannot) and knows every TIFF compression. OpenCV turns
+TIFFs upright by itself, so their Orientation tag is neutralised first and orientation is always ours.
 """
 
 from __future__ import annotations
@@ -10,24 +12,43 @@ from __future__ import annotations
 import io as _io
 import struct
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from photolab.core.color import decode_srgb_integer
 from photolab.core.errors import CorruptFileError, UnsupportedFormatError
-from photolab.core.metadata import (ORIENTATION, exposure_values, orientation_swaps_axes, pillow_exif_tags,
-                                    upright, valid_orientation)
+from photolab.core.metadata import (EXIF_IFD_POINTER, EXPOSURE_TIME, F_NUMBER, FOCAL_LENGTH, ORIENTATION,
+                                    exposure_values, orientation_swaps_axes, pillow_exif_tags, upright,
+                                    valid_orientation)
 from photolab.core.photo import PhotoMetadata
 
 # PhotoLab applies its own pixel-count guard (max_pixels) to every file before decoding it, from the
 # header, so Pillow's process-wide decompression-bomb limit would only get in the way of that setting.
 Image.MAX_IMAGE_PIXELS = None
 
-PILLOW_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "TIFF": "tiff", "WEBP": "webp"}
+PILLOW_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp"}
 DNG_VERSION_TAG = 50706
+_RATIONAL_TAGS = (EXPOSURE_TIME, F_NUMBER, FOCAL_LENGTH)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, KeyError, IndexError, struct.error, tifffile.TiffFileError)
+
+
+def sniff(header: bytes) -> str | None:
+    """"jpeg", "png", "webp" or "tiff" from a file's first bytes (TIFF includes many RAW formats); else None."""
+    if header.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if header.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        return "webp"
+    if header[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    return None
 
 
 class LooksLikeRaw(Exception):
@@ -40,54 +61,91 @@ class OpenedImage:
 
     path: Path
     data: bytes | None  # the whole file, when it was opened for decoding
-    image: Image.Image
     file_format: str  # "jpeg", "png", "tiff", "webp"
+    stored_size: tuple[int, int]  # (width, height) as stored, before orientation
     metadata: PhotoMetadata
+    image: Image.Image | None = None  # Pillow's lazy image (not for TIFF)
+    orientation_patch: tuple[int, bytes] | None = None  # TIFF: (offset, bytes) that make Orientation 1
 
     @property
     def pixel_count(self) -> int:
-        return self.image.width * self.image.height
+        return self.stored_size[0] * self.stored_size[1]
 
     def __enter__(self) -> "OpenedImage":
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.image.close()
+        if self.image is not None:
+            self.image.close()
 
 
 def open_image(path: Path, source: bytes | Path, header: bytes) -> OpenedImage:
     """Parse the header and metadata of an ordinary image (nothing is decoded). ``source`` is the whole
     file's bytes (needed to decode) or its path (metadata only); ``header`` its first bytes."""
     data = source if isinstance(source, bytes) else None
+    if sniff(header) == "tiff":
+        return _open_tiff(path, data, source)
     try:
         image = Image.open(_io.BytesIO(data) if data is not None else source)
     except UnidentifiedImageError:
+        kind = sniff(header)
+        if kind is not None:
+            raise CorruptFileError(f"{path}: the {kind.upper()} image is damaged and cannot be read") from None
         raise UnsupportedFormatError(
             f"{path}: not an image PhotoLab can read (supported: camera RAW, JPEG, PNG, TIFF, WebP)") from None
-    except (OSError, SyntaxError, ValueError, struct.error) as exc:
-        raise CorruptFileError(f"{path}: the image header is damaged ({exc})") from None
+    except _DECODE_ERRORS as exc:
+        raise CorruptFileError(f"{path}: the image header is damaged{_detail(exc)}") from None
     file_format = PILLOW_FORMATS.get(image.format or "")
     if file_format is None:
         image.close()
         raise UnsupportedFormatError(
             f"{path}: {image.format} images are not supported (PhotoLab reads camera RAW, JPEG, PNG, TIFF, WebP)")
-    if file_format == "tiff" and DNG_VERSION_TAG in getattr(image, "tag_v2", {}):
-        image.close()
-        raise LooksLikeRaw()
     try:
-        exif = image.getexif()
-        tags = pillow_exif_tags(exif)
+        tags = pillow_exif_tags(image.getexif())
     except Exception:  # noqa: BLE001 - damaged EXIF: the pixels may still be fine
-        exif, tags = None, {}
+        tags = {}
+    bits = int(header[24]) if file_format == "png" and len(header) > 24 else 8  # PNG: IHDR bit depth
+    metadata = _metadata(path, file_format, image.size, bits, tags, _exif_block(image))
+    return OpenedImage(path, data, file_format, image.size, metadata, image=image)
+
+
+def _open_tiff(path: Path, data: bytes | None, source: bytes | Path) -> OpenedImage:
+    try:
+        with tifffile.TiffFile(_io.BytesIO(data) if data is not None else source) as tiff:
+            page = tiff.pages.first
+            if DNG_VERSION_TAG in page.tags or tiff.is_dng:
+                raise LooksLikeRaw()
+            size = (int(page.imagewidth), int(page.imagelength))
+            bits = int(page.bitspersample)
+            tags = {tag.code: tag.value for tag in page.tags.values()}
+            orientation_tag = page.tags.get(ORIENTATION)
+            patch = None
+            if orientation_tag is not None and orientation_tag.count == 1 and orientation_tag.dtype == 3:
+                patch = (orientation_tag.valueoffset, struct.pack(tiff.byteorder + "H", 1))
+    except LooksLikeRaw:
+        raise
+    except _DECODE_ERRORS as exc:
+        raise CorruptFileError(f"{path}: the TIFF image is damaged and cannot be read{_detail(exc)}") from None
+    exif = tags.pop(EXIF_IFD_POINTER, None)
+    if isinstance(exif, dict):
+        for name, value in exif.items():
+            code = tifffile.TIFF.TAGS.get(name)
+            if isinstance(code, int):
+                tags.setdefault(code, value)
+    for code in _RATIONAL_TAGS:
+        tags[code] = _rational(tags.get(code))
+    metadata = _metadata(path, "tiff", size, bits, tags, None)  # TIFF tags describe the TIFF: nothing to carry
+    return OpenedImage(path, data, "tiff", size, metadata, orientation_patch=patch)
+
+
+def _metadata(path: Path, file_format: str, stored_size: tuple[int, int], bits: int, tags: dict,
+              exif_block: bytes | None) -> PhotoMetadata:
     orientation = valid_orientation(tags.get(ORIENTATION, 1))
-    width, height = image.size
+    width, height = stored_size
     if orientation_swaps_axes(orientation):
         width, height = height, width
-    exif_block = _exif_block(image, file_format)
-    metadata = PhotoMetadata(
-        path=str(path), file_format=file_format, width=width, height=height, orientation=orientation,
-        bits_per_sample=_bits_per_sample(image, header, file_format), exif=exif_block, **exposure_values(tags))
-    return OpenedImage(path, data, image, file_format, metadata)
+    return PhotoMetadata(path=str(path), file_format=file_format, width=width, height=height,
+                         orientation=orientation, bits_per_sample=bits, exif=exif_block, **exposure_values(tags))
 
 
 def decode_image(opened: OpenedImage, *, preview_side: int | None = None) -> np.ndarray:
@@ -99,17 +157,23 @@ def decode_image(opened: OpenedImage, *, preview_side: int | None = None) -> np.
     else:
         if opened.data is None:
             raise ValueError("decode_image needs an image opened from its bytes")
-        pixels = cv2.imdecode(np.frombuffer(opened.data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-        if pixels is None:  # OpenCV gives up quietly: let Pillow decode it or say what is wrong
-            pixels = _decode_with_pillow(opened, None)
-        else:
+        data = opened.data
+        if opened.orientation_patch is not None:
+            offset, value = opened.orientation_patch
+            data = data[:offset] + value + data[offset + len(value):]
+        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        if pixels is not None:
             pixels = _as_rgb(pixels, bgr=True)
+        elif opened.file_format == "png":  # libpng refuses only damaged files
+            raise CorruptFileError(f"{path}: the PNG image data is damaged or incomplete")
+        else:
+            pixels = _decode_tiff_with_tifffile(opened)
     if pixels.dtype == np.uint8 or pixels.dtype == np.uint16:
         linear = decode_srgb_integer(pixels)
     elif pixels.dtype.kind == "f":
         linear = pixels.astype(np.float32)  # floating-point TIFFs hold linear light
     else:
-        raise UnsupportedFormatError(f"{path}: {pixels.dtype} samples are not supported")
+        raise UnsupportedFormatError(f"{path}: images with {pixels.dtype} samples are not supported")
     return upright(linear, opened.metadata.orientation)
 
 
@@ -119,39 +183,50 @@ def _decode_with_pillow(opened: OpenedImage, preview_side: int | None) -> np.nda
         if preview_side and opened.file_format == "jpeg":
             image.draft("RGB", (preview_side, preview_side))
         image.load()
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        if image.mode.startswith("I"):
             return _as_rgb(np.asarray(image).astype(np.uint16), bgr=False)
         return np.asarray(image.convert("RGB"))
-    except (OSError, SyntaxError, ValueError, struct.error) as exc:
-        raise CorruptFileError(f"{opened.path}: the image data is damaged or incomplete ({exc})") from None
+    except _DECODE_ERRORS as exc:
+        raise CorruptFileError(f"{opened.path}: the image data is damaged or incomplete{_detail(exc)}") from None
+
+
+def _decode_tiff_with_tifffile(opened: OpenedImage) -> np.ndarray:
+    try:
+        with tifffile.TiffFile(_io.BytesIO(opened.data)) as tiff:
+            page = tiff.pages.first
+            pixels = page.asarray()
+            if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
+                pixels = np.moveaxis(pixels, 0, -1)
+    except _DECODE_ERRORS as exc:
+        raise CorruptFileError(f"{opened.path}: the TIFF image data cannot be decoded{_detail(exc)}") from None
+    return _as_rgb(pixels, bgr=False)
 
 
 def _as_rgb(pixels: np.ndarray, *, bgr: bool) -> np.ndarray:
     """Any decoded layout (grey, grey+alpha, BGR, BGRA) as (H, W, 3) RGB; alpha is dropped."""
     if pixels.ndim == 2:
         return np.repeat(pixels[:, :, None], 3, axis=2)
-    channels = pixels.shape[2]
-    if channels in (1, 2):
+    if pixels.shape[2] in (1, 2):
         return np.repeat(pixels[:, :, :1], 3, axis=2)
     rgb = pixels[:, :, :3]
     return np.ascontiguousarray(rgb[:, :, ::-1] if bgr else rgb)
 
 
-def _bits_per_sample(image: Image.Image, header: bytes, file_format: str) -> int:
-    if file_format == "png" and len(header) > 24:
-        return int(header[24])  # IHDR bit depth
-    if file_format == "tiff":
-        bits = getattr(image, "tag_v2", {}).get(258, 8)
-        return int(bits[0] if isinstance(bits, tuple) else bits)
-    return 16 if image.mode.startswith("I;16") else 8
-
-
-def _exif_block(image: Image.Image, file_format: str) -> bytes | None:
-    """The file's EXIF block ("Exif\\0\\0" + TIFF data) to carry into exports; TIFF files have none
-    (their tags describe the TIFF itself)."""
-    if file_format == "tiff":
-        return None
+def _exif_block(image: Image.Image) -> bytes | None:
+    """The file's EXIF block ("Exif\\0\\0" + TIFF data), to carry into exports."""
     block = image.info.get("exif")
     if not block:
         return None
     return block if block.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + block
+
+
+def _rational(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value) and value[1]:
+        return Fraction(value[0], value[1])
+    return value
+
+
+def _detail(exc: BaseException) -> str:
+    """The decoder's own words, when it has any worth showing."""
+    text = str(exc).strip()
+    return f" ({text})" if len(text) > 8 else ""

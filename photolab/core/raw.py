@@ -14,14 +14,16 @@ VNG or DHT, which are a little sharper still but two to three times slower on a 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 import rawpy
 
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
-from photolab.core.metadata import LIBRAW_FLIP_TO_ORIENTATION, exposure_values, read_raw_tags
+from photolab.core.metadata import LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags
 from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
 
 # name -> (LibRaw algorithm, suppress false colour afterwards)
@@ -43,21 +45,11 @@ def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
     """Open a RAW file and check its size from the header; the sensor data is not decoded yet."""
     raw = rawpy.RawPy()
     try:
-        raw.open_file(str(path))
-    except rawpy.LibRawFileUnsupportedError:
+        with libraw_errors(path):
+            raw.open_file(str(path))
+    except BaseException:
         raw.close()
-        raise UnsupportedFormatError(
-            f"{path}: not a camera RAW file that PhotoLab can read (its contents are in no RAW format "
-            "LibRaw knows; the file may be mis-named or damaged)") from None
-    except rawpy.LibRawIOError as exc:
-        raw.close()
-        raise _io_error(path, exc) from None
-    except rawpy.LibRawTooBigError:
-        raw.close()
-        raise ImageTooLargeError(f"{path}: the RAW image is too large to open") from None
-    except rawpy.LibRawError as exc:
-        raw.close()
-        raise CorruptFileError(f"{path}: the RAW file is damaged and cannot be read ({exc})") from None
+        raise
     sizes = raw.sizes
     pixels = max(sizes.raw_width * sizes.raw_height, sizes.width * sizes.height)
     if pixels > max_pixels:
@@ -68,26 +60,51 @@ def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
     return raw
 
 
+@contextlib.contextmanager
+def libraw_errors(path: Path) -> Iterator[None]:
+    """Turn LibRaw's exceptions into PhotoLab errors that name the file and say what is wrong."""
+    try:
+        yield
+    except rawpy.LibRawFileUnsupportedError:
+        raise UnsupportedFormatError(
+            f"{path}: not a camera RAW file that PhotoLab can read (its contents are in no RAW format "
+            "LibRaw knows; the file may be mis-named or damaged)") from None
+    except rawpy.LibRawIOError:
+        if not path.exists():
+            raise FileAccessError(f"{path}: the file no longer exists (was it moved or deleted?)") from None
+        raise CorruptFileError(f"{path}: the RAW file is truncated or damaged (its data ends too early)") from None
+    except rawpy.LibRawTooBigError:
+        raise ImageTooLargeError(f"{path}: the RAW image is too large for LibRaw to open") from None
+    except (rawpy.LibRawUnsufficientMemoryError, rawpy.LibRawMemPoolOverflowError):
+        raise MemoryError(f"{path}: not enough memory to develop this RAW file") from None
+    except rawpy.LibRawError as exc:
+        raise CorruptFileError(f"{path}: the RAW file is damaged and cannot be read ({exc})") from None
+
+
 def raw_metadata(path: Path, raw: rawpy.RawPy, *, unpacked: bool) -> PhotoMetadata:
     """Metadata of an opened RAW file. EXIF-like values come from the file's TIFF tags; LibRaw's own
-    values (which need the sensor data unpacked) fill any gaps when ``unpacked`` or for non-TIFF formats."""
+    values fill the gaps when the sensor data is ``unpacked`` already, or for RAW formats that are not
+    TIFF-based (which then costs an unpack)."""
     try:
         with open(path, "rb") as handle:
             header = handle.read(_HEADER_BYTES)
+    except FileNotFoundError:
+        raise FileAccessError(f"{path}: the file no longer exists (was it moved or deleted?)") from None
     except OSError as exc:
-        raise _io_error(path, exc) from None
-    values = exposure_values(read_raw_tags(header))
-    if unpacked or values["shutter_seconds"] is None:
-        _fill_from_libraw(raw, values, path)
+        raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    tags = read_raw_tags(header)
+    values = exposure_values(tags)
+    white = tags.get(WHITE_LEVEL)
+    with libraw_errors(path):
+        if unpacked or values["shutter_seconds"] is None:
+            _fill_from_libraw(raw, values)
+            white = raw.white_level
     sizes = raw.sizes
-    orientation = LIBRAW_FLIP_TO_ORIENTATION.get(sizes.flip, 1)
-    width, height = sizes.width, sizes.height
-    if sizes.flip & 4:
-        width, height = height, width
-    white = max(int(raw.white_level), 1)
+    width, height = (sizes.height, sizes.width) if sizes.flip & 4 else (sizes.width, sizes.height)
+    bits = int(np.ceil(np.log2(int(white) + 1))) if isinstance(white, int) and white > 0 else None
     return PhotoMetadata(
-        path=str(path), file_format="raw", width=int(width), height=int(height), orientation=orientation,
-        bits_per_sample=int(np.ceil(np.log2(white + 1))), **values)
+        path=str(path), file_format="raw", width=int(width), height=int(height),
+        orientation=LIBRAW_FLIP_TO_ORIENTATION.get(sizes.flip, 1), bits_per_sample=bits, **values)
 
 
 def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
@@ -99,21 +116,16 @@ def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
     if demosaic not in DEMOSAIC_METHODS:
         raise ValueError(f"unknown demosaic method {demosaic!r}; choose from {', '.join(DEMOSAIC_METHODS)}")
     algorithm, suppress_false_colour = DEMOSAIC_METHODS[demosaic]
-    camera_to_srgb = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
-    usable_matrix = raw.num_colors == 3 and np.isfinite(camera_to_srgb).all() and np.abs(camera_to_srgb).sum() > 0
-    try:
+    with libraw_errors(path):
+        camera_to_srgb = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
+        usable_matrix = bool(raw.num_colors == 3 and np.isfinite(camera_to_srgb).all()
+                             and np.abs(camera_to_srgb).sum() > 0)
         rgb = raw.postprocess(
             demosaic_algorithm=algorithm, half_size=half_size, use_camera_wb=True, no_auto_bright=True,
             output_bps=16, gamma=(1, 1),
             output_color=rawpy.ColorSpace.raw if usable_matrix else rawpy.ColorSpace.sRGB)
         multipliers = np.asarray(raw.auto_whitebalance or raw.camera_whitebalance, dtype=np.float64)[:3]
         xyz_to_camera = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
-    except (rawpy.LibRawUnsufficientMemoryError, MemoryError):
-        raise MemoryError(f"{path}: not enough memory to develop this RAW file") from None
-    except rawpy.LibRawIOError as exc:
-        raise _io_error(path, exc) from None
-    except rawpy.LibRawError as exc:
-        raise CorruptFileError(f"{path}: the RAW image data is damaged or truncated ({exc})") from None
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise UnsupportedFormatError(f"{path}: this kind of RAW image (shape {rgb.shape}) is not supported")
 
@@ -145,12 +157,9 @@ def _to_linear_srgb(rgb16: np.ndarray, camera_to_srgb: np.ndarray, suppress_fals
     return cv2.transform(camera, matrix).reshape(height, width, 3)
 
 
-def _fill_from_libraw(raw: rawpy.RawPy, values: dict, path: Path) -> None:
-    try:
-        other = raw.other
-        lens = raw.lens
-    except rawpy.LibRawError as exc:
-        raise CorruptFileError(f"{path}: the RAW image data is damaged or truncated ({exc})") from None
+def _fill_from_libraw(raw: rawpy.RawPy, values: dict) -> None:
+    """Fill missing exposure values from LibRaw (unpacks the sensor data if that has not happened yet)."""
+    other, lens = raw.other, raw.lens
     fallbacks = {
         "iso": other.iso_speed, "shutter_seconds": other.shutter_speed, "aperture": other.aperture,
         "focal_length_mm": other.focal_length, "lens": (lens.model or "").strip() or None,
@@ -160,9 +169,3 @@ def _fill_from_libraw(raw: rawpy.RawPy, values: dict, path: Path) -> None:
             values[key] = float(value) if key != "lens" else value
     if values.get("datetime") is None and other.timestamp.timestamp() > 0:
         values["datetime"] = other.timestamp.replace(microsecond=0).isoformat()
-
-
-def _io_error(path: Path, exc: BaseException) -> FileAccessError:
-    if not path.exists():
-        return FileAccessError(f"{path}: the file no longer exists")
-    return FileAccessError(f"{path}: cannot be read ({exc})")
