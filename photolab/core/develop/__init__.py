@@ -27,9 +27,18 @@ class Operation:
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import exposure
+    from photolab.core.develop import contrast, exposure, geometry, highlights, saturation, shadows, white_balance
 
-    return (exposure.OPERATION,)
+    return (
+        geometry.ORIENT,
+        geometry.CROP,
+        white_balance.OPERATION,
+        exposure.OPERATION,
+        highlights.OPERATION,
+        shadows.OPERATION,
+        contrast.OPERATION,
+        saturation.OPERATION,
+    )
 
 
 OPERATIONS: tuple[Operation, ...] = _collect()

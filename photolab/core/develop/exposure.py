@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
+from photolab.core.develop.pixelops import check_amount, transform_pixels
 from photolab.core.photo import Photo
+
+EV_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
 class ExposureParams:
-    ev: float = 0.0  # stops; +1 doubles the light
+    ev: float = 0.0  # stops; +1 doubles the light, -10..10
+
+    def __post_init__(self) -> None:
+        check_amount("exposure ev", self.ev, -EV_LIMIT, EV_LIMIT)
 
 
 def apply(photo: Photo, params: ExposureParams) -> Photo:
     """Multiply every channel by 2**ev (in linear light, so hues and ratios are kept)."""
     gain = float(2.0 ** params.ev)
-    pixels = photo.pixels
-    scaled = cv2.multiply(pixels.reshape(pixels.shape[0], -1), gain).reshape(pixels.shape)
-    return photo.with_pixels(scaled)
+    # A diagonal cv2.transform is the fastest multi-threaded way to scale all three channels.
+    return photo.with_pixels(transform_pixels(photo.pixels, np.eye(3) * gain))
 
 
 OPERATION = Operation("exposure", "Exposure", ExposureParams, apply)

@@ -1,0 +1,208 @@
+"""White balance: redo the camera's neutral-balance in camera space, as shot, automatic, Kelvin or custom.
+
+The photo holds linear sRGB that was balanced with ``color.as_shot_multipliers``:
+``srgb = C @ diag(m) @ raw`` with ``C = color.camera_to_srgb``. A new balance with camera multipliers ``m'``
+is therefore the single 3x3 matrix ``C @ diag(m' / m) @ inv(C)`` applied to every pixel. All multipliers
+here are normalised to green = 1, so a change of balance keeps the green channel's (roughly, the
+brightness') scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from photolab.core.develop import Operation
+from photolab.core.develop import temperature as kelvin_science
+from photolab.core.develop.pixelops import LUMA_WEIGHTS, transform_pixels
+from photolab.core.develop.temperature import TEMPERATURE_MAX, TEMPERATURE_MIN, TINT_LIMIT
+from photolab.core.errors import PhotoLabError
+from photolab.core.photo import CameraColor, Photo
+
+MODES = ("as_shot", "auto", "kelvin", "custom")
+
+# Auto white balance averages about this many pixels (the estimate is a mean; more add nothing).
+_AUTO_SAMPLES = 100_000
+_CLIPPED = 0.98  # a channel at or above this (in the balanced sRGB input) is taken as clipped
+_TOO_DARK = 0.002  # luminance below this is mostly noise
+
+
+class WhiteBalanceError(PhotoLabError, ValueError):
+    """A white balance cannot be measured from the requested spot (clipped, black, outside the photo)."""
+
+
+@dataclass(frozen=True)
+class WhiteBalanceParams:
+    """``mode``: as_shot | auto | kelvin | custom.
+
+    kelvin uses ``temperature`` (K, 2000-50000) and ``tint`` (-150..150, + = magenta picture);
+    custom uses ``multipliers`` (camera-space R, G, B gains; normalised to green = 1). In other modes
+    ``temperature``/``tint`` may hold the Kelvin equivalent for display (0 = unknown).
+    """
+
+    mode: str = "as_shot"
+    temperature: float = 0.0
+    tint: float = 0.0
+    multipliers: tuple | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"white balance mode must be one of {', '.join(MODES)}; got {self.mode!r}")
+        temperature, tint = self.temperature, self.tint
+        for name, value in (("temperature", temperature), ("tint", tint)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ValueError(f"white balance {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"white balance {name} must be finite, got {value!r}")
+        if self.mode == "kelvin" or temperature != 0:
+            if not TEMPERATURE_MIN <= temperature <= TEMPERATURE_MAX:
+                raise ValueError(
+                    f"white balance temperature must be between {TEMPERATURE_MIN:.0f} and {TEMPERATURE_MAX:.0f} K, "
+                    f"got {temperature!r}"
+                )
+        if not -TINT_LIMIT <= tint <= TINT_LIMIT:
+            raise ValueError(f"white balance tint must be between -{TINT_LIMIT:.0f} and {TINT_LIMIT:.0f}, got {tint!r}")
+        object.__setattr__(self, "temperature", float(temperature))
+        object.__setattr__(self, "tint", float(tint))
+        if self.multipliers is not None:
+            object.__setattr__(self, "multipliers", _normalised_multipliers(self.multipliers))
+        elif self.mode == "custom":
+            raise ValueError("custom white balance needs three camera multipliers")
+
+
+def _normalised_multipliers(values) -> tuple[float, float, float]:
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"white balance multipliers must be three positive numbers, got {values!r}") from None
+    if len(numbers) != 3 or not all(math.isfinite(v) and v > 0 for v in numbers):
+        raise ValueError(f"white balance multipliers must be three positive numbers, got {values!r}")
+    green = numbers[1]
+    return tuple(v / green for v in numbers)
+
+
+def balance_matrix(color: CameraColor, multipliers) -> np.ndarray:
+    """The 3x3 matrix (float64) that rebalances linear sRGB from the as-shot multipliers to ``multipliers``."""
+    camera_to_srgb = np.asarray(color.camera_to_srgb, dtype=np.float64)
+    as_shot = np.asarray(color.as_shot_multipliers, dtype=np.float64)
+    new = np.asarray(multipliers, dtype=np.float64)
+    ratio = (new / new[1]) / (as_shot / as_shot[1])
+    return camera_to_srgb @ np.diag(ratio) @ np.linalg.inv(camera_to_srgb)
+
+
+def _srgb_to_raw_matrix(color: CameraColor) -> np.ndarray:
+    """Balanced linear sRGB -> un-balanced camera RGB: ``diag(1/m) @ inv(C)``."""
+    as_shot = np.asarray(color.as_shot_multipliers, dtype=np.float64)
+    return np.diag(1.0 / as_shot) @ np.linalg.inv(np.asarray(color.camera_to_srgb, dtype=np.float64))
+
+
+def kelvin_multipliers(color: CameraColor, temperature: float, tint: float) -> np.ndarray:
+    """Camera multipliers (green = 1) that make a light of ``temperature`` K and ``tint`` neutral."""
+    response = np.asarray(color.xyz_to_camera, dtype=np.float64) @ kelvin_science.white_xyz(temperature, tint)
+    if not np.all(response > 0):
+        raise WhiteBalanceError(f"the camera's colour matrix gives no usable response to a {temperature:.0f} K light")
+    return response[1] / response
+
+
+def multipliers_to_temperature(color: CameraColor, multipliers) -> tuple[float, float]:
+    """The (kelvin, tint) whose light these camera multipliers neutralise, clamped to the slider ranges."""
+    response = 1.0 / np.asarray(multipliers, dtype=np.float64)  # the camera's reading of the neutral light
+    xyz = np.linalg.solve(np.asarray(color.xyz_to_camera, dtype=np.float64), response)
+    kelvin, tint = kelvin_science.temperature_tint_from_xyz(xyz)
+    return (
+        float(np.clip(kelvin, TEMPERATURE_MIN, TEMPERATURE_MAX)),
+        float(np.clip(tint, -TINT_LIMIT, TINT_LIMIT)),
+    )
+
+
+def as_shot_temperature(color: CameraColor) -> tuple[float, float]:
+    """(kelvin, tint) of the as-shot balance, for starting the sliders (about (6500, 0) for sRGB images)."""
+    return multipliers_to_temperature(color, color.as_shot_multipliers)
+
+
+def auto_multipliers(photo: Photo) -> np.ndarray:
+    """Grey-world camera multipliers: the mean of the well-exposed pixels, in camera space, is made neutral.
+
+    Near-clipped pixels (their true colour is lost) and very dark ones (noise) are left out. The mean is
+    taken over an even grid of about 100k pixels (a mean needs no more), so a preview proxy and the full
+    photo give practically the same answer.
+    """
+    stride = max(1, int(math.sqrt(photo.width * photo.height / _AUTO_SAMPLES)))
+    flat = np.ascontiguousarray(photo.pixels[::stride, ::stride]).reshape(-1, 3)
+    brightest = np.maximum(np.maximum(flat[:, 0], flat[:, 1]), flat[:, 2])
+    usable = (brightest < _CLIPPED) & (flat @ LUMA_WEIGHTS > _TOO_DARK)
+    if np.count_nonzero(usable) < max(16, usable.size // 100):
+        usable = np.minimum(np.minimum(flat[:, 0], flat[:, 1]), flat[:, 2]) > 0  # very dark or bright photo
+    if not np.any(usable):
+        return _as_shot(photo.color)
+    raw_mean = _srgb_to_raw_matrix(photo.color) @ flat[usable].mean(axis=0, dtype=np.float64)
+    if not np.all(raw_mean > 0):
+        return _as_shot(photo.color)
+    return raw_mean[1] / raw_mean
+
+
+def _as_shot(color: CameraColor) -> np.ndarray:
+    """The as-shot camera multipliers, float64, green = 1."""
+    multipliers = np.asarray(color.as_shot_multipliers, dtype=np.float64)
+    return multipliers / multipliers[1]
+
+
+def target_multipliers(photo: Photo, params: WhiteBalanceParams) -> np.ndarray:
+    """The camera multipliers (green = 1) that ``params`` asks for on this photo."""
+    if params.mode == "as_shot":
+        return _as_shot(photo.color)
+    if params.mode == "auto":
+        return auto_multipliers(photo)
+    if params.mode == "kelvin":
+        return kelvin_multipliers(photo.color, params.temperature, params.tint)
+    return np.asarray(params.multipliers, dtype=np.float64)
+
+
+def apply(photo: Photo, params: WhiteBalanceParams) -> Photo:
+    """Rebalance the photo in camera space (one 3x3 matrix per pixel); as_shot leaves it as it is."""
+    if params.mode == "as_shot":
+        return photo
+    matrix = balance_matrix(photo.color, target_multipliers(photo, params))
+    return photo.with_pixels(transform_pixels(photo.pixels, matrix))
+
+
+def spot_white_balance(photo: Photo, x: float, y: float, radius: int = 4) -> WhiteBalanceParams:
+    """Custom white balance that makes the area around pixel (x, y) neutral grey.
+
+    ``photo`` must be the white balance stage's input (``render(photo, recipe, stop_before="white_balance")``)
+    and (x, y) a pixel position in it. The mean of the (2 * radius + 1)^2 square around it is measured in
+    camera space. Raises WhiteBalanceError when the spot is outside the photo, clipped or black.
+    """
+    if not (0 <= x < photo.width and 0 <= y < photo.height):
+        raise WhiteBalanceError(
+            f"the white balance spot ({x:.0f}, {y:.0f}) is outside the {photo.width}x{photo.height} photo"
+        )
+    column, row, radius = int(x), int(y), max(0, int(radius))
+    patch = photo.pixels[max(0, row - radius) : row + radius + 1, max(0, column - radius) : column + radius + 1]
+    flat = patch.reshape(-1, 3).astype(np.float64)
+    unclipped = flat.max(axis=1) < _CLIPPED
+    if np.count_nonzero(unclipped) * 2 < flat.shape[0]:
+        raise WhiteBalanceError(
+            "the white balance spot is overexposed (clipped), so its true colour is unknown; pick a grey or "
+            "white area that is not burnt out"
+        )
+    mean = flat[unclipped].mean(axis=0)
+    raw = _srgb_to_raw_matrix(photo.color) @ mean
+    if float(mean @ LUMA_WEIGHTS) < _TOO_DARK or not np.all(raw > 1e-3 * max(float(raw.max()), 1e-12)):
+        raise WhiteBalanceError(
+            "the white balance spot is too dark or too strongly coloured to be a neutral grey; pick a grey "
+            "or white area"
+        )
+    multipliers = raw[1] / raw
+    try:
+        temperature, tint = multipliers_to_temperature(photo.color, multipliers)
+    except ValueError:  # no physical light matches (odd camera matrix): leave the sliders' values unknown
+        temperature, tint = 0.0, 0.0
+    return WhiteBalanceParams(
+        mode="custom", temperature=temperature, tint=tint, multipliers=tuple(float(m) for m in multipliers)
+    )
+
+
+OPERATION = Operation("white_balance", "White balance", WhiteBalanceParams, apply)
