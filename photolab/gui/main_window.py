@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QMenu, QScrollArea,
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QScrollArea,
                                QVBoxLayout, QWidget)
 
 from photolab.core.recipe import Recipe
@@ -22,6 +22,7 @@ from photolab.gui.histogram import HistogramWidget
 from photolab.gui.info_panel import InfoPanel
 from photolab.gui.job_status import JobStatus
 from photolab.gui.jobs import INTERACTIVE, JobHandle, JobRunner
+from photolab.gui.menus import create_actions, create_menus
 from photolab.gui.recent_files import RecentFiles
 from photolab.gui.rendering import PreviewRenderer, RenderedImage
 from photolab.gui.undo import RecipeEdit
@@ -72,8 +73,8 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel()
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.zoom_label)
-        self._build_actions()
-        self._build_menus()
+        create_actions(self)
+        create_menus(self)
         self.setAcceptDrops(True)
 
         self.renderer.preview_ready.connect(self._show_render)
@@ -111,69 +112,6 @@ class MainWindow(QMainWindow):
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                    | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
-
-    def _action(self, text: str, slot, shortcuts=(), *, checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self, checkable=checkable)
-        keys = [QKeySequence(s) if isinstance(s, str) else QKeySequence(s) for s in shortcuts]
-        action.setShortcuts(keys)
-        action.setStatusTip(tip)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        Key = QKeySequence.StandardKey
-        self.open_action = self._action("&Open…", self.choose_and_open, [Key.Open], tip="Open a photo")
-        self.export_action = self._action("&Export…", self.choose_and_export, ["Ctrl+Shift+E"],
-                                          tip="Export the developed photo")
-        self.export_again_action = self._action("Export with &Previous Settings", self.export_with_previous,
-                                                ["Ctrl+E"], tip="Export beside the original, as last time")
-        self.quit_action = self._action("&Quit", self.close, [Key.Quit])
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts(QKeySequence.keyBindings(Key.Undo))
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts(QKeySequence.keyBindings(Key.Redo) + [QKeySequence("Ctrl+Shift+Z")])
-        self.reset_action = self._action("Reset &All Edits", self.reset_all_edits, ["Ctrl+Shift+R"])
-        self.rotate_left_action = self._action("Rotate &Left", lambda: self.develop.crop.rotate(clockwise=False),
-                                               ["Ctrl+["])
-        self.rotate_right_action = self._action("Rotate &Right", lambda: self.develop.crop.rotate(clockwise=True),
-                                                ["Ctrl+]"])
-        self.pick_action = self._action("&White Balance Picker", self.develop.eyedropper.setChecked, ["W"],
-                                        checkable=True)
-        self.develop.eyedropper.toggled.connect(self.pick_action.setChecked)
-        self.fit_action = self._action("Zoom to &Fit", self.viewer.zoom_to_fit, ["Ctrl+0"])
-        self.actual_action = self._action("&100 %", lambda: self.viewer.zoom_to_actual(), ["Ctrl+1", "Ctrl+Alt+0"])
-        self.zoom_in_action = self._action("Zoom &In", self.viewer.zoom_in, [Key.ZoomIn, "Ctrl+="])
-        self.zoom_out_action = self._action("Zoom &Out", self.viewer.zoom_out, [Key.ZoomOut])
-        self.toggle_zoom_action = self._action("&Toggle Fit / 100 %", lambda: self.viewer.toggle_zoom(), ["Z"])
-        self.before_action = self._action("&Before / After", self.set_before, ["\\"], checkable=True,
-                                          tip="Show the photo without edits")
-        self.about_action = self._action("&About PhotoLab", self._about)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = QMenu("Open &Recent", self)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addSeparator()
-        file_menu.addActions([self.export_action, self.export_again_action])
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addActions([self.undo_action, self.redo_action])
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.reset_action)
-        photo_menu = bar.addMenu("&Photo")
-        photo_menu.addActions([self.rotate_left_action, self.rotate_right_action, self.pick_action])
-        view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action,
-                              self.toggle_zoom_action])
-        view_menu.addSeparator()
-        view_menu.addAction(self.before_action)
-        view_menu.addSeparator()
-        view_menu.addAction(self.side_dock.toggleViewAction())
-        bar.addMenu("&Help").addAction(self.about_action)
 
     def _update_actions(self) -> None:
         has_photo = self.document is not None
@@ -274,25 +212,6 @@ class MainWindow(QMainWindow):
         self._switch_to(None)
 
     # --- recent files ---------------------------------------------------------------------------------
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        missing = self.recent.prune_missing()
-        if missing:
-            names = ", ".join(Path(p).name for p in missing)
-            self.statusBar().showMessage(f"Removed from Open Recent (no longer found): {names}", 8000)
-        paths = self.recent.paths()
-        for index, path in enumerate(paths):
-            label = f"&{index + 1 if index < 9 else 0}  {Path(path).name}"
-            action = self.recent_menu.addAction(label)
-            action.setToolTip(path)
-            action.setData(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
-        if paths:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Menu", self.recent.clear)
-        else:
-            self.recent_menu.addAction("No recent photos").setEnabled(False)
-
     def open_recent(self, path: str) -> None:
         """Open an Open Recent entry; one that no longer exists is removed, with a message."""
         if not Path(path).exists():
@@ -450,11 +369,6 @@ class MainWindow(QMainWindow):
         self.export_finished.emit(Path(path))
 
     # --- closing --------------------------------------------------------------------------------------
-    def _about(self) -> None:
-        from photolab import __version__
-
-        dialogs.show_info(self, f"About {APP_NAME}", f"{APP_NAME} {__version__}\nA desktop photo lab.")
-
     def closeEvent(self, event) -> None:
         if self._opening is not None:
             self._opening.cancel_loading()

@@ -1,7 +1,6 @@
 """The real window on the real pipeline: open a DNG, edit, undo/redo, reset, before/after, zoom, drop,
 recent files, errors."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.recipe import Recipe
 from photolab.gui.main_window import open_file_filter
+from photolab.gui.menus import fill_recent_menu
 
 from .conftest import open_and_wait, wait_until_shown
 
@@ -163,7 +163,7 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     open_and_wait(qtbot, window, png_photo)
     open_and_wait(qtbot, window, dng_photo)
     assert window.recent.paths() == [str(dng_photo.resolve()), str(png_photo.resolve())]
-    window._fill_recent_menu()
+    fill_recent_menu(window)
     labels = [action.text() for action in window.recent_menu.actions() if action.data()]
     assert labels == ["&1  scene.dng", "&2  scene.png"]
     png_photo.unlink()
@@ -173,7 +173,7 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     for index in range(12):
         window.recent.add(f"/photos/{index}.jpg")
     assert len(window.recent.paths()) == 10 and window.recent.paths()[0] == "/photos/11.jpg"
-    window._fill_recent_menu()  # the menu prunes entries that vanished, with a status message
+    fill_recent_menu(window)  # the menu prunes entries that vanished, with a status message
     assert window.recent.paths() == [] and "no longer found" in window.statusBar().currentMessage()
 
 
