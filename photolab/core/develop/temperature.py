@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TEMPERATURE_MIN = 2000.0
+TEMPERATURE_MIN = 1500.0
 TEMPERATURE_MAX = 50000.0
 TINT_LIMIT = 150.0
 TINT_SCALE = 3000.0  # tint units per unit of duv

@@ -27,6 +27,7 @@ MODES = ("as_shot", "auto", "kelvin", "custom")
 _AUTO_SAMPLES = 100_000
 _CLIPPED = 0.98  # a channel at or above this (in the balanced sRGB input) is taken as clipped
 _TOO_DARK = 0.002  # luminance below this is mostly noise
+_MAX_GAIN = 100.0  # the largest ratio between Kelvin multipliers
 
 
 class WhiteBalanceError(PhotoLabError, ValueError):
@@ -37,7 +38,7 @@ class WhiteBalanceError(PhotoLabError, ValueError):
 class WhiteBalanceParams:
     """``mode``: as_shot | auto | kelvin | custom.
 
-    kelvin uses ``temperature`` (K, 2000-50000) and ``tint`` (-150..150, + = magenta picture);
+    kelvin uses ``temperature`` (K, 1500-50000) and ``tint`` (-150..150, + = magenta picture);
     custom uses ``multipliers`` (camera-space R, G, B gains; normalised to green = 1). In other modes
     ``temperature``/``tint`` may hold the Kelvin equivalent for display (0 = unknown).
     """
@@ -99,10 +100,16 @@ def _srgb_to_raw_matrix(color: CameraColor) -> np.ndarray:
 
 
 def kelvin_multipliers(color: CameraColor, temperature: float, tint: float) -> np.ndarray:
-    """Camera multipliers (green = 1) that make a light of ``temperature`` K and ``tint`` neutral."""
+    """Camera multipliers (green = 1) that make a light of ``temperature`` K and ``tint`` neutral.
+
+    At the extremes (about 1500 K) a camera matrix, which is only fitted to ordinary lights, can predict a
+    zero or negative response in one channel; each multiplier is then capped at ``_MAX_GAIN`` times the
+    largest one instead of failing.
+    """
     response = np.asarray(color.xyz_to_camera, dtype=np.float64) @ kelvin_science.white_xyz(temperature, tint)
-    if not np.all(response > 0):
+    if not response.max() > 0:
         raise WhiteBalanceError(f"the camera's colour matrix gives no usable response to a {temperature:.0f} K light")
+    response = np.maximum(response, response.max() / _MAX_GAIN)
     return response[1] / response
 
 
