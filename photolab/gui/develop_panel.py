@@ -14,7 +14,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from photolab.core.develop import OPERATIONS_BY_NAME
-from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import CropControls
 from photolab.gui.widgets import ParamSlider, log_mapping
@@ -127,15 +126,11 @@ class DevelopPanel(QWidget):
         self.crop.setEnabled("crop" in OPERATIONS_BY_NAME and "orient" in OPERATIONS_BY_NAME)
 
     # --- showing a photo and a recipe ----------------------------------------------------------------
-    def set_photo(self, photo: Photo | None, full_size: tuple[int, int] | None = None) -> None:
-        """The photo being edited: its as-shot white initialises the temperature and tint sliders."""
-        self._as_shot = DAYLIGHT
-        if photo is not None and "white_balance" in OPERATIONS_BY_NAME:
-            from photolab.core.develop.white_balance import as_shot_temperature
-
-            kelvin, tint = as_shot_temperature(photo.color)
-            self._as_shot = (float(kelvin), float(tint))
-        self.crop.set_photo_size(full_size or ((photo.width, photo.height) if photo is not None else None))
+    def set_photo(self, size: tuple[int, int] | None, as_shot_white: tuple[float, float] | None = None) -> None:
+        """The photo being edited: its upright (width, height) for the crop presets, and its as-shot
+        (kelvin, tint), which the temperature and tint sliders show and reset to."""
+        self._as_shot = as_shot_white or DAYLIGHT
+        self.crop.set_photo_size(size)
         self.set_recipe(self._recipe)
 
     @property

@@ -8,6 +8,7 @@ after each change and when the document closes. The original file is only ever r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -40,16 +41,35 @@ def _default_reader() -> ModuleType:
     return io
 
 
-def _read_preview(context, reader, path: str, proxy_side: int) -> tuple[Photo, Photo]:
+@dataclass(frozen=True)
+class _Loaded:
+    photo: Photo
+    proxy: Photo
+    as_shot_white: tuple[float, float] | None  # (kelvin, tint) of the camera's white balance
+
+
+def _loaded(photo: Photo, proxy_side: int) -> _Loaded:
+    """The photo with what the window needs from it, computed here, off the GUI thread."""
+    from photolab.core.develop import OPERATIONS_BY_NAME
+
+    as_shot = None
+    if "white_balance" in OPERATIONS_BY_NAME:
+        from photolab.core.develop.white_balance import as_shot_temperature
+
+        as_shot = tuple(float(value) for value in as_shot_temperature(photo.color))
+    return _Loaded(photo, downscaled(photo, proxy_side), as_shot)
+
+
+def _read_preview(context, reader, path: str, proxy_side: int) -> _Loaded:
     photo = reader.read_preview(path)
     context.check_cancelled()
-    return photo, downscaled(photo, proxy_side)
+    return _loaded(photo, proxy_side)
 
 
-def _read_full(context, reader, path: str, proxy_side: int) -> tuple[Photo, Photo]:
+def _read_full(context, reader, path: str, proxy_side: int) -> _Loaded:
     photo = reader.read_photo(path, context=context.subtask(0.0, 0.9))
     context.progress(0.92, "Preparing the preview")
-    return photo, downscaled(photo, proxy_side)
+    return _loaded(photo, proxy_side)
 
 
 class Document(QObject):
@@ -72,6 +92,7 @@ class Document(QObject):
         self.photo: Photo | None = None  # best available: the full photo once loaded, else the preview
         self.full_photo: Photo | None = None
         self.proxy: Photo | None = None  # ``photo`` downscaled to at most proxy_side
+        self.as_shot_white: tuple[float, float] | None = None  # (kelvin, tint) the camera balanced for
         self.recipe = Recipe()
         self.saved_recipe = Recipe()  # what the sidecar on disk holds (or the neutral recipe)
         self.sidecar_writes_refused = False  # the user declined overwriting an unreadable sidecar
@@ -136,21 +157,21 @@ class Document(QObject):
         for handle in self._handles:
             handle.cancel()
 
-    def _on_preview(self, result: tuple[Photo, Photo]) -> None:
+    def _on_preview(self, result: _Loaded) -> None:
         if self.full_photo is not None or self._failed:
             return
-        self.photo, self.proxy = result
+        self.photo, self.proxy, self.as_shot_white = result.photo, result.proxy, result.as_shot_white
         self._read_sidecar_once()
         self.photo_changed.emit()
 
     def _on_preview_failed(self, message: str) -> None:
         self._preview_error = message  # the full read reports the definitive error
 
-    def _on_full(self, result: tuple[Photo, Photo]) -> None:
+    def _on_full(self, result: _Loaded) -> None:
         if self._failed:
             return
-        self.full_photo, self.proxy = result
-        self.photo = self.full_photo
+        self.photo = self.full_photo = result.photo
+        self.proxy, self.as_shot_white = result.proxy, result.as_shot_white
         self._read_sidecar_once()
         self.photo_changed.emit()
         self.fully_loaded.emit()

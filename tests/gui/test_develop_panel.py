@@ -88,7 +88,7 @@ def test_aspect_presets_crop_the_largest_centred_rectangle(panel):
     assert centred_crop_for_aspect(200, 300, 3 / 2) == pytest.approx((0.0, 0.0, 1.0, 1.0))
     left, top, right, bottom = centred_crop_for_aspect(400, 300, 16 / 9)
     assert ((right - left) * 400) / ((bottom - top) * 300) == pytest.approx(16 / 9)
-    panel.set_photo(None, (300, 200))
+    panel.set_photo((300, 200))
     edits = collect(panel)
     panel.crop.aspect.activated.emit(panel.crop.aspect.findText("1 : 1"))
     crop = edits[-1][0].get("crop")

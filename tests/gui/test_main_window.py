@@ -35,6 +35,9 @@ def test_open_dng_shows_photo_metadata_and_histogram(qtbot, window, dng_photo, r
     assert info["Size"].startswith("128 × 96")
     assert window.histogram.counts is not None and window.histogram.counts.sum() > 0
     assert window.export_action.isEnabled()
+    kelvin, tint = window.document.as_shot_white  # the sliders start at the camera's white balance
+    assert 2000 < kelvin < 50000 and window.develop.temperature.value() == pytest.approx(kelvin, abs=25)
+    assert window.develop.tint.value() == pytest.approx(tint, abs=0.5)
     assert recorded_dialogs.errors == [] and recorded_dialogs.warnings == []
 
 

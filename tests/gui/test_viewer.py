@@ -112,3 +112,12 @@ def test_paints_the_visible_part(viewer):
     viewer.pan_by(100000, 0)  # the left edge: the bright half of the test image
     grabbed = viewer.grab().toImage()
     assert grabbed.pixelColor(10, 150).red() == 200
+
+
+def test_to_qimage_keeps_every_pixel():
+    pixels = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3) * 2
+    image = to_qimage(pixels)
+    assert (image.width(), image.height()) == (7, 5)
+    for x, y in ((0, 0), (6, 4), (3, 2)):
+        colour = image.pixelColor(x, y)
+        assert (colour.red(), colour.green(), colour.blue()) == tuple(pixels[y, x])
