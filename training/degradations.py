@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from photolab.core.color import encode_srgb_integer
 
@@ -136,11 +137,19 @@ def texture(linear: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean())
 
 
+def resize_linear(linear: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize float pixels with PIL's antialiased bilinear filter, the filter the app's model preprocessing
+    uses (``photolab.models.preprocess``), so a clean training patch is exactly as soft as a real input."""
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(linear[:, :, c])).resize(
+        (width, height), Image.Resampling.BILINEAR)) for c in range(linear.shape[2])]
+    return np.stack(channels, axis=2).astype(np.float32)
+
+
 def random_patch(photo: np.ndarray, size: int, rng: np.random.Generator, min_fraction: float = 0.35,
                  min_texture: float = 0.012, tries: int = 8) -> np.ndarray:
     """A square crop of ``photo`` (linear, H x W x 3) covering ``min_fraction``..1 of its short side (and at
-    least 1.5 ``size`` pixels when the photo allows), area-resized to ``size``, randomly mirrored; crops
-    flatter than ``min_texture`` are redrawn (up to ``tries`` times) since no defect would show on them."""
+    least 1.5 ``size`` pixels when the photo allows), resized to ``size`` (:func:`resize_linear`), randomly
+    mirrored; crops flatter than ``min_texture`` are redrawn (up to ``tries`` times): no defect shows there."""
     height, width, _ = photo.shape
     short = min(height, width)
     low = min(short, max(int(short * min_fraction), int(1.5 * size)))
@@ -149,8 +158,7 @@ def random_patch(photo: np.ndarray, size: int, rng: np.random.Generator, min_fra
         side = int(rng.integers(low, short + 1))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
         crop = photo[top:top + side, left:left + side]
-        interpolation = cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR
-        patch = cv2.resize(crop, (size, size), interpolation=interpolation)
+        patch = resize_linear(crop, size, size)
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
         if texture(patch) >= min_texture:
