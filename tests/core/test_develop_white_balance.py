@@ -147,6 +147,14 @@ def test_balance_matrix_keeps_white_white_when_the_balance_is_unchanged():
     np.testing.assert_allclose(balance_matrix(color, color.as_shot_multipliers), np.eye(3), atol=1e-12)
 
 
+def test_as_shot_temperature_without_a_camera_matrix_falls_back_to_daylight(caplog):
+    no_matrix = CameraColor(np.eye(3), np.zeros((3, 3)), np.array([2.0, 1.0, 1.5]))
+    assert as_shot_temperature(no_matrix) == (6504.0, 0.0)
+    assert "assuming daylight" in caplog.text
+    with pytest.raises(WhiteBalanceError, match="colour matrix"):
+        kelvin_multipliers(no_matrix, 5000.0, 0.0)
+
+
 def test_multipliers_to_temperature_is_clamped_to_the_slider_ranges():
     color = camera()
     kelvin, tint = multipliers_to_temperature(color, kelvin_multipliers(color, 80000.0, 0.0))

@@ -92,12 +92,6 @@ def split_channels(band: Band) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return red, green, blue
 
 
-def max_channel(pixels: np.ndarray) -> np.ndarray:
-    """max(R, G, B) per pixel, shape (H, W)."""
-    red, green, blue = cv2.split(np.ascontiguousarray(pixels, dtype=np.float32))
-    return cv2.max(cv2.max(red, green), blue)
-
-
 def scale_pixels(band: Band, gain: np.ndarray) -> None:
     """``band.out = band.pixels * gain[..., None]`` (every channel times the same per-pixel gain)."""
     cv2.cvtColor(gain, cv2.COLOR_GRAY2RGB, dst=band.rgb)

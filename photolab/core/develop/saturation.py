@@ -84,7 +84,7 @@ def _vibrance_kernel(factor: float, vibrance: float) -> Callable[[Band], None]:
 
 
 def vibrance_factor(pixels: np.ndarray, vibrance: float) -> np.ndarray:
-    """The per-pixel chroma factor of ``vibrance`` alone, shape (..., ), in float64 (reference for tests
+    """The per-pixel chroma factor of ``vibrance`` alone, shape ``pixels.shape[:-1]``, float64 (reference for tests
     and documentation; ``apply`` computes the same in float32 band by band)."""
     rgb = np.asarray(pixels, dtype=np.float64)
     red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]

@@ -9,6 +9,7 @@ brightness') scale.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -22,12 +23,14 @@ from photolab.core.errors import PhotoLabError
 from photolab.core.photo import CameraColor, Photo
 
 MODES = ("as_shot", "auto", "kelvin", "custom")
+log = logging.getLogger(__name__)
 
 # Auto white balance averages about this many pixels (the estimate is a mean; more add nothing).
 _AUTO_SAMPLES = 100_000
 _CLIPPED = 0.98  # a channel at or above this (in the balanced sRGB input) is taken as clipped
 _TOO_DARK = 0.002  # luminance below this is mostly noise
 _MAX_GAIN = 100.0  # the largest ratio between Kelvin multipliers
+_DAYLIGHT = (6504.0, 0.0)  # D65: CIE daylight at 6504 K, on the daylight locus
 
 
 class WhiteBalanceError(PhotoLabError, ValueError):
@@ -125,8 +128,16 @@ def multipliers_to_temperature(color: CameraColor, multipliers) -> tuple[float, 
 
 
 def as_shot_temperature(color: CameraColor) -> tuple[float, float]:
-    """(kelvin, tint) of the as-shot balance, for starting the sliders (about (6500, 0) for sRGB images)."""
-    return multipliers_to_temperature(color, color.as_shot_multipliers)
+    """(kelvin, tint) of the as-shot balance, for starting the sliders (about (6500, 0) for sRGB images).
+
+    Never raises: when the camera description has no usable XYZ matrix (LibRaw knows none for the model)
+    it logs a warning and returns D65 daylight, (6504, 0), where the sliders would start anyway.
+    """
+    try:
+        return multipliers_to_temperature(color, color.as_shot_multipliers)
+    except (ValueError, ZeroDivisionError) as exc:  # includes numpy's LinAlgError (a singular matrix)
+        log.warning("as-shot white balance has no colour temperature (%s); assuming daylight", exc)
+        return _DAYLIGHT
 
 
 def auto_multipliers(photo: Photo) -> np.ndarray:
