@@ -1,0 +1,325 @@
+"""photolab-cli sub-commands for classifiers: classify, attention, models.
+
+    photolab-cli classify IN... [--model NAME] [--top K] [--json]
+    photolab-cli attention IN [--model NAME] [--json]
+    photolab-cli models list [--json]
+    photolab-cli models info NAME [--json]
+    photolab-cli models import FILE [--name NAME] [--arch ARCH] [--timm WEIGHTS] [--labels FILE]
+    photolab-cli models download SOURCE [--sha256 HEX] [--name NAME] [--url URL] [--labels FILE]
+    photolab-cli models download --list
+    photolab-cli models export NAME OUT [--format safetensors|torchscript|onnx]
+    photolab-cli models rename NAME NEW_NAME
+    photolab-cli models remove NAME
+
+``classify --json`` prints one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...]}``;
+``attention --json`` prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]},
+...]}``. Without ``--model`` the default model (the first built-in) is used. The store is the user data
+folder (``$PHOTOLAB_DATA_DIR`` overrides it). Exit status: 0 on success, 1 when anything failed (each
+failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
+``photolab-cli``'s sub-parsers; each handler is called as ``handler(args, parser)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from photolab.core.errors import PhotoLabError
+from photolab.core.io import read_photo
+from photolab.jobs import JobState
+
+_PREFIX = "photolab-cli: error:"
+
+
+def add_model_commands(subparsers) -> None:
+    """Register ``classify``, ``attention`` and ``models`` on an argparse sub-parsers object."""
+    classify = subparsers.add_parser("classify", help="label photos with a classifier")
+    classify.add_argument("inputs", nargs="+", metavar="IN", help="photos to classify")
+    classify.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
+    classify.add_argument("--top", metavar="K", type=_positive_int, default=5, help="labels to show (default 5)")
+    classify.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    classify.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    classify.set_defaults(command=classify_command)
+
+    attention = subparsers.add_parser("attention", help="print the SE excitations of a photo")
+    attention.add_argument("input", metavar="IN", help="photo to look at")
+    attention.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
+    attention.add_argument("--json", action="store_true", help="print every excitation as JSON")
+    attention.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    attention.set_defaults(command=attention_command)
+
+    models = subparsers.add_parser("models", help="list, import, download, export and remove models")
+    actions = models.add_subparsers(required=True, metavar="ACTION", dest="action")
+    listing = actions.add_parser("list", help="list the installed models")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    listing.set_defaults(command=models_list_command)
+
+    info = actions.add_parser("info", help="show a model's card")
+    info.add_argument("name", metavar="NAME")
+    info.add_argument("--json", action="store_true", help="print the card as JSON")
+    info.set_defaults(command=models_info_command)
+
+    importing = actions.add_parser("import", help="import a weights file (.safetensors, .pth)")
+    importing.add_argument("file", metavar="FILE")
+    importing.add_argument("--name", help="name in the store (default: from the file)")
+    importing.add_argument("--arch", help="architecture (default: recognised from the weights)")
+    importing.add_argument("--timm", metavar="WEIGHTS", help="timm catalogue entry these weights are")
+    importing.add_argument("--labels", metavar="FILE", help="class labels: one per line, or a JSON list")
+    importing.add_argument("--license", help="licence of the weights")
+    importing.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+    importing.set_defaults(command=models_import_command)
+
+    download = actions.add_parser("download", help="download a model (timm catalogue name or URL)")
+    download.add_argument("source", nargs="?", metavar="SOURCE", help="catalogue name or http(s) URL")
+    download.add_argument("--list", action="store_true", help="list the downloadable timm weights")
+    download.add_argument("--sha256", metavar="HEX", help="expected SHA-256 of the file")
+    download.add_argument("--name", help="name in the store")
+    download.add_argument("--url", help="download a catalogue entry from this address (a mirror)")
+    download.add_argument("--arch", help="architecture (default: recognised from the weights)")
+    download.add_argument("--labels", metavar="FILE", help="class labels: one per line, or a JSON list")
+    download.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+    download.set_defaults(command=models_download_command)
+
+    export = actions.add_parser("export", help="write a model as safetensors, TorchScript or ONNX")
+    export.add_argument("name", metavar="NAME")
+    export.add_argument("output", metavar="OUT", help="file to write (.safetensors, .pt, .onnx)")
+    export.add_argument("--format", choices=("safetensors", "torchscript", "onnx"),
+                        help="format (default: from the suffix of OUT)")
+    export.set_defaults(command=models_export_command)
+
+    rename = actions.add_parser("rename", help="rename one of your models")
+    rename.add_argument("name", metavar="NAME")
+    rename.add_argument("new_name", metavar="NEW_NAME")
+    rename.set_defaults(command=models_rename_command)
+
+    remove = actions.add_parser("remove", help="delete one of your models")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(command=models_remove_command)
+
+
+def run(argv: list[str]) -> int:
+    """Parse ``argv`` with only these commands and run it (for tests and ``python -m photolab.cli_models``)."""
+    parser = argparse.ArgumentParser(prog="photolab-cli")
+    add_model_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    return args.command(args, parser)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def make_manager():
+    """The user's model manager (``$PHOTOLAB_DATA_DIR`` or the platform's data folder)."""
+    from photolab.models.manager import ModelManager
+
+    return ModelManager(cache_size=1)
+
+
+def _fail(message) -> int:
+    print(f"{_PREFIX} {message}", file=sys.stderr)
+    return 1
+
+
+def _load(manager, name: str | None, device: str):
+    entry = manager.get(name) if name else manager.default_entry()
+    return manager.load(entry, device)
+
+
+def classify_command(args, parser) -> int:
+    """``classify IN... [--model NAME] [--top K] [--json]``."""
+    from photolab.models.inference import classify
+
+    try:
+        loaded = _load(make_manager(), args.model, args.device)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    failed = 0
+    for path in args.inputs:
+        try:
+            top = classify(loaded, read_photo(path), args.top)
+        except PhotoLabError as exc:
+            failed += 1
+            _fail(exc if str(path) in str(exc) else f"{path}: {exc}")
+            continue
+        if args.json:
+            print(json.dumps({"image": path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
+                  flush=True)
+        else:
+            others = ", ".join(f"{label} {p:.1%}" for label, p in top[1:])
+            print(f"{path}: {top[0][0]} {top[0][1]:.1%}" + (f"  ({others})" if others else ""), flush=True)
+    return 1 if failed else 0
+
+
+def attention_command(args, parser) -> int:
+    """``attention IN [--model NAME] [--json]``: the excitation of every SE block."""
+    from photolab.models.inference import excitations
+
+    try:
+        loaded = _load(make_manager(), args.model, args.device)
+        photo = read_photo(args.input)
+        recorded = excitations(loaded, photo)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    if args.json:
+        blocks = [{"name": name, "channels": int(values.shape[0]), "excitation": [float(v) for v in values]}
+                  for name, values in recorded.items()]
+        print(json.dumps({"model": loaded.name, "blocks": blocks}))
+        return 0
+    print(f"{args.input}: SE excitations of {loaded.name}")
+    print(f"{'block':<16} {'channels':>8} {'mean':>7} {'std':>7} {'min':>7} {'max':>7}")
+    for name, values in recorded.items():
+        print(f"{name:<16} {values.shape[0]:>8} {values.mean():>7.3f} {values.std():>7.3f} "
+              f"{values.min():>7.3f} {values.max():>7.3f}")
+    return 0
+
+
+def _summary(entry) -> dict:
+    card = entry.card
+    return {"name": card.name, "architecture": card.architecture, "legacy": card.legacy,
+            "num_classes": card.num_classes, "builtin": entry.builtin, "source": card.source_kind,
+            "license": card.license, "created": card.created, "sha256": card.sha256,
+            "weights": str(entry.weights_path)}
+
+
+def models_list_command(args, parser) -> int:
+    """``models list [--json]``."""
+    manager = make_manager()
+    entries = manager.list_models()
+    for problem in manager.problems():
+        print(f"photolab-cli: warning: {problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([_summary(e) for e in entries], indent=2))
+        return 0
+    if not entries:
+        print("No models installed. Import one with 'photolab-cli models import FILE' or download one with "
+              "'photolab-cli models download NAME' ('photolab-cli models download --list' shows the catalogue).")
+        return 0
+    print(f"{'name':<28} {'architecture':<22} {'classes':>7}  {'kind':<10} licence")
+    for entry in entries:
+        kind = "built-in" if entry.builtin else entry.card.source_kind
+        print(f"{entry.name:<28} {entry.card.architecture:<22} {entry.card.num_classes:>7}  {kind:<10} "
+              f"{entry.card.license or '-'}")
+    return 0
+
+
+def models_info_command(args, parser) -> int:
+    """``models info NAME [--json]``: the model's card."""
+    try:
+        entry = make_manager().get(args.name)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    data = entry.card.to_dict()
+    data["builtin"] = entry.builtin
+    data["weights_path"] = str(entry.weights_path)
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    card = entry.card
+    prep = card.preprocessing
+    shown = card.classes[:10]
+    lines = [("name", card.name), ("architecture", f"{card.architecture}{' (legacy)' if card.legacy else ''}"),
+             ("classes", f"{card.num_classes}: {', '.join(shown)}{', ...' if card.num_classes > 10 else ''}"),
+             ("input", f"{prep.input_size[2]}x{prep.input_size[1]}, crop {prep.crop_pct:g}, {prep.interpolation}"),
+             ("normalisation", f"mean {list(prep.mean)}, std {list(prep.std)}"),
+             ("source", json.dumps(card.source)), ("licence", card.license or "unknown"),
+             ("training", json.dumps(card.training) if card.training else "-"), ("created", card.created),
+             ("sha256", card.sha256), ("weights", str(entry.weights_path)),
+             ("store", "built-in (read-only)" if entry.builtin else "user")]
+    for key, value in lines:
+        print(f"{key + ':':<15}{value}")
+    return 0
+
+
+def models_import_command(args, parser) -> int:
+    """``models import FILE [--name NAME] [--arch ARCH] [--timm WEIGHTS] [--labels FILE]``."""
+    try:
+        entry = make_manager().import_file(args.file, name=args.name, architecture=args.arch, labels=args.labels,
+                                           timm_weights=args.timm, license=args.license, overwrite=args.overwrite)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    print(f"imported {entry.name} ({entry.card.architecture}, {entry.card.num_classes} classes)")
+    return 0
+
+
+def models_download_command(args, parser) -> int:
+    """``models download SOURCE [--sha256 HEX] ...`` or ``models download --list``."""
+    from photolab.models.manager import download_job
+
+    manager = make_manager()
+    if args.list:
+        installed = {e.card.source.get("timm_weights") for e in manager.list_models()}
+        print(f"{'name':<30} {'architecture':<22} {'licence':<12} source")
+        for weights in manager.catalogue():
+            mark = " (installed)" if weights.name in installed else ""
+            print(f"{weights.name:<30} {weights.arch:<22} {weights.license or 'unknown':<12} {weights.url}{mark}")
+        return 0
+    if not args.source:
+        parser.error("models download needs SOURCE (a catalogue name or URL), or --list")
+    job = download_job(manager, args.source, name=args.name, sha256=args.sha256, url=args.url,
+                       architecture=args.arch, labels=args.labels, overwrite=args.overwrite)
+    job.on_progress(_download_progress(sys.stderr))
+    job.run()
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if job.state is not JobState.FINISHED:
+        return _fail(job.error_message or "cancelled")
+    entry = job.result
+    print(f"downloaded {entry.name} ({entry.card.architecture}, {entry.card.num_classes} classes, "
+          f"sha256 {entry.card.sha256[:16]}...)")
+    return 0
+
+
+def _download_progress(stream):
+    """Progress callback: a rewritten line on a terminal, a line per 10 % on a pipe."""
+    state = {"decile": -1}
+
+    def report(fraction: float, message: str) -> None:
+        if stream.isatty():
+            stream.write(f"\r{message} {fraction:4.0%}   ")
+            stream.flush()
+        elif int(fraction * 10) > state["decile"]:
+            state["decile"] = int(fraction * 10)
+            stream.write(f"{message} {fraction:.0%}\n")
+    return report
+
+
+def models_export_command(args, parser) -> int:
+    """``models export NAME OUT [--format FORMAT]``."""
+    try:
+        path = make_manager().export(args.name, args.output, args.format)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    print(f"exported {args.name} to {path}")
+    return 0
+
+
+def models_rename_command(args, parser) -> int:
+    """``models rename NAME NEW_NAME``."""
+    try:
+        entry = make_manager().rename(args.name, args.new_name)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    print(f"renamed {args.name} to {entry.name}")
+    return 0
+
+
+def models_remove_command(args, parser) -> int:
+    """``models remove NAME``."""
+    try:
+        make_manager().remove(args.name)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    print(f"removed {args.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
