@@ -192,6 +192,22 @@ def test_auto_white_balance_makes_a_grey_world_scene_neutral_and_ignores_clipped
     assert kelvin == pytest.approx(3000, rel=0.05) and tint == pytest.approx(15, abs=10)
 
 
+def test_auto_white_balance_limits_itself_to_plausible_lights():
+    meadow = Photo(np.full((30, 40, 3), [0.05, 0.35, 0.04], dtype=np.float32))  # all green, in daylight
+    kelvin, tint = multipliers_to_temperature(meadow.color, auto_multipliers(meadow))
+    assert 2000 <= kelvin <= 12000 and tint == pytest.approx(50.0, abs=0.01)  # a green light, but only so green
+    result = apply(meadow, WhiteBalanceParams("auto")).pixels[0, 0]
+    assert result[1] > 2 * max(result[0], result[2])  # still a green meadow
+
+
+def test_auto_white_balance_without_a_camera_matrix_uses_the_camera_space_estimate():
+    no_matrix = CameraColor(np.eye(3), np.zeros((3, 3)), np.ones(3))
+    rng = np.random.default_rng(2)
+    pixels = (rng.uniform(0.05, 0.5, (30, 40, 1)) * [1.3, 1.0, 0.6]).astype(np.float32)  # grey scene, warm cast
+    balanced = apply(Photo(pixels, color=no_matrix), WhiteBalanceParams("auto")).pixels
+    assert is_neutral(balanced[5, 7], 1e-5)
+
+
 def test_auto_white_balance_of_a_black_photo_is_the_identity():
     photo = Photo(np.zeros((5, 5, 3), dtype=np.float32), color=camera())
     np.testing.assert_array_equal(apply(photo, WhiteBalanceParams("auto")).pixels, photo.pixels)

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # Auto white balance averages about this many pixels (the estimate is a mean; more add nothing).
 _AUTO_SAMPLES = 100_000
+_AUTO_NORM = 4.0  # power of the Minkowski mean ("shades of grey"; 1 would be grey world)
+_AUTO_KELVIN = (2000.0, 12000.0)  # the lights auto white balance believes in
+_AUTO_TINT = 50.0
 _CLIPPED = 0.98  # a channel at or above this (in the balanced sRGB input) is taken as clipped
 _TOO_DARK = 0.002  # luminance below this is mostly noise
 _MAX_GAIN = 100.0  # the largest ratio between Kelvin multipliers
@@ -141,11 +144,15 @@ def as_shot_temperature(color: CameraColor) -> tuple[float, float]:
 
 
 def auto_multipliers(photo: Photo) -> np.ndarray:
-    """Grey-world camera multipliers: the mean of the well-exposed pixels, in camera space, is made neutral.
+    """Camera multipliers that make the scene's average colour neutral ("shades of grey" in camera space).
 
-    Near-clipped pixels (their true colour is lost) and very dark ones (noise) are left out. The mean is
-    taken over an even grid of about 100k pixels (a mean needs no more), so a preview proxy and the full
-    photo give practically the same answer.
+    The estimate of the light is the Minkowski mean (power ``_AUTO_NORM``) of the well-exposed pixels in
+    un-balanced camera RGB: near-clipped pixels (their true colour is lost) and very dark ones (noise) are
+    left out, and the power-mean leans on the brighter, more often neutral surfaces, which makes it more
+    robust than a plain grey-world mean (Finlayson & Trezzi 2004). The light is then limited to plausible
+    ones (``_AUTO_KELVIN`` and tint within ``_AUTO_TINT``), so a scene full of one colour (a red fruit, a
+    green meadow) is not "corrected" into its opposite. The mean runs over an even grid of about 100k
+    pixels, so a preview proxy and the full photo give practically the same answer.
     """
     stride = max(1, int(math.sqrt(photo.width * photo.height / _AUTO_SAMPLES)))
     flat = np.ascontiguousarray(photo.pixels[::stride, ::stride]).reshape(-1, 3)
@@ -155,10 +162,18 @@ def auto_multipliers(photo: Photo) -> np.ndarray:
         usable = np.minimum(np.minimum(flat[:, 0], flat[:, 1]), flat[:, 2]) > 0  # very dark or bright photo
     if not np.any(usable):
         return _as_shot(photo.color)
-    raw_mean = _srgb_to_raw_matrix(photo.color) @ flat[usable].mean(axis=0, dtype=np.float64)
-    if not np.all(raw_mean > 0):
+    raw = np.maximum(flat[usable].astype(np.float64) @ _srgb_to_raw_matrix(photo.color).T, 0.0)
+    light = np.mean(raw**_AUTO_NORM, axis=0) ** (1.0 / _AUTO_NORM)
+    if not np.all(light > 0):
         return _as_shot(photo.color)
-    return raw_mean[1] / raw_mean
+    try:
+        xyz = np.linalg.solve(np.asarray(photo.color.xyz_to_camera, dtype=np.float64), light)
+        kelvin, tint = kelvin_science.temperature_tint_from_xyz(xyz)
+    except ValueError:  # no usable camera matrix: keep the camera-space estimate as it is
+        return light[1] / light
+    kelvin = float(np.clip(kelvin, *_AUTO_KELVIN))
+    tint = float(np.clip(tint, -_AUTO_TINT, _AUTO_TINT))
+    return kelvin_multipliers(photo.color, kelvin, tint)
 
 
 def _as_shot(color: CameraColor) -> np.ndarray:
