@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import struct
 import zlib
@@ -23,6 +22,7 @@ from PIL import ExifTags, Image, TiffImagePlugin
 
 from photolab import __version__
 from photolab.core.atomic import atomic_path
+from photolab.core.bands import run_in_bands
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import FileAccessError, UnsupportedFormatError
 from photolab.core.metadata import (DATETIME, DATETIME_ORIGINAL, EXPOSURE_TIME, F_NUMBER, FOCAL_LENGTH, ISO_SPEED,
@@ -35,7 +35,8 @@ EXPORT_FORMATS = {"jpg": ".jpg", "png": ".png", "png16": ".png", "tiff16": ".tif
 _ACCEPTED_SUFFIXES = {"jpg": (".jpg", ".jpeg", ".jpe"), "png": (".png",), "png16": (".png",),
                       "tiff16": (".tif", ".tiff")}
 _SOFTWARE = f"PhotoLab {__version__}"
-_BANDS = 16  # progress steps (and cancellation points) while encoding
+_BAND_ROWS = 64  # rows encoded at a time (small temporaries stay in the cache)
+_PROGRESS_STEPS = 16  # progress reports (and cancellation points) while encoding
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION, _MAKER_NOTE = 40962, 40963, 37500
 _JPEG_EXIF_LIMIT = 65533  # an APP1 segment holds at most this many bytes
 
@@ -86,12 +87,13 @@ def _refuse_original(target: Path, sources: set[str | None]) -> None:
 def _encode_in_bands(pixels: np.ndarray, dtype, context) -> np.ndarray:
     height = pixels.shape[0]
     encoded = np.empty(pixels.shape, dtype=dtype)
-    rows = max(1, math.ceil(height / _BANDS))
-    for start in range(0, height, rows):
-        end = min(height, start + rows)
+    rows = max(1, min(_BAND_ROWS, -(-height // _PROGRESS_STEPS)))
+
+    def encode(start: int, end: int) -> None:
         encoded[start:end] = encode_srgb_integer(pixels[start:end], dtype)
-        if context is not None:
-            context.progress(end / height, "Encoding")
+
+    report = (lambda fraction: context.progress(fraction, "Encoding")) if context is not None else None
+    run_in_bands(height, rows, encode, steps=_PROGRESS_STEPS, after_step=report)
     return encoded
 
 

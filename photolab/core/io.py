@@ -133,9 +133,13 @@ def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, c
         metadata = raw.raw_metadata(path, opened, unpacked=True)  # before developing changes LibRaw's sizes
         if context is not None:
             context.progress(0.05, f"Developing {path.name}")
-        pixels, color = raw.develop_raw(opened, path, half_size=preview_side is not None, demosaic=demosaic)
+        developed = raw.postprocess_raw(opened, path, half_size=preview_side is not None, demosaic=demosaic)
     finally:
-        opened.close()
+        opened.close()  # frees LibRaw's buffers before the float image is made
+    if context is not None:
+        context.progress(0.8, f"Converting {path.name} to sRGB")
+    pixels, color = raw.to_linear_srgb(developed), developed.color
+    del developed
     if context is not None:
         context.progress(1.0, f"Read {path.name}")
     return Photo(pixels, metadata, color)

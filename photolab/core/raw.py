@@ -15,6 +15,7 @@ VNG or DHT, which are a little sharper still but two to three times slower on a 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,6 +23,7 @@ import cv2
 import numpy as np
 import rawpy
 
+from photolab.core.bands import run_in_bands
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
 from photolab.core.metadata import LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags
 from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
@@ -39,6 +41,7 @@ DEMOSAIC_METHODS = {
 }
 DEFAULT_DEMOSAIC = "ahd"
 _HEADER_BYTES = 1 << 20  # where read_raw_tags looks for TIFF structures
+_BAND_ROWS = 64  # rows converted at a time
 
 
 def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
@@ -107,12 +110,29 @@ def raw_metadata(path: Path, raw: rawpy.RawPy, *, unpacked: bool) -> PhotoMetada
         orientation=LIBRAW_FLIP_TO_ORIENTATION.get(sizes.flip, 1), bits_per_sample=bits, **values)
 
 
+@dataclass
+class DevelopedRaw:
+    """LibRaw's part of a development: demosaiced, white-balanced camera RGB (16-bit) and its colour."""
+
+    camera_rgb: np.ndarray  # uint16 (H, W, 3), upright, 65535 = white
+    color: CameraColor
+    suppress_false_colour: bool
+
+
 def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
                 demosaic: str = DEFAULT_DEMOSAIC) -> tuple[np.ndarray, CameraColor]:
     """Neutral development of an opened RAW file: upright float32 linear sRGB (1.0 = white) and its colour.
 
     ``half_size`` skips demosaicing (each 2x2 sensor block becomes one pixel): the fast preview path.
     """
+    developed = postprocess_raw(raw, path, half_size=half_size, demosaic=demosaic)
+    return to_linear_srgb(developed), developed.color
+
+
+def postprocess_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
+                    demosaic: str = DEFAULT_DEMOSAIC) -> DevelopedRaw:
+    """LibRaw's share of ``develop_raw``; the RawPy may be closed afterwards to free its buffers before
+    ``to_linear_srgb`` runs."""
     if demosaic not in DEMOSAIC_METHODS:
         raise ValueError(f"unknown demosaic method {demosaic!r}; choose from {', '.join(DEMOSAIC_METHODS)}")
     algorithm, suppress_false_colour = DEMOSAIC_METHODS[demosaic]
@@ -128,33 +148,42 @@ def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
         xyz_to_camera = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise UnsupportedFormatError(f"{path}: this kind of RAW image (shape {rgb.shape}) is not supported")
-
     if usable_matrix:
         multipliers = multipliers / multipliers[1] if multipliers[1] > 0 else np.ones(3)
         color = CameraColor(camera_to_srgb, xyz_to_camera, multipliers)
     else:  # no camera matrix known: LibRaw's sRGB output is the best we have, and it is our "camera" space
-        camera_to_srgb = np.eye(3)
-        color = CameraColor(camera_to_srgb, XYZ_TO_SRGB.copy(), np.ones(3))
-    pixels = _to_linear_srgb(rgb, camera_to_srgb, suppress_false_colour and not half_size)
-    return pixels, color
+        color = CameraColor(np.eye(3), XYZ_TO_SRGB.copy(), np.ones(3))
+    return DevelopedRaw(rgb, color, suppress_false_colour and not half_size)
+
+
+def to_linear_srgb(developed: DevelopedRaw) -> np.ndarray:
+    """The camera RGB of a development as float32 linear sRGB, false colour suppressed where asked."""
+    return _to_linear_srgb(developed.camera_rgb, developed.color.camera_to_srgb, developed.suppress_false_colour)
 
 
 def _to_linear_srgb(rgb16: np.ndarray, camera_to_srgb: np.ndarray, suppress_false_colour: bool) -> np.ndarray:
-    """16-bit white-balanced camera RGB -> float32 linear sRGB, optionally with colour-difference median."""
+    """16-bit white-balanced camera RGB -> float32 linear sRGB, optionally with the colour-difference median.
+
+    Works in bands of rows (with a one-row halo for the 3x3 median, so the result equals the whole-image
+    computation): the temporaries stay small and hot in the cache, which is several times faster than
+    whole-image float copies and keeps the peak memory at the output array alone.
+    """
     height, width, _ = rgb16.shape
-    scale = np.float32(1.0 / 65535.0)
-    if suppress_false_colour:
-        red, green, blue = (rgb16[..., channel].astype(np.float32) for channel in range(3))
-        for plane in (red, blue):
-            difference = cv2.subtract(plane, green)
-            cv2.add(cv2.medianBlur(difference, 3), green, dst=plane)
-        camera = cv2.merge((red, green, blue))
-        del red, green, blue
-    else:
-        camera = rgb16.astype(np.float32)
-    del rgb16
-    matrix = (camera_to_srgb * scale).astype(np.float32)
-    return cv2.transform(camera, matrix).reshape(height, width, 3)
+    out = np.empty((height, width, 3), dtype=np.float32)
+    matrix = (np.asarray(camera_to_srgb, dtype=np.float64) / 65535.0).astype(np.float32)
+
+    def convert(start: int, end: int) -> None:
+        low, high = (max(0, start - 1), min(height, end + 1)) if suppress_false_colour else (start, end)
+        band = rgb16[low:high].astype(np.float32)
+        if suppress_false_colour:
+            red, green, blue = cv2.split(band)
+            for plane in (red, blue):  # median of R-G and B-G: removes isolated false colour, keeps edges
+                cv2.add(cv2.medianBlur(cv2.subtract(plane, green), 3), green, dst=plane)
+            band = cv2.merge((red, green, blue))
+        cv2.transform(band[start - low:end - low], matrix, dst=out[start:end])
+
+    run_in_bands(height, _BAND_ROWS, convert)
+    return out
 
 
 def _fill_from_libraw(raw: rawpy.RawPy, values: dict) -> None:
