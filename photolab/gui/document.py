@@ -15,7 +15,7 @@ from types import ModuleType
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from photolab.core import recipe as recipes
-from photolab.core.errors import PhotoLabError, RecipeError
+from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo, PhotoMetadata, downscaled
 from photolab.core.recipe import Recipe
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
@@ -72,6 +72,13 @@ def _read_full(context, reader, path: str, proxy_side: int) -> _Loaded:
     return _loaded(photo, proxy_side)
 
 
+def _write_sidecar(context, path: Path, recipe: Recipe, overwrite_unreadable: bool) -> Recipe:
+    """Job work: save ``recipe`` beside the photo (nothing to write for a neutral recipe without a sidecar)."""
+    if not recipe.is_neutral or recipes.sidecar_path(path).exists():
+        recipes.save_sidecar(path, recipe, overwrite_unreadable=overwrite_unreadable)
+    return recipe
+
+
 class Document(QObject):
     """One photo being developed."""
 
@@ -103,8 +110,11 @@ class Document(QObject):
         self._preview_error = ""
         self._handles: list[JobHandle] = []
         self._save_timer = QTimer(self, singleShot=True, interval=SIDECAR_SAVE_DELAY_MS)
-        self._save_timer.timeout.connect(self.save_sidecar)
+        self._save_timer.timeout.connect(self._save_in_background)
         self._save_error_reported = False
+        self._background_save: JobHandle | None = None
+        self._save_again = False  # the recipe changed while a background save was running
+        self._saves_started = 0  # the newest save wins; older outcomes are ignored
 
     # --- loading ---------------------------------------------------------------------------------------
     @property
@@ -209,30 +219,62 @@ class Document(QObject):
     def has_unsaved_edits(self) -> bool:
         return self.recipe != self.saved_recipe
 
-    def save_sidecar(self, *, overwrite_unreadable: bool = False) -> bool:
-        """Write the recipe beside the photo if it changed; True when the sidecar is up to date.
+    def _needs_saving(self, overwrite_unreadable: bool) -> bool:
+        if not self.has_unsaved_edits or not self._sidecar_read:
+            return False
+        return overwrite_unreadable or not self.sidecar_writes_refused
 
-        Emits ``sidecar_conflict`` instead of overwriting a sidecar this version cannot read (the window
-        asks the user and calls again with ``overwrite_unreadable=True``), and ``sidecar_save_failed``
-        (once per document) when the folder cannot be written.
+    def _save_in_background(self) -> None:
+        """The debounced save: written by a job, so a slow disk never stalls the window."""
+        if not self._needs_saving(False):
+            return
+        if self._background_save is not None:
+            self._save_again = True
+            return
+        self._saves_started += 1
+        serial, recipe = self._saves_started, self.recipe
+        handle = self._runner.submit(Job(_write_sidecar, self.path, recipe, False, title="Saving edits"),
+                                     lane=BACKGROUND, visible=False)
+        handle.ended.connect(lambda ended: self._on_background_saved(ended, serial, recipe))
+        self._background_save = handle
+
+    def _on_background_saved(self, handle: JobHandle, serial: int, recipe: Recipe) -> None:
+        self._background_save = None
+        if serial == self._saves_started:  # no newer save since
+            if handle.job.error is None:
+                self.saved_recipe = recipe
+            else:
+                self._report_save_error(handle.job.error, handle.job.error_message)
+        if self._save_again:
+            self._save_again = False
+            self._save_in_background()
+
+    def _report_save_error(self, error: BaseException, message: str) -> None:
+        if isinstance(error, RecipeError):
+            self.sidecar_conflict.emit(message)
+        elif not self._save_error_reported:
+            self._save_error_reported = True
+            self.sidecar_save_failed.emit(message)
+
+    def save_sidecar(self, *, overwrite_unreadable: bool = False) -> bool:
+        """Write the recipe beside the photo now if it changed; True when the sidecar is up to date.
+
+        Used when the photo closes and when the user agreed to replace an unreadable sidecar. Emits
+        ``sidecar_conflict`` instead of overwriting a sidecar this version cannot read (the window asks
+        the user and calls again with ``overwrite_unreadable=True``), and ``sidecar_save_failed`` (once per
+        document) when the folder cannot be written.
         """
         self._save_timer.stop()
-        if not self.has_unsaved_edits or not self._sidecar_read:
-            return True
-        if self.sidecar_writes_refused and not overwrite_unreadable:
-            return False
-        if self.recipe.is_neutral and not recipes.sidecar_path(self.path).exists():
-            self.saved_recipe = self.recipe
-            return True
-        try:
-            recipes.save_sidecar(self.path, self.recipe, overwrite_unreadable=overwrite_unreadable)
-        except RecipeError as exc:
-            self.sidecar_conflict.emit(str(exc))
-            return False
-        except PhotoLabError as exc:
-            if not self._save_error_reported:
-                self._save_error_reported = True
-                self.sidecar_save_failed.emit(str(exc))
+        self._save_again = False
+        if self._background_save is not None:
+            self._background_save.wait(10.0)  # it must not land after this newer save
+        if not self._needs_saving(overwrite_unreadable):
+            return not self.has_unsaved_edits
+        self._saves_started += 1
+        job = Job(_write_sidecar, self.path, self.recipe, overwrite_unreadable, title="Saving edits")
+        job.run()
+        if job.error is not None:
+            self._report_save_error(job.error, job.error_message)
             return False
         self.saved_recipe = self.recipe
         self.sidecar_writes_refused = False

@@ -49,7 +49,8 @@ class JobHandle(QObject):
         self._relay.progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         self._relay.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._last_report = 0.0
-        self._done = threading.Event()
+        self._done = threading.Event()  # the outcome has been relayed (GUI thread)
+        self._worker_done = threading.Event()  # the work function has returned (worker thread)
         job.on_progress(self._report_from_worker)
 
     @property
@@ -65,6 +66,11 @@ class JobHandle(QObject):
         """Ask the job to stop at its next cancellation point (a job not yet started never runs)."""
         self.job.cancel()
 
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the work itself has ended (its signals still arrive later, through the event
+        loop); for the rare places that must not go on while the job runs. True if it ended."""
+        return self._worker_done.wait(timeout_s)
+
     # --- worker thread -------------------------------------------------------------------------------
     def _report_from_worker(self, fraction: float, message: str) -> None:
         now = time.monotonic()
@@ -77,6 +83,7 @@ class JobHandle(QObject):
         try:
             self.job.run()
         finally:
+            self._worker_done.set()
             self._relay.done.emit()
 
     # --- GUI thread ----------------------------------------------------------------------------------

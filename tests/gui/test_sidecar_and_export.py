@@ -179,3 +179,22 @@ def test_export_failure_becomes_an_error_dialog(qtbot, window, png_photo, tmp_pa
     with qtbot.waitSignal(handle.failed, timeout=10000):
         pass
     assert "missing-folder" in recorded_dialogs.errors[-1]
+
+
+def test_closing_writes_the_newest_edit_even_while_a_background_save_runs(qtbot, png_photo):
+    from photolab.gui.jobs import JobRunner
+
+    runner = JobRunner()
+    document = Document(png_photo, runner)
+    with qtbot.waitSignal(document.fully_loaded, timeout=10000):
+        document.load()
+    first = Recipe().with_params("exposure", ExposureParams(ev=0.5))
+    newest = Recipe().with_params("exposure", ExposureParams(ev=-0.5))
+    document.set_recipe(first)
+    document._save_in_background()  # what the debounce timer does
+    document.set_recipe(newest)
+    document.close()  # waits for the background write, then writes the newest recipe
+    assert Recipe.from_dict(json.loads(sidecar_path(png_photo).read_text())).get("exposure") == newest.get("exposure")
+    qtbot.waitUntil(lambda: runner.active_jobs() == [], timeout=5000)  # the older save's outcome arrives late
+    assert document.saved_recipe == newest and not document.has_unsaved_edits
+    assert Recipe.from_dict(json.loads(sidecar_path(png_photo).read_text())).get("exposure") == newest.get("exposure")
