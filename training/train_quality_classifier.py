@@ -215,17 +215,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", type=Path, default=Path("/tmp/photo-quality-checkpoint.pt"))
     parser.add_argument("--input-size", type=int, default=128)
     parser.add_argument("--max-side", type=int, default=1024, help="photos are first downscaled to this")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--samples-per-epoch", type=int, default=2500)
+    parser.add_argument("--epochs", type=int, default=60, help="upper bound; the time limit usually ends the run")
+    parser.add_argument("--samples-per-epoch", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--label-smoothing", type=float, default=0.05)
-    parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--time-limit-min", type=float, default=40.0)
+    parser.add_argument("--patience", type=int, default=8)
+    parser.add_argument("--time-limit-min", type=float, default=35.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-patches", type=int, default=12, help="per photo and class")
+    parser.add_argument("--val-patches", type=int, default=8, help="per photo and class")
     parser.add_argument("--eval-patches", type=int, default=20, help="per photo and class (held-out, independent)")
     parser.add_argument("--eval-draws", type=int, default=12, help="defect draws per photo and class (app view)")
     parser.add_argument("--skip-independent", action="store_true", help="do not run the independent evaluation")
@@ -255,7 +255,8 @@ def main(argv=None) -> int:
     model.default_cfg = prep.to_config(ARCHITECTURE, len(CLASSES))
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=args.patience,
-                         time_limit_s=args.time_limit_min * 60, seed=args.seed, num_threads=args.threads)
+                         time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
+                         num_threads=args.threads)
 
     class Context:  # logs progress now and then; training runs unattended
         last = 0.0

@@ -35,7 +35,10 @@ class TrainConfig:
     with the backbone's batch-norm statistics frozen. ``backbone_lr_scale`` multiplies the learning rate of
     every non-classifier parameter. ``patience``: stop after that many epochs without a validation-loss
     improvement larger than ``min_delta`` (0 disables early stopping). ``time_limit_s``: stop after the
-    epoch that crosses this wall time. ``num_threads``: torch CPU threads during the run (None: unchanged).
+    epoch that crosses this wall time. ``schedule_by_time`` (with ``time_limit_s``): the cosine decay follows
+    whichever is further along, steps or wall time, so a run on a busy machine still anneals before its time
+    is up (such a run is no longer bit-for-bit repeatable). ``num_threads``: torch CPU threads during the run
+    (None: unchanged).
     """
 
     epochs: int = 10
@@ -50,6 +53,7 @@ class TrainConfig:
     patience: int = 3
     min_delta: float = 0.0
     time_limit_s: float | None = None
+    schedule_by_time: bool = False
     seed: int = 0
     num_threads: int | None = None
     eval_batch_size: int = 64
@@ -211,11 +215,11 @@ def _run_batches(model, loader, criterion, optimizer=None, scheduler=None, on_ba
             with torch.no_grad():
                 logits = model(images)
                 loss = criterion(logits, labels)
-        total_loss += float(loss) * len(labels)
+        total_loss += float(loss.detach()) * len(labels)
         predictions.append(logits.argmax(1).detach())
         targets.append(labels)
         if on_batch is not None:
-            on_batch(float(loss))
+            on_batch(float(loss.detach()))
     pred = torch.cat(predictions).numpy() if predictions else np.zeros(0, np.int64)
     true = torch.cat(targets).numpy() if targets else np.zeros(0, np.int64)
     count = max(1, len(true))
@@ -238,11 +242,15 @@ def evaluate(model: nn.Module, dataset: Dataset, classes: Sequence[str], batch_s
     return classification_metrics(true, pred, classes, loss)
 
 
-def _lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float) -> Callable[[int], float]:
+def _lr_lambda(total_steps: int, warmup_steps: int, min_ratio: float,
+               time_progress: Callable[[], float] | None = None) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if warmup_steps > 0 and step < warmup_steps:
             return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        if time_progress is not None:
+            progress = max(progress, time_progress())
+        progress = min(1.0, progress)
         return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
     return factor
 
@@ -282,8 +290,11 @@ def _fit(model, train_data, val_data, classes, config, progress, on_epoch) -> Tr
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = len(train_loader)
     total_steps = max(1, steps_per_epoch * config.epochs)
+    time_progress = None
+    if config.schedule_by_time and config.time_limit_s:
+        time_progress = lambda: (time.monotonic() - start) / config.time_limit_s  # noqa: E731
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(
-        total_steps, int(config.warmup_epochs * steps_per_epoch), config.min_lr_ratio))
+        total_steps, int(config.warmup_epochs * steps_per_epoch), config.min_lr_ratio, time_progress))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
     work_per_epoch = steps_per_epoch + len(val_loader)
@@ -338,3 +349,26 @@ def _fit(model, train_data, val_data, classes, config, progress, on_epoch) -> Tr
     progress(1.0, f"Done: validation accuracy {final.accuracy:.1%}")
     return TrainingResult(model, classes, history, final, best_epoch, stop_reason, config,
                           time.monotonic() - start)
+
+
+def finetune(model: nn.Module, report, config: TrainConfig = TrainConfig(), preprocessing=None,
+             val_fraction: float = 0.2, context=None,
+             on_epoch: Callable[[EpochMetrics], None] | None = None) -> TrainingResult:
+    """The wizard's entry point: fine-tune ``model`` on a checked folder dataset (a ``data.DatasetReport``).
+
+    The classifier is replaced by a fresh one for the report's classes when its size differs; the split is
+    stratified and seeded (``config.seed``); ``preprocessing`` defaults to the model's own (``default_cfg``).
+    The result's ``extra`` holds the dataset summary and the split sizes, ready for the model card.
+    """
+    from photolab.models.card import Preprocessing
+    from photolab.models.data import make_datasets
+
+    prep = preprocessing or Preprocessing.from_config(model.default_cfg)
+    classes = tuple(report.classes)
+    if getattr(model, "num_classes", None) != len(classes):
+        torch.manual_seed(config.seed)
+        model.reset_classifier(len(classes))
+    train_data, val_data = make_datasets(report, prep, val_fraction, config.seed)
+    result = fit(model, train_data, val_data, classes, config, context, on_epoch)
+    result.extra = {"data": {**report.to_dict(), "train_images": len(train_data), "val_images": len(val_data)}}
+    return result
