@@ -21,6 +21,15 @@ def worker_count() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child (e.g. a data-loader worker) inherits the pool object but none of its threads."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
