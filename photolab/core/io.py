@@ -47,15 +47,24 @@ def read_metadata(path: str | Path) -> PhotoMetadata:
     header = _read_header(path)
     if _route(path, header) == "raster":
         try:
-            with raster.open_image(path, path, header) as opened:
-                return opened.metadata
+            return _raster_metadata(path, header)
         except raster.LooksLikeRaw:
             pass
-    opened_raw = _open_raw(path, limit=2**62)
+    try:
+        opened_raw = _open_raw(path, limit=2**62)
+    except UnsupportedFormatError:
+        if raster.sniff(header) != "tiff":
+            raise
+        return _plain_tiff(path, lambda: _raster_metadata(path, header))
     try:
         return raw.raw_metadata(path, opened_raw, unpacked=False)
     finally:
         opened_raw.close()
+
+
+def _raster_metadata(path: Path, header: bytes) -> PhotoMetadata:
+    with raster.open_image(path, path, header) as opened:
+        return opened.metadata
 
 
 def read_photo(path: str | Path, *, context=None, max_pixels: int | None = None,
@@ -100,7 +109,20 @@ def _read(path: Path, *, context, max_pixels: int | None, preview_side: int | No
             return _read_raster(path, header, limit, preview_side, context)
         except raster.LooksLikeRaw:
             pass
-    return _read_raw(path, limit, preview_side, demosaic, context)
+    try:
+        return _read_raw(path, limit, preview_side, demosaic, context)
+    except UnsupportedFormatError:
+        if raster.sniff(header) != "tiff":
+            raise
+        return _plain_tiff(path, lambda: _read_raster(path, header, limit, preview_side, context))
+
+
+def _plain_tiff(path: Path, read):
+    """Read a TIFF that LibRaw refused although it has a RAW file's name: a plain TIFF, or a damaged DNG."""
+    try:
+        return read()
+    except raster.LooksLikeRaw:
+        raise CorruptFileError(f"{path}: the DNG file is damaged (LibRaw cannot make sense of it)") from None
 
 
 def _read_raster(path: Path, header: bytes, limit: int, preview_side: int | None, context) -> Photo:

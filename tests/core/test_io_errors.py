@@ -102,6 +102,14 @@ def test_jpeg_named_cr2_opens_by_content(tmp_path):
     assert io.read_photo(path).metadata.file_format == "jpeg"
 
 
+def test_tiff_named_nef_opens_by_content(tmp_path):
+    source = load_fixture("wine_table")
+    path = write_image(tmp_path / "scan.NEF", source, "tiff8", orientation=3)
+    assert io.read_metadata(path).file_format == "tiff"
+    photo = io.read_photo(path)
+    assert photo.metadata.file_format == "tiff" and photo.pixels.shape == source.shape
+
+
 @pytest.mark.parametrize("name", ["notes.cr2", "notes.NEF", "notes.dng"])
 def test_text_file_named_raw(tmp_path, name):
     path = tmp_path / name
