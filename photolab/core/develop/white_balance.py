@@ -13,11 +13,12 @@ import logging
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
 from photolab.core.develop import temperature as kelvin_science
-from photolab.core.develop.pixelops import LUMA_WEIGHTS, transform_pixels
+from photolab.core.develop.pixelops import LUMA_WEIGHTS, luminance, transform_pixels
 from photolab.core.develop.temperature import TEMPERATURE_MAX, TEMPERATURE_MIN, TINT_LIMIT
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import CameraColor, Photo
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 # Auto white balance averages about this many pixels (the estimate is a mean; more add nothing).
 _AUTO_SAMPLES = 100_000
-_AUTO_NORM = 4.0  # power of the Minkowski mean ("shades of grey"; 1 would be grey world)
 _AUTO_KELVIN = (2000.0, 12000.0)  # the lights auto white balance believes in
 _AUTO_TINT = 50.0
 _CLIPPED = 0.98  # a channel at or above this (in the balanced sRGB input) is taken as clipped
@@ -146,7 +146,7 @@ def as_shot_temperature(color: CameraColor) -> tuple[float, float]:
 def auto_multipliers(photo: Photo) -> np.ndarray:
     """Camera multipliers that make the scene's average colour neutral ("shades of grey" in camera space).
 
-    The estimate of the light is the Minkowski mean (power ``_AUTO_NORM``) of the well-exposed pixels in
+    The estimate of the light is the Minkowski mean (power 4) of the well-exposed pixels in
     un-balanced camera RGB: near-clipped pixels (their true colour is lost) and very dark ones (noise) are
     left out, and the power-mean leans on the brighter, more often neutral surfaces, which makes it more
     robust than a plain grey-world mean (Finlayson & Trezzi 2004). The light is then limited to plausible
@@ -155,15 +155,19 @@ def auto_multipliers(photo: Photo) -> np.ndarray:
     pixels, so a preview proxy and the full photo give practically the same answer.
     """
     stride = max(1, int(math.sqrt(photo.width * photo.height / _AUTO_SAMPLES)))
-    flat = np.ascontiguousarray(photo.pixels[::stride, ::stride]).reshape(-1, 3)
+    sample = np.ascontiguousarray(photo.pixels[::stride, ::stride])
+    flat = sample.reshape(-1, 3)
     brightest = np.maximum(np.maximum(flat[:, 0], flat[:, 1]), flat[:, 2])
-    usable = (brightest < _CLIPPED) & (flat @ LUMA_WEIGHTS > _TOO_DARK)
+    usable = (brightest < _CLIPPED) & (luminance(sample).reshape(-1) > _TOO_DARK)
     if np.count_nonzero(usable) < max(16, usable.size // 100):
         usable = np.minimum(np.minimum(flat[:, 0], flat[:, 1]), flat[:, 2]) > 0  # very dark or bright photo
-    if not np.any(usable):
+    count = np.count_nonzero(usable)
+    if count == 0:
         return _as_shot(photo.color)
-    raw = np.maximum(flat[usable].astype(np.float64) @ _srgb_to_raw_matrix(photo.color).T, 0.0)
-    light = np.mean(raw**_AUTO_NORM, axis=0) ** (1.0 / _AUTO_NORM)
+    raw = cv2.transform(sample, _srgb_to_raw_matrix(photo.color).astype(np.float32)).reshape(-1, 3)
+    squared = np.square(np.maximum(raw, 0.0, out=raw), out=raw)
+    # Minkowski mean, p = 4, over the usable pixels (a dot product with the mask: no gathered copy).
+    light = (usable.astype(np.float32) @ np.square(squared, out=squared) / count).astype(np.float64) ** 0.25
     if not np.all(light > 0):
         return _as_shot(photo.color)
     try:
