@@ -18,8 +18,9 @@ from photolab.gui.rendering import RenderedImage
 MIN_ZOOM = 0.02
 MAX_ZOOM = 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
-FULL_RESOLUTION_FROM = 0.5  # at or above this zoom (device px per photo px) the full photo is rendered
+MAGNIFIED = 1.05  # the full photo is rendered once the proxy would be enlarged more than this on screen
 BACKGROUND = QColor(38, 38, 38)
+FIT_MARGIN = 8  # widget pixels of grey around the photo when it is fitted
 
 
 class ImageViewer(QWidget):
@@ -58,6 +59,7 @@ class ImageViewer(QWidget):
             if detail is not None and (detail.recipe != rendered.recipe or detail.before != rendered.before):
                 self._detail = None
         self._set_scene(*rendered.scene_size)
+        self._update_full_resolution_wanted()
         self.update()
 
     def clear(self) -> None:
@@ -105,7 +107,8 @@ class ImageViewer(QWidget):
         """The zoom (device px per photo px) at which the whole photo fits the viewer."""
         if self._scene.width() <= 0 or self._scene.height() <= 0:
             return 1.0
-        logical = min(self.width() / self._scene.width(), self.height() / self._scene.height())
+        width, height = max(self.width() - 2 * FIT_MARGIN, 1), max(self.height() - 2 * FIT_MARGIN, 1)
+        logical = min(width / self._scene.width(), height / self._scene.height())
         return max(logical, 1e-6) * self.devicePixelRatioF()
 
     def zoom_to_fit(self) -> None:
@@ -150,16 +153,21 @@ class ImageViewer(QWidget):
         self._clamp_center()
         self.update()
         self.zoom_changed.emit(self.zoom)
-        wanted = self.zoom >= FULL_RESOLUTION_FROM or self._proxy_is_magnified()
+        self._update_full_resolution_wanted()
+
+    def _update_full_resolution_wanted(self) -> None:
+        wanted = self._proxy_is_magnified()
         if wanted != self._wanted_full:
             self._wanted_full = wanted
             self.full_resolution_wanted.emit(wanted)
 
     def _proxy_is_magnified(self) -> bool:
+        """True when the proxy has fewer pixels than the screen shows (for a 24 MP photo and its 1600 px
+        proxy, from about 28 % zoom): then the full-resolution render is worth its time."""
         if self._base is None or self._scene.width() <= 0:
             return False
         proxy_px_per_photo_px = self._base.image.width() / self._scene.width()
-        return self.zoom > proxy_px_per_photo_px * 1.05
+        return self.zoom > proxy_px_per_photo_px * MAGNIFIED
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the photo by (dx, dy) widget pixels."""

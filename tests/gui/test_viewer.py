@@ -7,7 +7,9 @@ from PySide6.QtGui import QWheelEvent
 
 from photolab.core.recipe import Recipe
 from photolab.gui.rendering import RenderedImage, to_qimage
-from photolab.gui.viewer import ImageViewer
+from photolab.gui.viewer import FIT_MARGIN, ImageViewer
+
+FIT = (400 - 2 * FIT_MARGIN) / 1600  # a 1600 x 800 photo in the 400 x 300 viewer
 
 
 def rendered(width, height, *, scale=1.0, full=False, recipe=Recipe()):
@@ -35,9 +37,10 @@ def wheel(viewer, position: QPointF, notches: int):
 def test_fit_shows_the_whole_photo_centred(viewer):
     viewer.set_rendered(rendered(400, 200, scale=0.25))  # a 1600 x 800 photo shown through a 400 px proxy
     assert viewer.is_fit
-    assert viewer.zoom == pytest.approx(0.25)
+    assert viewer.zoom == pytest.approx(FIT)
     rect = viewer.image_rect()
-    assert rect.width() == pytest.approx(400) and rect.center().y() == pytest.approx(150)
+    assert rect.width() == pytest.approx(400 - 2 * FIT_MARGIN)
+    assert rect.center().x() == pytest.approx(200) and rect.center().y() == pytest.approx(150)
 
 
 def test_100_percent_and_back_to_fit(viewer):
@@ -46,7 +49,7 @@ def test_100_percent_and_back_to_fit(viewer):
     assert viewer.zoom == pytest.approx(1.0) and not viewer.is_fit
     assert viewer.image_rect().width() == pytest.approx(1600)
     viewer.zoom_to_fit()
-    assert viewer.zoom == pytest.approx(0.25)
+    assert viewer.zoom == pytest.approx(FIT)
 
 
 def test_wheel_zooms_around_the_cursor(viewer):
@@ -54,12 +57,12 @@ def test_wheel_zooms_around_the_cursor(viewer):
     cursor = QPointF(300, 120)
     under_cursor = viewer.widget_to_scene(cursor)
     wheel(viewer, cursor, 3)
-    assert viewer.zoom == pytest.approx(0.25 * 1.25 ** 3)
+    assert viewer.zoom == pytest.approx(FIT * 1.25 ** 3)
     after = viewer.widget_to_scene(cursor)
     assert after.x() == pytest.approx(under_cursor.x(), abs=0.5)
     assert after.y() == pytest.approx(under_cursor.y(), abs=0.5)
     wheel(viewer, cursor, -3)
-    assert viewer.zoom == pytest.approx(0.25)
+    assert viewer.zoom == pytest.approx(FIT)
 
 
 def test_drag_pans_and_stops_at_the_photo_edges(viewer, qtbot):
