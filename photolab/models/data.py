@@ -139,9 +139,14 @@ def scan_folder(root: str | Path, *, min_images: int = MIN_IMAGES_PER_CLASS,
     if not root.is_dir():
         add(DatasetIssue("error", "not_found", f"{root} is not a folder"))
         return report
-    class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")),
+    try:
+        entries = list(root.iterdir())
+    except OSError as exc:
+        add(DatasetIssue("error", "not_readable", f"{root} cannot be read ({exc.strerror or exc})"))
+        return report
+    class_dirs = sorted((d for d in entries if d.is_dir() and not d.name.startswith(".")),
                         key=lambda d: d.name.lower())
-    stray = sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+    stray = sorted(p for p in entries if p.is_file() and not p.name.startswith("."))
     if stray:
         add(DatasetIssue("warning", "stray_files", f"{len(stray)} file(s) directly in {root.name} are ignored: "
                          f"put each image in the sub-folder named after its class", tuple(map(str, stray))))
