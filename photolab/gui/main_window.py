@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self._reader = reader  # photolab.core.io unless a test injects another reader
         self.document: Document | None = None
         self._opening: Document | None = None  # being read; replaces ``document`` once it shows something
+        self._exports: list[JobHandle] = []  # running exports (closing the window asks about them)
         self.runner = JobRunner(self)
         self.undo_stack = QUndoStack(self)
         self.renderer = PreviewRenderer(self.runner, self)
@@ -134,8 +135,7 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | Path) -> Document:
         """Start opening ``path``; the current photo stays until the new one can be shown."""
-        if self._opening is not None:
-            self._opening.cancel_loading()
+        self._abandon_opening()
         document = Document(path, self.runner, reader=self._reader, parent=self)
         document.photo_changed.connect(lambda d=document: self._on_photo_changed(d))
         document.fully_loaded.connect(lambda d=document: self._on_fully_loaded(d))
@@ -150,6 +150,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
         document.load()
         return document
+
+    def _abandon_opening(self) -> None:
+        """Stop reading the photo that has not been shown yet and let it go."""
+        if self._opening is not None:
+            self._opening.cancel_loading()
+            self._opening.deleteLater()
+            self._opening = None
 
     def _on_photo_changed(self, document: Document) -> None:
         if document is self._opening:
@@ -192,7 +199,7 @@ class MainWindow(QMainWindow):
 
     def _on_load_failed(self, document: Document, message: str) -> None:
         if document is self._opening:
-            self._opening = None
+            self._abandon_opening()
         elif document is self.document:
             self._switch_to(None)
         else:
@@ -202,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def _on_load_cancelled(self, document: Document) -> None:
         if document is self._opening:
-            self._opening = None
+            self._abandon_opening()
         elif document is self.document:
             self._switch_to(None)
         self.statusBar().showMessage(f"Opening {document.path.name} cancelled", 5000)
@@ -359,6 +366,8 @@ class MainWindow(QMainWindow):
         """Export the current photo at full resolution in the background."""
         document = self.document
         handle = self.runner.submit(export_job(document.full_photo, document.recipe, request))
+        self._exports.append(handle)
+        handle.ended.connect(self._exports.remove)
         handle.finished.connect(self._on_exported)
         handle.failed.connect(lambda message: dialogs.show_error(self, "Export failed", message))
         handle.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled", 5000))
@@ -370,8 +379,11 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        if self._opening is not None:
-            self._opening.cancel_loading()
+        if self._exports and not dialogs.ask_yes_no(
+                self, "Export running", f"{self._exports[-1].title} is still running. Quit and cancel it?"):
+            event.ignore()
+            return
+        self._abandon_opening()
         self._switch_to(None)  # saves the edits
         self.runner.cancel_all()
         self.runner.wait_for_done(10000)

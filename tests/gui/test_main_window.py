@@ -206,3 +206,14 @@ def test_standard_shortcuts(window):
     assert QKeySequence("Ctrl+E") in window.export_again_action.shortcuts()
     assert window.quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
     assert not window.reset_action.isEnabled()  # no photo yet
+
+
+def test_opening_another_photo_before_the_first_shows_keeps_only_the_last(qtbot, window, png_photo, dng_photo,
+                                                                        recorded_dialogs):
+    window.open_path(dng_photo)
+    window.open_path(png_photo)  # at once, before the DNG could be shown
+    qtbot.waitUntil(lambda: window.document is not None and window.document.is_fully_loaded, timeout=10000)
+    wait_until_shown(qtbot, window)
+    qtbot.wait(200)  # whatever the abandoned DNG still delivers must not replace it
+    assert window.document.path == png_photo and window.windowTitle().startswith("scene.png")
+    assert recorded_dialogs.errors == []

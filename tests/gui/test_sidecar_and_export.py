@@ -198,3 +198,29 @@ def test_closing_writes_the_newest_edit_even_while_a_background_save_runs(qtbot,
     qtbot.waitUntil(lambda: runner.active_jobs() == [], timeout=5000)  # the older save's outcome arrives late
     assert document.saved_recipe == newest and not document.has_unsaved_edits
     assert Recipe.from_dict(json.loads(sidecar_path(png_photo).read_text())).get("exposure") == newest.get("exposure")
+
+
+def test_closing_during_an_export_asks_first(qtbot, window, png_photo, monkeypatch, recorded_dialogs):
+    open_and_wait(qtbot, window, png_photo)
+    entered, release = threading.Event(), threading.Event()
+    real_export = io.export_photo
+
+    def gated_export(*args, **kwargs):
+        entered.set()
+        release.wait(10)
+        return real_export(*args, **kwargs)
+
+    monkeypatch.setattr(io, "export_photo", gated_export)
+    target = png_photo.with_name("during-close.jpg")
+    handle = window.start_export(ExportRequest(target, "jpg"))
+    assert entered.wait(5)
+    recorded_dialogs.answers = [False]
+    window.close()
+    assert "Exporting during-close.jpg is still running" in recorded_dialogs.questions[-1]
+    assert window.isVisible() and window.document is not None  # the user chose to stay
+    recorded_dialogs.answers = [True]
+    threading.Timer(0.2, release.set).start()  # the export reaches its next cancellation point
+    window.close()  # cancels the export and waits for it
+    assert not window.isVisible() and handle.job.cancel_requested
+    qtbot.waitUntil(lambda: handle.is_done, timeout=5000)
+    assert handle.job.state.value == "cancelled" and not target.exists()
