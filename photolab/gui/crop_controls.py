@@ -61,6 +61,8 @@ class CropControls(QWidget):
             self.aspect.addItem(label)
         self.aspect.setToolTip("Crop to an aspect ratio, centred")
         self.reset_button = QPushButton("Reset crop")
+        self.tool_button = QToolButton(text="Crop on photo", checkable=True)
+        self.tool_button.setToolTip("Drag the crop rectangle on the photo (R; Enter when done)")
         self.edges: dict[str, QDoubleSpinBox] = {}
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -82,6 +84,7 @@ class CropControls(QWidget):
         buttons.addWidget(self.rotate_left)
         buttons.addWidget(self.rotate_right)
         buttons.addStretch(1)
+        buttons.addWidget(self.tool_button)
         aspect_row = QHBoxLayout()
         aspect_row.setContentsMargins(0, 0, 0, 0)
         aspect_row.addWidget(QLabel("Aspect"))

@@ -21,13 +21,13 @@ from photolab.gui.export_dialog import ExportDialog, ExportRequest, export_job, 
 from photolab.gui.histogram import HistogramWidget
 from photolab.gui.info_panel import InfoPanel
 from photolab.gui.job_status import JobStatus
-from photolab.gui.jobs import INTERACTIVE, JobHandle, JobRunner
+from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.menus import create_actions, create_menus
 from photolab.gui.recent_files import RecentFiles
 from photolab.gui.rendering import PreviewRenderer, RenderedImage
 from photolab.gui.undo import RecipeEdit
+from photolab.gui.tools import ViewTools
 from photolab.gui.viewer import ImageViewer
-from photolab.gui.white_balance_pick import spot_white_balance_job
 
 APP_NAME = "PhotoLab"
 
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.develop = DevelopPanel()
         self.info = InfoPanel()
         self._build_side_panel()
+        self.tools = ViewTools(self)
         self.job_status = JobStatus(self.runner)
         self.zoom_label = QLabel()
         self.statusBar().addPermanentWidget(self.job_status)
@@ -82,9 +83,7 @@ class MainWindow(QMainWindow):
         self.renderer.full_ready.connect(self._show_render)
         self.viewer.full_resolution_wanted.connect(self.renderer.set_full_resolution_wanted)
         self.viewer.zoom_changed.connect(self._show_zoom)
-        self.viewer.picked.connect(self.pick_white_balance)
         self.develop.edit_requested.connect(self.apply_edit)
-        self.develop.eyedropper_toggled.connect(self._on_eyedropper)
         self._update_actions()
         self.resize(1400, 900)
         geometry = self.settings.value("window/geometry")
@@ -117,6 +116,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has_photo = self.document is not None
         for action in (self.reset_action, self.rotate_left_action, self.rotate_right_action, self.pick_action,
+                       self.crop_action,
                        self.before_action, self.fit_action, self.actual_action, self.zoom_in_action,
                        self.zoom_out_action, self.toggle_zoom_action):
             action.setEnabled(has_photo)
@@ -178,8 +178,7 @@ class MainWindow(QMainWindow):
             self.document.deleteLater()
         self.document = document
         self.undo_stack.clear()
-        self.before_action.setChecked(False)
-        self.develop.set_eyedropper_checked(False)
+        self.tools.reset()
         self.renderer.set_document(document)
         if document is None:
             self.viewer.clear()
@@ -274,6 +273,7 @@ class MainWindow(QMainWindow):
         if document is self.document:
             self.develop.set_recipe(recipe)
             self.renderer.invalidate()
+            self.tools.recipe_changed()
 
     def _on_sidecar_conflict(self, document: Document, message: str) -> None:
         question = f"{message}\n\nReplace it with the edits made now? (No keeps it; your edits are then not saved.)"
@@ -283,44 +283,9 @@ class MainWindow(QMainWindow):
             document.sidecar_writes_refused = True
             self.statusBar().showMessage("Edits are not being saved for this photo", 8000)
 
-    def set_before(self, before: bool) -> None:
-        """Show the photo without its tone and colour edits (geometry kept), or with them."""
-        if self.before_action.isChecked() != before:
-            self.before_action.setChecked(before)  # comes back here through the action
-            return
-        self.viewer.overlay_text = "Before" if before else ""
-        self.renderer.set_before(before)
-        self.viewer.update()
-
-    def _on_eyedropper(self, on: bool) -> None:
-        self.viewer.set_pick_mode(on)
-        if on:
-            self.statusBar().showMessage("Click something neutral grey or white in the photo (Esc: stop)")
-        else:
-            self.statusBar().clearMessage()
-
-    def pick_white_balance(self, u: float, v: float) -> JobHandle | None:
-        """White balance from the neutral spot at (u, v) (fractions of the shown photo)."""
-        document = self.document
-        if document is None or document.proxy is None:
-            return None
-        self.develop.set_eyedropper_checked(False)
-        recipe = document.recipe
-        job = spot_white_balance_job(document.proxy, recipe, u, v)
-        handle = self.runner.submit(job, lane=INTERACTIVE, visible=False)
-
-        def apply(params, d=document, r=recipe):
-            if d is self.document and d.recipe == r:
-                self.apply_edit(r.with_params("white_balance", params), "White balance (picked)")
-        handle.finished.connect(apply)
-        handle.failed.connect(lambda message: dialogs.show_error(self, "White balance", message))
-        return handle
-
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Escape and self.develop.eyedropper.isChecked():
-            self.develop.set_eyedropper_checked(False)
-            return
-        super().keyPressEvent(event)
+        if not self.tools.handle_key(event.key()):
+            super().keyPressEvent(event)
 
     # --- showing --------------------------------------------------------------------------------------
     def _show_render(self, rendered: RenderedImage) -> None:

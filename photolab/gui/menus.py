@@ -46,12 +46,16 @@ def create_actions(window) -> None:
     window.pick_action = _action(window, "&White Balance Picker", develop.eyedropper.setChecked, ["W"],
                                  checkable=True)
     develop.eyedropper.toggled.connect(window.pick_action.setChecked)
+    window.crop_action = _action(window, "&Crop Tool", window.tools.set_crop_tool, ["R"], checkable=True,
+                                 tip="Drag the crop rectangle on the photo")
+    develop.crop.tool_button.toggled.connect(window.crop_action.setChecked)
+    window.crop_action.toggled.connect(develop.crop.tool_button.setChecked)
     window.fit_action = _action(window, "Zoom to &Fit", viewer.zoom_to_fit, ["Ctrl+0"])
     window.actual_action = _action(window, "&100 %", lambda: viewer.zoom_to_actual(), ["Ctrl+1", "Ctrl+Alt+0"])
     window.zoom_in_action = _action(window, "Zoom &In", viewer.zoom_in, [Key.ZoomIn, "Ctrl+="])
     window.zoom_out_action = _action(window, "Zoom &Out", viewer.zoom_out, [Key.ZoomOut])
     window.toggle_zoom_action = _action(window, "&Toggle Fit / 100 %", lambda: viewer.toggle_zoom(), ["Z"])
-    window.before_action = _action(window, "&Before / After", window.set_before, ["\\"], checkable=True,
+    window.before_action = _action(window, "&Before / After", window.tools.set_before, ["\\"], checkable=True,
                                    tip="Show the photo without edits")
     window.about_action = _action(window, "&About PhotoLab", lambda: dialogs.show_info(
         window, "About PhotoLab", f"PhotoLab {__version__}\nA desktop photo lab."))
@@ -74,7 +78,8 @@ def create_menus(window) -> None:
     edit_menu.addSeparator()
     edit_menu.addAction(window.reset_action)
     photo_menu = bar.addMenu("&Photo")
-    photo_menu.addActions([window.rotate_left_action, window.rotate_right_action, window.pick_action])
+    photo_menu.addActions([window.crop_action, window.rotate_left_action, window.rotate_right_action,
+                           window.pick_action])
     view_menu = bar.addMenu("&View")
     view_menu.addActions([window.fit_action, window.actual_action, window.zoom_in_action, window.zoom_out_action,
                           window.toggle_zoom_action])

@@ -112,6 +112,7 @@ class PreviewRenderer(QObject):
         self._runner = runner
         self._document = None
         self._before = False
+        self._crop_editing = False  # the crop tool is on: show the whole photo, crop switched off
         self._want_full = False
         self._generation = 0
         self._shown_generation = 0
@@ -148,6 +149,13 @@ class PreviewRenderer(QObject):
             self.invalidate()
             self._oldest_valid_generation = self._generation
 
+    def set_crop_editing(self, editing: bool) -> None:
+        """Show the whole photo (crop switched off) while the crop rectangle is edited on it."""
+        if editing != self._crop_editing:
+            self._crop_editing = editing
+            self.invalidate()
+            self._oldest_valid_generation = self._generation
+
     def set_full_resolution_wanted(self, wanted: bool) -> None:
         """The viewer is zoomed in far enough that the proxy would look soft."""
         self._want_full = wanted
@@ -157,11 +165,12 @@ class PreviewRenderer(QObject):
             self._cancel_full()
 
     def current_recipe(self) -> Recipe | None:
-        """The recipe being shown (the "before" recipe in before mode)."""
+        """The recipe being shown (the "before" recipe in before mode; crop off while it is edited)."""
         if self._document is None:
             return None
         recipe = self._document.recipe
-        return before_recipe(recipe) if self._before else recipe
+        recipe = before_recipe(recipe) if self._before else recipe
+        return recipe.with_enabled("crop", False) if self._crop_editing else recipe
 
     def invalidate(self) -> None:
         """The recipe, photo or mode changed: render again (stale renders are dropped)."""

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from photolab.gui import crop_overlay
 from photolab.gui.rendering import RenderedImage
 
 MIN_ZOOM = 0.02
@@ -29,6 +30,7 @@ class ImageViewer(QWidget):
     zoom_changed = Signal(float)  # the zoom in device pixels per photo pixel (1.0 is 100 %)
     full_resolution_wanted = Signal(bool)
     picked = Signal(float, float)  # eyedropper click, normalised (0..1) position in the rendered photo
+    crop_edited = Signal(object, bool)  # crop tool: (left, top, right, bottom) fractions, drag finished
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +46,8 @@ class ImageViewer(QWidget):
         self._center = QPointF()
         self._drag_from: QPointF | None = None
         self._pick_mode = False
+        self._crop: crop_overlay.Rect | None = None  # the crop tool's rectangle, when the tool is on
+        self._crop_drag: tuple[str, QPointF, crop_overlay.Rect] | None = None  # part, start, rect at start
         self._wanted_full = False
         self.overlay_text = ""  # drawn in the top-left corner ("Before")
         self.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
@@ -203,6 +207,38 @@ class ImageViewer(QWidget):
         self._pick_mode = on
         self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
 
+    # --- crop tool ------------------------------------------------------------------------------------
+    def set_crop_overlay(self, crop: crop_overlay.Rect | None) -> None:
+        """Show the crop rectangle over the (uncropped) photo and let it be dragged; None hides it."""
+        self._crop = crop
+        if crop is None:
+            self._crop_drag = None
+        self.update()
+
+    @property
+    def crop_overlay(self) -> crop_overlay.Rect | None:
+        return self._crop
+
+    def _crop_press(self, position: QPointF) -> bool:
+        if self._crop is None:
+            return False
+        part = crop_overlay.hit_test(self._crop, self.image_rect(), position)
+        if part is None:
+            return False
+        self._crop_drag = (part, position, self._crop)
+        return True
+
+    def _crop_move(self, position: QPointF, finished: bool) -> None:
+        part, start, rect = self._crop_drag
+        image = self.image_rect()
+        dx = (position.x() - start.x()) / image.width()
+        dy = (position.y() - start.y()) / image.height()
+        self._crop = crop_overlay.dragged(rect, part, dx, dy)
+        if finished:
+            self._crop_drag = None
+        self.update()
+        self.crop_edited.emit(self._crop, finished)
+
     # --- events ---------------------------------------------------------------------------------------
     def sizeHint(self) -> QSize:
         return QSize(900, 650)
@@ -225,6 +261,8 @@ class ImageViewer(QWidget):
     def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not self.has_image:
             return super().mousePressEvent(event)
+        if self._crop_press(event.position()):
+            return
         if self._pick_mode:
             scene = self.widget_to_scene(event.position())
             u, v = scene.x() / self._scene.width(), scene.y() / self._scene.height()
@@ -235,6 +273,11 @@ class ImageViewer(QWidget):
         self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event) -> None:
+        if self._crop_drag is not None:
+            self._crop_move(event.position(), finished=False)
+        elif self._crop is not None and self._drag_from is None:
+            part = crop_overlay.hit_test(self._crop, self.image_rect(), event.position())
+            self.setCursor(crop_overlay.CURSORS.get(part, Qt.CursorShape.OpenHandCursor))
         if self._drag_from is not None:
             delta = event.position() - self._drag_from
             self._drag_from = event.position()
@@ -242,6 +285,8 @@ class ImageViewer(QWidget):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._crop_drag is not None:
+            self._crop_move(event.position(), finished=True)
         if self._drag_from is not None:
             self._drag_from = None
             self.setCursor(QCursor(Qt.CursorShape.CrossCursor if self._pick_mode else Qt.CursorShape.OpenHandCursor))
@@ -271,6 +316,9 @@ class ImageViewer(QWidget):
         # Smooth when shrinking or mildly enlarging; show crisp pixels when peeping at 200 % and more.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
         painter.drawImage(visible, image, source)
+        if self._crop is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            crop_overlay.paint(painter, self._crop, target)
         if self.overlay_text:
             painter.setPen(QColor(235, 235, 235))
             painter.fillRect(QRectF(8, 8, 70, 22), QColor(0, 0, 0, 150))
