@@ -150,11 +150,16 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
            progress: Callable[[float], None] | None = None) -> Photo:
-    """Apply the recipe's active operations in pipeline order (stopping before ``stop_before`` if given)."""
-    steps = list(recipe.active_operations())
-    for index, (op, params) in enumerate(steps):
-        if op.name == stop_before:
+    """Apply the recipe's active operations in pipeline order, stopping before ``stop_before`` if given
+    (whether or not that operation is active: the result is that operation's input)."""
+    if stop_before is not None and stop_before not in OPERATIONS_BY_NAME:
+        raise KeyError(f"unknown operation {stop_before!r}")
+    steps = []
+    for op, params in recipe.active_operations():
+        if stop_before is not None and OPERATIONS.index(op) >= OPERATIONS.index(OPERATIONS_BY_NAME[stop_before]):
             break
+        steps.append((op, params))
+    for index, (op, params) in enumerate(steps):
         photo = op.apply(photo, params)
         if progress is not None:
             progress((index + 1) / len(steps))

@@ -239,8 +239,6 @@ def test_render_stop_before_gives_the_input_of_that_stage():
     np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["orient", "crop"]).pixels)
 
 
-@pytest.mark.xfail(strict=True, reason="recipe.render only stops at stop_before when that operation is active; "
-                                       "with a neutral white balance it renders the whole recipe (fix in recipe.py)")
 def test_render_stop_before_a_neutral_operation_still_stops_there():
     photo = sample_photo()
     recipe = Recipe().with_params("exposure", ExposureParams(1.0))  # white balance stays as shot
