@@ -61,7 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--wb", metavar="as-shot|auto|KELVIN", type=_white_balance,
                          help="white balance: as shot, automatic, or a colour temperature in kelvin")
     develop.add_argument("--tint", type=float, default=0.0, help="tint with a KELVIN white balance (+ = magenta)")
-    develop.add_argument("--exposure", metavar="EV", type=float, help="exposure in stops, replaces the recipe's")
+    develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
     develop.add_argument("--quality", metavar="Q", type=_quality, default=92, help="JPEG quality 1-100 (default 92)")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -82,6 +82,13 @@ def _white_balance(text: str) -> WhiteBalanceParams:
     if not 1500 <= kelvin <= 50000:
         raise argparse.ArgumentTypeError(f"temperature {kelvin:g} K is outside 1500-50000 K")
     return WhiteBalanceParams(mode="kelvin", temperature=kelvin)
+
+
+def _exposure(text: str) -> ExposureParams:
+    try:
+        return ExposureParams(ev=float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _quality(text: str) -> int:
@@ -121,6 +128,11 @@ def _develop(args, parser) -> int:
             base_recipe = read_recipe_file(args.recipe)
         except (PhotoLabError, OSError) as exc:
             parser.error(f"cannot use --recipe: {exc}")
+    if args.wb is not None and args.wb.mode == "kelvin":
+        try:
+            args.wb = WhiteBalanceParams(mode="kelvin", temperature=args.wb.temperature, tint=args.tint)
+        except ValueError as exc:
+            parser.error(f"--tint: {exc}")
     tasks = [_Task(Path(p), _output_path(Path(p), args.output, file_format, len(args.paths))) for p in args.paths]
     progress = _ProgressBar(sys.stderr, len(tasks))
     for index, task in enumerate(tasks):
@@ -191,12 +203,9 @@ def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
         sidecar_recipe, task.warning = load_sidecar(task.source)
         recipe = sidecar_recipe or Recipe()
     if args.wb is not None:
-        params = args.wb
-        if params.mode == "kelvin":
-            params = WhiteBalanceParams(mode="kelvin", temperature=params.temperature, tint=args.tint)
-        recipe = recipe.with_params("white_balance", params)
+        recipe = recipe.with_params("white_balance", args.wb)
     if args.exposure is not None:
-        recipe = recipe.with_params("exposure", ExposureParams(ev=args.exposure))
+        recipe = recipe.with_params("exposure", args.exposure)
     return recipe
 
 

@@ -127,7 +127,9 @@ def test_existing_output_needs_overwrite(photo_file, tmp_path, capsys):
 
 def test_usage_errors_exit_2(photo_file):
     for argv in (["develop", str(photo_file), "--wb", "purple"], ["develop", str(photo_file), "--quality", "0"],
-                 ["develop", str(photo_file), "--format", "gif"], ["frobnicate"]):
+                 ["develop", str(photo_file), "--format", "gif"], ["frobnicate"],
+                 ["develop", str(photo_file), "--exposure", "20"],
+                 ["develop", str(photo_file), "--wb", "5000", "--tint", "900"]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
