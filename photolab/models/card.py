@@ -169,10 +169,12 @@ class ModelCard:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes (outputs) of the model."""
         return len(self.classes)
 
     @property
     def source_kind(self) -> str:
+        """Where the weights came from: builtin, imported, downloaded or trained."""
         return str(self.source.get("kind", ""))
 
     def replace(self, **changes) -> "ModelCard":

@@ -38,6 +38,7 @@ class ModelEntry:
 
     @property
     def name(self) -> str:
+        """The model's name in the store."""
         return self.card.name
 
     @property
@@ -57,14 +58,17 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
+        """The model's name in the store."""
         return self.entry.name
 
     @property
     def card(self) -> ModelCard:
+        """The model's card."""
         return self.entry.card
 
     @property
     def classes(self) -> tuple[str, ...]:
+        """Class labels, in the order of the model's outputs."""
         return self.entry.card.classes
 
     def prepare(self, photo: Photo | np.ndarray, name: str = "image") -> PreparedImage:

@@ -39,7 +39,7 @@ from photolab.models.inference import LoadedModel, ModelEntry, build_model, load
 from photolab.models.timm_import import CATALOGUE, TimmWeights, load_state_dict_checked
 
 __all__ = ["ModelManager", "ModelEntry", "LoadedModel", "ModelStoreError", "NoModelInstalledError",
-           "available_devices", "resolve_device", "user_data_dir", "download_job", "read_labels",
+           "available_devices", "resolve_device", "user_data_dir", "download_job", "import_job", "read_labels",
            "CARD_METADATA_KEY"]
 
 DATA_DIR_ENV = "PHOTOLAB_DATA_DIR"
@@ -398,3 +398,9 @@ def download_job(manager: ModelManager, source: str, **options) -> Job:
     """A Job that runs :meth:`ModelManager.download` (progress, cancel; result: the new ModelEntry)."""
     return Job(lambda context: manager.download(source, context=context, **options),
                title=f"Download {source}")
+
+
+def import_job(manager: ModelManager, path: str | Path, **options) -> Job:
+    """A Job that runs :meth:`ModelManager.import_file` (progress; result: the new ModelEntry)."""
+    return Job(lambda context: manager.import_file(path, context=context, **options),
+               title=f"Import {Path(path).name}")

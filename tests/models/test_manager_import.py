@@ -14,7 +14,7 @@ from photolab.models import ModelImportError
 from photolab.models.download import ChecksumMismatchError, DownloadError
 from photolab.models.export import TORCHSCRIPT_CARD, ModelExportError, onnx_available
 from photolab.models.importing import identify_architecture
-from photolab.models.manager import ModelManager, download_job
+from photolab.models.manager import ModelManager, download_job, import_job
 from photolab.models.timm_import import find_weights, load_timm_checkpoint
 
 from .store_utils import TINY_CLASSES, Resource, files_in, loopback_server, save_safetensors, tiny_model, to_legacy_keys
@@ -227,3 +227,17 @@ def test_download_refuses_unknown_names_and_taken_names(manager, tiny_file):
     with pytest.raises(Exception, match="'pets' is already installed"):
         manager.download("http://127.0.0.1:9/pets.safetensors")
     shutil.rmtree(manager.models_dir)
+
+
+def test_import_job_reports_progress_and_can_be_cancelled(manager, tiny_file):
+    cancelled = import_job(manager, tiny_file)
+    cancelled.on_progress(lambda fraction, message: cancelled.cancel())
+    cancelled.run()
+    assert cancelled.state is JobState.CANCELLED
+    assert_store_untouched(manager)
+    job = import_job(manager, tiny_file, name="pets-job")
+    messages = []
+    job.on_progress(lambda fraction, message: messages.append(message))
+    entry = job.run()
+    assert job.state is JobState.FINISHED and entry.name == "pets-job"
+    assert messages[0] == "Reading pets.safetensors" and "Storing pets-job" in messages
