@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from photolab.core.color import srgb_decode
+from photolab.core.color import encode_srgb_integer, srgb_decode
 from photolab.core.io import read_photo
 from photolab.core.photo import Photo
 from photolab.models.card import ModelCardError, Preprocessing
@@ -130,3 +130,27 @@ def test_srgb8_rounds_16_bit_to_nearest_code():
 def test_invalid_preprocessing_is_refused(changes, message):
     with pytest.raises(ModelCardError, match=message):
         Preprocessing(**changes).validate()
+
+
+def smooth_photo(height, width):
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    pixels = np.stack([x / width, y / height, 0.5 + 0.4 * np.sin(x / 97.0) * np.cos(y / 61.0)], axis=2)
+    return Photo(np.ascontiguousarray(pixels ** 2.2, dtype=np.float32))
+
+
+def test_large_photos_are_area_reduced_first_with_little_change():
+    prep = Preprocessing()  # resize target 256 px: photos with a shorter side over 1024 px are pre-reduced
+    at_limit = smooth_photo(1024, 1400)
+    assert torch.equal(prepare(at_limit, prep).tensor, prepare(at_limit, prep, exact=True).tensor)
+    large = smooth_photo(1100, 1650)
+    fast, exact = prepare(large, prep), prepare(large, prep, exact=True)
+    reference = prepare(encode_srgb_integer(large.pixels, np.uint8), prep)  # timm's path on the full image
+    assert torch.equal(exact.tensor, reference.tensor)
+    assert not torch.equal(fast.tensor, exact.tensor)
+    assert float((fast.tensor - exact.tensor).abs().max()) < 0.05  # ~ 2.5 codes of 255 after normalising
+    assert fast.source_size == exact.source_size == (1650, 1100)
+    assert fast.box == pytest.approx(exact.box, abs=1.0)
+    broken = large.pixels.copy()
+    broken[500, 700, 1] = np.inf
+    with pytest.raises(ImageNotSuitableError, match="NaN or infinite"):
+        prepare(broken, prep)
