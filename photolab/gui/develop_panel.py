@@ -2,7 +2,7 @@
 
 It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
 merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
-the new recipe. Controls of operations this build does not register are disabled.
+the new recipe.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import CropControls
 from photolab.gui.widgets import ParamSlider, log_mapping
@@ -69,7 +68,7 @@ class DevelopPanel(QWidget):
         self.eyedropper.setToolTip("White balance from a neutral spot: click something grey or white in the photo (W)")
         to_fraction, from_fraction = log_mapping(*TEMPERATURE_RANGE)
         self.temperature = ParamSlider("white_balance.temperature", "Temp", *TEMPERATURE_RANGE, DAYLIGHT[0],
-                                       step=50.0, suffix=" K", to_position=to_fraction, from_position=from_fraction,
+                                       step=50.0, suffix=" K", to_fraction=to_fraction, from_fraction=from_fraction,
                                        positions=1000, reset_handler=self._reset_white_balance)
         self.tint = ParamSlider("white_balance.tint", "Tint", -TINT_LIMIT, TINT_LIMIT, 0.0,
                                 reset_handler=self._reset_white_balance)
@@ -94,7 +93,6 @@ class DevelopPanel(QWidget):
         for box in (wb_box, tone_box, presence_box, crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
-        self._enable_available()
         self.set_recipe(self._recipe)
 
     # --- construction -----------------------------------------------------------------------------
@@ -114,17 +112,6 @@ class DevelopPanel(QWidget):
         self.sliders[key] = slider
         return slider
 
-    def _enable_available(self) -> None:
-        for key, slider in self.sliders.items():
-            available = key.split(".")[0] in OPERATIONS_BY_NAME
-            slider.setEnabled(available)
-            if not available:
-                slider.setToolTip("Not available in this build")
-        wb = "white_balance" in OPERATIONS_BY_NAME
-        for widget in (self.wb_mode, self.eyedropper, self.temperature, self.tint):
-            widget.setEnabled(wb)
-        self.crop.setEnabled("crop" in OPERATIONS_BY_NAME and "orient" in OPERATIONS_BY_NAME)
-
     # --- showing a photo and a recipe ----------------------------------------------------------------
     def set_photo(self, size: tuple[int, int] | None, as_shot_white: tuple[float, float] | None = None) -> None:
         """The photo being edited: its upright (width, height) for the crop presets, and its as-shot
@@ -142,12 +129,9 @@ class DevelopPanel(QWidget):
         self._recipe = recipe
         for key, slider in self.sliders.items():
             operation, field = key.split(".")
-            if operation in OPERATIONS_BY_NAME:
-                slider.set_value(float(getattr(recipe.get(operation), field)))
-        if "white_balance" in OPERATIONS_BY_NAME:
-            self._show_white_balance(recipe.get("white_balance"))
-        if "crop" in OPERATIONS_BY_NAME:
-            self.crop.set_recipe(recipe)
+            slider.set_value(float(getattr(recipe.get(operation), field)))
+        self._show_white_balance(recipe.get("white_balance"))
+        self.crop.set_recipe(recipe)
 
     def _show_white_balance(self, params) -> None:
         modes = [mode for _, mode in WB_MODES]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from photolab.core import io
 from photolab.core import recipe as recipes
+from photolab.core.develop import OPERATIONS_BY_NAME
+from photolab.core.develop.white_balance import as_shot_temperature
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo, PhotoMetadata, downscaled
 from photolab.core.recipe import Recipe
@@ -28,46 +30,32 @@ SIDECAR_SAVE_DELAY_MS = 700
 def normalized(recipe: Recipe) -> Recipe:
     """``recipe`` without the parameters that equal their defaults, so that equal edits compare equal
     (a sidecar lists every operation; a slider dragged back to zero leaves its default params behind)."""
-    from photolab.core.develop import OPERATIONS_BY_NAME
-
     params = {name: value for name, value in recipe.params.items()
               if value != OPERATIONS_BY_NAME[name].params_type()}
     return recipe if params == recipe.params else Recipe(params=params, disabled=recipe.disabled)
-
-
-def _default_reader() -> ModuleType:
-    from photolab.core import io
-
-    return io
 
 
 @dataclass(frozen=True)
 class _Loaded:
     photo: Photo
     proxy: Photo
-    as_shot_white: tuple[float, float] | None  # (kelvin, tint) of the camera's white balance
+    as_shot_white: tuple[float, float]  # (kelvin, tint) of the camera's white balance
 
 
 def _loaded(photo: Photo, proxy_side: int) -> _Loaded:
     """The photo with what the window needs from it, computed here, off the GUI thread."""
-    from photolab.core.develop import OPERATIONS_BY_NAME
-
-    as_shot = None
-    if "white_balance" in OPERATIONS_BY_NAME:
-        from photolab.core.develop.white_balance import as_shot_temperature
-
-        as_shot = tuple(float(value) for value in as_shot_temperature(photo.color))
+    as_shot = tuple(float(value) for value in as_shot_temperature(photo.color))
     return _Loaded(photo, downscaled(photo, proxy_side), as_shot)
 
 
-def _read_preview(context, reader, path: str, proxy_side: int) -> _Loaded:
-    photo = reader.read_preview(path)
+def _read_preview(context, path: str, proxy_side: int) -> _Loaded:
+    photo = io.read_preview(path)
     context.check_cancelled()
     return _loaded(photo, proxy_side)
 
 
-def _read_full(context, reader, path: str, proxy_side: int) -> _Loaded:
-    photo = reader.read_photo(path, context=context.subtask(0.0, 0.9))
+def _read_full(context, path: str, proxy_side: int) -> _Loaded:
+    photo = io.read_photo(path, context=context.subtask(0.0, 0.9))
     context.progress(0.92, "Preparing the preview")
     return _loaded(photo, proxy_side)
 
@@ -91,8 +79,8 @@ class Document(QObject):
     sidecar_conflict = Signal(str)  # saving would overwrite a sidecar we cannot read: ask the user
     sidecar_save_failed = Signal(str)  # the sidecar could not be written (read-only folder, disk full)
 
-    def __init__(self, path: str | Path, runner: JobRunner, *, reader: ModuleType | None = None,
-                 proxy_side: int = PROXY_SIDE, parent: QObject | None = None) -> None:
+    def __init__(self, path: str | Path, runner: JobRunner, *, proxy_side: int = PROXY_SIDE,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = Path(path)
         self.proxy_side = proxy_side
@@ -104,7 +92,6 @@ class Document(QObject):
         self.saved_recipe = Recipe()  # what the sidecar on disk holds (or the neutral recipe)
         self.sidecar_writes_refused = False  # the user declined overwriting an unreadable sidecar
         self._runner = runner
-        self._reader = reader
         self._sidecar_read = False
         self._failed = False
         self._preview_error = ""
@@ -149,10 +136,9 @@ class Document(QObject):
 
     def load(self) -> None:
         """Start reading: a quick preview and, in parallel, the full photo (shown in the status bar)."""
-        reader = self._reader or _default_reader()
         path, name = str(self.path), self.path.name
-        preview = Job(_read_preview, reader, path, self.proxy_side, title=f"Preview of {name}")
-        full = Job(_read_full, reader, path, self.proxy_side, title=f"Opening {name}")
+        preview = Job(_read_preview, path, self.proxy_side, title=f"Preview of {name}")
+        full = Job(_read_full, path, self.proxy_side, title=f"Opening {name}")
         preview_handle = self._runner.submit(preview, lane=BACKGROUND, visible=False)
         preview_handle.finished.connect(self._on_preview)
         preview_handle.failed.connect(self._on_preview_failed)

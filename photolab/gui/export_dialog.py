@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLineEdit,
                                QPushButton, QSpinBox, QWidget)
 
+from photolab.core import io
 from photolab.core.photo import Photo
 from photolab.core.pipeline import export_developed
 from photolab.core.recipe import Recipe
@@ -33,9 +34,7 @@ class ExportRequest:
 
 def extension_for(file_format: str) -> str:
     """'.jpg' for 'jpg', '.tif' for 'tiff16' (as io.EXPORT_FORMATS says)."""
-    from photolab.core.io import EXPORT_FORMATS
-
-    extension = EXPORT_FORMATS[file_format]
+    extension = io.EXPORT_FORMATS[file_format]
     return extension if extension.startswith(".") else "." + extension
 
 

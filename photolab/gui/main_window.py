@@ -13,6 +13,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QScrollArea,
                                QVBoxLayout, QWidget)
 
+from photolab.core import io
 from photolab.core.recipe import Recipe
 from photolab.gui import dialogs
 from photolab.gui.develop_panel import DevelopPanel
@@ -32,15 +33,9 @@ from photolab.gui.viewer import ImageViewer
 APP_NAME = "PhotoLab"
 
 
-def supported_extensions() -> tuple[str, ...]:
-    from photolab.core.io import SUPPORTED_EXTENSIONS
-
-    return tuple(sorted(SUPPORTED_EXTENSIONS))
-
-
 def open_file_filter() -> str:
     """'Photos (*.cr2 *.CR2 …);;All files (*)' from the extensions io can read."""
-    patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in supported_extensions())
+    patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in sorted(io.SUPPORTED_EXTENSIONS))
     return f"Photos ({patterns});;All files (*)"
 
 
@@ -51,12 +46,11 @@ class MainWindow(QMainWindow):
     preview_shown = Signal(object)  # RenderedImage now on screen
     export_finished = Signal(object)  # Path written
 
-    def __init__(self, settings: QSettings | None = None, *, reader=None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else QSettings()
         self.recent = RecentFiles(self.settings)
-        self._reader = reader  # photolab.core.io unless a test injects another reader
         self.document: Document | None = None
         self._opening: Document | None = None  # being read; replaces ``document`` once it shows something
         self._exports: list[JobHandle] = []  # running exports (closing the window asks about them)
@@ -136,7 +130,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> Document:
         """Start opening ``path``; the current photo stays until the new one can be shown."""
         self._abandon_opening()
-        document = Document(path, self.runner, reader=self._reader, parent=self)
+        document = Document(path, self.runner, parent=self)
         document.photo_changed.connect(lambda d=document: self._on_photo_changed(d))
         document.fully_loaded.connect(lambda d=document: self._on_fully_loaded(d))
         document.load_failed.connect(lambda message, d=document: self._on_load_failed(d, message))
@@ -235,7 +229,7 @@ class MainWindow(QMainWindow):
             return None
         for url in mime.urls():
             url = QUrl(url)
-            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in supported_extensions():
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in io.SUPPORTED_EXTENSIONS:
                 return url.toLocalFile()
         return None
 

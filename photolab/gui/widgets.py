@@ -35,8 +35,8 @@ class ParamSlider(QWidget):
 
     def __init__(self, name: str, label: str, minimum: float, maximum: float, default: float, *,
                  decimals: int = 0, step: float = 1.0, suffix: str = "",
-                 to_position: Callable[[float], float] | None = None,
-                 from_position: Callable[[float], float] | None = None, positions: int | None = None,
+                 to_fraction: Callable[[float], float] | None = None,
+                 from_fraction: Callable[[float], float] | None = None, positions: int | None = None,
                  reset_handler: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
@@ -45,8 +45,9 @@ class ParamSlider(QWidget):
         self._decimals = decimals
         # The slider moves in integer positions; by default one position per step.
         self._positions = positions or round((maximum - minimum) / step)
-        self._to_fraction = to_position or (lambda v: (v - minimum) / (maximum - minimum))
-        self._from_fraction = from_position or (lambda f: minimum + f * (maximum - minimum))
+        # value <-> fraction of the slider's travel (linear unless a mapping is given, see log_mapping)
+        self._to_fraction = to_fraction or (lambda v: (v - minimum) / (maximum - minimum))
+        self._from_fraction = from_fraction or (lambda f: minimum + f * (maximum - minimum))
         self._session = 0
         self._last_edit = 0.0
         self._updating = False
