@@ -138,23 +138,19 @@ class PreviewRenderer(QObject):
         """Render this document from now on (None for no photo)."""
         self._document = document
         self._full_result = None
-        self._cancel_full()
-        self.invalidate()
-        self._oldest_valid_generation = self._generation
+        self.invalidate(drop_older=True)
 
     def set_before(self, before: bool) -> None:
         """Show the unedited ("before") render, or the edited one."""
         if before != self._before:
             self._before = before
-            self.invalidate()
-            self._oldest_valid_generation = self._generation
+            self.invalidate(drop_older=True)
 
     def set_crop_editing(self, editing: bool) -> None:
         """Show the whole photo (crop switched off) while the crop rectangle is edited on it."""
         if editing != self._crop_editing:
             self._crop_editing = editing
-            self.invalidate()
-            self._oldest_valid_generation = self._generation
+            self.invalidate(drop_older=True)
 
     def set_full_resolution_wanted(self, wanted: bool) -> None:
         """The viewer is zoomed in far enough that the proxy would look soft."""
@@ -172,9 +168,12 @@ class PreviewRenderer(QObject):
         recipe = before_recipe(recipe) if self._before else recipe
         return recipe.with_enabled("crop", False) if self._crop_editing else recipe
 
-    def invalidate(self) -> None:
-        """The recipe, photo or mode changed: render again (stale renders are dropped)."""
+    def invalidate(self, *, drop_older: bool = False) -> None:
+        """The recipe, photo or mode changed: render again. A render older than one already shown is
+        always dropped; with ``drop_older`` (another photo or mode), so is every render still running."""
         self._generation += 1
+        if drop_older:
+            self._oldest_valid_generation = self._generation
         self._coalesce.start()
         self._cancel_full()
         self._schedule_full()
