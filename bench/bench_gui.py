@@ -92,7 +92,7 @@ class Heartbeat:
 def run_until(condition, timeout_s: float = 120.0) -> None:
     """Run the Qt event loop (as the application would) until ``condition()`` holds."""
     loop = QEventLoop()
-    poll = QTimer(interval=2)
+    poll = QTimer(interval=20)  # coarse: polling must not steal the GIL from the work being measured
     poll.timeout.connect(lambda: condition() and loop.quit())
     deadline = QTimer(singleShot=True, interval=int(timeout_s * 1000))
     deadline.timeout.connect(loop.quit)

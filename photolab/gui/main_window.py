@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.renderer.preview_ready.connect(self._show_render)
         self.renderer.full_ready.connect(self._show_render)
         self.viewer.full_resolution_wanted.connect(self.renderer.set_full_resolution_wanted)
+        self.viewer.fit_area_changed.connect(self.renderer.set_fit_area)
         self.viewer.zoom_changed.connect(self._show_zoom)
         self.develop.edit_requested.connect(self.apply_edit)
         self._update_actions()

@@ -39,6 +39,7 @@ class RenderedImage:
     generation: int
     seconds: float
     source: Photo  # the photo that was rendered (the document's proxy or its full photo)
+    fitted: QImage | None = None  # ``image`` already shrunk to fit the viewer (device pixels), if smaller
 
 
 def before_recipe(recipe: Recipe) -> Recipe:
@@ -79,8 +80,16 @@ def channel_histogram(rgb8: np.ndarray) -> np.ndarray:
     return np.stack([cv2.calcHist([rgb8], [c], None, [256], [0, 256]).ravel() for c in range(3)])
 
 
-def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None) -> tuple[QImage, np.ndarray | None]:
-    """Render, encode to 8-bit sRGB, and wrap as a QImage (plus the histogram when asked)."""
+def fitted_size(width: int, height: int, area: tuple[int, int]) -> tuple[int, int]:
+    """The size of a width x height image shrunk to fit ``area`` (what the viewer's fit zoom shows)."""
+    scale = min(area[0] / width, area[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None,
+                       fit_area: tuple[int, int] | None = None) -> tuple[QImage, np.ndarray | None, QImage | None]:
+    """Render, encode to 8-bit sRGB, and wrap as a QImage; plus the histogram when asked, and the image
+    shrunk (area-averaged) to fit ``fit_area`` when it is larger, so the GUI thread draws it 1:1."""
     progress = None
     if context is not None:
         stage = context.subtask(0.0, 0.9)
@@ -89,16 +98,22 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
     if context is not None:
         context.check_cancelled()
     rgb8 = encode_srgb_integer(rendered.pixels, np.uint8)
-    return to_qimage(rgb8), (channel_histogram(rgb8) if histogram else None)
+    fitted = None
+    if fit_area is not None:
+        size = fitted_size(rgb8.shape[1], rgb8.shape[0], fit_area)
+        if size[0] < rgb8.shape[1]:
+            fitted = to_qimage(cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA))
+    return to_qimage(rgb8), (channel_histogram(rgb8) if histogram else None), fitted
 
 
 def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: bool, full: bool,
-                generation: int) -> RenderedImage:
+                generation: int, fit_area: tuple[int, int] | None) -> RenderedImage:
     started = time.perf_counter()
-    image, histogram = render_for_display(photo, recipe, histogram=not full, context=context)
+    image, histogram, fitted = render_for_display(photo, recipe, histogram=not full, context=context,
+                                                  fit_area=fit_area)
     scene = (image.width() / scale, image.height() / scale)
     return RenderedImage(image, histogram, recipe, before, full, scene, generation, time.perf_counter() - started,
-                         photo)
+                         photo, fitted)
 
 
 class PreviewRenderer(QObject):
@@ -114,6 +129,7 @@ class PreviewRenderer(QObject):
         self._before = False
         self._crop_editing = False  # the crop tool is on: show the whole photo, crop switched off
         self._want_full = False
+        self._fit_area: tuple[int, int] | None = None  # the viewer's room for a fitted photo, device pixels
         self._generation = 0
         self._shown_generation = 0
         self._oldest_valid_generation = 0  # renders made before the last photo or mode switch are stale
@@ -152,6 +168,10 @@ class PreviewRenderer(QObject):
             self._crop_editing = editing
             self.invalidate(drop_older=True)
 
+    def set_fit_area(self, width: int, height: int) -> None:
+        """The viewer's room for the whole photo (device pixels): previews come with a copy that fits it."""
+        self._fit_area = (width, height)
+
     def set_full_resolution_wanted(self, wanted: bool) -> None:
         """The viewer is zoomed in far enough that the proxy would look soft."""
         self._want_full = wanted
@@ -188,7 +208,7 @@ class PreviewRenderer(QObject):
             return
         self._preview_pending = False
         job = Job(_render_job, document.proxy, self.current_recipe(), document.proxy_scale, self._before,
-                  False, self._generation, title="Preview")
+                  False, self._generation, self._fit_area, title="Preview")
         handle = self._runner.submit(job, lane=INTERACTIVE, visible=False)
         handle.finished.connect(self._on_preview)
         handle.ended.connect(self._on_preview_ended)
@@ -230,7 +250,7 @@ class PreviewRenderer(QObject):
             return
         if self._full_handle is not None:
             return
-        job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation,
+        job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation, None,
                   title="Rendering at full resolution")
         handle = self._runner.submit(job, lane=BACKGROUND, visible=True)
         handle.finished.connect(lambda result, source=document: self._on_full(result, source))

@@ -31,6 +31,7 @@ class ImageViewer(QWidget):
     full_resolution_wanted = Signal(bool)
     picked = Signal(float, float)  # eyedropper click, normalised (0..1) position in the rendered photo
     crop_edited = Signal(object, bool)  # crop tool: (left, top, right, bottom) fractions, drag finished
+    fit_area_changed = Signal(int, int)  # room for the fitted photo, in device pixels
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -243,7 +244,14 @@ class ImageViewer(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(900, 650)
 
+    def fit_area(self) -> tuple[int, int]:
+        """Room for the whole photo at fit zoom, in device pixels."""
+        ratio = self.devicePixelRatioF()
+        return (max(1, round((self.width() - 2 * FIT_MARGIN) * ratio)),
+                max(1, round((self.height() - 2 * FIT_MARGIN) * ratio)))
+
     def resizeEvent(self, event) -> None:
+        self.fit_area_changed.emit(*self.fit_area())
         if self._fit:
             self.zoom_to_fit()
         else:
@@ -296,6 +304,16 @@ class ImageViewer(QWidget):
         if event.button() == Qt.MouseButton.LeftButton and self.has_image and not self._pick_mode:
             self.toggle_zoom(event.position())
 
+    def _draw_fitted(self, painter: QPainter, shown: RenderedImage, target: QRectF) -> bool:
+        """Draw the worker's pre-shrunk copy 1:1 when it matches the photo's size on screen (fit zoom)."""
+        fitted = shown.fitted
+        ratio = self.devicePixelRatioF()
+        if fitted is None or abs(fitted.width() - target.width() * ratio) > 1 \
+                or abs(fitted.height() - target.height() * ratio) > 1:
+            return False
+        painter.drawImage(target, fitted)
+        return True
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
@@ -308,14 +326,15 @@ class ImageViewer(QWidget):
         visible = target.intersected(QRectF(self.rect()))
         if visible.isEmpty():
             return
-        image = shown.image
-        sx, sy = image.width() / target.width(), image.height() / target.height()
-        source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
-                        visible.width() * sx, visible.height() * sy)
-        device_px_per_image_px = self.devicePixelRatioF() / sx
-        # Smooth when shrinking or mildly enlarging; show crisp pixels when peeping at 200 % and more.
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
-        painter.drawImage(visible, image, source)
+        if not self._draw_fitted(painter, shown, target):
+            image = shown.image
+            sx, sy = image.width() / target.width(), image.height() / target.height()
+            source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
+                            visible.width() * sx, visible.height() * sy)
+            device_px_per_image_px = self.devicePixelRatioF() / sx
+            # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
+            painter.drawImage(visible, image, source)
         if self._crop is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             crop_overlay.paint(painter, self._crop, target)

@@ -124,3 +124,20 @@ def test_to_qimage_keeps_every_pixel():
     for x, y in ((0, 0), (6, 4), (3, 2)):
         colour = image.pixelColor(x, y)
         assert (colour.red(), colour.green(), colour.blue()) == tuple(pixels[y, x])
+
+
+def test_the_workers_fitted_copy_is_drawn_at_fit_zoom(viewer):
+    import dataclasses
+
+    from photolab.gui.rendering import fitted_size
+
+    width, height = fitted_size(800, 400, viewer.fit_area())
+    assert (width, height) == (400 - 2 * FIT_MARGIN, (400 - 2 * FIT_MARGIN) // 2)
+    green = np.zeros((height, width, 3), np.uint8)
+    green[..., 1] = 255
+    base = rendered(800, 400, scale=0.5)
+    viewer.set_rendered(dataclasses.replace(base, fitted=to_qimage(green)))
+    centre = viewer.image_rect().center().toPoint()
+    assert viewer.grab().toImage().pixelColor(centre).green() == 255  # the pre-shrunk copy, drawn 1:1
+    viewer.zoom_to_actual()
+    assert viewer.grab().toImage().pixelColor(viewer.rect().center()).green() != 255  # zoomed: the render itself
