@@ -164,6 +164,8 @@ class ImageViewer(QWidget):
         wanted = self._proxy_is_magnified()
         if wanted != self._wanted_full:
             self._wanted_full = wanted
+            if not wanted:
+                self._detail = None  # the proxy (and its fitted copy) is sharp enough and quicker to draw
             self.full_resolution_wanted.emit(wanted)
 
     def _proxy_is_magnified(self) -> bool:
