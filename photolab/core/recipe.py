@@ -32,6 +32,17 @@ class Recipe:
     params: dict[str, Any] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        unknown = set(self.params) - set(OPERATIONS_BY_NAME)
+        if unknown:
+            raise KeyError(f"unknown operation(s) {sorted(unknown)}")
+        # Keep only parameters that differ from the defaults, so equal edits compare equal (a sidecar lists
+        # every operation; a slider dragged back to zero leaves its default params behind).
+        changed = {name: value for name, value in self.params.items()
+                   if value != OPERATIONS_BY_NAME[name].params_type()}
+        if len(changed) != len(self.params):
+            object.__setattr__(self, "params", changed)
+
     def get(self, name: str) -> Any:
         """The params of operation ``name`` (its defaults when the recipe does not set it)."""
         if name in self.params:
@@ -40,8 +51,6 @@ class Recipe:
 
     def with_params(self, name: str, params: Any) -> "Recipe":
         """A new recipe with ``name`` set to ``params``."""
-        if name not in OPERATIONS_BY_NAME:
-            raise KeyError(f"unknown operation {name!r}")
         return dataclasses.replace(self, params={**self.params, name: params})
 
     def with_enabled(self, name: str, enabled: bool) -> "Recipe":

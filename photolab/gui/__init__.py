@@ -3,7 +3,3 @@
 Only this package imports Qt. The window observes a plain document object (photolab.gui.document) and
 edits its recipe through undo commands; every long computation is a photolab.jobs.Job.
 """
-
-from photolab.gui.qt_workarounds import protect_booleans as _protect_booleans
-
-_protect_booleans()

@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from photolab.core import io
 from photolab.core import recipe as recipes
-from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.white_balance import as_shot_temperature
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo, PhotoMetadata, downscaled
@@ -25,14 +24,6 @@ from photolab.jobs import Job
 
 PROXY_SIDE = 1600  # long side of the screen-sized copy that sliders edit live
 SIDECAR_SAVE_DELAY_MS = 700
-
-
-def normalized(recipe: Recipe) -> Recipe:
-    """``recipe`` without the parameters that equal their defaults, so that equal edits compare equal
-    (a sidecar lists every operation; a slider dragged back to zero leaves its default params behind)."""
-    params = {name: value for name, value in recipe.params.items()
-              if value != OPERATIONS_BY_NAME[name].params_type()}
-    return recipe if params == recipe.params else Recipe(params=params, disabled=recipe.disabled)
 
 
 @dataclass(frozen=True)
@@ -187,14 +178,13 @@ class Document(QObject):
         self._sidecar_read = True
         recipe, warning = recipes.load_sidecar(self.path)
         if recipe is not None:
-            self.recipe = self.saved_recipe = recipe = normalized(recipe)
+            self.recipe = self.saved_recipe = recipe
             self.recipe_changed.emit(recipe)
         if warning:
             self.sidecar_warning.emit(warning)
 
     def set_recipe(self, recipe: Recipe) -> None:
         """Replace the recipe (undo commands call this); the sidecar is saved shortly after."""
-        recipe = normalized(recipe)
         if recipe == self.recipe:
             return
         self.recipe = recipe

@@ -17,7 +17,7 @@ from photolab.core import io
 from photolab.core.recipe import Recipe
 from photolab.gui import dialogs
 from photolab.gui.develop_panel import DevelopPanel
-from photolab.gui.document import Document, normalized
+from photolab.gui.document import Document
 from photolab.gui.export_dialog import ExportDialog, ExportRequest, export_job, remembered_request
 from photolab.gui.histogram import HistogramWidget
 from photolab.gui.info_panel import InfoPanel
@@ -256,7 +256,6 @@ class MainWindow(QMainWindow):
         """Make ``recipe`` the document's recipe as one undoable step (merged with the previous step when
         both carry the same ``merge_key``, as the changes of one slider drag do)."""
         document = self.document
-        recipe = normalized(recipe)
         if document is None or recipe == document.recipe:
             return
         self.undo_stack.push(RecipeEdit(document, document.recipe, recipe, text, merge_key))

@@ -48,17 +48,6 @@ def before_recipe(recipe: Recipe) -> Recipe:
     return Recipe(params=params, disabled=recipe.disabled & frozenset(GEOMETRY_OPERATIONS))
 
 
-def recipe_until(recipe: Recipe, operation: str) -> Recipe:
-    """``recipe`` with ``operation`` and every later operation switched off (the input of that stage)."""
-    from photolab.core.develop import OPERATIONS
-
-    names = [op.name for op in OPERATIONS]
-    later = names[names.index(operation):] if operation in names else []
-    for name in later:
-        recipe = recipe.with_enabled(name, False)
-    return recipe
-
-
 def to_qimage(rgb8: np.ndarray) -> QImage:
     """An (H, W, 3) uint8 RGB array as a QImage that owns its pixels.
 

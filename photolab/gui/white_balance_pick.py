@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, render
-from photolab.gui.rendering import recipe_until
 from photolab.jobs import Job
 
 
@@ -20,7 +19,7 @@ def _pick(context, proxy: Photo, recipe: Recipe, u: float, v: float):
 
     # The white-balance stage sees the photo after the operations before it (rotation, crop), which
     # also give the shown photo its geometry, so (u, v) on screen is (u, v) in the stage's input.
-    stage = render(proxy, recipe_until(recipe, "white_balance"))
+    stage = render(proxy, recipe, stop_before="white_balance")
     x, y = stage_position(stage, u, v)
     return spot_white_balance(stage, x, y)
 

@@ -249,3 +249,10 @@ def test_render_reports_progress_up_to_one():
     seen = []
     render(sample_photo(), full_recipe(), progress=seen.append)
     assert len(seen) == len(OPERATIONS) and seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_default_parameters_are_dropped_so_equal_edits_compare_equal():
+    assert Recipe.from_dict(Recipe().to_dict()) == Recipe()
+    edited = Recipe().with_params("exposure", ExposureParams(1.0))
+    assert edited.with_params("exposure", ExposureParams(0.0)) == Recipe()
+    assert Recipe.from_dict(edited.to_dict()) == edited

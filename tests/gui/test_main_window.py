@@ -183,7 +183,7 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
 def test_dropping_a_photo_opens_it(qtbot, window, png_photo, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(png_photo))])
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
@@ -194,7 +194,7 @@ def test_dropping_a_photo_opens_it(qtbot, window, png_photo, tmp_path):
 
     other = QMimeData()
     other.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
-    refused = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
+    refused = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
                               Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(refused)
     assert not refused.isAccepted()
