@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWin
 from photolab.core import io
 from photolab.core.recipe import Recipe
 from photolab.gui import dialogs
+from photolab.gui.classify_panel import ClassifyPanel
 from photolab.gui.develop_panel import DevelopPanel
 from photolab.gui.document import Document
 from photolab.gui.export_dialog import ExportDialog, ExportRequest, export_job, remembered_request
@@ -24,6 +25,7 @@ from photolab.gui.info_panel import InfoPanel
 from photolab.gui.job_status import JobStatus
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.menus import create_actions, create_menus
+from photolab.gui.model_service import CurrentPhoto, ModelService
 from photolab.gui.recent_files import RecentFiles
 from photolab.gui.rendering import PreviewRenderer, RenderedImage
 from photolab.gui.undo import RecipeEdit
@@ -46,7 +48,8 @@ class MainWindow(QMainWindow):
     preview_shown = Signal(object)  # RenderedImage now on screen
     export_finished = Signal(object)  # Path written
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *,
+                 model_manager=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else QSettings()
@@ -57,6 +60,10 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self)
         self.undo_stack = QUndoStack(self)
         self.renderer = PreviewRenderer(self.runner, self)
+        self.models = ModelService(self.runner, self.settings, model_manager, self)  # ModelManager, chosen model
+        self.current_photo = CurrentPhoto(self)
+        self.attention_view = None  # made when first shown
+        self.model_manager_dialog = None
 
         self.viewer = ImageViewer()
         self.setCentralWidget(self.viewer)
@@ -64,6 +71,7 @@ class MainWindow(QMainWindow):
         self.develop = DevelopPanel()
         self.info = InfoPanel()
         self._build_side_panel()
+        self._build_classify_dock()
         self.tools = ViewTools(self)
         self.job_status = JobStatus(self.runner)
         self.zoom_label = QLabel()
@@ -107,6 +115,39 @@ class MainWindow(QMainWindow):
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                                    | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+
+    def _build_classify_dock(self) -> None:
+        """The Classify panel, in a dock tabbed behind Develop (it works only while shown)."""
+        self.classify = ClassifyPanel(self.models, self.current_photo)
+        self.classify.manage_requested.connect(self.show_model_manager)
+        self.classify_dock = QDockWidget("Classify", self)
+        self.classify_dock.setObjectName("classifyDock")
+        self.classify_dock.setWidget(self.classify)
+        self.classify_dock.setFeatures(self.side_dock.features())
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.classify_dock)
+        self.tabifyDockWidget(self.side_dock, self.classify_dock)
+        self.side_dock.raise_()
+
+    def show_attention_view(self):
+        """Show the (non-modal) Attention window for the current photo."""
+        if self.attention_view is None:
+            from photolab.gui.attention_view import AttentionView
+
+            self.attention_view = AttentionView(self.models, self.current_photo, self.settings, self.recent.paths,
+                                                self)
+        self.attention_view.show()
+        self.attention_view.raise_()
+        return self.attention_view
+
+    def show_model_manager(self):
+        """Show the (non-modal) Model Manager dialog."""
+        if self.model_manager_dialog is None:
+            from photolab.gui.model_manager_dialog import ModelManagerDialog
+
+            self.model_manager_dialog = ModelManagerDialog(self.models, self)
+        self.model_manager_dialog.show()
+        self.model_manager_dialog.raise_()
+        return self.model_manager_dialog
 
     def _update_actions(self) -> None:
         has_photo = self.document is not None

@@ -57,12 +57,16 @@ def create_actions(window) -> None:
     window.toggle_zoom_action = _action(window, "&Toggle Fit / 100 %", lambda: viewer.toggle_zoom(), ["Z"])
     window.before_action = _action(window, "&Before / After", window.tools.set_before, ["\\"], checkable=True,
                                    tip="Show the photo without edits")
+    window.attention_action = _action(window, "&Attention View", window.show_attention_view, ["Ctrl+Shift+A"],
+                                      tip="What every SE block of the model responds to in this photo")
+    window.model_manager_action = _action(window, "Model &Manager…", window.show_model_manager,
+                                          tip="Import, download, export and remove classifiers")
     window.about_action = _action(window, "&About PhotoLab", lambda: dialogs.show_info(
         window, "About PhotoLab", f"PhotoLab {__version__}\nA desktop photo lab."))
 
 
 def create_menus(window) -> None:
-    """File, Edit, Photo, View and Help."""
+    """File, Edit, Photo, View, Models and Help."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(window.open_action)
@@ -87,6 +91,10 @@ def create_menus(window) -> None:
     view_menu.addAction(window.before_action)
     view_menu.addSeparator()
     view_menu.addAction(window.side_dock.toggleViewAction())
+    models_menu = bar.addMenu("&Models")
+    models_menu.addActions([window.attention_action, window.model_manager_action])
+    models_menu.addSeparator()
+    models_menu.addAction(window.classify_dock.toggleViewAction())
     bar.addMenu("&Help").addAction(window.about_action)
 
 
