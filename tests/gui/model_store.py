@@ -57,10 +57,11 @@ def weights_file(tmp_path_factory):
     return save_safetensors(tiny_model(seed=1), tmp_path_factory.mktemp("weights") / "garden.safetensors")
 
 
-def write_photo(path, seed: int, size=(72, 56)):
-    """A random smooth 8-bit photo at ``path`` (PNG); different seeds give different photos."""
+def write_photo(path, seed: int, size=(72, 56), brightness: float = 1.0):
+    """A random smooth 8-bit photo at ``path`` (PNG), its values scaled by ``brightness``; different seeds
+    give different photos."""
     rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    small = (rng.integers(0, 256, (4, 5, 3)) * brightness).astype(np.uint8)
     Image.fromarray(small).resize(size, Image.Resampling.BICUBIC).save(path)
     return path
 
