@@ -9,8 +9,8 @@ Three variants of SE-ResNet-50 (``photolab.models.create_model``), same weights,
 
 After a warm-up, each round times one forward pass of every variant, in a rotating order so drift (other
 processes, frequency scaling) hits all variants alike. Reported: the median time per variant, and the
-overheads as the median over rounds of the per-round ratios (the paired estimate; ratios of medians are
-shown too). Goals: SE <= 3 % over the baseline; the probe <= 2 % over SE.
+overheads as the median over rounds of the per-round ratios (the paired estimate, with a 95 % bootstrap
+confidence interval; ratios of medians are in the JSON too). Goals: SE <= 3 % over the baseline; the probe <= 2 % over SE.
 
     .venv/bin/python bench/bench_se.py [--rounds 60] [--warmup 5] [--threads N] [--size 224] [--json out.json]
 """
@@ -22,6 +22,7 @@ import copy
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -46,6 +47,13 @@ def without_se(model: nn.Module) -> nn.Module:
             module.se = nn.Identity()
     assert not find_se_gates(baseline)
     return baseline.eval()
+
+
+def median_ci(values: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap confidence interval of the median of ``values``."""
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def load_average() -> float | None:
@@ -101,6 +109,10 @@ def measure(arch: str, size: int, rounds: int, warmup: int) -> dict:
             "se_vs_no_se_ratio_of_medians": round(medians["se"] / medians["no_se"] - 1, 4),
             "probe_vs_se_ratio_of_medians": round(medians["se_probe"] / medians["se"] - 1, 4),
         },
+        "overhead_ci95": {
+            "se_vs_no_se": [round(v - 1, 4) for v in median_ci(se_ratio)],
+            "probe_vs_se": [round(v - 1, 4) for v in median_ci(probe_ratio)],
+        },
         "goals": GOALS,
     }
 
@@ -125,11 +137,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rounds} interleaved rounds (load average {load_before} -> {result['load_after']})")
     print(f"{'variant':<10} {'median ms':>10} {'min ms':>8}  overhead (median of paired ratios)")
     print(f"{'no_se':<10} {med['no_se']:>10.2f} {result['min_ms']['no_se']:>8.2f}  baseline")
+    ci = result["overhead_ci95"]
     print(f"{'se':<10} {med['se']:>10.2f} {result['min_ms']['se']:>8.2f}  {over['se_vs_no_se']:+.1%} vs no_se "
-          f"(goal <= {GOALS['se_vs_no_se']:.0%})")
+          f"[95% CI {ci['se_vs_no_se'][0]:+.1%} .. {ci['se_vs_no_se'][1]:+.1%}] (goal <= {GOALS['se_vs_no_se']:.0%})")
     print(f"{'se_probe':<10} {med['se_probe']:>10.2f} {result['min_ms']['se_probe']:>8.2f}  "
-          f"{over['probe_vs_se']:+.1%} vs se (goal <= {GOALS['probe_vs_se']:.0%}; "
-          f"{result['se_blocks_recorded']} blocks recorded)")
+          f"{over['probe_vs_se']:+.1%} vs se [95% CI {ci['probe_vs_se'][0]:+.1%} .. {ci['probe_vs_se'][1]:+.1%}] "
+          f"(goal <= {GOALS['probe_vs_se']:.0%}; {result['se_blocks_recorded']} blocks recorded)")
     text = json.dumps(result)
     print(text)
     if args.json:
