@@ -3,6 +3,7 @@
     photolab-cli info PATH
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
                  [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q]
+    photolab-cli classify | attention | models ...   (see photolab.cli_models)
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from photolab import __version__
+from photolab.cli_models import add_model_commands
 from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
@@ -67,6 +69,8 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
     develop.set_defaults(command=_develop)
+
+    add_model_commands(commands)
     return parser
 
 

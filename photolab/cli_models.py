@@ -98,14 +98,6 @@ def add_model_commands(subparsers) -> None:
     remove.set_defaults(command=models_remove_command)
 
 
-def run(argv: list[str]) -> int:
-    """Parse ``argv`` with only these commands and run it (for tests and ``python -m photolab.cli_models``)."""
-    parser = argparse.ArgumentParser(prog="photolab-cli")
-    add_model_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return args.command(args, parser)
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from photolab import cli_models
+from photolab.cli import main as cli_main
 from photolab.models import manager as manager_module
 from photolab.models.card import Preprocessing
 from photolab.models.manager import ModelManager
@@ -42,7 +43,7 @@ def store(tmp_path, seeded, monkeypatch):
 
 
 def run(capsys, *argv):
-    code = cli_models.run(list(argv))
+    code = cli_main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -162,10 +163,10 @@ def test_models_download_lists_the_catalogue_and_fetches_with_a_checksum(store, 
 
 def test_usage_errors_exit_2(store, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli_models.run(["classify", PHOTOS[0], "--top", "0"])
+        cli_main(["classify", PHOTOS[0], "--top", "0"])
     assert exit_info.value.code == 2
     with pytest.raises(SystemExit):
-        cli_models.run(["models", "download"])
+        cli_main(["models", "download"])
     assert "needs SOURCE" in capsys.readouterr().err
 
 
