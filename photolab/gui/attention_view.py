@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QPushButton, QTabWidget, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QPushButton, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from photolab.gui import dialogs
 from photolab.gui.attention_cam import CamTab
@@ -128,7 +128,8 @@ class AttentionView(QWidget):
         self.channel_b = service.channel(self, title="Excitations of photo B")
         self.selector = ModelSelector(service)
         self.photo_label = QLabel()
-        self.b_button = QToolButton(text="Photo B", popupMode=QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.b_button = QPushButton("Photo B")
+        self.b_button.setToolTip("The photo to compare with: a file, a recent photo, or this one as it is now")
         self.b_menu = QMenu(self)
         self.b_menu.aboutToShow.connect(self._fill_b_menu)
         self.b_button.setMenu(self.b_menu)
@@ -178,8 +179,8 @@ class AttentionView(QWidget):
         photo.changed.connect(self.schedule)
         service.current_changed.connect(self._model_changed)
         service.models_changed.connect(self._models_listed)
-        self.channel_a.result_ready.connect(self._set_a)
-        self.channel_b.result_ready.connect(self._set_b)
+        self.channel_a.result_ready.connect(self.set_a)
+        self.channel_b.result_ready.connect(self.set_b)
         for channel in (self.channel_a, self.channel_b):
             channel.failed.connect(lambda message: self.status.setText(message))
         self.mode.currentIndexChanged.connect(lambda index: self.redraw())
@@ -213,7 +214,7 @@ class AttentionView(QWidget):
         self.cam_tab.set_snapshot(snapshot)
         if snapshot is None:
             self.channel_a.invalidate()
-            self._set_a(None)
+            self.set_a(None)
             self.status.setText("Open a photo to see its excitations.")
         elif self.channel_a.request(excite_snapshot, snapshot) < 0:
             self.status.setText("No model is installed: import or download one in the Model Manager."
@@ -236,7 +237,7 @@ class AttentionView(QWidget):
         """Compare with nothing."""
         self._b_source = None
         self.channel_b.invalidate()
-        self._set_b(None)
+        self.set_b(None)
 
     def _set_b_source(self, source: tuple[str, object]) -> None:
         self._b_source = source
@@ -282,13 +283,15 @@ class AttentionView(QWidget):
         if self._b_source is not None:
             self._set_b_source(self._b_source)
 
-    def _set_a(self, result: ExcitationSet | None) -> None:
+    def set_a(self, result: ExcitationSet | None) -> None:
+        """Show ``result`` as photo A (what the photo A job delivers)."""
         self.a = result
         if result is not None:
             self.status.setText(f"{result.model}: {len(result.values)} SE blocks for {result.name}")
         self.redraw()
 
-    def _set_b(self, result: ExcitationSet | None) -> None:
+    def set_b(self, result: ExcitationSet | None) -> None:
+        """Show ``result`` as photo B (what the photo B job delivers)."""
         self.b = result
         self.redraw()
 
@@ -321,7 +324,8 @@ class AttentionView(QWidget):
         mode = self.mode.currentData()
         shown_a, shown_b = self.shown()
         self.pane_b.setVisible(mode == "both")
-        self.photo_label.setText(f"A: {self.a.name if self.a else '—'}    B: {self.b.name if self.b else '—'}")
+        self.photo_label.setText(f"A: {self.a.name + ' (as edited)' if self.a else '—'}    "
+                                 f"B: {self.b.name if self.b else '—'}")
         blocks = list(shown_a) if shown_a is not None else []
         if blocks != [self.block_combo.itemText(i) for i in range(self.block_combo.count())]:
             current = self.block_combo.currentText()
@@ -341,7 +345,8 @@ class AttentionView(QWidget):
             self.pane_a.heatmap.set_rows(blocks, list(shown_a.values()), orders, diverging=diverging, title=title,
                                          value_name=value_name)
             if shown_b is not None:  # B in A's channel order, so columns correspond
-                self.pane_b.heatmap.set_rows(blocks, list(shown_b.values()), orders, title=f"B: {self.b.name}")
+                note = "" if sort == "index" else "  (in A's channel order)"
+                self.pane_b.heatmap.set_rows(blocks, list(shown_b.values()), orders, title=f"B: {self.b.name}{note}")
         if shown_b is None:
             self.pane_b.heatmap.set_rows([], [], title="B: choose a photo with the Photo B button")
         self._draw_bars()

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
 from photolab.core.errors import PhotoLabError
 from photolab.gui import dialogs
-from photolab.gui.attention_charts import SERIES_COLORS, TEXT, Chart
+from photolab.gui.attention_charts import BACKGROUND, SERIES_COLORS, TEXT, Chart
 
 RECENT_KEY = "attention/datasets"
 
@@ -104,7 +104,8 @@ class StageChart(Chart):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = "Class specificity (between-class / total variance of the excitations)"
+        self.title = ("Class specificity per stage (bars) and block (line): between-class / total variance "
+                      "of the excitations, 0 = same for every class, 1 = fully class-specific")
         self.stages: OrderedDict[str, float] = OrderedDict()
         self.blocks: OrderedDict[str, float] = OrderedDict()
         self._stage_of = lambda block: block
@@ -164,10 +165,15 @@ class CurveChart(Chart):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series: list[tuple[str, np.ndarray]] = []
+        self.channels = np.zeros(0, int)
 
-    def set_series(self, series: list[tuple[str, np.ndarray]], title: str = "") -> None:
-        """Show ``series`` = [(name, values (C,)), ...] on a 0..1 axis."""
+    def set_series(self, series: list[tuple[str, np.ndarray]], title: str = "",
+                   channels: np.ndarray | None = None) -> None:
+        """Show ``series`` = [(name, values (C,)), ...] on a 0..1 axis; ``channels`` names the channel at
+        each position (default: positions are channels)."""
         self.series, self.title = [(n, np.asarray(v, np.float64)) for n, v in series], title
+        count = len(self.series[0][1]) if self.series else 0
+        self.channels = np.asarray(channels) if channels is not None else np.arange(count)
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -177,15 +183,24 @@ class CurveChart(Chart):
         if not self.series or plot.width() < 2:
             return
         count = len(self.series[0][1])
-        self._x_ticks(painter, plot, count)
+        if np.array_equal(self.channels, np.arange(count)):
+            self._x_ticks(painter, plot, count)
+        else:
+            painter.setPen(TEXT)
+            painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), 16), Qt.AlignmentFlag.AlignHCenter,
+                             f"{count} channels, sorted by their average over the classes")
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         xs = plot.left() + (np.arange(count) + 0.5) / count * plot.width()
         for index, (name, values) in enumerate(self.series):
-            color = SERIES_COLORS[index % len(SERIES_COLORS)]
+            color = QColor(SERIES_COLORS[index % len(SERIES_COLORS)])
+            color.setAlpha(200)
             painter.setPen(QPen(color, 1.2))
             ys = plot.bottom() - np.clip(values, 0, 1) * plot.height()
             painter.drawPolyline([QPointF(x, y) for x, y in zip(xs, ys)])
-            legend = QRectF(plot.right() - 150, plot.top() + 2 + 15 * index, 146, 14)
+        for index, (name, values) in enumerate(self.series):
+            color = SERIES_COLORS[index % len(SERIES_COLORS)]
+            legend = QRectF(plot.right() - 150, plot.top() + 4 + 15 * index, 146, 14)
+            painter.fillRect(legend.adjusted(-4, -1, 0, 1), BACKGROUND)
             painter.fillRect(QRectF(legend.left(), legend.center().y() - 1, 14, 3), color)
             painter.setPen(TEXT)
             painter.drawText(legend.adjusted(18, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
@@ -195,9 +210,9 @@ class CurveChart(Chart):
         if not self.series or not plot.contains(point):
             return ""
         count = len(self.series[0][1])
-        channel = min(int((point.x() - plot.left()) / plot.width() * count), count - 1)
-        values = ", ".join(f"{name} {values[channel]:.4f}" for name, values in self.series)
-        return f"{self.title.split(' — ')[0]} · channel {channel} · {values}"
+        position = min(int((point.x() - plot.left()) / plot.width() * count), count - 1)
+        values = ", ".join(f"{name} {values[position]:.4f}" for name, values in self.series)
+        return f"{self.title.split(' — ')[0]} · channel {self.channels[position]} · {values}"
 
 
 class ClassAverageTab(QWidget):
@@ -224,21 +239,26 @@ class ClassAverageTab(QWidget):
         self.status.setWordWrap(True)
         self.stage_chart = StageChart()
         self.block_combo = QComboBox()
+        self.block_combo.setMinimumContentsLength(12)
+        self.curve_order = QComboBox()
+        self.curve_order.addItem("Channels sorted by their average", "mean")
+        self.curve_order.addItem("Channels in index order", "index")
         self.curves = CurveChart()
         top = QHBoxLayout()
         for widget in (QLabel("Dataset:"), self.folder, self.choose_button, self.training_button, self.run_button):
             top.addWidget(widget, 1 if widget is self.folder else 0)
-        running = QHBoxLayout()
-        running.addWidget(self.progress, 1)
-        running.addWidget(self.cancel_button)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.progress)
+        status_row.addWidget(self.cancel_button)
         block_row = QHBoxLayout()
         block_row.addWidget(QLabel("Class averages of block:"))
         block_row.addWidget(self.block_combo)
+        block_row.addWidget(self.curve_order)
         block_row.addStretch(1)
         layout = QVBoxLayout(self)
-        for item in (top, running):
-            layout.addLayout(item)
-        layout.addWidget(self.status)
+        layout.addLayout(top)
+        layout.addLayout(status_row)
         layout.addWidget(self.stage_chart, 2)
         layout.addLayout(block_row)
         layout.addWidget(self.curves, 3)
@@ -247,6 +267,7 @@ class ClassAverageTab(QWidget):
         self.run_button.clicked.connect(lambda: self.analyse(self.folder.currentText()))
         self.cancel_button.clicked.connect(self.channel.cancel)
         self.block_combo.currentIndexChanged.connect(self._show_block)
+        self.curve_order.currentIndexChanged.connect(self._show_block)
         self.channel.result_ready.connect(self._show_result)
         self.channel.failed.connect(self._on_failed)
         self.channel.cancelled.connect(lambda: self.status.setText("Analysis cancelled."))
@@ -299,7 +320,7 @@ class ClassAverageTab(QWidget):
 
     def _update_buttons(self, *args) -> None:
         busy = self.channel.busy
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setVisible(busy)
         self.progress.setVisible(busy)
         self.run_button.setEnabled(self._service.current_entry() is not None)
         self.training_button.setEnabled(bool(self.training_root()))
@@ -349,6 +370,9 @@ class ClassAverageTab(QWidget):
             return
         means = self.result.class_means(block)
         value = self.result.block_specificity[block]
-        self.curves.set_series(list(zip(self.result.classes, means)),
-                               f"{block} — class-average excitation per channel (specificity {value:.3f})")
+        order = np.arange(means.shape[1])
+        if self.curve_order.currentData() == "mean":
+            order = np.argsort(-means.mean(axis=0), kind="stable")
+        self.curves.set_series(list(zip(self.result.classes, means[:, order])),
+                               f"{block} — class-average excitation per channel (specificity {value:.3f})", order)
 

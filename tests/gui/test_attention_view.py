@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF
-from PySide6.QtGui import QHelpEvent, QImage
+from PySide6.QtGui import QHelpEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from photolab.core import io
@@ -22,7 +22,10 @@ from .model_store import MODEL, make_window, manager, seeded_store, write_photo 
 def view(qtbot, settings, recorded_dialogs, manager, png_photo):
     window = make_window(qtbot, settings, manager)
     open_and_wait(qtbot, window, png_photo)
-    attention = window.show_attention_view()
+    assert window.attention_action.shortcut() == QKeySequence("Ctrl+Shift+A")
+    window.attention_action.trigger()
+    attention = window.attention_view
+    assert attention.isVisible() and attention.isWindow() and not attention.isModal()
     qtbot.waitUntil(lambda: attention.a is not None, timeout=15000)
     yield attention
     attention.close()
@@ -186,7 +189,14 @@ def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, mana
     assert tab.block_combo.currentText() == "layer4.1.se"  # the last, most class-specific block by default
     names = [name for name, _ in tab.curves.series]
     assert names == ["dusk", "noon"]
-    np.testing.assert_allclose(tab.curves.series[1][1], stacked["layer4.1.se"][3:].mean(axis=0), atol=1e-6)
+    noon = stacked["layer4.1.se"][3:].mean(axis=0)
+    both = stacked["layer4.1.se"].mean(axis=0)  # equal class sizes: the mean of the class means
+    order = tab.curves.channels  # sorted by the average over the classes, largest first
+    np.testing.assert_array_equal(order, np.argsort(-result.class_means("layer4.1.se").mean(axis=0), kind="stable"))
+    assert np.all(np.diff(both[order]) <= 1e-6)
+    np.testing.assert_allclose(tab.curves.series[1][1], noon[order], atol=1e-6)
+    tab.curve_order.setCurrentIndex(tab.curve_order.findData("index"))
+    np.testing.assert_allclose(tab.curves.series[1][1], noon, atol=1e-6)
     tab.block_combo.setCurrentText("layer1.0.se")
     assert len(tab.curves.series[0][1]) == 64
     assert "layer1.0.se · channel" in tab.curves.tooltip_at(tab.curves.plot_rect().center())
