@@ -47,7 +47,7 @@ def card_html(entry) -> str:
         ("Weights file", str(entry.weights_path)),
     ]
     cells = "".join(f"<tr><td style='color:#9a9a9a;padding-right:10px' valign='top'>{html.escape(k)}</td>"
-                    f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+                    f"<td>{html.escape(str(v)).replace(chr(10), '<br>')}</td></tr>" for k, v in rows)
     return f"<table cellspacing='3'>{cells}</table>"
 
 
@@ -57,26 +57,30 @@ def _training_data(data) -> str:
     if isinstance(data, dict):
         counts = data.get("counts") or {}
         summary = ", ".join(f"{k} {v}" for k, v in counts.items())
-        return f"{data.get('root', 'dataset')}" + (f" ({summary})" if summary else "")
+        text = data.get("root") or data.get("description") or "a dataset"
+        return str(text) + (f" ({summary})" if summary else "")
     return str(data)
 
 
-def _metrics(metrics, prefix: str = "", depth: int = 0) -> str:
-    """The numbers of a (nested) metrics dict as 'key: value' pairs (confusion matrices and lists left out)."""
-    if not isinstance(metrics, dict) or not metrics:
-        return "—"
-    parts = []
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)):
-            parts.append(f"{name}: {value:.4g}" if isinstance(value, float) else f"{name}: {value}")
-        elif isinstance(value, dict) and depth < 2 and key != "per_class":
-            nested = _metrics(value, f"{name}/", depth + 1)
-            if nested != "—":
-                parts.append(nested)
-    return "; ".join(parts) or "—"
+HEADLINE_METRICS = ("acc", "top1", "top5", "f1")  # shown when present; otherwise every number
+
+
+def _metrics(metrics) -> str:
+    """The numbers of a (nested) metrics dict, one 'path: value' per line; accuracy-like ones only when there
+    are any (per-class tables, confusion matrices and lists are left out)."""
+    leaves = []
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key not in ("per_class", "confusion_matrix") and len(path) < 3:
+                    walk(item, path + (str(key),))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            leaves.append(("/".join(path), value))
+
+    walk(metrics if isinstance(metrics, dict) else {}, ())
+    headline = [(k, v) for k, v in leaves if any(word in k.rsplit("/", 1)[-1].lower() for word in HEADLINE_METRICS)]
+    return "\n".join(f"{k}: {v:.4g}" for k, v in (headline or leaves)) or "—"
 
 
 class ModelManagerDialog(QDialog):
@@ -136,7 +140,8 @@ class ModelManagerDialog(QDialog):
         self.download_button = QPushButton("Download")
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.progress = QProgressBar(maximum=1000, textVisible=False)
-        self.source.currentIndexChanged.connect(self._catalogue_chosen)
+        self._catalogue_sha = ""  # the hash a catalogue entry filled in
+        self.source.currentTextChanged.connect(self._catalogue_chosen)
         self.download_button.clicked.connect(self.start_download)
         self.cancel_button.clicked.connect(self.cancel_download)
         form = QFormLayout(box)
@@ -166,9 +171,11 @@ class ModelManagerDialog(QDialog):
             self.list.setCurrentRow(0)
         ready = self._service.is_ready
         if ready and self.source.count() == 0:
+            self.source.blockSignals(True)
             for weights in self._service.manager.catalogue():
-                self.source.addItem(f"{weights.name}", weights.name)
+                self.source.addItem(weights.name, weights.name)
             self.source.setCurrentIndex(-1)
+            self.source.blockSignals(False)
         self.device.clear()
         if ready:
             self.device.addItems(self._service.devices())
@@ -316,13 +323,17 @@ class ModelManagerDialog(QDialog):
         self.status.setText(f"Exporting {name}…")
         return self._submit(job, "Export failed", lambda written: self.status.setText(f"Exported {name} to {written}."))
 
-    def _catalogue_chosen(self, index: int) -> None:
-        name = self.source.itemData(index) if index >= 0 else None
-        weights = next((w for w in self._service.manager.catalogue() if w.name == name), None) if name else None
+    def _catalogue_chosen(self, text: str) -> None:
+        """A catalogue entry fills in its expected hash; anything else clears a hash filled in that way."""
+        weights = next((w for w in self._service.manager.catalogue() if w.name == text.strip()), None)
         if weights is not None:
-            self.sha256.setText(weights.sha256_prefix or "")
+            self._catalogue_sha = weights.sha256_prefix or ""
+            self.sha256.setText(self._catalogue_sha)
             self.status.setText(f"{weights.name}: {weights.arch}, licence {weights.license or 'unknown'}, "
                                 f"from {weights.url}")
+        elif self._catalogue_sha and self.sha256.text() == self._catalogue_sha:
+            self._catalogue_sha = ""
+            self.sha256.clear()
 
     def start_download(self) -> JobHandle | None:
         """Download what the form names (catalogue entry or URL), checking the SHA-256 if one is given."""

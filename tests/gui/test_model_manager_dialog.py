@@ -62,6 +62,7 @@ def test_lists_every_model_with_its_card(dialog, store):
     text = dialog.details.toPlainText()
     assert "starter (built-in, read-only)" in text and "cc0-1.0" in text
     assert "/photos/pets (cat 40, dog 41, bird 39)" in text and "val_accuracy: 0.9125" in text
+    assert "recall" not in text  # per-class tables are left out
     assert not dialog.rename_button.isEnabled() and not dialog.delete_button.isEnabled()
     assert dialog.export_button.isEnabled()
     assert [dialog.device.itemText(i) for i in range(dialog.device.count())] == dialog._service.devices()
@@ -185,6 +186,11 @@ def test_catalogue_entries_show_their_checksum(dialog):
     assert "legacy_seresnet18.in1k" in names and "seresnet50.a1_in1k" in names
     dialog.source.setCurrentIndex(names.index("legacy_seresnet18.in1k"))
     assert dialog.sha256.text() == "4bb0ce65" and "apache-2.0" in dialog.status.text()
+    dialog.source.setCurrentText("https://example.org/weights.safetensors")  # typed: not the catalogue's hash
+    assert dialog.sha256.text() == ""
+    dialog.sha256.setText("abcd1234")
+    dialog.source.setCurrentText("https://example.org/other.safetensors")
+    assert dialog.sha256.text() == "abcd1234"  # what the user typed stays
 
 
 def test_exports_and_explains_what_cannot_be_exported(qtbot, dialog, recorded_dialogs, tmp_path, store):
