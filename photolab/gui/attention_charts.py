@@ -220,6 +220,7 @@ class BarChart(Chart):
         return min(int((point.x() - plot.left()) / plot.width() * len(self.values)), len(self.values) - 1)
 
     def tooltip_at(self, point: QPointF) -> str:
+        """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
         channel = self.channel_at(point)
         if channel is None:
             return ""
@@ -321,6 +322,7 @@ class Heatmap(Chart):
         return row, int(self.orders[row][position])
 
     def tooltip_at(self, point: QPointF) -> str:
+        """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
         cell = self.cell_at(point)
         if cell is None:
             return ""

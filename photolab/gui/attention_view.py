@@ -7,15 +7,13 @@ current photo as edited; photo B a chosen file (with its saved edits), the curre
 now, or a recent photo. A and B are shown side by side or as the difference A − B (diverging colour map).
 The Class Average tab (:mod:`photolab.gui.class_average`) and the Activation Map tab
 (:mod:`photolab.gui.attention_cam`) complete it. Numbers export to CSV or JSON, figures to PNG.
-Every computation runs as a job on an inference channel; the view only draws.
+Every computation runs as a job on an inference channel (:mod:`photolab.gui.attention_data` holds the
+jobs and the numbers); the view only draws.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QPushButto
 from photolab.gui import dialogs
 from photolab.gui.attention_cam import CamTab
 from photolab.gui.attention_charts import SERIES_COLORS, BarChart, Heatmap
+from photolab.gui.attention_data import (ExcitationSet, channel_orders, class_rows, excitation_rows, excite_file,
+                                         excite_snapshot, numbers_dict, write_csv, write_json)
 from photolab.gui.class_average import ClassAverageTab
 from photolab.gui.model_service import CurrentPhoto, ModelSelector, ModelService, PhotoSnapshot
 
@@ -33,68 +33,6 @@ DEBOUNCE_MS = 300
 MODES = (("Photo A", "a"), ("A and B side by side", "both"), ("Difference A − B", "diff"))
 SORTS = (("Channel index", "index"), ("Weight (largest first)", "weight"),
          ("Variance across photos", "photos"), ("Variance across the stage's blocks", "stage"))
-
-
-@dataclass(frozen=True)
-class ExcitationSet:
-    """The excitation vector of every SE block for one photo."""
-
-    model: str
-    name: str
-    values: "OrderedDict[str, np.ndarray]"  # block -> (C,)
-
-
-def excite_snapshot(context, loaded, snapshot: PhotoSnapshot) -> ExcitationSet:
-    """Job work: the excitations of a photo as edited."""
-    from photolab.models.inference import excitations
-
-    photo = snapshot.render()
-    context.check_cancelled()
-    return ExcitationSet(loaded.name, snapshot.name, excitations(loaded, photo))
-
-
-def excite_file(context, loaded, path: str) -> ExcitationSet:
-    """Job work: the excitations of a photo file, with the edits saved beside it (if any)."""
-    from photolab.core import io
-    from photolab.core.recipe import load_sidecar
-    from photolab.gui.document import PROXY_SIDE
-
-    recipe, _ = load_sidecar(path)
-    snapshot = PhotoSnapshot(io.read_preview(path, max_side=PROXY_SIDE), recipe or _neutral(), Path(path).name)
-    return excite_snapshot(context, loaded, snapshot)
-
-
-def _neutral():
-    from photolab.core.recipe import Recipe
-
-    return Recipe()
-
-
-def stage_of(block: str) -> str:
-    """``layer3.1.se`` -> ``layer3`` (the components before the first number)."""
-    parts = block.split(".")
-    numeric = [i for i, part in enumerate(parts) if part.isdigit()]
-    return ".".join(parts[:numeric[0]]) if numeric and numeric[0] > 0 else block
-
-
-def channel_orders(shown: "OrderedDict[str, np.ndarray]", sort: str,
-                   photos: list["OrderedDict[str, np.ndarray]"]) -> list[np.ndarray]:
-    """Left-to-right channel order of every block: by index, by ``shown`` value (largest first), by
-    variance across ``photos`` (largest first) or across the blocks of the same stage with as many channels."""
-    orders = []
-    for block, values in shown.items():
-        if sort == "weight":
-            key = values
-        elif sort == "photos" and len(photos) >= 2:
-            key = np.var(np.stack([p[block] for p in photos]), axis=0)
-        elif sort == "stage":
-            peers = [v for b, v in shown.items() if stage_of(b) == stage_of(block) and len(v) == len(values)]
-            key = np.var(np.stack(peers), axis=0)
-        else:
-            orders.append(np.arange(len(values)))
-            continue
-        orders.append(np.argsort(-np.asarray(key), kind="stable"))
-    return orders
 
 
 class ExcitationPane(QWidget):
@@ -368,51 +306,22 @@ class AttentionView(QWidget):
     # --- export --------------------------------------------------------------------------------------------
     def numbers(self) -> dict:
         """Everything the view shows, JSON-ready: photos A and B, A − B, the class averages, the CAM class."""
-        data: dict = {"model": self._service.current_name(), "photos": {}}
-        for key, value in (("A", self.a), ("B", self.b)):
-            if value is not None:
-                data["photos"][key] = {"name": value.name, "model": value.model,
-                                       "excitations": {b: v.tolist() for b, v in value.values.items()}}
-        difference = self.difference()
-        if difference is not None:
-            data["difference"] = {b: v.tolist() for b, v in difference.items()}
-        if self.class_tab.result is not None:
-            data["class_average"] = self.class_tab.result.to_dict()
-        cam = self.cam_tab.result
-        if cam is not None:
-            data["activation_map"] = {"photo": cam.photo, "class": cam.label, "class_index": cam.class_index,
-                                      "probability": cam.probability, "box": list(cam.box)}
-        return data
+        return numbers_dict(self._service.current_name(), self.a, self.b, self.difference(), self.class_tab.result,
+                            self.cam_tab.result)
 
     def csv_rows(self) -> list[list]:
         """The Class Average tab's class means (with block specificity) if it is shown and has a result,
         else photo A, B and A − B per block and channel."""
         result = self.class_tab.result
         if self.tabs.currentWidget() is self.class_tab and result is not None:
-            rows = [["block", "stage", "channel", *result.classes, "block_specificity"]]
-            for block in result.excitations:
-                means = result.class_means(block)
-                rows += [[block, stage_of(block), c, *means[:, c].tolist(), result.block_specificity[block]]
-                         for c in range(means.shape[1])]
-            return rows
-        difference = self.difference()
-        rows = [["block", "stage", "channel", "A", "B", "A_minus_B"]]
-        for block, values in (self.a.values.items() if self.a else ()):
-            for c, value in enumerate(values.tolist()):
-                b = float(self.b.values[block][c]) if difference is not None else ""
-                d = float(difference[block][c]) if difference is not None else ""
-                rows.append([block, stage_of(block), c, value, b, d])
-        return rows
+            return class_rows(result)
+        return excitation_rows(self.a, self.b, self.difference())
 
     def export_numbers(self, path: str | Path) -> Path:
         """Write the numbers to ``path``: JSON (``.json``: everything) or CSV (otherwise: see ``csv_rows``)."""
-        path = Path(path)
-        if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(self.numbers(), indent=1), encoding="utf-8")
-        else:
-            with open(path, "w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerows(self.csv_rows())
-        return path
+        if Path(path).suffix.lower() == ".json":
+            return write_json(path, self.numbers())
+        return write_csv(path, self.csv_rows())
 
     def figure_widget(self) -> QWidget:
         """The current tab's figure (what Export Figure saves)."""
@@ -427,10 +336,12 @@ class AttentionView(QWidget):
         return Path(path)
 
     def choose_and_export_numbers(self) -> None:
+        """Ask where to save the numbers (CSV or JSON) and save them."""
         path = dialogs.get_save_path(self, "Export numbers", "excitations.csv", "CSV (*.csv);;JSON (*.json)")
         self._export(self.export_numbers, path)
 
     def choose_and_export_figure(self) -> None:
+        """Ask where to save the current tab's figure (PNG) and save it."""
         path = dialogs.get_save_path(self, "Export figure", "attention.png", "PNG image (*.png)")
         self._export(self.export_figure, path)
 

@@ -150,6 +150,7 @@ class StageChart(Chart):
             painter.drawEllipse(point, 2.5, 2.5)
 
     def tooltip_at(self, point: QPointF) -> str:
+        """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
         plot = self.plot_rect()
         if not self.blocks or not plot.contains(point):
             return ""
@@ -206,6 +207,7 @@ class CurveChart(Chart):
             painter.drawText(legend.adjusted(18, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, name)
 
     def tooltip_at(self, point: QPointF) -> str:
+        """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
         plot = self.plot_rect()
         if not self.series or not plot.contains(point):
             return ""
