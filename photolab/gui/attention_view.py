@@ -264,7 +264,7 @@ class AttentionView(QWidget):
         self.pane_b.setVisible(mode == "both")
         self.photo_label.setText(f"A: {self.a.name + ' (as edited)' if self.a else '—'}    "
                                  f"B: {self.b.name if self.b else '—'}")
-        blocks = list(shown_a) if shown_a is not None else []
+        blocks = list(self.a.values) if self.a is not None else []
         if blocks != [self.block_combo.itemText(i) for i in range(self.block_combo.count())]:
             current = self.block_combo.currentText()
             self.block_combo.blockSignals(True)
@@ -276,7 +276,8 @@ class AttentionView(QWidget):
         diverging = mode == "diff"
         value_name = "A − B" if diverging else "excitation"
         if shown_a is None:
-            self.pane_a.heatmap.set_rows([], [])
+            hint = "Choose photo B with the Photo B button to see A − B" if diverging and self.a else ""
+            self.pane_a.heatmap.set_rows([], [], title=hint)
         else:
             orders = channel_orders(shown_a, sort, self._photo_sets())
             title = f"Difference A − B ({self.a.name} − {self.b.name})" if diverging else f"A: {self.a.name}"

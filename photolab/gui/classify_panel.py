@@ -134,7 +134,7 @@ class ClassifyPanel(QWidget):
         service.manager_failed.connect(lambda message: self._show_caption(f"Models unavailable: {message}", True))
         self.top_k.valueChanged.connect(lambda value: self.schedule(immediately=True))
         self.channel.result_ready.connect(self._show_result)
-        self.channel.failed.connect(lambda message: self._show_caption(message, error=True))
+        self.channel.failed.connect(self._show_failure)
         self._update_page()
 
     @property
@@ -188,6 +188,11 @@ class ClassifyPanel(QWidget):
         self.bars.set_rows(result.top)
         self._show_caption(f"{result.model} on {result.photo}, as edited")
         self.classified.emit(result)
+
+    def _show_failure(self, message: str) -> None:
+        self.result = None
+        self.bars.set_rows([])
+        self._show_caption(message, error=True)
 
     def _show_caption(self, text: str, error: bool = False) -> None:
         self.caption.setText(text)

@@ -116,3 +116,18 @@ def test_service_creates_its_manager_in_the_background(qtbot, settings, tmp_path
     service.start()
     qtbot.waitUntil(lambda: service.is_ready, timeout=20000)
     assert service.manager.data_dir == tmp_path / "data"
+
+
+def test_a_photo_the_model_cannot_take_shows_why(qtbot, settings, recorded_dialogs, manager, tmp_path):
+    import cv2
+    import numpy as np
+
+    path = tmp_path / "tiny.png"
+    cv2.imwrite(str(path), np.full((10, 12, 3), 128, np.uint8))
+    window = make_window(qtbot, settings, manager)
+    open_and_wait(qtbot, window, path)
+    window.classify_dock.raise_()
+    panel = window.classify
+    qtbot.waitUntil(lambda: "too small to classify" in panel.caption.text(), timeout=15000)
+    assert panel.result is None and panel.bars.rows == [] and "e07070" in panel.caption.styleSheet()
+    assert recorded_dialogs.errors == []  # shown in the panel, not as a dialog on every edit
