@@ -66,6 +66,8 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
     develop.add_argument("--quality", metavar="Q", type=_quality, default=92, help="JPEG quality 1-100 (default 92)")
+    develop.add_argument("--demosaic", choices=list(io.DEMOSAIC_METHODS), default=io.DEFAULT_DEMOSAIC,
+                         help=f"RAW demosaicing method (default {io.DEFAULT_DEMOSAIC}; vng and dht are sharper, slower)")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
     develop.set_defaults(command=_develop)
@@ -150,7 +152,7 @@ def _develop(args, parser) -> int:
             task.error = f"{task.target}: refusing to overwrite the original photo"
         else:
             job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
-                      quality=args.quality, title=f"Developing {task.source.name}")
+                      quality=args.quality, demosaic=args.demosaic, title=f"Developing {task.source.name}")
             job.on_progress(lambda fraction, message, i=index, name=task.source.name: progress.update(i, fraction, name))
             job.run()
             if job.state is not JobState.FINISHED:

@@ -133,3 +133,18 @@ def test_usage_errors_exit_2(photo_file):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
+
+
+def test_raw_photos_develop_with_each_demosaic_choice(tmp_path):
+    from utils.dng import write_dng
+
+    ramp = np.tile(np.linspace(30, 220, 64, dtype=np.uint8), (48, 1))
+    raw_path = tmp_path / "IMG_0001.dng"
+    write_dng(raw_path, np.dstack([ramp, ramp[::-1], ramp]))
+    outputs = {}
+    for method in ("ppg", "vng"):
+        target = tmp_path / f"{method}.png"
+        assert main(["develop", str(raw_path), "-o", str(target), "--demosaic", method]) == 0
+        outputs[method] = cv2.imread(str(target)).astype(np.float64)
+    assert outputs["ppg"].shape == (48, 64, 3)
+    assert 0 < np.abs(outputs["ppg"] - outputs["vng"]).mean() < 5  # different methods, same photo

@@ -20,9 +20,10 @@ def export_developed(context: JobContext, photo: Photo, recipe: Recipe, target: 
 
 
 def develop_file(context: JobContext, source: str | Path, target: str | Path, recipe: Recipe, *,
-                 file_format: str, quality: int = 92) -> Path:
-    """Read ``source``, develop it with ``recipe`` and export it to ``target``; returns the written path."""
+                 file_format: str, quality: int = 92, demosaic: str = io.DEFAULT_DEMOSAIC) -> Path:
+    """Read ``source`` (RAW files demosaiced with ``demosaic``), develop it with ``recipe`` and export it to
+    ``target``; returns the written path."""
     context.progress(0.0, f"Reading {Path(source).name}")
-    photo = io.read_photo(source, context=context.subtask(0.0, 0.5))
+    photo = io.read_photo(source, context=context.subtask(0.0, 0.5), demosaic=demosaic)
     return export_developed(context.subtask(0.5, 1.0), photo, recipe, target,
                             file_format=file_format, quality=quality)
