@@ -29,7 +29,7 @@ from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.jobs import Job
 
 if TYPE_CHECKING:  # torch is imported only when the manager is created
-    from photolab.models.inference import LoadedModel, ModelEntry
+    from photolab.models.inference import ModelEntry
     from photolab.models.manager import ModelManager
 
 CURRENT_KEY = "models/current"

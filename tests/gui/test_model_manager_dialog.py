@@ -9,7 +9,6 @@ import torch
 from PySide6.QtWidgets import QMessageBox
 from safetensors.torch import save_file
 
-from photolab.gui import dialogs
 from photolab.gui.jobs import JobRunner
 from photolab.gui.model_manager_dialog import ModelManagerDialog
 from photolab.gui.model_service import ModelService
