@@ -23,3 +23,9 @@ def test_integer_encoding_is_within_one_code_and_clips():
 def test_integer_round_trip():
     codes = np.arange(256, dtype=np.uint8).reshape(1, -1, 1).repeat(3, axis=2)
     assert np.array_equal(encode_srgb_integer(decode_srgb_integer(codes), np.uint8), codes)
+
+
+def test_integer_encoding_maps_nan_and_negatives_to_black():
+    special = np.array([[[np.nan, -0.5, 1e9]]], np.float32)
+    assert encode_srgb_integer(special, np.uint8).tolist() == [[[0, 0, 255]]]
+    assert encode_srgb_integer(special, np.uint16).tolist() == [[[0, 0, 65535]]]
