@@ -10,6 +10,9 @@ Jobs run in named lanes, each with its own pool, so a long export never delays a
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 from typing import Any
@@ -80,6 +83,7 @@ class JobHandle(QObject):
         self._relay.progressed.emit(fraction, message)
 
     def _run_in_worker(self) -> None:
+        _yield_to_the_gui_thread()
         try:
             self.job.run()
         finally:
@@ -105,6 +109,22 @@ class JobHandle(QObject):
         else:
             self.failed.emit(self.job.error_message)
         self.ended.emit(self)
+
+
+_WORKER_NICENESS = 10
+_worker_state = threading.local()
+
+
+def _yield_to_the_gui_thread() -> None:
+    """Give this worker thread (and the threads it starts: LibRaw's OpenMP team, band workers) a lower CPU
+    priority than the GUI thread, so that on a machine with few cores a busy job never delays the event
+    loop. Linux only (per-thread nice values); elsewhere the scheduler is left alone."""
+    if getattr(_worker_state, "niced", False):
+        return
+    _worker_state.niced = True
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICENESS)
 
 
 class JobRunner(QObject):
