@@ -153,7 +153,8 @@ class BarChart(Chart):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.values = np.zeros(0)
+        self.values = np.zeros(0)  # in display order
+        self.channels = np.zeros(0, dtype=int)  # the channel index of each bar
         self.value_name = "excitation"
         self.diverging = False
         self.color = SERIES_COLORS[0]
@@ -165,10 +166,13 @@ class BarChart(Chart):
         return len(self.values)
 
     def set_values(self, values: np.ndarray | None, title: str = "", *, diverging: bool = False,
-                   value_name: str = "excitation", color: QColor | None = None) -> None:
+                   value_name: str = "excitation", color: QColor | None = None,
+                   order: np.ndarray | None = None) -> None:
         """Show ``values`` (C,) — excitations on a 0..1 axis, or with ``diverging`` signed values on a
-        symmetric axis."""
-        self.values = np.zeros(0) if values is None else np.asarray(values, np.float64)
+        symmetric axis — with the channels left to right in ``order`` (default: by index)."""
+        values = np.zeros(0) if values is None else np.asarray(values, np.float64)
+        self.channels = np.arange(len(values)) if order is None else np.asarray(order, dtype=int)
+        self.values = values[self.channels]
         self.title, self.diverging, self.value_name = title, diverging, value_name
         self.color = color or SERIES_COLORS[0]
         peak = float(np.abs(self.values).max()) if self.values.size else 0.0
@@ -213,7 +217,7 @@ class BarChart(Chart):
                                    for i, y in enumerate(to_y(values)) if abs(y - zero) >= 0.5])
 
     def channel_at(self, point: QPointF) -> int | None:
-        """The channel under ``point``, or None."""
+        """The position (0 = leftmost bar) under ``point``, or None; ``channels`` maps it to a channel."""
         plot = self.plot_rect()
         if not len(self.values) or not plot.contains(point):
             return None
@@ -221,12 +225,13 @@ class BarChart(Chart):
 
     def tooltip_at(self, point: QPointF) -> str:
         """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
-        channel = self.channel_at(point)
-        if channel is None:
+        position = self.channel_at(point)
+        if position is None:
             return ""
         name = f"{self.title.split(' — ')[0]} · " if self.title else ""
-        return f"{name}channel {channel} · {self.value_name} {self.values[channel]:+.4f}" if self.diverging \
-            else f"{name}channel {channel} · {self.value_name} {self.values[channel]:.4f}"
+        channel, value = self.channels[position], self.values[position]
+        return f"{name}channel {channel} · {self.value_name} {value:+.4f}" if self.diverging \
+            else f"{name}channel {channel} · {self.value_name} {value:.4f}"
 
 
 class Heatmap(Chart):

@@ -62,6 +62,7 @@ class AttentionView(QWidget):
         self.b: ExcitationSet | None = None
         self._b_source: tuple[str, object] | None = None  # ("file", path) or ("snapshot", PhotoSnapshot)
         self._dirty = True
+        self._orders: list = []  # left-to-right channel order of every block, as the heatmap shows them
         self.channel_a = service.channel(self, title="Excitations of photo A")
         self.channel_b = service.channel(self, title="Excitations of photo B")
         self.selector = ModelSelector(service)
@@ -277,9 +278,10 @@ class AttentionView(QWidget):
         value_name = "A − B" if diverging else "excitation"
         if shown_a is None:
             hint = "Choose photo B with the Photo B button to see A − B" if diverging and self.a else ""
+            self._orders = []
             self.pane_a.heatmap.set_rows([], [], title=hint)
         else:
-            orders = channel_orders(shown_a, sort, self._photo_sets())
+            orders = self._orders = channel_orders(shown_a, sort, self._photo_sets())
             title = f"Difference A − B ({self.a.name} − {self.b.name})" if diverging else f"A: {self.a.name}"
             self.pane_a.heatmap.set_rows(blocks, list(shown_a.values()), orders, diverging=diverging, title=title,
                                          value_name=value_name)
@@ -295,6 +297,7 @@ class AttentionView(QWidget):
         block = self.block_combo.currentText()
         index = self.block_combo.currentIndex()
         diverging = self.mode.currentData() == "diff"
+        order = self._orders[index] if 0 <= index < len(self._orders) else None  # the heatmap's channel order
         for pane, shown, color in ((self.pane_a, shown_a, SERIES_COLORS[0]), (self.pane_b, shown_b, SERIES_COLORS[1])):
             pane.heatmap.set_selected(index)
             if shown is None or block not in shown:
@@ -302,7 +305,8 @@ class AttentionView(QWidget):
                 continue
             what = "A − B" if diverging else ("A" if pane is self.pane_a else "B")
             pane.bars.set_values(shown[block], f"{block} — {len(shown[block])} channels ({what})",
-                                 diverging=diverging, value_name=what if diverging else "excitation", color=color)
+                                 diverging=diverging, value_name=what if diverging else "excitation", color=color,
+                                 order=order)
 
     # --- export --------------------------------------------------------------------------------------------
     def numbers(self) -> dict:
