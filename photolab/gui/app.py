@@ -16,18 +16,17 @@ from photolab.gui import dialogs
 
 ORGANIZATION = "PhotoLab"
 APPLICATION = "PhotoLab"
-ICON_DIRS = (Path(__file__).resolve().parents[2] / "resources" / "icons",
-             Path(sys.prefix) / "share" / "icons" / "hicolor" / "scalable" / "apps")
+APP_ID = "org.photolab.PhotoLab"  # the desktop entry, AppStream id and installed icon name (packaging/)
+ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
 
 def app_icon() -> QIcon:
-    """The aperture icon from resources/icons (or the installed theme icon)."""
+    """The aperture icon from resources/icons, or the icon theme's (as installed by a package)."""
     icon = QIcon()
-    for folder in ICON_DIRS:
-        for name in ("photolab.svg", "photolab-256.png"):
-            if (folder / name).is_file():
-                icon.addFile(str(folder / name))
-    return icon if not icon.isNull() else QIcon.fromTheme("photolab")
+    for name in ("photolab.svg", "photolab-256.png"):
+        if (ICON_DIR / name).is_file():
+            icon.addFile(str(ICON_DIR / name))
+    return icon if not icon.isNull() else QIcon.fromTheme(APP_ID)
 
 
 def configure_application(app: QApplication) -> None:
@@ -38,7 +37,7 @@ def configure_application(app: QApplication) -> None:
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
     app.setApplicationDisplayName(APPLICATION)
-    app.setDesktopFileName("photolab")
+    app.setDesktopFileName(APP_ID)
     app.setWindowIcon(app_icon())
     apply_dark_theme(app)
 
