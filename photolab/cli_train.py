@@ -1,0 +1,162 @@
+"""photolab-cli train: fine-tune an SE classifier on a folder (one sub-folder per class) and store it.
+
+    photolab-cli train FOLDER --name NAME [--base MODEL] [--strategy probe|last|full] [--epochs N]
+                 [--image-size PX] [--val-split F] [--seed S] [--json]
+
+The folder is checked first (every problem is printed; errors stop the run). Progress goes to stderr (a bar
+on a terminal, a line per 10 % on a pipe); the summary to stdout, or with ``--json`` one object
+``{"model": NAME, "accuracy": ..., "per_class": {...}, "confusion_matrix": [[...]], ...}``. The model is then
+in the store, so ``photolab-cli classify IMG --model NAME`` uses it. Ctrl+C before the first epoch ends saves
+nothing; later, the best epoch so far is saved. Exit status: 0 saved, 1 failed (nothing saved), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+
+from photolab.core.errors import PhotoLabError
+from photolab.jobs import JobState
+
+_PREFIX = "photolab-cli: error:"
+
+
+def add_train_commands(subparsers) -> None:
+    """Register ``train`` on an argparse sub-parsers object (handler called as ``handler(args, parser)``)."""
+    train = subparsers.add_parser("train", help="fine-tune a classifier on a folder of labelled photos")
+    train.add_argument("folder", metavar="FOLDER", help="one sub-folder per class, images inside")
+    train.add_argument("--name", required=True, help="name of the new model in the store")
+    train.add_argument("--base", metavar="MODEL", help="model to start from (default: the first built-in)")
+    train.add_argument("--strategy", choices=("probe", "last", "full"),
+                       help="what learns: probe = classifier only, last = last stage, full = everything "
+                            "(default: recommended for the amount of data)")
+    train.add_argument("--epochs", metavar="N", type=_int_in(1, 1000), default=10, help="epochs (default 10)")
+    train.add_argument("--image-size", metavar="PX", type=_int_in(32, 1024),
+                       help="input size in pixels (default: the base model's)")
+    train.add_argument("--val-split", metavar="F", type=_fraction,
+                       help="share of images held out for validation (default: by data size)")
+    train.add_argument("--seed", metavar="S", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
+    train.add_argument("--json", action="store_true", help="print the result as JSON")
+    train.set_defaults(command=train_command)
+
+
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.2, got {text!r}") from None
+    if not 0.05 <= value <= 0.5:
+        raise argparse.ArgumentTypeError("must be between 0.05 and 0.5")
+    return value
+
+
+def _fail(message) -> int:
+    print(f"{_PREFIX} {message}", file=sys.stderr)
+    return 1
+
+
+class _Progress:
+    """Progress callback: a bar rewritten in place on a terminal, a line per 10 % on a pipe."""
+
+    def __init__(self, stream, width: int = 30) -> None:
+        self.stream, self.width, self.decile, self.start, self.last = stream, width, -1, time.monotonic(), ""
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.stream.isatty():
+            filled = int(fraction * self.width)
+            elapsed = time.monotonic() - self.start
+            eta = f" ETA {elapsed * (1 - fraction) / fraction:4.0f} s" if 0.02 < fraction < 1 else ""
+            line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%}{eta} {message}"[:120]
+            self.stream.write(line.ljust(len(self.last)))
+            self.stream.flush()
+            self.last = line
+        elif int(fraction * 10) > self.decile:
+            self.decile = int(fraction * 10)
+            self.stream.write(f"{fraction:.0%} {message}\n")
+
+    def finish(self) -> None:
+        if self.stream.isatty() and self.last:
+            self.stream.write("\n")
+
+
+def train_command(args, parser) -> int:
+    """``train FOLDER --name NAME ...``: check, train, print the summary, save."""
+    from photolab.cli_models import make_manager
+    from photolab.models.card import check_model_name
+    from photolab.models.data import scan_folder
+    from photolab.models.finetune import FinetuneSettings, finetune_job, recommend_strategy, save_outcome
+
+    try:
+        check_model_name(args.name)
+        manager = make_manager()
+        if not args.overwrite and any(e.name == args.name for e in manager.list_models()):
+            return _fail(f"a model named {args.name!r} is already installed; pick another name or use --overwrite")
+        base = manager.get(args.base) if args.base else manager.default_entry()
+    except PhotoLabError as exc:
+        return _fail(exc)
+    report = scan_folder(args.folder)
+    if report.issues or not args.json:
+        print(report.summary(), file=sys.stderr)
+    if not report.ok:
+        return _fail(f"{args.folder} cannot be used for training: "
+                     + "; ".join(issue.message for issue in report.errors))
+    strategy, reason = (args.strategy, "") if args.strategy else recommend_strategy(report.counts)
+    if reason:
+        print(f"strategy: {strategy} ({reason})", file=sys.stderr)
+    settings = FinetuneSettings(base=base.name, strategy=strategy, epochs=args.epochs, image_size=args.image_size,
+                                val_fraction=args.val_split, seed=args.seed)
+    job = finetune_job(manager, report, settings)
+    progress = _Progress(sys.stderr)
+    job.on_progress(progress)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # Ctrl+C: stop, keeping the best epoch so far
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, lambda *_: job.cancel())
+    try:
+        job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    progress.finish()
+    if job.state is JobState.CANCELLED:
+        return _fail("training was cancelled before the first epoch ended; nothing was saved")
+    if job.state is not JobState.FINISHED:
+        return _fail(job.error_message)
+    outcome = job.result
+    try:
+        entry = save_outcome(manager, outcome, args.name, f"Trained with photolab-cli on {report.root}",
+                             overwrite=args.overwrite)
+    except PhotoLabError as exc:
+        return _fail(exc)
+    summary = {"model": entry.name, **outcome.summary()}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    metrics = outcome.result.metrics
+    print(f"saved model {entry.name}: validation accuracy {metrics.accuracy:.1%} on {outcome.val_images} images "
+          f"({outcome.result.stop_reason}, best epoch {outcome.result.best_epoch}, {outcome.result.seconds:.1f} s)")
+    width = max(len(c) for c in metrics.classes)
+    print(f"{'class':<{width}}  precision  recall  support")
+    for name, values in metrics.per_class().items():
+        print(f"{name:<{width}}  {values['precision']:9.1%}  {values['recall']:6.1%}  {values['support']:7d}")
+    print("confusion matrix (rows: true, columns: predicted):")
+    for name, row in zip(metrics.classes, metrics.confusion):
+        print(f"{name:<{width}}  " + " ".join(f"{v:4d}" for v in row))
+    return 0
