@@ -1,0 +1,208 @@
+"""Alignment shared by HDR bracket merging and burst merging.
+
+Brackets (different exposures): a global Euclidean warp (translation + rotation) per frame, found by phase
+correlation and refined by OpenCV's ECC on exposure-normalised log luminance, coarse to fine.
+Bursts (equal exposures): HDR+-style (Hasinoff et al. 2016) coarse-to-fine tile matching on a Gaussian
+pyramid: every tile gets its own displacement, searched in a small radius around the displacement its
+parent tile found one level up, so large handheld shifts and local motion are both followed.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from photolab.core.errors import PhotoLabError
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+class MergeError(PhotoLabError):
+    """Frames that cannot be merged (wrong count, sizes, cameras or exposures)."""
+
+
+class AlignmentError(MergeError):
+    """A frame that cannot be aligned with the reference frame."""
+
+
+def luminance(pixels: np.ndarray) -> np.ndarray:
+    """Rec. 709 luminance of linear RGB pixels, float32 (H, W)."""
+    return cv2.transform(np.ascontiguousarray(pixels, np.float32), LUMA.reshape(1, 3)).reshape(pixels.shape[:2])
+
+
+def _working_scale(shape: tuple[int, int], max_side: int) -> float:
+    return min(1.0, max_side / max(shape))
+
+
+def exposure_normalised(lum_ref: np.ndarray, exposure_ref: float, lum: np.ndarray, exposure: float,
+                        clip_ref: float, clip: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both luminances divided by their exposure and clamped to the radiance range both record well, as
+    log2: equal scene radiance gives equal values whatever the exposure."""
+    high = min(clip_ref / exposure_ref, clip / exposure) * 0.95
+    low = max(2e-2 / exposure_ref, 2e-2 / exposure)
+    low = min(low, high * 0.5)
+    out = []
+    for values, gain in ((lum_ref, exposure_ref), (lum, exposure)):
+        out.append(np.log2(np.clip(values / gain, low, high)).astype(np.float32))
+    return out[0], out[1]
+
+
+def find_euclidean(reference: np.ndarray, moving: np.ndarray, *, name: str = "frame",
+                   max_side: int = 1024, min_correlation: float = 0.5) -> np.ndarray:
+    """The 2x3 warp (rotation + translation) that maps ``reference`` coordinates into ``moving``, such that
+    ``cv2.warpAffine(moving, warp, ..., flags=WARP_INVERSE_MAP)`` lines ``moving`` up with ``reference``.
+
+    Both are single-channel float images of the same size (exposure-normalised). Raises AlignmentError
+    naming ``name`` when the frames do not match well enough to be aligned.
+    """
+    scale = _working_scale(reference.shape, max_side)
+    if scale < 1.0:
+        size = (max(8, round(reference.shape[1] * scale)), max(8, round(reference.shape[0] * scale)))
+        reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
+        moving = cv2.resize(moving, size, interpolation=cv2.INTER_AREA)
+    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(reference, moving, window)
+    warp = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+    levels = [s for s in (4, 2, 1) if min(reference.shape) // s >= 32] or [1]
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+    for level in levels:
+        small_ref = reference if level == 1 else cv2.resize(reference, None, fx=1 / level, fy=1 / level,
+                                                            interpolation=cv2.INTER_AREA)
+        small_mov = moving if level == 1 else cv2.resize(moving, (small_ref.shape[1], small_ref.shape[0]),
+                                                         interpolation=cv2.INTER_AREA)
+        level_warp = warp.copy()
+        level_warp[:, 2] /= level
+        try:
+            _, level_warp = cv2.findTransformECC(small_ref, small_mov, level_warp, cv2.MOTION_EUCLIDEAN,
+                                                 criteria, None, 5)
+        except cv2.error:
+            continue  # keep the estimate so far; the final check decides
+        warp = level_warp.copy()
+        warp[:, 2] *= level
+    aligned = cv2.warpAffine(moving, warp, reference.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_REPLICATE)
+    margin = max(2, round(0.05 * min(reference.shape)))
+    a = reference[margin:-margin, margin:-margin].ravel()
+    b = aligned[margin:-margin, margin:-margin].ravel()
+    correlation = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    angle = abs(np.degrees(np.arctan2(warp[1, 0], warp[0, 0])))
+    shift = float(np.hypot(warp[0, 2], warp[1, 2])) / max(reference.shape)
+    if not np.isfinite(correlation) or correlation < min_correlation or angle > 10 or shift > 0.25:
+        raise AlignmentError(
+            f"{name}: cannot be aligned with the reference frame (its contents do not match; "
+            f"correlation {correlation:.2f}). Is it from the same scene?")
+    warp[:, 2] /= scale
+    return warp
+
+
+def warp_frame(pixels: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pixels`` warped onto the reference grid, and a float mask that is 0 where no data came from."""
+    height, width = pixels.shape[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpAffine(pixels, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.warpAffine(np.ones((height, width), np.float32), warp, (width, height), flags=flags,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped, (mask > 0.999).astype(np.float32)
+
+
+# --- HDR+ tile alignment ------------------------------------------------------------------------------
+
+def _pyramid(image: np.ndarray, factors: tuple[int, ...]) -> list[np.ndarray]:
+    levels = [image]
+    for factor in factors[1:]:
+        previous = levels[-1]
+        blurred = cv2.GaussianBlur(previous, (0, 0), factor * 0.5)
+        levels.append(cv2.resize(blurred, (max(1, previous.shape[1] // factor), max(1, previous.shape[0] // factor)),
+                                 interpolation=cv2.INTER_AREA))
+    return levels
+
+
+def _tile_costs(ref: np.ndarray, alt: np.ndarray, offsets: np.ndarray, tile: int, radius: int,
+                squared: bool) -> np.ndarray:
+    """For every tile and every candidate displacement (offset + d, |d| <= radius) the tile's mean distance;
+    shape (tiles_y, tiles_x, 2r+1, 2r+1)."""
+    ty, tx = offsets.shape[:2]
+    height, width = ty * tile, tx * tile
+    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    per_pixel = np.repeat(np.repeat(offsets, tile, 0), tile, 1).astype(np.float32)
+    ref = ref[:height, :width]
+    side = 2 * radius + 1
+    costs = np.empty((ty, tx, side, side), np.float32)
+    for iy, dy in enumerate(range(-radius, radius + 1)):
+        map_y = grid_y + per_pixel[..., 0] + dy
+        for ix, dx in enumerate(range(-radius, radius + 1)):
+            shifted = cv2.remap(alt, grid_x + per_pixel[..., 1] + dx, map_y, cv2.INTER_NEAREST,
+                                borderMode=cv2.BORDER_REFLECT)
+            diff = cv2.absdiff(ref, shifted)
+            if squared:
+                diff = cv2.multiply(diff, diff)
+            costs[:, :, iy, ix] = cv2.resize(diff, (tx, ty), interpolation=cv2.INTER_AREA)
+    return costs
+
+
+def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
+                   factors: tuple[int, ...] = (1, 2, 4, 4), radii: tuple[int, ...] = (1, 4, 4, 4)) -> np.ndarray:
+    """HDR+ coarse-to-fine tile alignment of one burst frame's luminance to the reference's.
+
+    Returns per-tile displacements (tiles_y, tiles_x, 2) in pixels (dy, dx) at full resolution, for tiles of
+    ``tile`` px: frame(y + d) matches reference(y). Coarse levels use 16 px tiles with an L2 distance, the
+    finest level ``tile``-px tiles with L1 (as in HDR+), each searching ``radii`` pixels around the upsampled
+    displacement of the level above; the finest level adds a sub-pixel quadratic fit.
+    """
+    ref_levels = _pyramid(reference, factors)
+    alt_levels = _pyramid(frame, factors)
+    offsets = None
+    level_tile = tile
+    for level in range(len(factors) - 1, -1, -1):
+        level_tile = tile if level == 0 else 16
+        ref, alt = ref_levels[level], alt_levels[level]
+        ty, tx = max(1, ref.shape[0] // level_tile), max(1, ref.shape[1] // level_tile)
+        if offsets is None:
+            offsets = np.zeros((ty, tx, 2), np.float32)
+        else:
+            scale = factors[level + 1]
+            # the parent tile of every tile: the one covering the same area one level up
+            parent_y = np.minimum((np.arange(ty) * level_tile) // (previous_tile * scale), offsets.shape[0] - 1)
+            parent_x = np.minimum((np.arange(tx) * level_tile) // (previous_tile * scale), offsets.shape[1] - 1)
+            offsets = np.round(offsets[parent_y][:, parent_x] * scale).astype(np.float32)
+        radius = radii[level]
+        costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
+        flat = costs.reshape(ty, tx, -1)
+        best = flat.argmin(axis=2)
+        by, bx = np.divmod(best, 2 * radius + 1)
+        offsets = offsets + np.stack([by - radius, bx - radius], axis=2).astype(np.float32)
+        if level == 0:
+            offsets = offsets + _subpixel(costs, by, bx, radius)
+        previous_tile = level_tile
+    return offsets
+
+
+def _subpixel(costs: np.ndarray, by: np.ndarray, bx: np.ndarray, radius: int) -> np.ndarray:
+    """Separable parabola fits around each tile's best integer displacement (at most half a pixel)."""
+    ty, tx = by.shape
+    iy, ix = np.meshgrid(np.arange(ty), np.arange(tx), indexing="ij")
+    out = np.zeros((ty, tx, 2), np.float32)
+    for axis, (index, size) in enumerate(((by, costs.shape[2]), (bx, costs.shape[3]))):
+        inner = (index > 0) & (index < size - 1)
+        lo, hi = np.clip(index - 1, 0, size - 1), np.clip(index + 1, 0, size - 1)
+        if axis == 0:
+            c0, cm, cp = costs[iy, ix, by, bx], costs[iy, ix, lo, bx], costs[iy, ix, hi, bx]
+        else:
+            c0, cm, cp = costs[iy, ix, by, bx], costs[iy, ix, by, lo], costs[iy, ix, by, hi]
+        curvature = cm - 2 * c0 + cp
+        delta = np.where(inner & (curvature > 1e-12), 0.5 * (cm - cp) / np.maximum(curvature, 1e-12), 0.0)
+        out[..., axis] = np.clip(delta, -0.5, 0.5)
+    return out
+
+
+def displacement_field(offsets: np.ndarray, tile: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap maps (map_x, map_y) that pull a frame onto the reference with per-tile displacements,
+    interpolated bilinearly between tile centres (no block seams)."""
+    height, width = shape
+    dy = cv2.resize(offsets[..., 0], (offsets.shape[1] * tile, offsets.shape[0] * tile), interpolation=cv2.INTER_LINEAR)
+    dx = cv2.resize(offsets[..., 1], (offsets.shape[1] * tile, offsets.shape[0] * tile), interpolation=cv2.INTER_LINEAR)
+    pad = ((0, max(0, height - dy.shape[0])), (0, max(0, width - dy.shape[1])))
+    dy = np.pad(dy, pad, mode="edge")[:height, :width]
+    dx = np.pad(dx, pad, mode="edge")[:height, :width]
+    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    return grid_x + dx, grid_y + dy

@@ -1,0 +1,234 @@
+"""HDR: merge exposure brackets into scene radiance (or fuse them), handheld and without ghosts.
+
+The physically right merge for linear data (RAW, or 8/16-bit files linearised through the sRGB curve):
+every frame divided by its relative exposure estimates the same radiance; frames are averaged with
+per-pixel inverse-variance weights under a shot + read + quantisation noise model (the longest unclipped
+exposure dominates), and clipped pixels get no weight. Frames from an unknown response can instead be
+calibrated with OpenCV's Debevec or Robertson methods, or fused for display with Mertens' method.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from photolab.core.align import (AlignmentError, MergeError, exposure_normalised, find_euclidean,  # noqa: F401
+                                 luminance, warp_frame)
+from photolab.core.color import encode_srgb_integer, srgb_decode
+from photolab.core.photo import Photo
+
+METHODS = ("radiance", "debevec", "robertson", "mertens")
+MIN_FRAMES, MAX_FRAMES = 2, 9
+SHOT_NOISE = 2e-4  # variance per unit of linear signal (about a 5 000 e- full well)
+READ_NOISE = 4e-7  # variance of the noise floor
+GHOST_SIGMAS = 5.0
+
+
+class MissingExposureError(MergeError):
+    """Frames whose exposure is unknown (no shutter speed recorded, none given)."""
+
+
+@dataclass(frozen=True)
+class HdrOptions:
+    """How to merge: ``method`` (one of METHODS), global alignment, deghosting, reference frame index
+    (None: the middle exposure)."""
+
+    method: str = "radiance"
+    align: bool = True
+    deghost: bool = True
+    reference: int | None = None
+
+
+def relative_exposures(photos: Sequence[Photo], times: Sequence[float] | None = None) -> np.ndarray:
+    """Each frame's exposure relative to the first: shutter time x ISO / f-number^2 from the metadata, or
+    ``times`` (seconds) when given. Raises MissingExposureError naming the frames without a shutter time."""
+    if times is not None:
+        if len(times) != len(photos):
+            raise MergeError(f"{len(times)} exposure times given for {len(photos)} frames; give one per frame")
+        if any(not (t > 0 and math.isfinite(t)) for t in times):
+            raise MergeError("exposure times must be positive numbers of seconds")
+        values = np.array(times, np.float64)
+    else:
+        missing = [_name(p, i) for i, p in enumerate(photos) if not p.metadata.shutter_seconds]
+        if missing:
+            raise MissingExposureError(f"{', '.join(missing)}: no exposure time is recorded; give the exposure "
+                                       f"times of the frames")
+        values = np.array([p.metadata.shutter_seconds for p in photos], np.float64)
+        isos = [p.metadata.iso for p in photos]
+        if all(isos):
+            values *= np.array(isos, np.float64) / isos[0]
+        apertures = [p.metadata.aperture for p in photos]
+        if all(apertures):
+            values *= (apertures[0] / np.array(apertures, np.float64)) ** 2
+    values = values / values[0]
+    order = np.sort(values)
+    if np.any(order[1:] / order[:-1] < 1.05):
+        raise MergeError("two frames have the same exposure; HDR needs brackets of different exposures "
+                         "(to merge frames of equal exposure use burst merging)")
+    return values
+
+
+def check_frames(photos: Sequence[Photo], *, minimum: int = MIN_FRAMES, maximum: int = MAX_FRAMES) -> None:
+    """Raise MergeError unless there are minimum..maximum frames of one size from one camera."""
+    if len(photos) < minimum:
+        raise MergeError(f"merging needs at least {minimum} frames, got {len(photos)}")
+    if len(photos) > maximum:
+        raise MergeError(f"merging takes at most {maximum} frames, got {len(photos)}")
+    first = photos[0]
+    for index, photo in enumerate(photos[1:], 1):
+        if photo.pixels.shape != first.pixels.shape:
+            raise MergeError(f"{_name(photo, index)} is {photo.width}x{photo.height} but {_name(first, 0)} is "
+                             f"{first.width}x{first.height}; all frames must have the same size")
+        cameras = [(p.metadata.camera_make, p.metadata.camera_model) for p in (first, photo)]
+        if all(all(c) for c in cameras) and cameras[0] != cameras[1]:
+            raise MergeError(f"{_name(photo, index)} comes from a {' '.join(cameras[1])}, {_name(first, 0)} from a "
+                             f"{' '.join(cameras[0])}; all frames must come from one camera")
+
+
+def _name(photo: Photo, index: int) -> str:
+    return Path(photo.metadata.path).name if photo.metadata.path else f"frame {index + 1}"
+
+
+def clip_level(pixels: np.ndarray) -> float:
+    """The value above which a frame's pixels count as clipped (just under its white point)."""
+    top = float(pixels.max())
+    return 0.97 * (top if top > 0 else 1.0)
+
+
+def _noise_variance(signal: np.ndarray, eight_bit: bool) -> np.ndarray:
+    """Variance of a linear pixel value: shot + read noise, plus 8-bit quantisation through the sRGB curve."""
+    variance = SHOT_NOISE * np.maximum(signal, 0) + READ_NOISE
+    if eight_bit:
+        encoded = np.clip(np.where(signal <= 0.0031308, 12.92 * signal,
+                                   1.055 * np.power(np.maximum(signal, 1e-9), 1 / 2.4) - 0.055), 0, 1)
+        slope = np.where(encoded <= 0.04045, 1 / 12.92, 2.4 / 1.055 * np.power((encoded + 0.055) / 1.055, 1.4))
+        variance = variance + (slope / 255.0) ** 2 / 12.0
+    return variance.astype(np.float32)
+
+
+def _weight_taper(signal: np.ndarray, clip: float) -> np.ndarray:
+    """1 well below the clip level, falling smoothly to 0 at it (no seams where a frame drops out)."""
+    t = np.clip((clip - signal) / (0.1 * clip), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrOptions = HdrOptions(),
+                   context=None) -> Photo:
+    """Scene radiance (linear, in units of the reference frame's exposure) from linear brackets."""
+    n = len(photos)
+    ref = options.reference if options.reference is not None else int(np.argsort(exposures)[n // 2])
+    frames, masks = _aligned(photos, exposures, ref, options.align, context)
+    eight_bit = [(p.metadata.bits_per_sample or 16) <= 8 for p in photos]
+    clips = [clip_level(p.pixels) for p in photos]
+    peaks = [f.max(axis=2) for f in frames]
+    # first pass: exposure-weighted mean of the unclipped frames
+    estimate = _weighted(frames, exposures, [masks[i] * _weight_taper(peaks[i], clips[i]) * exposures[i]
+                                              for i in range(n)], ref)
+    lum = np.maximum(luminance(estimate), 0)
+    weights = []
+    for i in range(n):
+        expected = lum * exposures[i]
+        variance = _noise_variance(expected, eight_bit[i]) / exposures[i] ** 2
+        weights.append(masks[i] * _weight_taper(peaks[i], clips[i]) / variance)
+    if options.deghost and n > 1:
+        if context is not None:
+            context.progress(0.8, "Removing ghosts")
+        _deghost(frames, exposures, weights, ref, eight_bit)
+    merged = _weighted(frames, exposures, weights, ref)
+    return photos[ref].with_pixels(merged * float(exposures[ref]))
+
+
+def _aligned(photos, exposures, ref, align, context):
+    frames, masks = [], []
+    lums = [luminance(p.pixels) for p in photos]
+    for i, photo in enumerate(photos):
+        if context is not None:
+            context.progress(0.1 + 0.6 * i / len(photos), f"Aligning {_name(photo, i)}")
+        if not align or i == ref:
+            frames.append(photo.pixels)
+            masks.append(np.ones(photo.pixels.shape[:2], np.float32))
+            continue
+        a, b = exposure_normalised(lums[ref], exposures[ref], lums[i], exposures[i],
+                                   clip_level(photos[ref].pixels), clip_level(photo.pixels))
+        warp = find_euclidean(a, b, name=_name(photo, i))
+        warped, mask = warp_frame(photo.pixels, warp)
+        frames.append(warped)
+        masks.append(mask)
+    return frames, masks
+
+
+def _weighted(frames, exposures, weights, ref) -> np.ndarray:
+    total = np.zeros(frames[0].shape, np.float32)
+    norm = np.zeros(frames[0].shape[:2], np.float32)
+    for frame, exposure, weight in zip(frames, exposures, weights):
+        total += frame * (weight / exposure)[..., None]
+        norm += weight
+    # pixels clipped in every frame: the shortest exposure is the best (if still clipped) estimate
+    shortest = int(np.argmin(exposures))
+    empty = norm <= 0
+    out = total / np.where(empty, 1, norm)[..., None]
+    out[empty] = frames[shortest][empty] / exposures[shortest]
+    return out.astype(np.float32)
+
+
+def _deghost(frames, exposures, weights, ref, eight_bit) -> None:
+    """Where a frame disagrees with the reference beyond noise, it loses its weight (the reference's pixels
+    win). Only pixels the reference records well are judged; the masks are grown by a few pixels."""
+    ref_radiance = luminance(frames[ref]) / exposures[ref]
+    ref_valid = weights[ref] > 0
+    ref_var = _noise_variance(np.maximum(ref_radiance * exposures[ref], 0), eight_bit[ref]) / exposures[ref] ** 2
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    for i, frame in enumerate(frames):
+        if i == ref:
+            continue
+        radiance = luminance(frame) / exposures[i]
+        var = _noise_variance(np.maximum(radiance * exposures[i], 0), eight_bit[i]) / exposures[i] ** 2
+        diff = cv2.blur(radiance - ref_radiance, (5, 5))
+        sigma = np.sqrt(cv2.blur(var + ref_var, (5, 5)) / 25.0)
+        ghost = (np.abs(diff) > GHOST_SIGMAS * sigma + 0.05 * np.abs(ref_radiance)) & ref_valid & (weights[i] > 0)
+        ghost = cv2.dilate(ghost.astype(np.uint8), kernel) > 0
+        weights[i] = np.where(ghost, 0.0, weights[i]).astype(np.float32)
+
+
+def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, options: HdrOptions = HdrOptions(),
+                 context=None) -> Photo:
+    """OpenCV's response calibration + merge (debevec, robertson) or Mertens exposure fusion on the frames'
+    8-bit sRGB encodings (the response is learnt, not assumed). Mertens gives display-referred pixels."""
+    n = len(photos)
+    ref = options.reference if options.reference is not None else int(np.argsort(exposures)[n // 2])
+    frames, _ = _aligned(photos, exposures, ref, options.align, context)
+    encoded = [np.ascontiguousarray(encode_srgb_integer(f)[..., ::-1]) for f in frames]
+    if context is not None:
+        context.progress(0.75, f"Merging ({method})")
+    if method == "mertens":
+        fused = cv2.createMergeMertens().process(encoded)
+        return photos[ref].with_pixels(srgb_decode(np.clip(fused[..., ::-1], 0, 1)))
+    times = (exposures / exposures.max() * 0.01).astype(np.float32)
+    if method == "debevec":
+        response = cv2.createCalibrateDebevec().process(encoded, times)
+        radiance = cv2.createMergeDebevec().process(encoded, times, response)
+    elif method == "robertson":
+        response = cv2.createCalibrateRobertson().process(encoded, times)
+        radiance = cv2.createMergeRobertson().process(encoded, times, response)
+    else:
+        raise MergeError(f"unknown HDR method {method!r}; choose one of {', '.join(METHODS)}")
+    radiance = np.nan_to_num(radiance[..., ::-1].astype(np.float32), nan=0.0, posinf=0.0)
+    return photos[ref].with_pixels(radiance * float(times[ref]))
+
+
+def merge_hdr(photos: Sequence[Photo], times: Sequence[float] | None = None, options: HdrOptions = HdrOptions(),
+              context=None) -> Photo:
+    """Merge 2-9 brackets into one linear Photo (scene radiance scaled to the reference exposure; for
+    Mertens, a fused display image). ``context`` (a JobContext) gets progress and may cancel."""
+    check_frames(photos)
+    exposures = relative_exposures(photos, times)
+    if options.method not in METHODS:
+        raise MergeError(f"unknown HDR method {options.method!r}; choose one of {', '.join(METHODS)}")
+    if options.method == "radiance":
+        return merge_radiance(photos, exposures, options, context)
+    return merge_opencv(photos, exposures, options.method, options, context)
