@@ -1,0 +1,168 @@
+"""The fine-tuning wizard, driven page by page on a tiny generated folder and a temporary model store."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import torch
+from PIL import Image
+from PySide6.QtGui import QImage
+
+from photolab.gui.finetune_wizard import FinetuneWizard, install_finetune_action
+from photolab.gui.jobs import JobRunner
+from photolab.gui.model_service import ModelService
+from photolab.gui.training_curves import TrainingCurves
+from photolab.models import manager as manager_module
+from photolab.models.training import EpochMetrics
+from tests.test_cli_train import make_folder, seed_store
+
+from .model_store import make_window
+
+torch.set_num_threads(2)
+TIMEOUT = 30_000
+
+
+def open_wizard(qtbot, settings, tmp_path):
+    manager = seed_store(tmp_path / "store")
+    runner = JobRunner()
+    service = ModelService(runner, settings, manager)
+    wizard = FinetuneWizard(service, runner)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard, manager, service
+
+
+def go_to_data_check(qtbot, wizard, folder):
+    wizard.folder_page.path_edit.setText(str(folder))
+    assert wizard.folder_page.isComplete()
+    wizard.next()
+    assert wizard.currentPage() is wizard.data_page
+    qtbot.waitUntil(lambda: wizard.data_page.handle is None and wizard.report is not None, timeout=TIMEOUT)
+
+
+def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
+    folder = make_folder(tmp_path / "colours")
+    (folder / "odd").mkdir()  # a class of 2 images: an error until it is excluded
+    for index in range(2):
+        Image.fromarray(np.full((48, 48, 3), 100 + index, np.uint8)).save(folder / "odd" / f"{index}.png")
+    (folder / "red" / "readme.txt").write_text("not an image")
+    rgba = np.zeros((48, 48, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 220, 128
+    Image.fromarray(rgba).save(folder / "red" / "transparent.png")
+    wizard, manager, service = open_wizard(qtbot, settings, tmp_path)
+    go_to_data_check(qtbot, wizard, folder)
+    page = wizard.data_page
+    assert wizard.report.counts == {"blue": 6, "green": 6, "odd": 2, "red": 7}
+    assert page.classes.topLevelItemCount() == 4
+    problems = [page.issues.topLevelItem(i).text(0) for i in range(page.issues.topLevelItemCount())]
+    actions = [page.issues.topLevelItem(i).text(1) for i in range(page.issues.topLevelItemCount())]
+    assert any("too few images in odd (2)" in p for p in problems) and "ignored" in actions
+    assert not page.isComplete()  # errors block the way on ...
+    page.set_excluded({"odd"})
+    assert page.isComplete()  # ... until the class is excluded
+    wizard.next()
+    assert wizard.base_page.base_name() == "base"
+    assert wizard.base_page.strategy() == "probe"  # 6-7 images per class
+    assert "Recommended" in wizard.base_page.reason.text()
+    wizard.base_page.radios["full"].setChecked(True)
+    wizard.next()
+    assert wizard.settings_page.image_size.value() == 48
+    wizard.settings_page.epochs.setValue(2)
+    wizard.next()
+    training = wizard.training_page
+    qtbot.waitUntil(lambda: training.isComplete(), timeout=TIMEOUT)
+    assert len(training.curves.epochs) == 2  # every epoch was drawn, relayed from the worker thread
+    assert wizard.outcome.result.classes == ("blue", "green", "red")
+    training.curves.grab()  # paints without error
+    wizard.next()
+    results = wizard.results_page
+    assert "Validation accuracy" in results.summary.text()
+    assert results.confusion.rowCount() == 3 and results.per_class.rowCount() == 3
+    assert results.name_edit.text() == "colours-classifier"
+    results.name_edit.setText("my colours")
+    assert not results.save_button.isEnabled() and "not a valid model name" in results.save_status.text()
+    results.name_edit.setText("my-colours")
+    results.description.setPlainText("Red, green and blue squares")
+    results.save_button.click()
+    qtbot.waitUntil(lambda: wizard.saved_entry is not None, timeout=TIMEOUT)
+    entry = manager.get("my-colours")
+    assert entry.card.classes == ("blue", "green", "red")
+    assert entry.card.training["description"] == "Red, green and blue squares"
+    assert entry.card.training["data"]["excluded_classes"] == ["odd"]
+    assert entry.card.training["recipe"]["strategy"] == "full"
+    assert "my-colours" in [e.name for e in service.entries()]  # the Classify panel's list refills from this
+    assert "model list" in results.save_status.text()
+
+
+def test_messy_and_empty_folders_do_not_crash_and_block_training(qtbot, settings, tmp_path):
+    wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    go_to_data_check(qtbot, wizard, empty)
+    assert not wizard.data_page.isComplete()
+    assert "no class sub-folders" in wizard.data_page.issues.topLevelItem(0).text(0)
+    wizard.back()
+    messy = tmp_path / "messy"
+    (messy / "only").mkdir(parents=True)
+    (messy / "only" / "a.jpg").write_bytes(b"garbage")
+    (messy / "only" / "b.txt").write_text("text")
+    (messy / "stray.png").write_bytes(b"")
+    go_to_data_check(qtbot, wizard, messy)
+    problems = " ".join(wizard.data_page.issues.topLevelItem(i).text(0)
+                        for i in range(wizard.data_page.issues.topLevelItemCount()))
+    assert "at least two class" in problems and "cannot be read" in problems
+    assert not wizard.data_page.isComplete()
+
+
+def test_cancel_keeps_nothing_before_the_first_epoch_and_save_on_a_full_disk_fails_cleanly(
+        qtbot, settings, tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "colours")
+    wizard, manager, _ = open_wizard(qtbot, settings, tmp_path)
+    go_to_data_check(qtbot, wizard, folder)
+    wizard.next()
+    wizard.next()
+    wizard.settings_page.epochs.setValue(1)
+    wizard.next()
+    training = wizard.training_page
+    training.cancel()  # before any epoch: nothing to keep
+    qtbot.waitUntil(lambda: training.handle is None, timeout=TIMEOUT)
+    assert "nothing was saved" in training.status.text() and not training.isComplete()
+    training.again_button.click()
+    qtbot.waitUntil(lambda: training.isComplete(), timeout=TIMEOUT)
+    wizard.next()
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(manager_module, "save_file", no_space)
+    before = sorted(p.name for p in (tmp_path / "store" / "models").iterdir())
+    wizard.results_page.save_button.click()
+    qtbot.waitUntil(lambda: wizard.results_page.save_button.isEnabled(), timeout=TIMEOUT)
+    assert "the disk is full" in wizard.results_page.save_status.text()
+    assert sorted(p.name for p in (tmp_path / "store" / "models").iterdir()) == before
+    assert wizard.saved_entry is None
+
+
+def test_curves_draw_train_and_validation(qtbot):
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(600, 220)
+    curves.reset(3)
+    blank = curves.grab().toImage()
+    for epoch, (loss, acc) in enumerate([(1.2, 0.4), (0.8, 0.6), (0.5, 0.9)], start=1):
+        curves.add_epoch(EpochMetrics(epoch, loss, acc, loss + 0.1, acc - 0.1, 1e-3, 0.1, False))
+    drawn = curves.grab().toImage()
+    assert curves.best_epoch() == 3
+    assert drawn.convertToFormat(QImage.Format.Format_RGB32) != blank.convertToFormat(QImage.Format.Format_RGB32)
+
+
+def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tmp_path):
+    window = make_window(qtbot, settings, seed_store(tmp_path / "store"))
+    action = install_finetune_action(window)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Models")
+    assert action in menu.actions()
+    action.trigger()
+    wizard = window.finetune_wizard
+    assert wizard.isVisible() and wizard.base_page.base_name() == "base"
+    wizard.reject()
