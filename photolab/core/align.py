@@ -126,13 +126,13 @@ def _tile_costs(ref: np.ndarray, alt: np.ndarray, offsets: np.ndarray, tile: int
     grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
     per_pixel = np.repeat(np.repeat(offsets, tile, 0), tile, 1).astype(np.float32)
     ref = ref[:height, :width]
+    base_y, base_x = grid_y + per_pixel[..., 0], grid_x + per_pixel[..., 1]
     side = 2 * radius + 1
     costs = np.empty((ty, tx, side, side), np.float32)
     for iy, dy in enumerate(range(-radius, radius + 1)):
-        map_y = grid_y + per_pixel[..., 0] + dy
+        map_y = base_y + dy
         for ix, dx in enumerate(range(-radius, radius + 1)):
-            shifted = cv2.remap(alt, grid_x + per_pixel[..., 1] + dx, map_y, cv2.INTER_NEAREST,
-                                borderMode=cv2.BORDER_REFLECT)
+            shifted = cv2.remap(alt, base_x + dx, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
             diff = cv2.absdiff(ref, shifted)
             if squared:
                 diff = cv2.multiply(diff, diff)
@@ -147,34 +147,96 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
     Returns per-tile displacements (tiles_y, tiles_x, 2) in pixels (dy, dx) at full resolution, for tiles of
     ``tile`` px: frame(y + d) matches reference(y). Coarse levels use 16 px tiles with an L2 distance, the
     finest level ``tile``-px tiles with L1 (as in HDR+), each searching ``radii`` pixels around the upsampled
-    displacement of the level above; the finest level adds a sub-pixel quadratic fit.
+    displacement of the level above, and 1 pixel around the majority (global) motion; the finest level adds
+    a sub-pixel quadratic fit. Ambiguous tiles (flat, or stripes: the aperture problem) follow the global
+    motion through a small distance penalty that only near-ties can feel.
     """
+    # only levels that still hold at least two coarse tiles each way
+    while len(factors) > 1 and min(reference.shape) // int(np.prod(factors)) < 32:
+        factors, radii = factors[:-1], radii[:-1]
     ref_levels = _pyramid(reference, factors)
     alt_levels = _pyramid(frame, factors)
     offsets = None
-    level_tile = tile
+    global_level = np.zeros(2, np.float32)
     for level in range(len(factors) - 1, -1, -1):
         level_tile = tile if level == 0 else 16
         ref, alt = ref_levels[level], alt_levels[level]
         ty, tx = max(1, ref.shape[0] // level_tile), max(1, ref.shape[1] // level_tile)
-        if offsets is None:
+        radius = radii[level]
+        if offsets is None:  # coarsest level: the majority motion first, from every tile's cost surface
             offsets = np.zeros((ty, tx, 2), np.float32)
+            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
+            surface = (costs / (costs.min(axis=(2, 3), keepdims=True) + 1e-12)).mean(axis=(0, 1))
+            from_tiles = np.array(np.unravel_index(surface.argmin(), surface.shape), np.float32) - radius
+            from_phase = np.round(_global_shift(reference, frame) / int(np.prod(factors)))
+            global_level = _better_global(ref, alt, level_tile, (from_tiles, from_phase), level > 0)
         else:
             scale = factors[level + 1]
-            # the parent tile of every tile: the one covering the same area one level up
+            global_level = global_level * scale
+            # the parent of every tile: the tile covering the same area one level up
             parent_y = np.minimum((np.arange(ty) * level_tile) // (previous_tile * scale), offsets.shape[0] - 1)
             parent_x = np.minimum((np.arange(tx) * level_tile) // (previous_tile * scale), offsets.shape[1] - 1)
             offsets = np.round(offsets[parent_y][:, parent_x] * scale).astype(np.float32)
-        radius = radii[level]
-        costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
-        flat = costs.reshape(ty, tx, -1)
-        best = flat.argmin(axis=2)
-        by, bx = np.divmod(best, 2 * radius + 1)
-        offsets = offsets + np.stack([by - radius, bx - radius], axis=2).astype(np.float32)
-        if level == 0:
-            offsets = offsets + _subpixel(costs, by, bx, radius)
+            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
+            _, unpenalised = _search(costs, offsets, radius, 1, None)
+            majority = np.round(np.median(unpenalised.reshape(-1, 2), axis=0))
+            global_level = _better_global(ref, alt, level_tile, (global_level, majority), level > 0)
+        cost_a, found_a = _search(costs, offsets, radius, level, global_level)
+        global_offsets = np.broadcast_to(global_level, offsets.shape).astype(np.float32)
+        global_costs = _tile_costs(ref, alt, global_offsets, level_tile, 1, squared=level > 0)
+        cost_b, found_b = _search(global_costs, global_offsets, 1, level, global_level)
+        offsets = np.where((cost_b < cost_a)[..., None], found_b, found_a)
         previous_tile = level_tile
     return offsets
+
+
+def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
+    """Of the candidate global motions, the one most tiles match best (each tile's best cost within one
+    pixel of it, relative to that tile's best over all candidates)."""
+    ty, tx = max(1, ref.shape[0] // tile), max(1, ref.shape[1] // tile)
+    best = []
+    for candidate in candidates:
+        start = np.broadcast_to(candidate.astype(np.float32), (ty, tx, 2))
+        best.append(_tile_costs(ref, alt, start, tile, 1, squared).min(axis=(2, 3)))
+    best = np.stack(best)
+    scores = (best / (best.min(axis=0) + 1e-12)).mean(axis=(1, 2))
+    return np.asarray(candidates[int(scores.argmin())], np.float32)
+
+
+def _search(costs, start, radius, level, level_global):
+    """Best displacement per tile within ``radius`` of ``start``: (penalised cost, displacement)."""
+    ty, tx = start.shape[:2]
+    if level_global is not None:
+        costs = costs + _penalty(costs, start, radius, level_global)
+    flat = costs.reshape(ty, tx, -1)
+    best = flat.argmin(axis=2)
+    by, bx = np.divmod(best, 2 * radius + 1)
+    found = start + np.stack([by - radius, bx - radius], axis=2).astype(np.float32)
+    if level == 0:
+        found = found + _subpixel(costs, by, bx, radius)
+    return flat.min(axis=2), found
+
+
+def _penalty(costs, start, radius, level_global):
+    """10 % of a typical best match per pixel squared away from the global motion, at most 30 %."""
+    ty, tx = start.shape[:2]
+    steps = np.arange(-radius, radius + 1, dtype=np.float32)
+    far_y = (start[..., 0, None] + steps - level_global[0]) ** 2
+    far_x = (start[..., 1, None] + steps - level_global[1]) ** 2
+    typical = float(np.median(costs.reshape(ty, tx, -1).min(axis=2))) + 1e-12
+    return 0.1 * typical * np.minimum(far_y[..., :, None] + far_x[..., None, :], 3.0)
+
+
+def _global_shift(reference: np.ndarray, frame: np.ndarray, max_side: int = 512) -> np.ndarray:
+    """The whole frame's translation (dy, dx) by phase correlation, at full-resolution pixels."""
+    scale = min(1.0, max_side / max(reference.shape))
+    if scale < 1.0:
+        size = (max(8, round(reference.shape[1] * scale)), max(8, round(reference.shape[0] * scale)))
+        reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(reference, frame, window)
+    return np.array([dy, dx], np.float32) / scale
 
 
 def _subpixel(costs: np.ndarray, by: np.ndarray, bx: np.ndarray, radius: int) -> np.ndarray:

@@ -1,0 +1,137 @@
+"""Burst merging in the manner of HDR+ (Hasinoff et al., SIGGRAPH Asia 2016), on developed linear frames.
+
+Every frame of a burst of equal exposures is aligned to a reference frame with coarse-to-fine tile
+matching (photolab.core.align.tile_alignment), then merged robustly: each aligned frame's weight at a pixel
+is a Wiener-like shrinkage of the local (5x5 mean, RGB) difference to the reference, measured against the noise
+level of that difference at that brightness (estimated from the burst itself). Static regions therefore
+average all frames and lose their noise; where something moved, or alignment failed, the difference is far
+above the noise and the merge falls back to the reference frame's pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from photolab.core.align import MergeError, displacement_field, luminance, tile_alignment
+from photolab.core.hdr import _name, check_frames
+from photolab.core.photo import Photo
+
+MAX_FRAMES = 16
+TILE = 8  # finest-level tile size (px of the alignment image)
+SHRINK = 9.0  # a local mean difference of 3 noise sigmas gets half weight
+ENERGY_TOLERANCE = 0.6  # ... and so does a local mean squared difference 60 % above the noise's
+_WINDOW = 5
+_HALF_RES_ABOVE = 2_000_000  # pixels: larger frames are aligned at half resolution, like HDR+ on Bayer quads
+
+
+def choose_reference(photos: Sequence[Photo], candidates: int = 3) -> int:
+    """The sharpest of the first ``candidates`` frames (variance of the Laplacian), as HDR+ picks it."""
+    scores = []
+    for photo in photos[:candidates]:
+        lum = np.sqrt(np.maximum(luminance(photo.pixels), 0))
+        scale = min(1.0, 1024 / max(lum.shape))
+        if scale < 1:
+            lum = cv2.resize(lum, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        scores.append(float(cv2.Laplacian(lum, cv2.CV_32F).var()))
+    return int(np.argmax(scores))
+
+
+def _alignment_image(photo: Photo, half: bool) -> np.ndarray:
+    """Square-root luminance (shot noise made about even), at half resolution for large frames."""
+    lum = np.sqrt(np.maximum(luminance(photo.pixels), 0))
+    if half:
+        lum = cv2.resize(lum, (lum.shape[1] // 2, lum.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return lum
+
+
+def _channel_mean(image: np.ndarray) -> np.ndarray:
+    return cv2.transform(image, np.full((1, 3), 1 / 3, np.float32)).reshape(image.shape[:2])
+
+
+def _difference_noise(ref_lum: np.ndarray, distances: list[np.ndarray], quartile: float, bins: int = 12):
+    """The noise level of a difference statistic (``distances``, one map per frame) as a function of
+    brightness, from the burst itself: the lower quartile in each brightness bin (robust even where most
+    pixels of a bin moved) divided by ``quartile``, the statistic's lower quartile for pure noise, then a
+    line (shot + read noise) fitted to the bins, twice, dropping bins far above it.
+    Returns (bin centres, variances) for np.interp."""
+    step = max(1, int(np.sqrt(ref_lum.size / 200_000)))
+    level = ref_lum[::step, ::step].ravel()
+    squares = np.concatenate([d[::step, ::step].ravel() for d in distances])
+    levels = np.tile(level, len(distances))
+    edges = np.unique(np.quantile(level, np.linspace(0, 1, bins + 1)))
+    centres, variances = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (levels >= lo) & (levels <= hi)
+        if inside.sum() >= 50:
+            centres.append(float(np.median(levels[inside])))
+            variances.append(float(np.quantile(squares[inside], 0.25)) / quartile)
+    if len(centres) < 3:
+        return np.array([0.0]), np.array([float(np.quantile(squares, 0.25)) / quartile + 1e-12])
+    centres, variances = np.array(centres), np.array(variances)
+    keep = np.ones(len(centres), bool)
+    for _ in range(2):
+        slope, offset = np.polyfit(centres[keep], variances[keep], 1)
+        fitted = np.maximum(slope * centres + offset, variances.min())
+        keep = variances <= 1.5 * fitted
+        if keep.sum() < 3:
+            break
+    return centres, np.maximum(np.minimum(variances, fitted), 1e-12)
+
+
+def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=None) -> Photo:
+    """Align and merge a burst of equal exposures into one less noisy linear Photo.
+
+    ``reference`` is a frame index or "auto" (the sharpest of the first three). Moving objects keep the
+    reference frame's pixels. ``context`` (a JobContext) gets progress and may cancel.
+    """
+    check_frames(photos, maximum=MAX_FRAMES)
+    if reference == "auto":
+        ref = choose_reference(photos)
+    else:
+        ref = int(reference)
+        if not 0 <= ref < len(photos):
+            raise MergeError(f"reference frame {ref} does not exist; the burst has frames 0-{len(photos) - 1}")
+    times = {p.metadata.shutter_seconds for p in photos if p.metadata.shutter_seconds}
+    if len(times) > 1 and max(times) / min(times) > 1.1:
+        raise MergeError("the burst's frames have different exposure times; merge brackets with HDR instead")
+    shape = photos[ref].pixels.shape[:2]
+    half = shape[0] * shape[1] > _HALF_RES_ABOVE
+    scale = 2 if half else 1
+    ref_align = _alignment_image(photos[ref], half)
+    ref_lum = luminance(photos[ref].pixels)
+    warped_frames, distances, energies = [], [], []
+    others = [i for i in range(len(photos)) if i != ref]
+    for count, index in enumerate(others):
+        if context is not None:
+            context.progress(0.05 + 0.75 * count / len(others), f"Aligning {_name(photos[index], index)}")
+        offsets = tile_alignment(ref_align, _alignment_image(photos[index], half), tile=TILE) * scale
+        map_x, map_y = displacement_field(offsets, TILE * scale, shape)
+        warped = cv2.remap(photos[index].pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        warped_frames.append(warped)
+        difference = warped - photos[ref].pixels
+        local = cv2.blur(difference, (_WINDOW, _WINDOW))  # colour counts, not only luminance
+        distances.append(_channel_mean(local * local))
+        energies.append(cv2.blur(_channel_mean(difference * difference), (_WINDOW, _WINDOW)))
+    if context is not None:
+        context.progress(0.85, "Merging")
+    smooth_ref = cv2.blur(ref_lum, (_WINDOW, _WINDOW))
+    centres, variances = _difference_noise(smooth_ref, distances, quartile=0.404)  # chi-square(3)/3
+    noise = np.interp(smooth_ref, centres, variances).astype(np.float32)
+    centres, variances = _difference_noise(smooth_ref, energies, quartile=0.89)  # a mean of 75 squares
+    energy_noise = np.interp(smooth_ref, centres, variances).astype(np.float32)
+    total = photos[ref].pixels.copy()
+    norm = np.ones(shape, np.float32)
+    for warped, distance, energy in zip(warped_frames, distances, energies):
+        # two tests: the local mean difference (slow changes, very sensitive) and the local mean squared
+        # difference beyond the noise's (texture that changed, whose mean difference may be zero)
+        excess = np.maximum(energy / energy_noise - 1.0, 0.0) / ENERGY_TOLERANCE
+        ratio = np.maximum(distance / (SHRINK * noise), excess)
+        ratio = ratio * ratio
+        # steep fall-off, and a frame that moved anywhere near a pixel gives it up too (5x5 minimum)
+        weight = cv2.erode(1.0 / (1.0 + ratio * ratio), np.ones((_WINDOW, _WINDOW), np.uint8))
+        total += warped * weight[..., None]
+        norm += weight
+    return photos[ref].with_pixels(total / norm[..., None])
