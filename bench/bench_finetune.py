@@ -1,0 +1,172 @@
+"""Fine-tuning benchmark: the wizard's training (photolab.models.finetune) against two baselines, on CPU.
+
+Data: natural photos, each *class* is one source photo and its items are random crops of it (112-128 px
+after resizing). Training/validation crops come from the left 65 % of each photo, the held-out *test* crops
+from the right 35 %, so a test crop never overlaps a training crop. Photos: the nature wallpapers of Debian's
+``mate-backgrounds`` package cached under /tmp/plcache/eval-photos (12 photos), else the repository's
+tests/fixtures/*.png (6 photos; only the 5-class task then). Two tasks: 10 classes x 30 images and 5 classes x
+20 images, 10 test crops per class.
+
+Compared, each timed (wall time of the whole training, 2 CPU threads) and scored on the test crops:
+- fine-tuned: the built-in photo-quality-seresnet18 with the recommended strategy (run_finetune, as the
+  wizard runs it), and with "full" as well;
+- (a) logistic regression on raw pixels (24x24 RGB, standardised; torch, full-batch L-BFGS, L2);
+- (b) the same seresnet18 from random weights, strategy "full", same epochs and settings.
+
+    .venv/bin/python bench/bench_finetune.py [--epochs 6] [--image-size 112]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from photolab.models.card import Preprocessing  # noqa: E402
+from photolab.models.data import scan_folder  # noqa: E402
+from photolab.models.finetune import FinetuneSettings, TrainingImages, recommend_strategy, run_finetune  # noqa: E402
+from photolab.models.manager import ModelManager  # noqa: E402
+from photolab.models.se import create_model  # noqa: E402
+from photolab.models.training import evaluate  # noqa: E402
+
+CACHE = Path("/tmp/plcache/eval-photos/mate-backgrounds/usr/share/backgrounds/mate/nature")
+THREADS = 2
+
+
+def source_photos() -> tuple[list[Path], str]:
+    """The photos that define the classes, and where they came from."""
+    cached = sorted(CACHE.glob("*.jpg")) if CACHE.is_dir() else []
+    if len(cached) >= 10:
+        return cached, "mate-backgrounds nature wallpapers (/tmp/plcache)"
+    return sorted((ROOT / "tests" / "fixtures").glob("*.png")), "tests/fixtures/*.png"
+
+
+def crops(photo: Image.Image, count: int, side: int, region: tuple[float, float], rng) -> list[Image.Image]:
+    """``count`` random square crops (25-50 % of the short side) inside the horizontal ``region``, resized."""
+    width, height = photo.size
+    left, right = int(region[0] * width), int(region[1] * width)
+    out = []
+    for _ in range(count):
+        size = int(rng.uniform(0.25, 0.5) * min(height, right - left))
+        x = int(rng.integers(left, right - size + 1))
+        y = int(rng.integers(0, height - size + 1))
+        out.append(photo.crop((x, y, x + size, y + size)).resize((side, side), Image.Resampling.BILINEAR))
+    return out
+
+
+def build_task(folder: Path, photos: list[Path], classes: int, per_class: int, test_per_class: int,
+               seed: int) -> list[tuple[Path, int]]:
+    """Write the training folder (one sub-folder per photo); return the test items ``(path, label)``."""
+    rng = np.random.default_rng(seed)
+    test = []
+    for label, source in enumerate(photos[:classes]):
+        photo = Image.open(source).convert("RGB")
+        photo.thumbnail((900, 900), Image.Resampling.BOX)
+        name = source.stem.lower()
+        (folder / "train" / name).mkdir(parents=True)
+        (folder / "test" / name).mkdir(parents=True)
+        for index, crop in enumerate(crops(photo, per_class, int(rng.integers(112, 129)), (0.0, 0.65), rng)):
+            crop.save(folder / "train" / name / f"{index:03d}.png")
+        for index, crop in enumerate(crops(photo, test_per_class, 120, (0.65, 1.0), rng)):
+            path = folder / "test" / name / f"{index:03d}.png"
+            crop.save(path)
+            test.append((path, label))
+    return test
+
+
+def pixels(items, side: int = 24) -> np.ndarray:
+    """Raw pixels of each image, resized to ``side`` px, as float features."""
+    return np.stack([np.asarray(Image.open(p).convert("RGB").resize((side, side), Image.Resampling.BOX),
+                                np.float32).ravel() / 255.0 for p, _ in items])
+
+
+def logistic_regression(train_items, test_items, classes: int, l2: float = 1e-3) -> tuple[float, float]:
+    """Softmax regression on raw pixels; (test accuracy, seconds)."""
+    start = time.monotonic()
+    x_train, x_test = pixels(train_items), pixels(test_items)
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    x_train = torch.from_numpy((x_train - mean) / std)
+    x_test = torch.from_numpy((x_test - mean) / std)
+    y_train = torch.tensor([label for _, label in train_items])
+    weights = torch.zeros(x_train.shape[1], classes, requires_grad=True)
+    bias = torch.zeros(classes, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weights, bias], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x_train @ weights + bias, y_train) + l2 * (weights ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        predicted = (x_test @ weights + bias).argmax(1).numpy()
+    accuracy = float((predicted == np.array([label for _, label in test_items])).mean())
+    return accuracy, time.monotonic() - start
+
+
+def test_accuracy(outcome, test_items) -> float:
+    """Accuracy of the trained model on the held-out test crops (the app's eval preprocessing)."""
+    data = TrainingImages(test_items, outcome.preprocessing, False)
+    return evaluate(outcome.model, data, outcome.result.classes).accuracy
+
+
+def run_task(work: Path, photos, classes: int, per_class: int, args) -> dict:
+    """One task: the three methods, their wall times and test accuracies."""
+    test_items = build_task(work, photos, classes, per_class, 10, seed=classes)
+    report = scan_folder(work / "train")
+    assert report.ok, report.summary()
+    index = {name: i for i, name in enumerate(report.classes)}
+    test_items = [(p, index[p.parent.name]) for p, _ in test_items]
+    manager = ModelManager(data_dir=work / "store")
+    builtin = manager.default_entry()
+    torch.manual_seed(0)
+    scratch = create_model(builtin.card.architecture, num_classes=len(builtin.card.classes))
+    manager.save_model(scratch, "scratch", builtin.card.classes, preprocessing=builtin.card.preprocessing)
+    strategy, _ = recommend_strategy(report.counts)
+    rows = {}
+    runs = [("fine-tuned built-in", builtin.name, strategy), ("fine-tuned built-in", builtin.name, "full"),
+            ("from scratch", "scratch", "full")]
+    for label, base, how in runs[:1] + [run for run in runs[1:] if run[2] != strategy or run[1] != builtin.name]:
+        settings = FinetuneSettings(base=base, strategy=how, epochs=args.epochs, image_size=args.image_size,
+                                    num_threads=THREADS, patience=0, seed=0)
+        start = time.monotonic()
+        outcome = run_finetune(manager, report, settings)
+        seconds = time.monotonic() - start
+        rows[f"{label} ({how})"] = (test_accuracy(outcome, test_items), seconds, outcome.result.metrics.accuracy)
+    accuracy, seconds = logistic_regression(report.items, test_items, len(report.classes))
+    rows["logistic regression on pixels"] = (accuracy, seconds, float("nan"))
+    return rows
+
+
+def main() -> None:
+    """Run both tasks and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--image-size", type=int, default=112)
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    photos, origin = source_photos()
+    print(f"photos: {origin}; {THREADS} CPU threads; {args.epochs} epochs at {args.image_size} px")
+    tasks = [(10, 30), (5, 20)] if len(photos) >= 10 else [(5, 20)]
+    with tempfile.TemporaryDirectory() as folder:
+        for classes, per_class in tasks:
+            rows = run_task(Path(folder) / f"task{classes}", photos, classes, per_class, args)
+            print(f"\n{classes} classes x {per_class} images (10 test crops per class, chance {1 / classes:.0%})")
+            print(f"{'method':<40} {'test acc':>8} {'val acc':>8} {'wall s':>7}")
+            for name, (accuracy, seconds, val) in rows.items():
+                shown = "-" if val != val else f"{val:.1%}"
+                print(f"{name:<40} {accuracy:8.1%} {shown:>8} {seconds:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
