@@ -48,7 +48,7 @@ def exposure_normalised(lum_ref: np.ndarray, exposure_ref: float, lum: np.ndarra
 
 
 def find_euclidean(reference: np.ndarray, moving: np.ndarray, *, name: str = "frame",
-                   max_side: int = 1024, min_correlation: float = 0.5) -> np.ndarray:
+                   max_side: int = 1024, min_correlation: float = 0.3) -> np.ndarray:
     """The 2x3 warp (rotation + translation) that maps ``reference`` coordinates into ``moving``, such that
     ``cv2.warpAffine(moving, warp, ..., flags=WARP_INVERSE_MAP)`` lines ``moving`` up with ``reference``.
 
@@ -81,9 +81,15 @@ def find_euclidean(reference: np.ndarray, moving: np.ndarray, *, name: str = "fr
         warp[:, 2] *= level
     aligned = cv2.warpAffine(moving, warp, reference.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                              borderMode=cv2.BORDER_REPLICATE)
+    # judge the fine structure (a smooth gradient correlates with any other), where both frames record it
+    reference = reference - cv2.GaussianBlur(reference, (0, 0), 2.0)
+    aligned = aligned - cv2.GaussianBlur(aligned, (0, 0), 2.0)
     margin = max(2, round(0.05 * min(reference.shape)))
     a = reference[margin:-margin, margin:-margin].ravel()
     b = aligned[margin:-margin, margin:-margin].ravel()
+    inside = (np.abs(a) > 1e-4) | (np.abs(b) > 1e-4)  # not flat (clamped) in both
+    if inside.mean() > 0.05:
+        a, b = a[inside], b[inside]
     correlation = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
     angle = abs(np.degrees(np.arctan2(warp[1, 0], warp[0, 0])))
     shift = float(np.hypot(warp[0, 2], warp[1, 2])) / max(reference.shape)

@@ -135,3 +135,20 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         total += warped * weight[..., None]
         norm += weight
     return photos[ref].with_pixels(total / norm[..., None])
+
+
+def merge_burst_files(paths: Sequence[str], target, *, reference: int | str = "auto", tonemap_name: str = "none",
+                      context=None):
+    """Read a burst, merge it and write ``target`` (.hdr/.exr radiance, or .tif/.png/.jpg tone-mapped).
+    The work function of the CLI's and the window's burst jobs; returns the path written."""
+    from photolab.core.hdr import read_frames
+    from photolab.core.tonemap import write_result
+
+    if len(paths) < 2:
+        raise MergeError(f"merging needs at least 2 frames, got {len(paths)}")
+    photos = read_frames(paths, context.subtask(0.0, 0.3) if context is not None else None)
+    merged = merge_burst(photos, reference, context.subtask(0.3, 0.9) if context is not None else None)
+    if context is not None:
+        context.progress(0.9, "Writing the result")
+    return write_result(merged, target, tonemap_name=tonemap_name,
+                        context=context.subtask(0.9, 1.0) if context is not None else None)

@@ -232,3 +232,32 @@ def merge_hdr(photos: Sequence[Photo], times: Sequence[float] | None = None, opt
     if options.method == "radiance":
         return merge_radiance(photos, exposures, options, context)
     return merge_opencv(photos, exposures, options.method, options, context)
+
+
+def read_frames(paths: Sequence[str | Path], context=None) -> list[Photo]:
+    """Read every frame (as ``read_photo`` does), with progress over all of them."""
+    from photolab.core.io import read_photo
+
+    frames = []
+    for index, path in enumerate(paths):
+        sub = context.subtask(index / len(paths), (index + 1) / len(paths)) if context is not None else None
+        frames.append(read_photo(path, context=sub))
+    return frames
+
+
+def merge_hdr_files(paths: Sequence[str | Path], target: str | Path, *, times: Sequence[float] | None = None,
+                    options: HdrOptions = HdrOptions(), tonemap_name: str = "local", context=None) -> Path:
+    """Read brackets, merge them and write ``target`` (.hdr/.exr radiance, or .tif/.png/.jpg tone-mapped).
+    The work function of the CLI's and the window's HDR jobs; returns the path written."""
+    from photolab.core.tonemap import write_result
+
+    if len(paths) < MIN_FRAMES:
+        raise MergeError(f"merging needs at least {MIN_FRAMES} frames, got {len(paths)}")
+    if times is not None and len(times) != len(paths):
+        raise MergeError(f"{len(times)} exposure times given for {len(paths)} frames; give one per frame")
+    photos = read_frames(paths, context.subtask(0.0, 0.3) if context is not None else None)
+    merged = merge_hdr(photos, times, options, context.subtask(0.3, 0.85) if context is not None else None)
+    if context is not None:
+        context.progress(0.85, f"Writing {Path(target).name}")
+    return write_result(merged, target, tonemap_name=tonemap_name, display_referred=options.method == "mertens",
+                        context=context.subtask(0.85, 1.0) if context is not None else None)
