@@ -1,0 +1,97 @@
+"""File > Merge to HDR… / Merge Burst…: the menu entries, the dialog's checks, and a merge that opens its result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from photolab.core.color import decode_srgb_integer, encode_srgb_integer
+from photolab.gui.merge_dialog import BURST, HDR, MergeDialog, install_merge_action, parse_times
+from utils.images import load_fixture
+
+TIMES = (1 / 64, 1 / 8, 1.0)
+
+
+def brackets(folder: Path, times=TIMES) -> list[Path]:
+    scene = np.power(decode_srgb_integer(load_fixture("rock_snow_sky")).astype(np.float64) + 2e-3, 1.8) * 40
+    paths = []
+    for index, time in enumerate(times):
+        path = folder / f"frame{index}.png"
+        cv2.imwrite(str(path), encode_srgb_integer(np.clip(scene * time, 0, 1).astype(np.float32))[..., ::-1])
+        paths.append(path)
+    return paths
+
+
+def file_menu_titles(window) -> list[str]:
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
+    return [a.text().replace("&", "") for a in menu.actions()]
+
+
+def test_install_adds_both_commands_to_the_file_menu(window):
+    install_merge_action(window)
+    titles = file_menu_titles(window)
+    assert "Merge to HDR…" in titles and "Merge Burst…" in titles
+    assert titles.index("Merge to HDR…") < titles.index("Export…")
+
+
+def test_dialog_refuses_incomplete_requests(qtbot, recorded_dialogs, tmp_path):
+    dialog = MergeDialog(HDR)
+    qtbot.addWidget(dialog)
+    dialog.set_paths([tmp_path / "a.png"])
+    dialog.accept()
+    assert recorded_dialogs.warnings == ["Add at least two frames to merge."]
+    dialog.set_paths([tmp_path / "a.png", tmp_path / "b.png"])
+    dialog.times.setText("1/100")
+    dialog.accept()
+    assert "one exposure time per frame" in recorded_dialogs.warnings[-1]
+    dialog.times.setText("1/100 1/25")
+    request = dialog.request()
+    assert request.times == (0.01, 0.04) and request.target == tmp_path / "a_hdr.tif"
+    assert parse_times("") is None
+
+
+def test_merge_to_hdr_from_the_menu_opens_the_result(qtbot, window, tmp_path, recorded_dialogs):
+    install_merge_action(window)
+    paths = brackets(tmp_path)
+    target = tmp_path / "merged.tif"
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(paths)
+        dialog.times.setText("1/64 1/8 1")
+        dialog.output.setText(str(target))
+        return True
+
+    window.exec_dialog = fill_and_accept
+    window.merge_hdr_action.trigger()
+    qtbot.waitUntil(lambda: window.document is not None and window.document.path == target
+                    and window.document.is_fully_loaded, timeout=20000)
+    assert not recorded_dialogs.errors
+    pixels = window.document.full_photo.pixels
+    assert pixels.shape == (128, 192, 3) and 0.02 < pixels.mean() < 0.8
+
+
+def test_failed_merge_explains_what_to_enter(qtbot, window, tmp_path, recorded_dialogs):
+    install_merge_action(window)
+    paths = brackets(tmp_path)
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(paths)
+        dialog.output.setText(str(tmp_path / "out.hdr"))
+        return True
+
+    window.exec_dialog = fill_and_accept
+    window.merge_hdr_action.trigger()
+    qtbot.waitUntil(lambda: bool(recorded_dialogs.errors), timeout=20000)
+    assert "no exposure time" in recorded_dialogs.errors[0] and "Exposure times field" in recorded_dialogs.errors[0]
+    assert window.document is None
+
+
+def test_burst_dialog_has_a_reference_choice(qtbot, tmp_path):
+    dialog = MergeDialog(BURST)
+    qtbot.addWidget(dialog)
+    dialog.set_paths([tmp_path / "a.png", tmp_path / "b.png"])
+    assert dialog.request().reference == "auto" and dialog.request().tonemap == "none"
+    dialog.reference.setValue(1)
+    assert dialog.request().reference == 1
