@@ -43,7 +43,8 @@ def exposure_normalised(lum_ref: np.ndarray, exposure_ref: float, lum: np.ndarra
     low = min(low, high * 0.5)
     out = []
     for values, gain in ((lum_ref, exposure_ref), (lum, exposure)):
-        out.append(np.log2(np.clip(values / gain, low, high)).astype(np.float32))
+        clamped = cv2.min(cv2.max(cv2.multiply(values, 1.0 / gain), low), high)
+        out.append(cv2.multiply(cv2.log(clamped), 1 / np.log(2)))
     return out[0], out[1]
 
 

@@ -101,20 +101,20 @@ def clip_level(pixels: np.ndarray) -> float:
 
 
 def _noise_variance(signal: np.ndarray, eight_bit: bool) -> np.ndarray:
-    """Variance of a linear pixel value: shot + read noise, plus 8-bit quantisation through the sRGB curve."""
-    variance = SHOT_NOISE * np.maximum(signal, 0) + READ_NOISE
+    """Variance of a linear pixel value: shot + read noise, plus 8-bit quantisation through the sRGB curve
+    (one code step is d(linear)/d(code) = 2.275 s^0.583 / 255 on the power segment, 1 / (12.92 * 255) below)."""
+    signal = cv2.max(np.asarray(signal, np.float32), 1e-9)
+    variance = cv2.add(cv2.multiply(signal, SHOT_NOISE), READ_NOISE)
     if eight_bit:
-        encoded = np.clip(np.where(signal <= 0.0031308, 12.92 * signal,
-                                   1.055 * np.power(np.maximum(signal, 1e-9), 1 / 2.4) - 0.055), 0, 1)
-        slope = np.where(encoded <= 0.04045, 1 / 12.92, 2.4 / 1.055 * np.power((encoded + 0.055) / 1.055, 1.4))
-        variance = variance + (slope / 255.0) ** 2 / 12.0
-    return variance.astype(np.float32)
+        step = cv2.max(cv2.multiply(cv2.pow(signal, 1 / 1.7143), 2.4 / 1.055 / 255.0), 1 / 12.92 / 255.0)
+        variance = cv2.add(variance, cv2.multiply(step, step, scale=1 / 12.0))
+    return variance
 
 
 def _weight_taper(signal: np.ndarray, clip: float) -> np.ndarray:
     """1 well below the clip level, falling smoothly to 0 at it (no seams where a frame drops out)."""
-    t = np.clip((clip - signal) / (0.1 * clip), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    t = cv2.min(cv2.max(cv2.multiply(cv2.subtract(clip, signal), 1 / (0.1 * clip)), 0.0), 1.0)
+    return cv2.multiply(cv2.multiply(t, t), cv2.subtract(3.0, cv2.multiply(t, 2.0)))
 
 
 def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrOptions = HdrOptions(),
@@ -123,9 +123,10 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
     n = len(photos)
     ref = options.reference if options.reference is not None else int(np.argsort(exposures)[n // 2])
     frames, masks = _aligned(photos, exposures, ref, options.align, context)
+    exposures = [float(e) for e in exposures]  # Python floats keep the float32 arithmetic in float32
     eight_bit = [(p.metadata.bits_per_sample or 16) <= 8 for p in photos]
     clips = [clip_level(p.pixels) for p in photos]
-    peaks = [f.max(axis=2) for f in frames]
+    peaks = [cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2]) for f in frames]
     # first pass: exposure-weighted mean of the unclipped frames
     estimate = _weighted(frames, exposures, [masks[i] * _weight_taper(peaks[i], clips[i]) * exposures[i]
                                               for i in range(n)], ref)
@@ -166,14 +167,17 @@ def _weighted(frames, exposures, weights, ref) -> np.ndarray:
     total = np.zeros(frames[0].shape, np.float32)
     norm = np.zeros(frames[0].shape[:2], np.float32)
     for frame, exposure, weight in zip(frames, exposures, weights):
-        total += frame * (weight / exposure)[..., None]
-        norm += weight
+        scaled = cv2.multiply(weight, 1.0 / float(exposure))
+        total = cv2.add(total, cv2.multiply(frame, cv2.merge([scaled, scaled, scaled])))
+        norm = cv2.add(norm, weight)
     # pixels clipped in every frame: the shortest exposure is the best (if still clipped) estimate
     shortest = int(np.argmin(exposures))
     empty = norm <= 0
-    out = total / np.where(empty, 1, norm)[..., None]
-    out[empty] = frames[shortest][empty] / exposures[shortest]
-    return out.astype(np.float32)
+    inverse = cv2.divide(1.0, cv2.max(norm, 1e-30))
+    out = cv2.multiply(total, cv2.merge([inverse, inverse, inverse]))
+    if empty.any():
+        out[empty] = frames[shortest][empty] / float(exposures[shortest])
+    return out
 
 
 def _deghost(frames, exposures, weights, ref, eight_bit) -> None:

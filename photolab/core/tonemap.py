@@ -26,21 +26,26 @@ _EPS = 1e-6
 
 
 def _with_luminance(pixels: np.ndarray, lum: np.ndarray, new_lum: np.ndarray) -> np.ndarray:
-    scale = new_lum / np.maximum(lum, _EPS)
-    return np.clip(pixels * scale[..., None], 0.0, None).astype(np.float32)
+    scale = cv2.divide(new_lum.astype(np.float32), cv2.max(lum, _EPS))
+    return cv2.max(cv2.multiply(pixels, cv2.merge([scale, scale, scale])), 0.0)
+
+
+def _at_most_one(pixels: np.ndarray) -> np.ndarray:
+    # on a 2-D view: OpenCV reads a Python number as a Scalar (v, 0, 0, 0), one value per channel
+    return cv2.min(pixels.reshape(pixels.shape[0], -1), 1.0).reshape(pixels.shape)
 
 
 def reinhard(pixels: np.ndarray, key: float = 0.18, white: float | None = None) -> np.ndarray:
     """Global Reinhard operator: luminance scaled to ``key`` at its log average, then L(1 + L/w^2)/(1 + L);
     ``white`` (default: the 99.9th percentile) maps to 1. Returns display-linear pixels in [0, 1]."""
-    pixels = np.maximum(np.nan_to_num(pixels, nan=0.0, posinf=0.0), 0).astype(np.float32)
+    pixels = cv2.max(np.nan_to_num(np.asarray(pixels, np.float32), nan=0.0, posinf=0.0), 0.0)
     lum = luminance(pixels)
     log_average = float(np.exp(np.mean(np.log(lum[::4, ::4] + _EPS))))
     scaled = lum * (key / max(log_average, _EPS))
     if white is None:
         white = max(float(np.percentile(scaled[::4, ::4], 99.9)), 1.0)
     mapped = scaled * (1 + scaled / (white * white)) / (1 + scaled)
-    return np.clip(_with_luminance(pixels, lum, mapped), 0.0, 1.0)
+    return _at_most_one(_with_luminance(pixels, lum, mapped))
 
 
 def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -58,7 +63,7 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
 def local_tonemap(pixels: np.ndarray, contrast_stops: float = 6.0, detail: float = 1.0) -> np.ndarray:
     """Local operator: log2 luminance = base (guided filter) + detail; the base is compressed to
     ``contrast_stops`` stops, the detail multiplied by ``detail``. Returns display-linear pixels in [0, 1]."""
-    pixels = np.maximum(np.nan_to_num(pixels, nan=0.0, posinf=0.0), 0).astype(np.float32)
+    pixels = cv2.max(np.nan_to_num(np.asarray(pixels, np.float32), nan=0.0, posinf=0.0), 0.0)
     lum = luminance(pixels)
     log_lum = np.log2(lum + _EPS).astype(np.float32)
     radius = max(2, round(0.02 * max(lum.shape)))
@@ -72,8 +77,8 @@ def local_tonemap(pixels: np.ndarray, contrast_stops: float = 6.0, detail: float
     low, high = np.percentile(base[::4, ::4], (0.5, 99.5))
     compression = min(1.0, contrast_stops / max(float(high - low), _EPS))
     out_log = (base - high) * compression + (log_lum - base) * detail - 0.2  # brightest base just under white
-    mapped = np.exp2(out_log)
-    return np.clip(_with_luminance(pixels, lum, mapped), 0.0, 1.0)
+    mapped = cv2.exp(cv2.multiply(out_log.astype(np.float32), float(np.log(2))))
+    return _at_most_one(_with_luminance(pixels, lum, mapped))
 
 
 def tonemap(photo: Photo, name: str = "local") -> Photo:
