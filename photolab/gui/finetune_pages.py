@@ -39,7 +39,7 @@ class FolderPage(QWizardPage):
         super().__init__()
         self.setTitle("Choose your photos")
         self.setSubTitle("Make one sub-folder per category and put its photos inside (further sub-folders are "
-                         "fine). RAW, JPEG, PNG, TIFF and WebP are read; transparent PNGs are placed on white.")
+                         "fine). Camera RAW, JPEG, PNG, TIFF and WebP photos are read.")
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("/path/to/folder  (e.g. birds/ with birds/robin, birds/wren …)")
         self.path_edit.textChanged.connect(self.completeChanged)
