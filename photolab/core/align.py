@@ -9,6 +9,8 @@ parent tile found one level up, so large handheld shifts and local motion are bo
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -114,6 +116,14 @@ def warp_frame(pixels: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.nda
 
 # --- HDR+ tile alignment ------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (y, x) as float32 maps (read-only, shared)."""
+    y = np.broadcast_to(np.arange(height, dtype=np.float32)[:, None], (height, width))
+    x = np.broadcast_to(np.arange(width, dtype=np.float32)[None, :], (height, width))
+    return y, x
+
+
 def _pyramid(image: np.ndarray, factors: tuple[int, ...]) -> list[np.ndarray]:
     levels = [image]
     for factor in factors[1:]:
@@ -130,7 +140,7 @@ def _tile_costs(ref: np.ndarray, alt: np.ndarray, offsets: np.ndarray, tile: int
     shape (tiles_y, tiles_x, 2r+1, 2r+1)."""
     ty, tx = offsets.shape[:2]
     height, width = ty * tile, tx * tile
-    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    grid_y, grid_x = _grid(height, width)
     per_pixel = np.repeat(np.repeat(offsets, tile, 0), tile, 1).astype(np.float32)
     ref = ref[:height, :width]
     base_y, base_x = grid_y + per_pixel[..., 0], grid_x + per_pixel[..., 1]
@@ -152,9 +162,9 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
     """HDR+ coarse-to-fine tile alignment of one burst frame's luminance to the reference's.
 
     Returns per-tile displacements (tiles_y, tiles_x, 2) in pixels (dy, dx) at full resolution, for tiles of
-    ``tile`` px: frame(y + d) matches reference(y). Coarse levels use 16 px tiles with an L2 distance, the
-    finest level ``tile``-px tiles with L1 (as in HDR+), each searching ``radii`` pixels around the upsampled
-    displacement of the level above, and 1 pixel around the majority (global) motion; the finest level adds
+    ``tile`` px: frame(y + d) matches reference(y). Coarse levels use 16 px tiles, the finest level
+    ``tile``-px tiles, all with an L1 distance (HDR+ uses L2 on the coarse ones; L1 is cheaper and did as
+    well here), each searching ``radii`` pixels around the upsampled displacement of the level above, and 1 pixel around the majority (global) motion; the finest level adds
     a sub-pixel quadratic fit. Ambiguous tiles (flat, or stripes: the aperture problem) follow the global
     motion through a small distance penalty that only near-ties can feel.
     """
@@ -172,11 +182,11 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
         radius = radii[level]
         if offsets is None:  # coarsest level: the majority motion first, from every tile's cost surface
             offsets = np.zeros((ty, tx, 2), np.float32)
-            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
+            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=False)
             surface = (costs / (costs.min(axis=(2, 3), keepdims=True) + 1e-12)).mean(axis=(0, 1))
             from_tiles = np.array(np.unravel_index(surface.argmin(), surface.shape), np.float32) - radius
             from_phase = np.round(_global_shift(reference, frame) / int(np.prod(factors)))
-            global_level = _better_global(ref, alt, level_tile, (from_tiles, from_phase), level > 0)
+            global_level = _better_global(ref, alt, level_tile, (from_tiles, from_phase), False)
         else:
             scale = factors[level + 1]
             global_level = global_level * scale
@@ -184,13 +194,13 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
             parent_y = np.minimum((np.arange(ty) * level_tile) // (previous_tile * scale), offsets.shape[0] - 1)
             parent_x = np.minimum((np.arange(tx) * level_tile) // (previous_tile * scale), offsets.shape[1] - 1)
             offsets = np.round(offsets[parent_y][:, parent_x] * scale).astype(np.float32)
-            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=level > 0)
+            costs = _tile_costs(ref, alt, offsets, level_tile, radius, squared=False)
             _, unpenalised = _search(costs, offsets, radius, 1, None)
             majority = np.round(np.median(unpenalised.reshape(-1, 2), axis=0))
-            global_level = _better_global(ref, alt, level_tile, (global_level, majority), level > 0)
+            global_level = _better_global(ref, alt, level_tile, (global_level, majority), False)
         cost_a, found_a = _search(costs, offsets, radius, level, global_level)
         global_offsets = np.broadcast_to(global_level, offsets.shape).astype(np.float32)
-        global_costs = _tile_costs(ref, alt, global_offsets, level_tile, 1, squared=level > 0)
+        global_costs = _tile_costs(ref, alt, global_offsets, level_tile, 1, squared=False)
         cost_b, found_b = _search(global_costs, global_offsets, 1, level, global_level)
         offsets = np.where((cost_b < cost_a)[..., None], found_b, found_a)
         previous_tile = level_tile
@@ -273,5 +283,5 @@ def displacement_field(offsets: np.ndarray, tile: int, shape: tuple[int, int]) -
     pad = ((0, max(0, height - dy.shape[0])), (0, max(0, width - dy.shape[1])))
     dy = np.pad(dy, pad, mode="edge")[:height, :width]
     dx = np.pad(dx, pad, mode="edge")[:height, :width]
-    grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
+    grid_y, grid_x = _grid(height, width)
     return grid_x + dx, grid_y + dy

@@ -111,30 +111,33 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         map_x, map_y = displacement_field(offsets, TILE * scale, shape)
         warped = cv2.remap(photos[index].pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         warped_frames.append(warped)
-        difference = warped - photos[ref].pixels
+        difference = cv2.subtract(warped, photos[ref].pixels)
         local = cv2.blur(difference, (_WINDOW, _WINDOW))  # colour counts, not only luminance
-        distances.append(_channel_mean(local * local))
-        energies.append(cv2.blur(_channel_mean(difference * difference), (_WINDOW, _WINDOW)))
+        distances.append(_channel_mean(cv2.multiply(local, local)))
+        energies.append(cv2.blur(_channel_mean(cv2.multiply(difference, difference)), (_WINDOW, _WINDOW)))
+        del difference, local
     if context is not None:
         context.progress(0.85, "Merging")
     smooth_ref = cv2.blur(ref_lum, (_WINDOW, _WINDOW))
     centres, variances = _difference_noise(smooth_ref, distances, quartile=0.404)  # chi-square(3)/3
-    noise = np.interp(smooth_ref, centres, variances).astype(np.float32)
+    noise_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32), scale=1 / SHRINK)
     centres, variances = _difference_noise(smooth_ref, energies, quartile=0.89)  # a mean of 75 squares
-    energy_noise = np.interp(smooth_ref, centres, variances).astype(np.float32)
+    energy_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32))
     total = photos[ref].pixels.copy()
     norm = np.ones(shape, np.float32)
+    kernel = np.ones((_WINDOW, _WINDOW), np.uint8)
     for warped, distance, energy in zip(warped_frames, distances, energies):
         # two tests: the local mean difference (slow changes, very sensitive) and the local mean squared
         # difference beyond the noise's (texture that changed, whose mean difference may be zero)
-        excess = np.maximum(energy / energy_noise - 1.0, 0.0) / ENERGY_TOLERANCE
-        ratio = np.maximum(distance / (SHRINK * noise), excess)
-        ratio = ratio * ratio
+        excess = cv2.multiply(cv2.subtract(cv2.multiply(energy, energy_scale), 1.0), 1 / ENERGY_TOLERANCE)
+        ratio = cv2.max(cv2.multiply(distance, noise_scale), excess)
+        ratio = cv2.multiply(ratio, ratio)
         # steep fall-off, and a frame that moved anywhere near a pixel gives it up too (5x5 minimum)
-        weight = cv2.erode(1.0 / (1.0 + ratio * ratio), np.ones((_WINDOW, _WINDOW), np.uint8))
-        total += warped * weight[..., None]
-        norm += weight
-    return photos[ref].with_pixels(total / norm[..., None])
+        weight = cv2.erode(cv2.divide(1.0, cv2.add(cv2.multiply(ratio, ratio), 1.0)), kernel)
+        total = cv2.add(total, cv2.multiply(warped, cv2.merge([weight, weight, weight])))
+        norm = cv2.add(norm, weight)
+    inverse = cv2.divide(1.0, norm)
+    return photos[ref].with_pixels(cv2.multiply(total, cv2.merge([inverse, inverse, inverse])))
 
 
 def merge_burst_files(paths: Sequence[str], target, *, reference: int | str = "auto", tonemap_name: str = "none",
