@@ -47,6 +47,10 @@ def _alignment_image(photo: Photo, half: bool) -> np.ndarray:
     return lum
 
 
+def _halved(image: np.ndarray) -> np.ndarray:
+    return cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
 def _channel_mean(image: np.ndarray) -> np.ndarray:
     return cv2.transform(image, np.full((1, 3), 1 / 3, np.float32)).reshape(image.shape[:2])
 
@@ -102,6 +106,7 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
     scale = 2 if half else 1
     ref_align = _alignment_image(photos[ref], half)
     ref_lum = luminance(photos[ref].pixels)
+    window = 3 if half else _WINDOW
     warped_frames, distances, energies = [], [], []
     others = [i for i in range(len(photos)) if i != ref]
     for count, index in enumerate(others):
@@ -112,20 +117,23 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         warped = cv2.remap(photos[index].pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         warped_frames.append(warped)
         difference = cv2.subtract(warped, photos[ref].pixels)
-        local = cv2.blur(difference, (_WINDOW, _WINDOW))  # colour counts, not only luminance
+        energy = _channel_mean(cv2.multiply(difference, difference))
+        if half:  # the weights are smooth: judge 2x2 means, over a 3x3 window (6x6 pixels)
+            difference, energy = _halved(difference), _halved(energy)
+        local = cv2.blur(difference, (window, window))  # colour counts, not only luminance
         distances.append(_channel_mean(cv2.multiply(local, local)))
-        energies.append(cv2.blur(_channel_mean(cv2.multiply(difference, difference)), (_WINDOW, _WINDOW)))
-        del difference, local
+        energies.append(cv2.blur(energy, (window, window)))
+        del difference, local, energy
     if context is not None:
         context.progress(0.85, "Merging")
-    smooth_ref = cv2.blur(ref_lum, (_WINDOW, _WINDOW))
+    smooth_ref = cv2.blur(_halved(ref_lum) if half else ref_lum, (window, window))
     centres, variances = _difference_noise(smooth_ref, distances, quartile=0.404)  # chi-square(3)/3
     noise_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32), scale=1 / SHRINK)
-    centres, variances = _difference_noise(smooth_ref, energies, quartile=0.89)  # a mean of 75 squares
+    centres, variances = _difference_noise(smooth_ref, energies, quartile=0.9)  # a mean of 75-108 squares
     energy_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32))
     total = photos[ref].pixels.copy()
     norm = np.ones(shape, np.float32)
-    kernel = np.ones((_WINDOW, _WINDOW), np.uint8)
+    kernel = np.ones((window, window), np.uint8)
     for warped, distance, energy in zip(warped_frames, distances, energies):
         # two tests: the local mean difference (slow changes, very sensitive) and the local mean squared
         # difference beyond the noise's (texture that changed, whose mean difference may be zero)
@@ -134,6 +142,8 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         ratio = cv2.multiply(ratio, ratio)
         # steep fall-off, and a frame that moved anywhere near a pixel gives it up too (5x5 minimum)
         weight = cv2.erode(cv2.divide(1.0, cv2.add(cv2.multiply(ratio, ratio), 1.0)), kernel)
+        if half:
+            weight = cv2.resize(weight, shape[::-1], interpolation=cv2.INTER_LINEAR)
         total = cv2.add(total, cv2.multiply(warped, cv2.merge([weight, weight, weight])))
         norm = cv2.add(norm, weight)
     inverse = cv2.divide(1.0, norm)
