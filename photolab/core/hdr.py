@@ -126,27 +126,35 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
     exposures = [float(e) for e in exposures]  # Python floats keep the float32 arithmetic in float32
     eight_bit = [(p.metadata.bits_per_sample or 16) <= 8 for p in photos]
     clips = [clip_level(p.pixels) for p in photos]
-    peaks = [cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2]) for f in frames]
-    # first pass: exposure-weighted mean of the unclipped frames
-    estimate = _weighted(frames, exposures, [masks[i] * _weight_taper(peaks[i], clips[i]) * exposures[i]
-                                              for i in range(n)], ref)
-    lum = np.maximum(luminance(estimate), 0)
+    lums = [luminance(f) for f in frames]
+    tapers = [cv2.multiply(masks[i], _weight_taper(cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2]), clips[i]))
+              for i, f in enumerate(frames)]
+    # first pass, on luminance: exposure-weighted mean of the unclipped frames
+    total, norm = np.zeros_like(lums[0]), np.zeros_like(lums[0])
+    for i in range(n):
+        total = cv2.add(total, cv2.multiply(tapers[i], lums[i]))
+        norm = cv2.add(norm, cv2.multiply(tapers[i], exposures[i]))
+    shortest = int(np.argmin(exposures))
+    estimate = np.where(norm > 0, total / np.maximum(norm, 1e-30), lums[shortest] / exposures[shortest])
+    estimate = cv2.max(estimate.astype(np.float32), 0.0)
     weights = []
     for i in range(n):
-        expected = lum * exposures[i]
-        variance = _noise_variance(expected, eight_bit[i]) / exposures[i] ** 2
-        weights.append(masks[i] * _weight_taper(peaks[i], clips[i]) / variance)
+        variance = _noise_variance(cv2.multiply(estimate, exposures[i]), eight_bit[i])
+        weights.append(cv2.divide(tapers[i], variance, scale=exposures[i] ** 2))
     if options.deghost and n > 1:
         if context is not None:
             context.progress(0.8, "Removing ghosts")
-        _deghost(frames, exposures, weights, ref, eight_bit)
+        _deghost(lums, exposures, weights, ref, eight_bit)
     merged = _weighted(frames, exposures, weights, ref)
     return photos[ref].with_pixels(merged * float(exposures[ref]))
 
 
-def _aligned(photos, exposures, ref, align, context):
+def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
     frames, masks = [], []
-    lums = [luminance(p.pixels) for p in photos]
+    scale = min(1.0, max_side / max(photos[0].pixels.shape[:2]))
+    small = [p.pixels if scale == 1 else cv2.resize(p.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+             for p in photos] if align else []
+    lums = [luminance(p) for p in small]
     for i, photo in enumerate(photos):
         if context is not None:
             context.progress(0.1 + 0.6 * i / len(photos), f"Aligning {_name(photo, i)}")
@@ -157,6 +165,7 @@ def _aligned(photos, exposures, ref, align, context):
         a, b = exposure_normalised(lums[ref], exposures[ref], lums[i], exposures[i],
                                    clip_level(photos[ref].pixels), clip_level(photo.pixels))
         warp = find_euclidean(a, b, name=_name(photo, i))
+        warp[:, 2] /= scale
         warped, mask = warp_frame(photo.pixels, warp)
         frames.append(warped)
         masks.append(mask)
@@ -180,23 +189,24 @@ def _weighted(frames, exposures, weights, ref) -> np.ndarray:
     return out
 
 
-def _deghost(frames, exposures, weights, ref, eight_bit) -> None:
+def _deghost(lums, exposures, weights, ref, eight_bit) -> None:
     """Where a frame disagrees with the reference beyond noise, it loses its weight (the reference's pixels
     win). Only pixels the reference records well are judged; the masks are grown by a few pixels."""
-    ref_radiance = luminance(frames[ref]) / exposures[ref]
+    ref_radiance = cv2.multiply(lums[ref], 1.0 / exposures[ref])
     ref_valid = weights[ref] > 0
-    ref_var = _noise_variance(np.maximum(ref_radiance * exposures[ref], 0), eight_bit[ref]) / exposures[ref] ** 2
+    ref_var = cv2.multiply(_noise_variance(lums[ref], eight_bit[ref]), 1.0 / exposures[ref] ** 2)
+    tolerance = cv2.multiply(cv2.absdiff(ref_radiance, 0.0), 0.05)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    for i, frame in enumerate(frames):
+    for i, lum in enumerate(lums):
         if i == ref:
             continue
-        radiance = luminance(frame) / exposures[i]
-        var = _noise_variance(np.maximum(radiance * exposures[i], 0), eight_bit[i]) / exposures[i] ** 2
-        diff = cv2.blur(radiance - ref_radiance, (5, 5))
-        sigma = np.sqrt(cv2.blur(var + ref_var, (5, 5)) / 25.0)
-        ghost = (np.abs(diff) > GHOST_SIGMAS * sigma + 0.05 * np.abs(ref_radiance)) & ref_valid & (weights[i] > 0)
+        var = cv2.multiply(_noise_variance(lum, eight_bit[i]), 1.0 / exposures[i] ** 2)
+        diff = cv2.blur(cv2.subtract(cv2.multiply(lum, 1.0 / exposures[i]), ref_radiance), (5, 5))
+        sigma = cv2.sqrt(cv2.multiply(cv2.blur(cv2.add(var, ref_var), (5, 5)), 1 / 25.0))
+        limit = cv2.add(cv2.multiply(sigma, GHOST_SIGMAS), tolerance)
+        ghost = (cv2.absdiff(diff, 0.0) > limit) & ref_valid & (weights[i] > 0)
         ghost = cv2.dilate(ghost.astype(np.uint8), kernel) > 0
-        weights[i] = np.where(ghost, 0.0, weights[i]).astype(np.float32)
+        weights[i][ghost] = 0.0
 
 
 def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, options: HdrOptions = HdrOptions(),
