@@ -19,6 +19,7 @@ import numpy as np
 
 from photolab.core.align import (AlignmentError, MergeError, exposure_normalised, find_euclidean,  # noqa: F401
                                  luminance, warp_frame)
+from photolab.core.bands import run_in_bands
 from photolab.core.color import encode_srgb_integer, srgb_decode
 from photolab.core.photo import Photo
 
@@ -27,6 +28,7 @@ MIN_FRAMES, MAX_FRAMES = 2, 9
 SHOT_NOISE = 2e-4  # variance per unit of linear signal (about a 5 000 e- full well)
 READ_NOISE = 4e-7  # variance of the noise floor
 GHOST_SIGMAS = 5.0
+_BAND_ROWS = 64
 
 
 class MissingExposureError(MergeError):
@@ -126,21 +128,31 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
     exposures = [float(e) for e in exposures]  # Python floats keep the float32 arithmetic in float32
     eight_bit = [(p.metadata.bits_per_sample or 16) <= 8 for p in photos]
     clips = [clip_level(p.pixels) for p in photos]
-    lums = [luminance(f) for f in frames]
-    tapers = [cv2.multiply(masks[i], _weight_taper(cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2]), clips[i]))
-              for i, f in enumerate(frames)]
-    # first pass, on luminance: exposure-weighted mean of the unclipped frames
-    total, norm = np.zeros_like(lums[0]), np.zeros_like(lums[0])
-    for i in range(n):
-        total = cv2.add(total, cv2.multiply(tapers[i], lums[i]))
-        norm = cv2.add(norm, cv2.multiply(tapers[i], exposures[i]))
+    height = frames[0].shape[0]
+    lums = [np.empty(frames[0].shape[:2], np.float32) for _ in range(n)]
+    weights = [np.empty(frames[0].shape[:2], np.float32) for _ in range(n)]
+
+    def band(start: int, end: int) -> None:  # a few rows at a time, on all cores: temporaries stay in cache
+        rows = slice(start, end)
+        tapers = []
+        for i, frame in enumerate(frames):
+            f = frame[rows]
+            lums[i][rows] = luminance(f)
+            peak = cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2])
+            tapers.append(cv2.multiply(masks[i][rows], _weight_taper(peak, clips[i])))
+        # first pass, on luminance: exposure-weighted mean of the unclipped frames
+        total, norm = np.zeros_like(tapers[0]), np.zeros_like(tapers[0])
+        for i in range(n):
+            total = cv2.add(total, cv2.multiply(tapers[i], lums[i][rows]))
+            norm = cv2.add(norm, cv2.multiply(tapers[i], exposures[i]))
+        estimate = np.where(norm > 0, total / np.maximum(norm, 1e-30), lums[shortest][rows] / exposures[shortest])
+        estimate = cv2.max(estimate.astype(np.float32), 0.0)
+        for i in range(n):
+            variance = _noise_variance(cv2.multiply(estimate, exposures[i]), eight_bit[i])
+            weights[i][rows] = cv2.divide(tapers[i], variance, scale=exposures[i] ** 2)
+
     shortest = int(np.argmin(exposures))
-    estimate = np.where(norm > 0, total / np.maximum(norm, 1e-30), lums[shortest] / exposures[shortest])
-    estimate = cv2.max(estimate.astype(np.float32), 0.0)
-    weights = []
-    for i in range(n):
-        variance = _noise_variance(cv2.multiply(estimate, exposures[i]), eight_bit[i])
-        weights.append(cv2.divide(tapers[i], variance, scale=exposures[i] ** 2))
+    run_in_bands(height, _BAND_ROWS, band)
     if options.deghost and n > 1:
         if context is not None:
             context.progress(0.8, "Removing ghosts")
@@ -173,19 +185,26 @@ def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
 
 
 def _weighted(frames, exposures, weights, ref) -> np.ndarray:
-    total = np.zeros(frames[0].shape, np.float32)
-    norm = np.zeros(frames[0].shape[:2], np.float32)
-    for frame, exposure, weight in zip(frames, exposures, weights):
-        scaled = cv2.multiply(weight, 1.0 / float(exposure))
-        total = cv2.add(total, cv2.multiply(frame, cv2.merge([scaled, scaled, scaled])))
-        norm = cv2.add(norm, weight)
-    # pixels clipped in every frame: the shortest exposure is the best (if still clipped) estimate
+    """Sum of frame_i / exposure_i * weight_i over the sum of the weights (in row bands, on all cores);
+    pixels clipped in every frame take the shortest exposure (the best, if still clipped, estimate)."""
+    out = np.empty(frames[0].shape, np.float32)
     shortest = int(np.argmin(exposures))
-    empty = norm <= 0
-    inverse = cv2.divide(1.0, cv2.max(norm, 1e-30))
-    out = cv2.multiply(total, cv2.merge([inverse, inverse, inverse]))
-    if empty.any():
-        out[empty] = frames[shortest][empty] / float(exposures[shortest])
+
+    def band(start: int, end: int) -> None:
+        rows = slice(start, end)
+        total = np.zeros(out[rows].shape, np.float32)
+        norm = np.zeros(out[rows].shape[:2], np.float32)
+        for frame, exposure, weight in zip(frames, exposures, weights):
+            scaled = cv2.multiply(weight[rows], 1.0 / float(exposure))
+            total = cv2.add(total, cv2.multiply(frame[rows], cv2.merge([scaled, scaled, scaled])))
+            norm = cv2.add(norm, weight[rows])
+        inverse = cv2.divide(1.0, cv2.max(norm, 1e-30))
+        out[rows] = cv2.multiply(total, cv2.merge([inverse, inverse, inverse]))
+        empty = norm <= 0
+        if empty.any():
+            out[rows][empty] = frames[shortest][rows][empty] / float(exposures[shortest])
+
+    run_in_bands(out.shape[0], _BAND_ROWS, band)
     return out
 
 
