@@ -109,9 +109,11 @@ def warp_frame(pixels: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.nda
     height, width = pixels.shape[:2]
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(pixels, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    mask = cv2.warpAffine(np.ones((height, width), np.float32), warp, (width, height), flags=flags,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return warped, (mask > 0.999).astype(np.float32)
+    inside = cv2.warpAffine(np.ones((height, width), np.uint8), warp, (width, height),
+                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0)
+    mask = cv2.erode(inside, np.ones((3, 3), np.uint8))  # no interpolation with the border either
+    return warped, mask.astype(np.float32)
 
 
 # --- HDR+ tile alignment ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ SHOT_NOISE = 2e-4  # variance per unit of linear signal (about a 5 000 e- full w
 READ_NOISE = 4e-7  # variance of the noise floor
 GHOST_SIGMAS = 5.0
 _BAND_ROWS = 64
+_HALF_RES_ABOVE = 2_000_000  # pixels: larger frames are deghosted on 2x2 means
 
 
 class MissingExposureError(MergeError):
@@ -210,22 +211,33 @@ def _weighted(frames, exposures, weights, ref) -> np.ndarray:
 
 def _deghost(lums, exposures, weights, ref, eight_bit) -> None:
     """Where a frame disagrees with the reference beyond noise, it loses its weight (the reference's pixels
-    win). Only pixels the reference records well are judged; the masks are grown by a few pixels."""
+    win). Only pixels the reference records well are judged; the masks are grown by a few pixels. Large
+    frames are judged on 2x2 means (3x3 windows, like 6x6 pixels), the verdict scaled back up."""
+    shape = lums[0].shape
+    half = shape[0] * shape[1] > _HALF_RES_ABOVE
+    if half:
+        size = (shape[1] // 2, shape[0] // 2)
+        lums = [cv2.resize(lum, size, interpolation=cv2.INTER_AREA) for lum in lums]
+        valid = [cv2.resize((w > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 for w in weights]
+    else:
+        valid = [w > 0 for w in weights]
+    window, samples = (3, 36.0) if half else (5, 25.0)
     ref_radiance = cv2.multiply(lums[ref], 1.0 / exposures[ref])
-    ref_valid = weights[ref] > 0
     ref_var = cv2.multiply(_noise_variance(lums[ref], eight_bit[ref]), 1.0 / exposures[ref] ** 2)
     tolerance = cv2.multiply(cv2.absdiff(ref_radiance, 0.0), 0.05)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5) if half else (7, 7))
     for i, lum in enumerate(lums):
         if i == ref:
             continue
         var = cv2.multiply(_noise_variance(lum, eight_bit[i]), 1.0 / exposures[i] ** 2)
-        diff = cv2.blur(cv2.subtract(cv2.multiply(lum, 1.0 / exposures[i]), ref_radiance), (5, 5))
-        sigma = cv2.sqrt(cv2.multiply(cv2.blur(cv2.add(var, ref_var), (5, 5)), 1 / 25.0))
+        diff = cv2.blur(cv2.subtract(cv2.multiply(lum, 1.0 / exposures[i]), ref_radiance), (window, window))
+        sigma = cv2.sqrt(cv2.multiply(cv2.blur(cv2.add(var, ref_var), (window, window)), 1 / samples))
         limit = cv2.add(cv2.multiply(sigma, GHOST_SIGMAS), tolerance)
-        ghost = (cv2.absdiff(diff, 0.0) > limit) & ref_valid & (weights[i] > 0)
-        ghost = cv2.dilate(ghost.astype(np.uint8), kernel) > 0
-        weights[i][ghost] = 0.0
+        ghost = ((cv2.absdiff(diff, 0.0) > limit) & valid[ref] & valid[i]).astype(np.uint8)
+        keep = cv2.subtract(1, cv2.dilate(ghost, kernel))
+        if half:
+            keep = cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST)
+        weights[i] = cv2.multiply(weights[i], keep.astype(np.float32))
 
 
 def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, options: HdrOptions = HdrOptions(),
