@@ -202,9 +202,12 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
             global_level = _better_global(ref, alt, level_tile, (global_level, majority), False)
         cost_a, found_a = _search(costs, offsets, radius, level, global_level)
         global_offsets = np.broadcast_to(global_level, offsets.shape).astype(np.float32)
-        global_costs = _tile_costs(ref, alt, global_offsets, level_tile, 1, squared=False)
-        cost_b, found_b = _search(global_costs, global_offsets, 1, level, global_level)
-        offsets = np.where((cost_b < cost_a)[..., None], found_b, found_a)
+        if radius >= 1 and np.array_equal(global_offsets, offsets):
+            offsets = found_a  # the global window lies inside the one just searched
+        else:
+            global_costs = _tile_costs(ref, alt, global_offsets, level_tile, 1, squared=False)
+            cost_b, found_b = _search(global_costs, global_offsets, 1, level, global_level)
+            offsets = np.where((cost_b < cost_a)[..., None], found_b, found_a)
         previous_tile = level_tile
     return offsets
 
@@ -212,6 +215,9 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
 def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
     """Of the candidate global motions, the one most tiles match best (each tile's best cost within one
     pixel of it, relative to that tile's best over all candidates)."""
+    candidates = [np.asarray(c, np.float32) for c in candidates]
+    if all(np.array_equal(c, candidates[0]) for c in candidates):
+        return candidates[0]
     ty, tx = max(1, ref.shape[0] // tile), max(1, ref.shape[1] // tile)
     best = []
     for candidate in candidates:

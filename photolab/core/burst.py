@@ -41,10 +41,10 @@ def choose_reference(photos: Sequence[Photo], candidates: int = 3) -> int:
 
 def _alignment_image(photo: Photo, half: bool) -> np.ndarray:
     """Square-root luminance (shot noise made about even), at half resolution for large frames."""
-    lum = np.sqrt(np.maximum(luminance(photo.pixels), 0))
+    pixels = photo.pixels
     if half:
-        lum = cv2.resize(lum, (lum.shape[1] // 2, lum.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    return lum
+        pixels = cv2.resize(pixels, (pixels.shape[1] // 2, pixels.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.sqrt(cv2.max(luminance(pixels), 0.0))
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
