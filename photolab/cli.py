@@ -3,7 +3,9 @@
     photolab-cli info PATH
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
                  [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q]
-    photolab-cli classify | attention | models ...   (see photolab.cli_models)
+    photolab-cli classify | attention | models ...   (photolab.cli_models)
+    photolab-cli train ...                           (photolab.cli_train)
+    photolab-cli hdr | burst ...                     (photolab.cli_merge)
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
@@ -22,7 +24,9 @@ from pathlib import Path
 from typing import TextIO
 
 from photolab import __version__
+from photolab.cli_merge import add_merge_commands
 from photolab.cli_models import add_model_commands
+from photolab.cli_train import add_train_commands
 from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
@@ -73,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.set_defaults(command=_develop)
 
     add_model_commands(commands)
+    add_train_commands(commands)
+    add_merge_commands(commands)
     return parser
 
 

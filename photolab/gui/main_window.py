@@ -24,7 +24,9 @@ from photolab.gui.histogram import HistogramWidget
 from photolab.gui.info_panel import InfoPanel
 from photolab.gui.job_status import JobStatus
 from photolab.gui.jobs import JobHandle, JobRunner
+from photolab.gui.finetune_wizard import install_finetune_action
 from photolab.gui.menus import create_actions, create_menus
+from photolab.gui.merge_dialog import install_merge_action
 from photolab.gui.model_service import CurrentPhoto, ModelService
 from photolab.gui.recent_files import RecentFiles
 from photolab.gui.rendering import PreviewRenderer, RenderedImage
@@ -79,6 +81,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.zoom_label)
         create_actions(self)
         create_menus(self)
+        install_finetune_action(self)
+        install_merge_action(self)
         self.setAcceptDrops(True)
 
         self.renderer.preview_ready.connect(self._show_render)

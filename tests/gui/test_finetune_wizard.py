@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photolab.gui.finetune_wizard import FinetuneWizard, install_finetune_action
+from photolab.gui.finetune_wizard import FinetuneWizard
 from photolab.gui.jobs import JobRunner
 from photolab.gui.model_service import ModelService
 from photolab.gui.training_curves import TrainingCurves
@@ -159,7 +159,7 @@ def test_curves_draw_train_and_validation(qtbot):
 
 def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tmp_path):
     window = make_window(qtbot, settings, seed_store(tmp_path / "store"))
-    action = install_finetune_action(window)
+    action = window.train_action  # the window installs it itself
     menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Models")
     assert action in menu.actions()
     action.trigger()

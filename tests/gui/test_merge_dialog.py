@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from photolab.core.color import decode_srgb_integer, encode_srgb_integer
-from photolab.gui.merge_dialog import BURST, HDR, MergeDialog, install_merge_action, parse_times
+from photolab.gui.merge_dialog import BURST, HDR, MergeDialog, parse_times
 from utils.images import load_fixture
 
 TIMES = (1 / 64, 1 / 8, 1.0)
@@ -29,8 +29,7 @@ def file_menu_titles(window) -> list[str]:
     return [a.text().replace("&", "") for a in menu.actions()]
 
 
-def test_install_adds_both_commands_to_the_file_menu(window):
-    install_merge_action(window)
+def test_the_window_has_both_merge_commands_in_its_file_menu(window):
     titles = file_menu_titles(window)
     assert "Merge to HDR…" in titles and "Merge Burst…" in titles
     assert titles.index("Merge to HDR…") < titles.index("Export…")
@@ -53,7 +52,6 @@ def test_dialog_refuses_incomplete_requests(qtbot, recorded_dialogs, tmp_path):
 
 
 def test_merge_to_hdr_from_the_menu_opens_the_result(qtbot, window, tmp_path, recorded_dialogs):
-    install_merge_action(window)
     paths = brackets(tmp_path)
     target = tmp_path / "merged.tif"
 
@@ -73,7 +71,6 @@ def test_merge_to_hdr_from_the_menu_opens_the_result(qtbot, window, tmp_path, re
 
 
 def test_failed_merge_explains_what_to_enter(qtbot, window, tmp_path, recorded_dialogs):
-    install_merge_action(window)
     paths = brackets(tmp_path)
 
     def fill_and_accept(dialog):
