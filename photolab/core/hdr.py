@@ -99,7 +99,7 @@ def _name(photo: Photo, index: int) -> str:
 
 def clip_level(pixels: np.ndarray) -> float:
     """The value above which a frame's pixels count as clipped (just under its white point)."""
-    top = float(pixels.max())
+    top = float(cv2.minMaxLoc(pixels.reshape(pixels.shape[0], -1))[1])
     return 0.97 * (top if top > 0 else 1.0)
 
 
@@ -164,6 +164,7 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
 
 def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
     frames, masks = [], []
+    clips = [clip_level(p.pixels) for p in photos] if align else []
     scale = min(1.0, max_side / max(photos[0].pixels.shape[:2]))
     small = [p.pixels if scale == 1 else cv2.resize(p.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
              for p in photos] if align else []
@@ -176,7 +177,7 @@ def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
             masks.append(np.ones(photo.pixels.shape[:2], np.float32))
             continue
         a, b = exposure_normalised(lums[ref], exposures[ref], lums[i], exposures[i],
-                                   clip_level(photos[ref].pixels), clip_level(photo.pixels))
+                                   clips[ref], clips[i])
         warp = find_euclidean(a, b, name=_name(photo, i))
         warp[:, 2] /= scale
         warped, mask = warp_frame(photo.pixels, warp)
