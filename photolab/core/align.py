@@ -166,9 +166,10 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
     Returns per-tile displacements (tiles_y, tiles_x, 2) in pixels (dy, dx) at full resolution, for tiles of
     ``tile`` px: frame(y + d) matches reference(y). Coarse levels use 16 px tiles, the finest level
     ``tile``-px tiles, all with an L1 distance (HDR+ uses L2 on the coarse ones; L1 is cheaper and did as
-    well here), each searching ``radii`` pixels around the upsampled displacement of the level above, and 1 pixel around the majority (global) motion; the finest level adds
-    a sub-pixel quadratic fit. Ambiguous tiles (flat, or stripes: the aperture problem) follow the global
-    motion through a small distance penalty that only near-ties can feel.
+    well here), each searching ``radii`` pixels around the upsampled displacement of the level above, and
+    1 pixel around the majority (global) motion; the finest level adds a sub-pixel quadratic fit.
+    Ambiguous tiles (flat, or stripes: the aperture problem) follow the global motion through a small
+    distance penalty that only near-ties can feel.
     """
     # only levels that still hold at least two coarse tiles each way
     while len(factors) > 1 and min(reference.shape) // int(np.prod(factors)) < 32:
@@ -176,6 +177,7 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
     ref_levels = _pyramid(reference, factors)
     alt_levels = _pyramid(frame, factors)
     offsets = None
+    previous_tile = 16
     global_level = np.zeros(2, np.float32)
     for level in range(len(factors) - 1, -1, -1):
         level_tile = tile if level == 0 else 16

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from photolab.core.align import MergeError, displacement_field, luminance, tile_alignment
-from photolab.core.hdr import _name, check_frames
+from photolab.core.hdr import check_frames, frame_name
 from photolab.core.photo import Photo
 
 MAX_FRAMES = 16
@@ -111,7 +111,7 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
     others = [i for i in range(len(photos)) if i != ref]
     for count, index in enumerate(others):
         if context is not None:
-            context.progress(0.05 + 0.75 * count / len(others), f"Aligning {_name(photos[index], index)}")
+            context.progress(0.05 + 0.75 * count / len(others), f"Aligning {frame_name(photos[index], index)}")
         offsets = tile_alignment(ref_align, _alignment_image(photos[index], half), tile=TILE) * scale
         map_x, map_y = displacement_field(offsets, TILE * scale, shape)
         warped = cv2.remap(photos[index].pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)

@@ -57,7 +57,7 @@ def relative_exposures(photos: Sequence[Photo], times: Sequence[float] | None = 
             raise MergeError("exposure times must be positive numbers of seconds")
         values = np.array(times, np.float64)
     else:
-        missing = [_name(p, i) for i, p in enumerate(photos) if not p.metadata.shutter_seconds]
+        missing = [frame_name(p, i) for i, p in enumerate(photos) if not p.metadata.shutter_seconds]
         if missing:
             raise MissingExposureError(f"{', '.join(missing)}: no exposure time is recorded; give the exposure "
                                        f"times of the frames")
@@ -85,15 +85,18 @@ def check_frames(photos: Sequence[Photo], *, minimum: int = MIN_FRAMES, maximum:
     first = photos[0]
     for index, photo in enumerate(photos[1:], 1):
         if photo.pixels.shape != first.pixels.shape:
-            raise MergeError(f"{_name(photo, index)} is {photo.width}x{photo.height} but {_name(first, 0)} is "
-                             f"{first.width}x{first.height}; all frames must have the same size")
+            raise MergeError(f"{frame_name(photo, index)} is {photo.width}x{photo.height} but "
+                             f"{frame_name(first, 0)} is {first.width}x{first.height}; all frames must have the "
+                             f"same size")
         cameras = [(p.metadata.camera_make, p.metadata.camera_model) for p in (first, photo)]
         if all(all(c) for c in cameras) and cameras[0] != cameras[1]:
-            raise MergeError(f"{_name(photo, index)} comes from a {' '.join(cameras[1])}, {_name(first, 0)} from a "
-                             f"{' '.join(cameras[0])}; all frames must come from one camera")
+            raise MergeError(f"{frame_name(photo, index)} comes from a {' '.join(cameras[1])}, "
+                             f"{frame_name(first, 0)} from a {' '.join(cameras[0])}; all frames must come from "
+                             f"one camera")
 
 
-def _name(photo: Photo, index: int) -> str:
+def frame_name(photo: Photo, index: int) -> str:
+    """The frame's file name for messages, or "frame N" (counting from 1) for one not read from a file."""
     return Path(photo.metadata.path).name if photo.metadata.path else f"frame {index + 1}"
 
 
@@ -171,14 +174,14 @@ def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
     lums = [luminance(p) for p in small]
     for i, photo in enumerate(photos):
         if context is not None:
-            context.progress(0.1 + 0.6 * i / len(photos), f"Aligning {_name(photo, i)}")
+            context.progress(0.1 + 0.6 * i / len(photos), f"Aligning {frame_name(photo, i)}")
         if not align or i == ref:
             frames.append(photo.pixels)
             masks.append(np.ones(photo.pixels.shape[:2], np.float32))
             continue
         a, b = exposure_normalised(lums[ref], exposures[ref], lums[i], exposures[i],
                                    clips[ref], clips[i])
-        warp = find_euclidean(a, b, name=_name(photo, i))
+        warp = find_euclidean(a, b, name=frame_name(photo, i))
         warp[:, 2] /= scale
         warped, mask = warp_frame(photo.pixels, warp)
         frames.append(warped)
