@@ -31,10 +31,9 @@ def add_merge_commands(subparsers) -> None:
     hdr.add_argument("--method", choices=METHODS, default="radiance",
                      help="radiance: linear merge (default); debevec/robertson: learn the response (8-bit "
                           "frames); mertens: exposure fusion (display image only)")
-    hdr.add_argument("--align", action=argparse.BooleanOptionalAction, default=True,
-                     help="align handheld frames (default on)")
-    hdr.add_argument("--deghost", action=argparse.BooleanOptionalAction, default=True,
-                     help="take the reference frame's pixels where things moved (default on)")
+    hdr.add_argument("--align", action="store_true", help="align handheld frames (translation + small rotation)")
+    hdr.add_argument("--deghost", action="store_true",
+                     help="take the reference exposure's pixels where things moved between frames")
     hdr.add_argument("--tonemap", choices=TONEMAPS, default="local",
                      help="tone mapping for .tif/.png/.jpg output (default local)")
     hdr.set_defaults(command=_hdr)

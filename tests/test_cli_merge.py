@@ -47,7 +47,7 @@ def test_hdr_from_dng_brackets_uses_the_recorded_exposures(tmp_path):
                   seed=index)
         paths.append(path)
     target = tmp_path / "merged.hdr"
-    assert run(["hdr", *paths, "-o", target]) == 0
+    assert run(["hdr", *paths, "-o", target, "--align", "--deghost"]) == 0
     written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert written.dtype == np.float32 and written.shape == scene.shape
     well = (scene.max(axis=2) * 0.05 > 0.002)
@@ -80,7 +80,8 @@ def test_hdr_errors_say_what_to_do(tmp_path, capsys):
     assert run(["hdr", *paths[:2], "-o", tmp_path / "c.hdr", "--times", "1", "1"]) == 1
     assert "same exposure" in capsys.readouterr().err
     stranger = png_brackets(tmp_path, times=(1.0,), name="nuthatch_bark")[0]
-    assert run(["hdr", paths[0], paths[1], stranger, "-o", tmp_path / "d.hdr", "--times", "1/64", "1/8", "1"]) == 1
+    assert run(["hdr", paths[0], paths[1], stranger, "-o", tmp_path / "d.hdr", "--times", "1/64", "1/8", "1",
+                "--align"]) == 1
     assert "nuthatch_bark_0.png: cannot be aligned" in capsys.readouterr().err
     small = tmp_path / "small.png"
     cv2.imwrite(str(small), cv2.imread(str(paths[2]))[:64])
