@@ -104,16 +104,34 @@ def find_euclidean(reference: np.ndarray, moving: np.ndarray, *, name: str = "fr
     return warp
 
 
-def warp_frame(pixels: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pixels`` warped onto the reference grid, and a float mask that is 0 where no data came from."""
+def warp_frame(pixels: np.ndarray, warp: np.ndarray, rows: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """``pixels`` warped onto the reference grid, and a float mask that is 0 where no data came from.
+    Warped in row bands on all cores (each band's warp is the whole one, shifted by the band's first row)."""
+    from photolab.core.bands import run_in_bands
+
     height, width = pixels.shape[:2]
+    warped = np.empty_like(pixels)
+    mask = np.empty((height, width), np.float32)
+    ones = np.ones((height, width), np.uint8)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(pixels, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(np.ones((height, width), np.uint8), warp, (width, height),
-                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-                            borderValue=0)
-    mask = cv2.erode(inside, np.ones((3, 3), np.uint8))  # no interpolation with the border either
-    return warped, mask.astype(np.float32)
+    warp = np.asarray(warp, np.float64)
+
+    def shifted(start: int) -> np.ndarray:  # destination row y of the band is row y + start of the whole
+        band_warp = warp.copy()
+        band_warp[:, 2] += band_warp[:, 1] * start
+        return band_warp
+
+    def band(start: int, end: int) -> None:
+        cv2.warpAffine(pixels, shifted(start), (width, end - start), dst=warped[start:end], flags=flags,
+                       borderMode=cv2.BORDER_REPLICATE)
+        low, high = max(0, start - 1), min(height, end + 1)  # a one-row halo for the 3x3 erosion
+        inside = cv2.warpAffine(ones, shifted(low), (width, high - low), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        eroded = cv2.erode(inside, np.ones((3, 3), np.uint8))  # no interpolation with the border either
+        mask[start:end] = eroded[start - low:end - low]
+
+    run_in_bands(height, rows, band)
+    return warped, mask
 
 
 # --- HDR+ tile alignment ------------------------------------------------------------------------------

@@ -128,10 +128,10 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
     """Scene radiance (linear, in units of the reference frame's exposure) from linear brackets."""
     n = len(photos)
     ref = options.reference if options.reference is not None else int(np.argsort(exposures)[n // 2])
-    frames, masks = _aligned(photos, exposures, ref, options.align, context)
+    clips = [clip_level(p.pixels) for p in photos]
+    frames, masks = _aligned(photos, exposures, ref, options.align, context, clips=clips)
     exposures = [float(e) for e in exposures]  # Python floats keep the float32 arithmetic in float32
     eight_bit = [(p.metadata.bits_per_sample or 16) <= 8 for p in photos]
-    clips = [clip_level(p.pixels) for p in photos]
     height = frames[0].shape[0]
     lums = [np.empty(frames[0].shape[:2], np.float32) for _ in range(n)]
     weights = [np.empty(frames[0].shape[:2], np.float32) for _ in range(n)]
@@ -142,7 +142,8 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
         for i, frame in enumerate(frames):
             f = frame[rows]
             lums[i][rows] = luminance(f)
-            peak = cv2.max(cv2.max(f[..., 0], f[..., 1]), f[..., 2])
+            peak = np.maximum(f[..., 0], f[..., 1])
+            np.maximum(peak, f[..., 2], out=peak)
             tapers.append(cv2.multiply(masks[i][rows], _weight_taper(peak, clips[i])))
         # first pass, on luminance: exposure-weighted mean of the unclipped frames
         total, norm = np.zeros_like(tapers[0]), np.zeros_like(tapers[0])
@@ -165,9 +166,10 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
     return photos[ref].with_pixels(merged * float(exposures[ref]))
 
 
-def _aligned(photos, exposures, ref, align, context, max_side: int = 1024):
+def _aligned(photos, exposures, ref, align, context, max_side: int = 1024, clips=None):
     frames, masks = [], []
-    clips = [clip_level(p.pixels) for p in photos] if align else []
+    if align and clips is None:
+        clips = [clip_level(p.pixels) for p in photos]
     scale = min(1.0, max_side / max(photos[0].pixels.shape[:2]))
     small = [p.pixels if scale == 1 else cv2.resize(p.pixels, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
              for p in photos] if align else []
@@ -222,7 +224,8 @@ def _deghost(lums, exposures, weights, ref, eight_bit) -> None:
     if half:
         size = (shape[1] // 2, shape[0] // 2)
         lums = [cv2.resize(lum, size, interpolation=cv2.INTER_AREA) for lum in lums]
-        valid = [cv2.resize((w > 0).astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 for w in weights]
+        valid = [cv2.resize(cv2.compare(w, 0.0, cv2.CMP_GT), size, interpolation=cv2.INTER_NEAREST) > 0
+                 for w in weights]
     else:
         valid = [w > 0 for w in weights]
     window, samples = (3, 36.0) if half else (5, 25.0)
@@ -241,7 +244,7 @@ def _deghost(lums, exposures, weights, ref, eight_bit) -> None:
         keep = cv2.subtract(1, cv2.dilate(ghost, kernel))
         if half:
             keep = cv2.resize(keep, shape[::-1], interpolation=cv2.INTER_NEAREST)
-        weights[i] = cv2.multiply(weights[i], keep.astype(np.float32))
+        cv2.multiply(weights[i], keep, dst=weights[i], dtype=cv2.CV_32F)
 
 
 def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, options: HdrOptions = HdrOptions(),

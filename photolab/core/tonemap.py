@@ -30,6 +30,13 @@ def _with_luminance(pixels: np.ndarray, lum: np.ndarray, new_lum: np.ndarray) ->
     return cv2.max(cv2.multiply(pixels, cv2.merge([scale, scale, scale])), 0.0)
 
 
+def _finite_non_negative(pixels: np.ndarray) -> np.ndarray:
+    pixels = np.asarray(pixels, np.float32)
+    if not cv2.checkRange(pixels):  # one cheap pass; NaN and infinities are rare
+        pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0)
+    return cv2.max(pixels.reshape(pixels.shape[0], -1), 0.0).reshape(pixels.shape)
+
+
 def _at_most_one(pixels: np.ndarray) -> np.ndarray:
     # on a 2-D view: OpenCV reads a Python number as a Scalar (v, 0, 0, 0), one value per channel
     return cv2.min(pixels.reshape(pixels.shape[0], -1), 1.0).reshape(pixels.shape)
@@ -38,7 +45,7 @@ def _at_most_one(pixels: np.ndarray) -> np.ndarray:
 def reinhard(pixels: np.ndarray, key: float = 0.18, white: float | None = None) -> np.ndarray:
     """Global Reinhard operator: luminance scaled to ``key`` at its log average, then L(1 + L/w^2)/(1 + L);
     ``white`` (default: the 99.9th percentile) maps to 1. Returns display-linear pixels in [0, 1]."""
-    pixels = cv2.max(np.nan_to_num(np.asarray(pixels, np.float32), nan=0.0, posinf=0.0), 0.0)
+    pixels = _finite_non_negative(pixels)
     lum = luminance(pixels)
     log_average = float(np.exp(np.mean(np.log(lum[::4, ::4] + _EPS))))
     scaled = lum * (key / max(log_average, _EPS))
@@ -63,7 +70,7 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
 def local_tonemap(pixels: np.ndarray, contrast_stops: float = 6.0, detail: float = 1.0) -> np.ndarray:
     """Local operator: log2 luminance = base (guided filter) + detail; the base is compressed to
     ``contrast_stops`` stops, the detail multiplied by ``detail``. Returns display-linear pixels in [0, 1]."""
-    pixels = cv2.max(np.nan_to_num(np.asarray(pixels, np.float32), nan=0.0, posinf=0.0), 0.0)
+    pixels = _finite_non_negative(pixels)
     lum = luminance(pixels)
     log_lum = np.log2(lum + _EPS).astype(np.float32)
     radius = max(2, round(0.02 * max(lum.shape)))
