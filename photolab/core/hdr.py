@@ -144,7 +144,8 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
             lums[i][rows] = luminance(f)
             peak = np.maximum(f[..., 0], f[..., 1])
             np.maximum(peak, f[..., 2], out=peak)
-            tapers.append(cv2.multiply(masks[i][rows], _weight_taper(peak, clips[i])))
+            taper = _weight_taper(peak, clips[i])
+            tapers.append(taper if masks[i] is None else cv2.multiply(masks[i][rows], taper))
         # first pass, on luminance: exposure-weighted mean of the unclipped frames
         total, norm = np.zeros_like(tapers[0]), np.zeros_like(tapers[0])
         for i in range(n):
@@ -162,8 +163,7 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
         if context is not None:
             context.progress(0.8, "Removing ghosts")
         _deghost(lums, exposures, weights, ref, eight_bit)
-    merged = _weighted(frames, exposures, weights, ref)
-    return photos[ref].with_pixels(merged * float(exposures[ref]))
+    return photos[ref].with_pixels(_weighted(frames, exposures, weights, float(exposures[ref])))
 
 
 def _aligned(photos, exposures, ref, align, context, max_side: int = 1024, clips=None):
@@ -179,7 +179,7 @@ def _aligned(photos, exposures, ref, align, context, max_side: int = 1024, clips
             context.progress(0.1 + 0.6 * i / len(photos), f"Aligning {frame_name(photo, i)}")
         if not align or i == ref:
             frames.append(photo.pixels)
-            masks.append(np.ones(photo.pixels.shape[:2], np.float32))
+            masks.append(None)  # every pixel has data
             continue
         a, b = exposure_normalised(lums[ref], exposures[ref], lums[i], exposures[i],
                                    clips[ref], clips[i])
@@ -191,9 +191,9 @@ def _aligned(photos, exposures, ref, align, context, max_side: int = 1024, clips
     return frames, masks
 
 
-def _weighted(frames, exposures, weights, ref) -> np.ndarray:
-    """Sum of frame_i / exposure_i * weight_i over the sum of the weights (in row bands, on all cores);
-    pixels clipped in every frame take the shortest exposure (the best, if still clipped, estimate)."""
+def _weighted(frames, exposures, weights, gain: float) -> np.ndarray:
+    """Sum of frame_i / exposure_i * weight_i over the sum of the weights, times ``gain`` (in row bands, on
+    all cores); pixels clipped in every frame take the shortest exposure (the best, if still clipped, estimate)."""
     out = np.empty(frames[0].shape, np.float32)
     shortest = int(np.argmin(exposures))
 
@@ -210,6 +210,7 @@ def _weighted(frames, exposures, weights, ref) -> np.ndarray:
         empty = norm <= 0
         if empty.any():
             out[rows][empty] = frames[shortest][rows][empty] / float(exposures[shortest])
+        out[rows] *= gain
 
     run_in_bands(out.shape[0], _BAND_ROWS, band)
     return out

@@ -15,6 +15,7 @@ import numpy as np
 
 from photolab.core.align import luminance
 from photolab.core.atomic import atomic_path
+from photolab.core.bands import run_in_bands
 from photolab.core.errors import UnsupportedFormatError
 from photolab.core.export import export_photo
 from photolab.core.photo import Photo
@@ -23,6 +24,7 @@ TONEMAPS = ("local", "reinhard", "none")  # none: the linear pixels as they are 
 RADIANCE_SUFFIXES = (".hdr", ".exr")
 DISPLAY_FORMATS = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
 _EPS = 1e-6
+_BAND_ROWS = 64
 
 
 def _with_luminance(pixels: np.ndarray, lum: np.ndarray, new_lum: np.ndarray) -> np.ndarray:
@@ -69,10 +71,21 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
 
 def local_tonemap(pixels: np.ndarray, contrast_stops: float = 6.0, detail: float = 1.0) -> np.ndarray:
     """Local operator: log2 luminance = base (guided filter) + detail; the base is compressed to
-    ``contrast_stops`` stops, the detail multiplied by ``detail``. Returns display-linear pixels in [0, 1]."""
-    pixels = _finite_non_negative(pixels)
-    lum = luminance(pixels)
-    log_lum = np.log2(lum + _EPS).astype(np.float32)
+    ``contrast_stops`` stops, the detail multiplied by ``detail``. Returns display-linear pixels in [0, 1].
+    The per-pixel work runs in row bands on all cores (the base is a whole-image filter between them)."""
+    pixels = np.asarray(pixels, np.float32)
+    finite = bool(cv2.checkRange(pixels))
+    out = np.empty(pixels.shape, np.float32)  # first the clean input, then the result, band by band
+    lum = np.empty(pixels.shape[:2], np.float32)
+    log_lum = np.empty(pixels.shape[:2], np.float32)
+
+    def prepare(start: int, end: int) -> None:
+        band = pixels[start:end] if finite else np.nan_to_num(pixels[start:end], nan=0.0, posinf=0.0)
+        out[start:end] = cv2.max(band.reshape(end - start, -1), 0.0).reshape(band.shape)
+        lum[start:end] = luminance(out[start:end])
+        log_lum[start:end] = np.log2(lum[start:end] + _EPS)
+
+    run_in_bands(pixels.shape[0], _BAND_ROWS, prepare)
     radius = max(2, round(0.02 * max(lum.shape)))
     small = 1.0
     if max(lum.shape) > 2048:  # the base is smooth: filter it at a quarter of the size, guide at full size
@@ -83,9 +96,16 @@ def local_tonemap(pixels: np.ndarray, contrast_stops: float = 6.0, detail: float
         base = cv2.resize(base, lum.shape[::-1], interpolation=cv2.INTER_LINEAR)
     low, high = np.percentile(base[::4, ::4], (0.5, 99.5))
     compression = min(1.0, contrast_stops / max(float(high - low), _EPS))
-    out_log = (base - high) * compression + (log_lum - base) * detail - 0.2  # brightest base just under white
-    mapped = cv2.exp(cv2.multiply(out_log.astype(np.float32), float(np.log(2))))
-    return _at_most_one(_with_luminance(pixels, lum, mapped))
+
+    def finish(start: int, end: int) -> None:
+        rows = slice(start, end)
+        # brightest base just under white
+        out_log = (base[rows] - high) * compression + (log_lum[rows] - base[rows]) * detail - 0.2
+        mapped = cv2.exp(cv2.multiply(out_log.astype(np.float32), float(np.log(2))))
+        out[rows] = _at_most_one(_with_luminance(out[rows], lum[rows], mapped))
+
+    run_in_bands(pixels.shape[0], _BAND_ROWS, finish)
+    return out
 
 
 def tonemap(photo: Photo, name: str = "local") -> Photo:
