@@ -7,22 +7,31 @@ the status bar. ``install_merge_action(window)`` adds the two commands to an exi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QAction
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from photolab.core import io
+from photolab.core.color import encode_srgb_integer
+from photolab.core.errors import PhotoLabError
 from photolab.core.burst import merge_burst_files
 from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_hdr_files
 from photolab.core.tonemap import TONEMAPS
 from photolab.gui import dialogs
+from photolab.gui.jobs import JobRunner
 from photolab.jobs import Job
 
 HDR, BURST = "hdr", "burst"
 OUTPUT_FILTER = "Tone-mapped image (*.tif *.png *.jpg);;Radiance HDR (*.hdr);;OpenEXR (*.exr)"
+THUMBNAIL_SIDE = 160
+NO_EXPOSURE = "no exposure time in its metadata: type the times below"
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,76 @@ class MergeRequest:
     options: HdrOptions = HdrOptions()
     tonemap: str = "local"
     reference: int | str = "auto"
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """One chosen frame's exposure data from its metadata; ``problem`` says why it has none."""
+
+    path: str
+    shutter: float | None = None
+    iso: float | None = None
+    aperture: float | None = None
+    problem: str = ""
+
+
+def frame_info(path: str | Path) -> FrameInfo:
+    """The exposure data in ``path``'s metadata (read from the header only: cheap enough for the GUI thread)."""
+    try:
+        metadata = io.read_metadata(path)
+    except (PhotoLabError, OSError) as exc:
+        return FrameInfo(str(path), problem=f"cannot be read ({exc})")
+    if not metadata.shutter_seconds:
+        return FrameInfo(str(path), iso=metadata.iso, aperture=metadata.aperture, problem=NO_EXPOSURE)
+    return FrameInfo(str(path), metadata.shutter_seconds, metadata.iso, metadata.aperture)
+
+
+def exposures(frames: list[FrameInfo]) -> list[float | None]:
+    """Each frame's exposure, shutter x ISO / f-number^2 (ISO and aperture count only when every frame with a
+    shutter time records them, as in the merge); None where the shutter time is unknown."""
+    known = [f for f in frames if f.shutter]
+    use_iso = all(f.iso for f in known)
+    use_aperture = all(f.aperture for f in known)
+    return [f.shutter * (f.iso if use_iso else 1.0) / (f.aperture ** 2 if use_aperture else 1.0) if f.shutter
+            else None for f in frames]
+
+
+def sort_by_exposure(frames: list[FrameInfo]) -> tuple[list[FrameInfo], list[float | None]]:
+    """Frames from the darkest exposure to the brightest (those without one last, in their order), with each
+    one's EV relative to the darkest (log2 of the exposure ratio; None where unknown)."""
+    values = exposures(frames)
+    order = sorted(range(len(frames)), key=lambda i: (values[i] is None, values[i] or 0.0))
+    known = [v for v in values if v is not None]
+    darkest = min(known) if known else 1.0
+    return [frames[i] for i in order], [None if values[i] is None else math.log2(values[i] / darkest) for i in order]
+
+
+def format_seconds(seconds: float) -> str:
+    """1/250 for a short exposure whose reciprocal is (nearly) whole, else the seconds: 0.3, 2."""
+    if seconds < 1 and abs(1 / seconds - round(1 / seconds)) < 0.005 / seconds:
+        return f"1/{round(1 / seconds)}"
+    return f"{seconds:.4g}"
+
+
+def frame_label(frame: FrameInfo, ev: float | None) -> str:
+    """The list entry's text: file name; exposure time, ISO, aperture; EV (or why the exposure is unknown)."""
+    lines = [Path(frame.path).name]
+    if frame.problem:
+        lines.append(frame.problem[0].upper() + frame.problem[1:])
+    else:
+        settings = [f"{format_seconds(frame.shutter)} s"]
+        settings += [f"ISO {frame.iso:g}"] if frame.iso else []
+        settings += [f"f/{frame.aperture:g}"] if frame.aperture else []
+        lines.append(" · ".join(settings))
+        if ev is not None:
+            lines.append("EV 0 (darkest)" if abs(ev) < 0.05 else f"EV {ev:+.1f}")
+    return "\n".join(lines)
+
+
+def read_thumbnail(context, path: str) -> tuple[str, np.ndarray]:
+    """Work function of a thumbnail job: ``path`` and its preview as 8-bit sRGB (at most THUMBNAIL_SIDE px)."""
+    context.check_cancelled()
+    return path, np.ascontiguousarray(encode_srgb_integer(io.read_preview(path, max_side=THUMBNAIL_SIDE).pixels))
 
 
 def parse_times(text: str) -> tuple[float, ...] | None:
@@ -56,14 +135,24 @@ def parse_times(text: str) -> tuple[float, ...] | None:
 class MergeDialog(QDialog):
     """Frames, output file and merge settings for one HDR or burst merge."""
 
-    def __init__(self, mode: str, parent: QWidget | None = None) -> None:
+    def __init__(self, mode: str, parent: QWidget | None = None, runner: JobRunner | None = None) -> None:
         super().__init__(parent)
         self.mode = mode
         self.setWindowTitle("Merge to HDR" if mode == HDR else "Merge Burst")
+        self._runner = runner or getattr(parent, "runner", None) or JobRunner(self)
+        self._infos: dict[str, FrameInfo] = {}
+        self._icons: dict[str, QIcon] = {}
+        self._thumbnail_jobs: dict[str, object] = {}  # path -> JobHandle, while it runs
+        self._prefill: tuple[str, tuple[float, ...] | None] = ("", None)  # text put in the times field, exact times
         self.files = QListWidget()
+        self.files.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        self.files.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.files.setMinimumSize(520, 3 * 64)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
         add, remove = QPushButton("Add…"), QPushButton("Remove")
         add.clicked.connect(self.choose_files)
-        remove.clicked.connect(lambda: [self.files.takeItem(self.files.row(i)) for i in self.files.selectedItems()])
+        remove.clicked.connect(self.remove_selected)
         self.output = QLineEdit()
         browse = QPushButton("Browse…")
         browse.clicked.connect(self.choose_output)
@@ -103,20 +192,92 @@ class MergeDialog(QDialog):
         file_buttons.addStretch()
         layout = QVBoxLayout(self)
         layout.addWidget(self.files)
+        layout.addWidget(self.summary)
         layout.addLayout(file_buttons)
         layout.addLayout(form)
         layout.addWidget(buttons)
 
     def set_paths(self, paths) -> None:
-        """Replace the frame list (and suggest an output beside the first frame)."""
+        """Replace the frame list: each frame's thumbnail (read in the background) and exposure data from its
+        metadata, HDR brackets sorted by exposure with their EV; prefill the exposure times when every frame
+        records one (a time the user typed is kept). Suggests an output beside the first frame."""
+        paths = [str(p) for p in paths]
+        for path in paths:
+            if path not in self._infos:
+                self._infos[path] = frame_info(path)
+        frames = [self._infos[p] for p in paths]
+        evs = [None] * len(frames)
+        if self.mode == HDR:
+            frames, evs = sort_by_exposure(frames)
         self.files.clear()
-        self.files.addItems([str(p) for p in paths])
+        for frame, ev in zip(frames, evs):
+            item = QListWidgetItem(self._icons.get(frame.path, QIcon()), frame_label(frame, ev))
+            item.setData(Qt.ItemDataRole.UserRole, frame.path)
+            item.setToolTip(frame.path)
+            self.files.addItem(item)
+            self._start_thumbnail(frame.path)
+        self._update_times(frames)
         if paths and not self.output.text():
             first = Path(paths[0])
             self.output.setText(str(first.with_name(f"{first.stem}_{self.mode}.tif")))
 
+    def _update_times(self, frames: list[FrameInfo]) -> None:
+        missing = [Path(f.path).name for f in frames if not f.shutter]
+        if self.mode != HDR or not frames:
+            self.summary.setText("")
+        elif missing:
+            self.summary.setText(f"No exposure time recorded for {', '.join(missing)}: type the exposure times of "
+                                 f"all frames, in the order of the list.")
+        else:
+            self.summary.setText("Sorted by exposure; the times come from the files' metadata (you may change them).")
+        if self.mode != HDR or self.times.text().strip() not in ("", self._prefill[0]):
+            return  # the user's own times stay
+        times = None
+        if frames and not missing:  # at the first frame's ISO and aperture, so the ratios are the exposures'
+            values = exposures(frames)
+            times = tuple(v / values[0] * frames[0].shutter for v in values)
+        text = " ".join(format_seconds(t) for t in times) if times else ""
+        self._prefill = (text, times)
+        self.times.setText(text)
+
+    def remove_selected(self) -> None:
+        """Drop the selected frames from the list."""
+        chosen = {item.data(Qt.ItemDataRole.UserRole) for item in self.files.selectedItems()}
+        self.set_paths([p for p in self.paths() if p not in chosen])
+
+    def _start_thumbnail(self, path: str) -> None:
+        if path in self._icons or path in self._thumbnail_jobs:
+            return
+        handle = self._runner.submit(Job(read_thumbnail, path, title=f"Thumbnail of {Path(path).name}"),
+                                     visible=False)
+        self._thumbnail_jobs[path] = handle
+        handle.finished.connect(self._thumbnail_ready)
+        handle.ended.connect(self._thumbnail_ended)
+
+    def _thumbnail_ready(self, result) -> None:
+        path, rgb = result
+        height, width = rgb.shape[:2]
+        image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        self._icons[path] = QIcon(QPixmap.fromImage(image))
+        for row in range(self.files.count()):
+            if self.files.item(row).data(Qt.ItemDataRole.UserRole) == path:
+                self.files.item(row).setIcon(self._icons[path])
+
+    def _thumbnail_ended(self, handle) -> None:
+        self._thumbnail_jobs = {p: h for p, h in self._thumbnail_jobs.items() if h is not handle}
+
+    def thumbnails_pending(self) -> int:
+        """How many thumbnails are still being read."""
+        return len(self._thumbnail_jobs)
+
+    def done(self, result: int) -> None:
+        for handle in self._thumbnail_jobs.values():
+            handle.cancel()
+        super().done(result)
+
     def paths(self) -> tuple[str, ...]:
-        return tuple(self.files.item(i).text() for i in range(self.files.count()))
+        """The frames in the list's order (HDR: darkest first)."""
+        return tuple(self.files.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.files.count()))
 
     def choose_files(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(io.SUPPORTED_EXTENSIONS))
@@ -136,7 +297,10 @@ class MergeDialog(QDialog):
             raise ValueError("Add at least two frames to merge.")
         if not self.output.text().strip():
             raise ValueError("Choose an output file.")
-        times = parse_times(self.times.text()) if self.mode == HDR else None
+        times = None
+        if self.mode == HDR:
+            text = self.times.text().strip()
+            times = self._prefill[1] if text and text == self._prefill[0] else parse_times(text)
         if times is not None and len(times) != len(paths):
             raise ValueError(f"Give one exposure time per frame ({len(paths)}), or none to use the files'.")
         options = HdrOptions(method=self.method.currentText(), align=self.align.isChecked(),

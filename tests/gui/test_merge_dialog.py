@@ -92,3 +92,70 @@ def test_burst_dialog_has_a_reference_choice(qtbot, tmp_path):
     assert dialog.request().reference == "auto" and dialog.request().tonemap == "none"
     dialog.reference.setValue(1)
     assert dialog.request().reference == 1
+
+
+def dng_brackets(folder: Path) -> list[Path]:
+    """Three DNG brackets: 1/200 s at ISO 200, 1/50 s at ISO 400 (8x: +3 EV), 8/25 s at ISO 200 (+6 EV)."""
+    from fractions import Fraction
+
+    from utils.dng import ShotInfo, write_dng
+
+    shots = [(Fraction(1, 50), 400), (Fraction(8, 25), 200), (Fraction(1, 200), 200)]  # chosen shuffled
+    paths = []
+    for index, (time, iso) in enumerate(shots):
+        path = folder / f"bracket{index}.dng"
+        write_dng(path, load_fixture("rock_snow_sky"), shot=ShotInfo(iso=iso, exposure_time=time), seed=index)
+        paths.append(path)
+    return paths
+
+
+def list_texts(dialog) -> list[str]:
+    return [dialog.files.item(i).text() for i in range(dialog.files.count())]
+
+
+def test_hdr_dialog_lists_brackets_by_exposure_with_thumbnails_and_ev(qtbot, tmp_path):
+    paths = dng_brackets(tmp_path)
+    dialog = MergeDialog(HDR)
+    qtbot.addWidget(dialog)
+    dialog.set_paths(paths)
+    assert [Path(p).name for p in dialog.paths()] == ["bracket2.dng", "bracket0.dng", "bracket1.dng"]
+    texts = list_texts(dialog)
+    assert texts[0].splitlines()[1:] == ["1/200 s · ISO 200 · f/2.8", "EV 0 (darkest)"]
+    assert texts[1].splitlines()[1:] == ["1/50 s · ISO 400 · f/2.8", "EV +3.0"]
+    assert texts[2].splitlines()[1:] == ["0.32 s · ISO 200 · f/2.8", "EV +6.0"]
+    # prefilled at the darkest frame's ISO, so the times' ratios are the exposures' ratios
+    assert dialog.times.text() == "1/200 1/25 0.32"
+    request = dialog.request()
+    assert request.paths == dialog.paths()
+    assert np.allclose(np.array(request.times) / request.times[0], [1, 8, 64])
+    qtbot.waitUntil(lambda: dialog.thumbnails_pending() == 0, timeout=20000)
+    for row in range(dialog.files.count()):
+        icon = dialog.files.item(row).icon()
+        assert not icon.isNull()
+        size = icon.availableSizes()[0]
+        assert 32 <= size.width() <= 160 and size.width() == round(1.5 * size.height())  # the 3:2 fixture
+    # a time the user types is kept, also when the list changes
+    dialog.times.setText("1/100 1/10")
+    dialog.files.item(2).setSelected(True)
+    dialog.remove_selected()
+    assert [Path(p).name for p in dialog.paths()] == ["bracket2.dng", "bracket0.dng"]
+    assert dialog.times.text() == "1/100 1/10" and dialog.request().times == (0.01, 0.1)
+
+
+def test_frames_without_exposure_metadata_say_so(qtbot, tmp_path):
+    paths = brackets(tmp_path)
+    dialog = MergeDialog(HDR)
+    qtbot.addWidget(dialog)
+    dialog.set_paths(paths[::-1])
+    assert dialog.paths() == tuple(str(p) for p in paths[::-1])  # nothing to sort by: the chosen order
+    for text in list_texts(dialog):
+        assert "No exposure time in its metadata" in text and "EV" not in text
+    assert "No exposure time recorded for frame2.png, frame1.png, frame0.png" in dialog.summary.text()
+    assert dialog.times.text() == "" and dialog.request().times is None
+    # mixed: the DNGs sort first, the PNG (unknown exposure) comes last and the times are not prefilled
+    dngs = dng_brackets(tmp_path)
+    dialog.set_paths([paths[0], dngs[0], dngs[2]])
+    assert [Path(p).name for p in dialog.paths()] == ["bracket2.dng", "bracket0.dng", "frame0.png"]
+    assert list_texts(dialog)[1].endswith("EV +3.0") and "frame0.png" in dialog.summary.text()
+    assert dialog.times.text() == ""
+    qtbot.waitUntil(lambda: dialog.thumbnails_pending() == 0, timeout=20000)
