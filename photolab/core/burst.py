@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from photolab.core.align import MergeError, displacement_field, luminance, tile_alignment
+from photolab.core.bands import run_in_bands
 from photolab.core.hdr import check_frames, frame_name
 from photolab.core.photo import Photo
 
@@ -24,6 +25,7 @@ TILE = 8  # finest-level tile size (px of the alignment image)
 SHRINK = 9.0  # a local mean difference of 3 noise sigmas gets half weight
 ENERGY_TOLERANCE = 0.6  # ... and so does a local mean squared difference 60 % above the noise's
 _WINDOW = 5
+_BAND_ROWS = 64
 _HALF_RES_ABOVE = 2_000_000  # pixels: larger frames are aligned at half resolution, like HDR+ on Bayer quads
 
 
@@ -116,8 +118,7 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         map_x, map_y = displacement_field(offsets, TILE * scale, shape)
         warped = cv2.remap(photos[index].pixels, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         warped_frames.append(warped)
-        difference = cv2.subtract(warped, photos[ref].pixels)
-        energy = _channel_mean(cv2.multiply(difference, difference))
+        difference, energy = _difference_and_energy(warped, photos[ref].pixels)
         if half:  # the weights are smooth: judge 2x2 means, over a 3x3 window (6x6 pixels)
             difference, energy = _halved(difference), _halved(energy)
         local = cv2.blur(difference, (window, window))  # colour counts, not only luminance
@@ -131,9 +132,8 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
     noise_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32), scale=1 / SHRINK)
     centres, variances = _difference_noise(smooth_ref, energies, quartile=0.9)  # a mean of 75-108 squares
     energy_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32))
-    total = photos[ref].pixels.copy()
-    norm = np.ones(shape, np.float32)
     kernel = np.ones((window, window), np.uint8)
+    weights = []
     for warped, distance, energy in zip(warped_frames, distances, energies):
         # two tests: the local mean difference (slow changes, very sensitive) and the local mean squared
         # difference beyond the noise's (texture that changed, whose mean difference may be zero)
@@ -144,10 +144,41 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         weight = cv2.erode(cv2.divide(1.0, cv2.add(cv2.multiply(ratio, ratio), 1.0)), kernel)
         if half:
             weight = cv2.resize(weight, shape[::-1], interpolation=cv2.INTER_LINEAR)
-        total = cv2.add(total, cv2.multiply(warped, cv2.merge([weight, weight, weight])))
-        norm = cv2.add(norm, weight)
-    inverse = cv2.divide(1.0, norm)
-    return photos[ref].with_pixels(cv2.multiply(total, cv2.merge([inverse, inverse, inverse])))
+        weights.append(weight)
+    return photos[ref].with_pixels(_weighted_mean(photos[ref].pixels, warped_frames, weights))
+
+
+def _difference_and_energy(warped: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """warped - reference, and the channel mean of its square (in row bands, on all cores)."""
+    difference = np.empty(warped.shape, np.float32)
+    energy = np.empty(warped.shape[:2], np.float32)
+
+    def band(start: int, end: int) -> None:
+        rows = slice(start, end)
+        cv2.subtract(warped[rows], reference[rows], dst=difference[rows])
+        energy[rows] = _channel_mean(cv2.multiply(difference[rows], difference[rows]))
+
+    run_in_bands(warped.shape[0], _BAND_ROWS, band)
+    return difference, energy
+
+
+def _weighted_mean(reference: np.ndarray, frames: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
+    """(reference + sum of frame_i x weight_i) / (1 + sum of weight_i), in row bands on all cores."""
+    out = np.empty(reference.shape, np.float32)
+
+    def band(start: int, end: int) -> None:
+        rows = slice(start, end)
+        total = reference[rows].copy()
+        norm = np.ones(total.shape[:2], np.float32)
+        for frame, weight in zip(frames, weights):
+            w = weight[rows]
+            total = cv2.add(total, cv2.multiply(frame[rows], cv2.merge([w, w, w])))
+            norm = cv2.add(norm, w)
+        inverse = cv2.divide(1.0, norm)
+        out[rows] = cv2.multiply(total, cv2.merge([inverse, inverse, inverse]))
+
+    run_in_bands(reference.shape[0], _BAND_ROWS, band)
+    return out
 
 
 def merge_burst_files(paths: Sequence[str], target, *, reference: int | str = "auto", tonemap_name: str = "none",
