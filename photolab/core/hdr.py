@@ -234,13 +234,20 @@ def _deghost(lums, exposures, weights, ref, eight_bit) -> None:
     ref_var = cv2.multiply(_noise_variance(lums[ref], eight_bit[ref]), 1.0 / exposures[ref] ** 2)
     tolerance = cv2.multiply(cv2.absdiff(ref_radiance, 0.0), 0.05)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5) if half else (7, 7))
+    var, diff, limit = (np.empty(lums[0].shape, np.float32) for _ in range(3))  # reused: no page faults
     for i, lum in enumerate(lums):
         if i == ref:
             continue
-        var = cv2.multiply(_noise_variance(lum, eight_bit[i]), 1.0 / exposures[i] ** 2)
-        diff = cv2.blur(cv2.subtract(cv2.multiply(lum, 1.0 / exposures[i]), ref_radiance), (window, window))
-        sigma = cv2.sqrt(cv2.multiply(cv2.blur(cv2.add(var, ref_var), (window, window)), 1 / samples))
-        limit = cv2.add(cv2.multiply(sigma, GHOST_SIGMAS), tolerance)
+        cv2.multiply(_noise_variance(lum, eight_bit[i]), 1.0 / exposures[i] ** 2, dst=var)
+        cv2.multiply(lum, 1.0 / exposures[i], dst=diff)
+        cv2.subtract(diff, ref_radiance, dst=diff)
+        cv2.blur(diff, (window, window), dst=diff)
+        cv2.add(var, ref_var, dst=var)
+        cv2.blur(var, (window, window), dst=limit)
+        cv2.multiply(limit, 1 / samples, dst=limit)
+        cv2.sqrt(limit, dst=limit)
+        cv2.multiply(limit, GHOST_SIGMAS, dst=limit)
+        cv2.add(limit, tolerance, dst=limit)
         ghost = ((cv2.absdiff(diff, 0.0) > limit) & valid[ref] & valid[i]).astype(np.uint8)
         keep = cv2.subtract(1, cv2.dilate(ghost, kernel))
         if half:
