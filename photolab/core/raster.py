@@ -203,13 +203,27 @@ def _decode_tiff_with_tifffile(opened: OpenedImage) -> np.ndarray:
 
 
 def _as_rgb(pixels: np.ndarray, *, bgr: bool) -> np.ndarray:
-    """Any decoded layout (grey, grey+alpha, BGR, BGRA) as (H, W, 3) RGB; alpha is dropped."""
+    """Any decoded layout (grey, grey+alpha, BGR, BGRA) as (H, W, 3) RGB; transparent pixels are composited
+    over white, as viewers show them (the colour stored under a transparent pixel is often meaningless)."""
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        pixels = _composite_over_white(pixels)
     if pixels.ndim == 2:
         return np.repeat(pixels[:, :, None], 3, axis=2)
     if pixels.shape[2] in (1, 2):
         return np.repeat(pixels[:, :, :1], 3, axis=2)
     rgb = pixels[:, :, :3]
     return np.ascontiguousarray(rgb[:, :, ::-1] if bgr else rgb)
+
+
+def _composite_over_white(pixels: np.ndarray) -> np.ndarray:
+    """Colour channels of a grey+alpha or colour+alpha image composited over white, in the stored encoding."""
+    white = float(np.iinfo(pixels.dtype).max) if pixels.dtype.kind in "ui" else 1.0
+    colour = pixels[:, :, :-1].astype(np.float32)
+    alpha = pixels[:, :, -1:].astype(np.float32) / white
+    composited = colour * alpha + white * (1.0 - alpha)
+    if pixels.dtype.kind in "ui":
+        return np.clip(np.rint(composited), 0, white).astype(pixels.dtype)
+    return composited.astype(pixels.dtype)
 
 
 def _exif_block(image: Image.Image) -> bytes | None:

@@ -39,7 +39,8 @@ class FolderPage(QWizardPage):
         super().__init__()
         self.setTitle("Choose your photos")
         self.setSubTitle("Make one sub-folder per category and put its photos inside (further sub-folders are "
-                         "fine). Camera RAW, JPEG, PNG, TIFF and WebP photos are read.")
+                         "fine). Camera RAW, JPEG, PNG (transparency composited over white), TIFF and WebP "
+                         "photos are read.")
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("/path/to/folder  (e.g. birds/ with birds/robin, birds/wren …)")
         self.path_edit.textChanged.connect(self.completeChanged)

@@ -70,10 +70,27 @@ def test_grey_and_alpha_pngs_become_rgb(tmp_path):
     source = load_fixture("dandelion")
     grey = source[:, :, 1]
     Image.fromarray(grey, "L").save(tmp_path / "grey.png")
-    Image.fromarray(np.dstack([source, np.full(grey.shape, 128, np.uint8)]), "RGBA").save(tmp_path / "alpha.png")
+    alpha = np.zeros(grey.shape, np.uint8)
+    alpha[:, : grey.shape[1] // 3] = 255  # opaque left third, half-transparent middle, transparent right
+    alpha[:, grey.shape[1] // 3: 2 * grey.shape[1] // 3] = 128
+    Image.fromarray(np.dstack([source, alpha]), "RGBA").save(tmp_path / "alpha.png")
+    Image.fromarray(np.dstack([grey, alpha]), "LA").save(tmp_path / "grey_alpha.png")
     grey_photo = io.read_photo(tmp_path / "grey.png")
     np.testing.assert_array_equal(encoded8(grey_photo), np.dstack([grey] * 3))
-    np.testing.assert_array_equal(encoded8(io.read_photo(tmp_path / "alpha.png")), source)
+    # transparent pixels are composited over white (in the stored encoding), as viewers show them
+    weight = alpha[:, :, None].astype(np.float64) / 255
+    expected = np.rint(source * weight + 255 * (1 - weight)).astype(np.uint8)
+    composited = encoded8(io.read_photo(tmp_path / "alpha.png"))
+    assert np.abs(composited.astype(int) - expected).max() <= 1
+    third = grey.shape[1] // 3
+    np.testing.assert_array_equal(composited[:, :third], source[:, :third])
+    assert (composited[:, 2 * third + 1:] == 255).all()
+    grey_composited = encoded8(io.read_photo(tmp_path / "grey_alpha.png"))
+    assert np.abs(grey_composited.astype(int) - expected_grey(grey, weight)).max() <= 1
+
+
+def expected_grey(grey: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    return np.repeat(np.rint(grey[:, :, None] * weight + 255 * (1 - weight)), 3, axis=2)
 
 
 def test_float_tiff_is_taken_as_linear(tmp_path):
