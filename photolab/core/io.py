@@ -7,10 +7,12 @@ every failure is a PhotoLabError whose message names the file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
 from pathlib import Path
+from typing import Iterator
 
 from photolab.core import raster, raw
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
@@ -191,15 +193,24 @@ def _check_pixel_count(path: Path, pixels: int, limit: int) -> None:
             f"megapixels (set {MAX_PIXELS_ENV} to allow more)")
 
 
-def _stat_file(path: Path) -> os.stat_result:
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the OS's errors while looking at or reading ``path`` into FileAccessErrors that say what is wrong."""
     try:
-        info = path.stat()
+        yield
     except FileNotFoundError:
         raise FileAccessError(f"{path}: the file does not exist (was it moved or deleted?)") from None
     except PermissionError:
         raise FileAccessError(f"{path}: cannot be read: permission denied") from None
+    except IsADirectoryError:
+        raise FileAccessError(f"{path}: is a folder, not a photo") from None
     except OSError as exc:
         raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _stat_file(path: Path) -> os.stat_result:
+    with _reading(path):
+        info = path.stat()
     if stat.S_ISDIR(info.st_mode):
         raise FileAccessError(f"{path}: is a folder, not a photo")
     if info.st_size == 0:
@@ -213,17 +224,8 @@ def _read_header(path: Path) -> bytes:
 
 
 def _read_bytes(path: Path, size: int = -1) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(size)
-    except FileNotFoundError:
-        raise FileAccessError(f"{path}: the file does not exist (was it moved or deleted?)") from None
-    except PermissionError:
-        raise FileAccessError(f"{path}: cannot be read: permission denied") from None
-    except IsADirectoryError:
-        raise FileAccessError(f"{path}: is a folder, not a photo") from None
-    except OSError as exc:
-        raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with _reading(path), open(path, "rb") as handle:
+        data = handle.read(size)
     if not data:
         raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
     return data
