@@ -36,6 +36,22 @@ def _working_scale(shape: tuple[int, int], max_side: int) -> float:
     return min(1.0, max_side / max(shape))
 
 
+def _shrunk_pair(first: np.ndarray, second: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both images area-reduced by ``scale`` (at least 8 px a side); as they are when ``scale`` >= 1."""
+    if scale >= 1.0:
+        return first, second
+    size = (max(8, round(first.shape[1] * scale)), max(8, round(first.shape[0] * scale)))
+    return (cv2.resize(first, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(second, size, interpolation=cv2.INTER_AREA))
+
+
+def _phase_shift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, float]:
+    """The translation (dx, dy) of ``moving`` against ``reference`` by Hann-windowed phase correlation."""
+    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(reference, moving, window)
+    return dx, dy
+
+
 def exposure_normalised(lum_ref: np.ndarray, exposure_ref: float, lum: np.ndarray, exposure: float,
                         clip_ref: float, clip: float) -> tuple[np.ndarray, np.ndarray]:
     """Both luminances divided by their exposure and clamped to the radiance range both record well, as
@@ -59,12 +75,8 @@ def find_euclidean(reference: np.ndarray, moving: np.ndarray, *, name: str = "fr
     naming ``name`` when the frames do not match well enough to be aligned.
     """
     scale = _working_scale(reference.shape, max_side)
-    if scale < 1.0:
-        size = (max(8, round(reference.shape[1] * scale)), max(8, round(reference.shape[0] * scale)))
-        reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
-        moving = cv2.resize(moving, size, interpolation=cv2.INTER_AREA)
-    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
-    (dx, dy), _ = cv2.phaseCorrelate(reference, moving, window)
+    reference, moving = _shrunk_pair(reference, moving, scale)
+    dx, dy = _phase_shift(reference, moving)
     warp = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
     levels = [s for s in (4, 2, 1) if min(reference.shape) // s >= 32] or [1]
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
@@ -274,13 +286,8 @@ def _penalty(costs, start, radius, level_global):
 
 def _global_shift(reference: np.ndarray, frame: np.ndarray, max_side: int = 512) -> np.ndarray:
     """The whole frame's translation (dy, dx) by phase correlation, at full-resolution pixels."""
-    scale = min(1.0, max_side / max(reference.shape))
-    if scale < 1.0:
-        size = (max(8, round(reference.shape[1] * scale)), max(8, round(reference.shape[0] * scale)))
-        reference = cv2.resize(reference, size, interpolation=cv2.INTER_AREA)
-        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
-    (dx, dy), _ = cv2.phaseCorrelate(reference, frame, window)
+    scale = _working_scale(reference.shape, max_side)
+    dx, dy = _phase_shift(*_shrunk_pair(reference, frame, scale))
     return np.array([dy, dx], np.float32) / scale
 
 
