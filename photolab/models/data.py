@@ -168,7 +168,7 @@ def scan_folder(root: str | Path, *, min_images: int = MIN_IMAGES_PER_CLASS,
                          tuple(map(str, report.unsupported))))
     usable = _readable(candidates, report, check_images, context)
     report.items = _deduplicated(usable, report)
-    _check_counts(report, min_images, recommended_images, imbalance_ratio)
+    check_counts(report, min_images, recommended_images, imbalance_ratio)
     return report
 
 
@@ -223,7 +223,9 @@ def _deduplicated(usable, report: DatasetReport) -> list[tuple[Path, int]]:
     return [(path, label) for path, label, _ in usable if path in keep]
 
 
-def _check_counts(report: DatasetReport, min_images: int, recommended: int, ratio: float) -> None:
+def check_counts(report: DatasetReport, min_images: int, recommended: int, ratio: float) -> None:
+    """Add the issues about class counts to ``report``: too few classes or images (errors), few images or
+    heavy imbalance (warnings). The fine-tuning glue calls it again after the user leaves classes out."""
     counts = report.counts
     add = report.issues.append
     if len(report.classes) < 2:

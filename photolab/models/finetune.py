@@ -26,7 +26,8 @@ from torch.utils.data import DataLoader
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job, JobCancelled
 from photolab.models.card import Preprocessing
-from photolab.models.data import DatasetError, DatasetIssue, DatasetReport, FolderDataset, _check_counts, random_resized_crop
+from photolab.models.data import (DatasetError, DatasetIssue, DatasetReport, FolderDataset, check_counts,
+                                  random_resized_crop)
 from photolab.models.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
 from photolab.models.inference import load_entry
 from photolab.models.preprocess import prepare
@@ -136,7 +137,7 @@ def without_classes(report: DatasetReport, excluded) -> DatasetReport:
     if not kept:
         filtered.issues.append(DatasetIssue("error", "too_few_classes", "every class is excluded: keep at least two"))
         return filtered
-    _check_counts(filtered, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS, IMBALANCE_RATIO)
+    check_counts(filtered, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS, IMBALANCE_RATIO)
     return filtered
 
 
