@@ -8,6 +8,7 @@ every failure is a PhotoLabError whose message names the file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import stat
@@ -80,9 +81,13 @@ def read_photo(path: str | Path, *, context=None, max_pixels: int | None = None,
 def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | None = None) -> Photo:
     """A quick, screen-sized version (at most ``max_side`` pixels on the long side), upright, in the same
     colour space and with the same CameraColor as ``read_photo`` (RAW: half-size decode, no demosaicing).
-    ``metadata`` describes the full-size photo."""
-    photo = _read(Path(path), context=None, max_pixels=max_pixels, preview_side=max_side, demosaic=DEFAULT_DEMOSAIC)
-    return downscaled(photo, max_side)
+    ``metadata`` describes the full-size photo; ``scale`` is the preview's width over the full photo's."""
+    photo = downscaled(_read(Path(path), context=None, max_pixels=max_pixels, preview_side=max_side,
+                             demosaic=DEFAULT_DEMOSAIC), max_side)
+    full_width = photo.metadata.width
+    if full_width and photo.width < full_width:  # a reduced decode (half-size RAW, JPEG draft) is smaller too
+        photo = dataclasses.replace(photo, scale=photo.width / full_width)
+    return photo
 
 
 def resolve_max_pixels(max_pixels: int | None = None) -> int:

@@ -69,11 +69,14 @@ class Photo:
     """An upright image: ``pixels`` is float32 linear sRGB, shape (H, W, 3); 1.0 is the white point.
 
     Values may exceed 1 or go below 0 while developing; they are clipped only when encoded for output.
+    ``scale`` lets operations that depend on pixel size (denoise: area averaging shrinks noise by the
+    downscale factor) give a proxy the look of the full-resolution result.
     """
 
     pixels: np.ndarray
     metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
     color: CameraColor = field(default_factory=CameraColor.srgb)
+    scale: float = 1.0  # pixels per pixel of the full-resolution photo: < 1 for a downscaled proxy or preview
 
     def __post_init__(self) -> None:
         if self.pixels.ndim != 3 or self.pixels.shape[2] != 3 or self.pixels.dtype != np.float32:
@@ -95,7 +98,8 @@ class Photo:
 def downscaled(photo: Photo, max_side: int) -> Photo:
     """A copy no larger than ``max_side`` on its long side (area-averaged); the photo itself if it fits.
 
-    The GUI edits on such a screen-sized proxy so sliders respond at once.
+    The GUI edits on such a screen-sized proxy so sliders respond at once. The copy's ``scale`` is the
+    photo's times the width ratio.
     """
     import cv2
 
@@ -103,4 +107,5 @@ def downscaled(photo: Photo, max_side: int) -> Photo:
     if scale >= 1.0:
         return photo
     size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-    return photo.with_pixels(cv2.resize(photo.pixels, size, interpolation=cv2.INTER_AREA))
+    smaller = cv2.resize(photo.pixels, size, interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(photo.with_pixels(smaller), scale=photo.scale * size[0] / photo.width)

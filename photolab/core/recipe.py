@@ -160,7 +160,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
            progress: Callable[[float], None] | None = None) -> Photo:
     """Apply the recipe's active operations in pipeline order, stopping before ``stop_before`` if given
-    (whether or not that operation is active: the result is that operation's input)."""
+    (whether or not that operation is active: the result is that operation's input). ``progress`` gets the
+    fraction done after each step (and within slow steps, such as denoise's tiles), weighed by the steps'
+    ``cost``; it is also how a job cancels: an exception it raises ends the render."""
     if stop_before is not None and stop_before not in OPERATIONS_BY_NAME:
         raise KeyError(f"unknown operation {stop_before!r}")
     steps = []
@@ -168,10 +170,19 @@ def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
         if stop_before is not None and OPERATIONS.index(op) >= OPERATIONS.index(OPERATIONS_BY_NAME[stop_before]):
             break
         steps.append((op, params))
-    for index, (op, params) in enumerate(steps):
-        photo = op.apply(photo, params)
+    total = sum(op.cost for op, _ in steps)
+    done = 0.0
+    for op, params in steps:
+        if progress is not None and op.reports_progress:
+            def step_progress(fraction: float, base: float = done, cost: float = op.cost) -> None:
+                progress((base + cost * fraction) / total)
+
+            photo = op.apply(photo, params, progress=step_progress)
+        else:
+            photo = op.apply(photo, params)
+        done += op.cost
         if progress is not None:
-            progress((index + 1) / len(steps))
+            progress(done / total)
     return photo
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
 from photolab.core.develop.contrast import ContrastParams
+from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.develop.highlights import HighlightsParams
@@ -22,6 +23,8 @@ NON_DEFAULT = [
     ("orient", OrientParams(1)),
     ("orient", OrientParams(3)),
     ("crop", CropParams(0.1, 0.2, 0.7, 0.9)),
+    ("denoise", DenoiseParams(30.0)),
+    ("denoise", DenoiseParams(20.0, adaptive=True)),
     ("white_balance", WhiteBalanceParams("auto")),
     ("white_balance", WhiteBalanceParams("kelvin", temperature=4000.0, tint=20.0)),
     ("white_balance", WhiteBalanceParams("custom", multipliers=(1.5, 1.0, 0.8))),
@@ -48,7 +51,7 @@ def random_photo(height=37, width=53, seed=0) -> Photo:
 
 def test_operations_are_registered_in_pipeline_order():
     names = [op.name for op in OPERATIONS]
-    assert names == ["orient", "crop", "white_balance", "exposure", "highlights", "shadows", "contrast", "saturation"]
+    assert names == ["orient", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast", "saturation"]
     assert set(OPERATIONS_BY_NAME) == set(names)
     assert all(op.label for op in OPERATIONS)
 
@@ -88,7 +91,7 @@ def test_operations_accept_non_contiguous_pixels(name, params):
 
 # Operations whose result for a pixel depends on that pixel alone (not geometry, not a whole-photo measure).
 PER_PIXEL = [(name, params) for name, params in NON_DEFAULT
-             if name not in ("orient", "crop") and getattr(params, "mode", "") != "auto"]
+             if name not in ("orient", "crop", "denoise") and getattr(params, "mode", "") != "auto"]
 
 
 @pytest.mark.parametrize("name,params", PER_PIXEL, ids=lambda v: str(v))
@@ -131,6 +134,12 @@ def test_operations_work_band_by_band_the_same_as_on_a_single_row(name, params):
         (ContrastParams, {"amount": 100.5}),
         (SaturationParams, {"saturation": -100.1}),
         (SaturationParams, {"vibrance": None}),
+        (DenoiseParams, {"sigma": 100.5}),
+        (DenoiseParams, {"sigma": -1.0}),
+        (DenoiseParams, {"sigma": float("nan")}),
+        (DenoiseParams, {"sigma": "25"}),
+        (DenoiseParams, {"adaptive": "yes"}),
+        (DenoiseParams, {"model": None}),
     ],
 )
 def test_invalid_params_raise_value_error_with_a_clear_message(params_type, bad):

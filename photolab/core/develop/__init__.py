@@ -14,12 +14,15 @@ from photolab.core.photo import Photo
 
 @dataclass(frozen=True)
 class Operation:
-    """A develop step: ``apply(photo, params) -> Photo`` must not modify its input."""
+    """A develop step: ``apply(photo, params) -> Photo`` must not modify its input (slow steps also take
+    ``progress=``, see ``reports_progress``)."""
 
     name: str  # stable identifier used in sidecars
     label: str  # shown in the GUI
     params_type: type
-    apply: Callable[[Photo, Any], Photo]
+    apply: Callable[..., Photo]
+    reports_progress: bool = False  # apply takes ``progress=`` (fraction done, 0..1; raising stops it)
+    cost: float = 1.0  # relative running time, to weigh the steps' shares of render's progress
 
     def is_identity(self, params: Any) -> bool:
         """True when these params leave the photo unchanged (such steps are skipped)."""
@@ -27,11 +30,13 @@ class Operation:
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import contrast, exposure, geometry, highlights, saturation, shadows, white_balance
+    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, saturation, shadows,
+                                       white_balance)
 
     return (
         geometry.ORIENT,
         geometry.CROP,
+        denoise.OPERATION,
         white_balance.OPERATION,
         exposure.OPERATION,
         highlights.OPERATION,

@@ -1,0 +1,124 @@
+"""Denoise: the learned denoiser (``photolab.models.denoise``) as a develop step.
+
+The network works on sRGB-encoded pixels with a noise-level map (noise std per pixel, 0-255 scale / 255),
+so the step encodes the linear pixels to sRGB, denoises, and decodes back. ``sigma`` is the noise level of
+the *full-resolution* photo; on a downscaled proxy (``Photo.scale`` < 1) area averaging has already shrunk
+the noise by that factor, so the step asks for ``sigma * scale`` and the preview matches the export.
+
+Core stays free of torch: the model module is imported when the step first runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from photolab.core.develop import Operation
+from photolab.core.photo import Photo
+
+MAX_SIGMA = 100.0  # the same limit as photolab.models.denoise.MAX_SIGMA (0-255 scale)
+DEFAULT_TILE = 512
+DEFAULT_MARGIN = 64
+
+
+@dataclass(frozen=True)
+class DenoiseParams:
+    """``sigma``: noise std to remove, 0-255 scale of the sRGB-encoded full-resolution photo (0..100; 0 = off).
+    ``adaptive``: follow the photo's estimated noise level function (noise per brightness), scaled so its
+    overall level is ``sigma``, instead of one level everywhere. ``model``: a denoiser name or a
+    ``.safetensors`` path ("" = the built-in default)."""
+
+    sigma: float = 0.0
+    adaptive: bool = False
+    model: str = ""
+
+    def __post_init__(self) -> None:
+        sigma = self.sigma
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+            raise ValueError(f"denoise sigma must be a number, got {sigma!r}")
+        if not math.isfinite(sigma) or not 0.0 <= sigma <= MAX_SIGMA:
+            raise ValueError(f"denoise sigma must be between 0 and {MAX_SIGMA:g} (noise std on the 0-255 scale), "
+                             f"got {sigma!r}")
+        object.__setattr__(self, "sigma", float(sigma))
+        if not isinstance(self.adaptive, (bool, np.bool_)):
+            raise ValueError(f"denoise adaptive must be true or false, got {self.adaptive!r}")
+        object.__setattr__(self, "adaptive", bool(self.adaptive))
+        if not isinstance(self.model, str):
+            raise ValueError(f"denoise model must be a name (text), got {self.model!r}")
+
+
+@dataclass
+class DenoiseRuntime:
+    """How the step runs (not part of the recipe): the torch device and the tile size."""
+
+    device: str = "cpu"
+    tile: int = DEFAULT_TILE
+    margin: int = DEFAULT_MARGIN
+
+
+RUNTIME = DenoiseRuntime()
+"""The settings ``apply`` uses; a front end may change them (``photolab-cli denoise --device/--tile``)."""
+
+
+def encode(linear: np.ndarray) -> np.ndarray:
+    """Linear to sRGB-encoded, extended beyond [0, 1] (odd-symmetric, the curve continued above 1), so
+    highlight headroom and slightly negative values survive a round trip through :func:`decode`."""
+    x = np.asarray(linear, dtype=np.float32)
+    magnitude = np.abs(x)
+    curve = np.where(magnitude <= 0.0031308, 12.92 * magnitude,
+                     1.055 * np.power(magnitude, 1 / 2.4, dtype=np.float32) - 0.055)
+    return np.copysign(curve, x).astype(np.float32)
+
+
+def decode(encoded: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`encode`."""
+    y = np.asarray(encoded, dtype=np.float32)
+    magnitude = np.abs(y)
+    linear = np.where(magnitude <= 0.04045, magnitude / 12.92,
+                      np.power((magnitude + 0.055) / 1.055, 2.4, dtype=np.float32))
+    return np.copysign(linear, y).astype(np.float32)
+
+
+def _models():
+    return importlib.import_module("photolab.models.denoise")
+
+
+def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool) -> np.ndarray | float:
+    """The network's noise-level input for sRGB-encoded ``srgb``: ``sigma/255`` everywhere, or (adaptive)
+    the image's estimated noise level function scaled to ``sigma`` (uniform when it cannot be estimated)."""
+    if not adaptive:
+        return sigma / 255.0
+    models = _models()
+    try:
+        estimate = models.estimate_noise(np.clip(srgb, 0.0, 1.0))
+    except models.DenoiseError:  # too small to measure
+        return sigma / 255.0
+    return estimate.map_for(srgb, sigma)
+
+
+def denoise_photo(photo: Photo, params: DenoiseParams, *, device: str | None = None, tile: int | None = None,
+                  margin: int | None = None, progress: Callable[[float], None] | None = None) -> Photo:
+    """Denoise ``photo`` as ``params`` say (device/tile/margin default to :data:`RUNTIME`). ``progress``
+    gets the fraction done after each tile; a callback that raises (a cancelled job's) stops the work."""
+    if params.sigma <= 0.0:
+        return photo
+    models = _models()
+    denoiser = models.load_denoiser(params.model or models.DEFAULT_DENOISER, device=device or RUNTIME.device)
+    sigma = params.sigma * min(1.0, float(photo.scale))
+    srgb = encode(photo.pixels)
+    level = noise_map(srgb, sigma, params.adaptive)
+    result = models.denoise_array(denoiser.model, srgb, level, tile=tile or RUNTIME.tile,
+                                  margin=RUNTIME.margin if margin is None else margin, progress=progress)
+    return photo.with_pixels(decode(result))
+
+
+def apply(photo: Photo, params: DenoiseParams, progress: Callable[[float], None] | None = None) -> Photo:
+    """Remove noise of std ``params.sigma`` (see :func:`denoise_photo`)."""
+    return denoise_photo(photo, params, progress=progress)
+
+
+OPERATION = Operation("denoise", "Denoise", DenoiseParams, apply, reports_progress=True, cost=20.0)

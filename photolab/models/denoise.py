@@ -1,0 +1,340 @@
+"""Learned denoising: the network, its noise-level maps, noise estimation, tiled inference and weight loading.
+
+The network (:class:`DenoiseUNet`) takes an sRGB-encoded image in [0, 1] and a *noise-level map* (the
+standard deviation of the noise at every pixel, on the 0-1 scale: sigma/255), the FFDNet idea: one model
+covers every strength and signal-dependent camera noise, because the map says how much noise to expect
+where. It works at half resolution after a 2x2 pixel unshuffle (as FFDNet does) and is a three-level U-Net of
+plain 3x3 convolutions and ReLUs: on a CPU those run at full oneDNN speed, and the two downsamplings give a
+receptive field of about 200 px for the cost of a few full-resolution layers. It predicts the noise residual.
+
+Shipped weights live in ``resources/models/denoise/<name>.safetensors`` beside ``<name>.json`` (the card:
+architecture, data, noise model, recipe, held-out PSNR/SSIM, sha256); :func:`load_denoiser` reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from photolab.core.errors import PhotoLabError
+
+DENOISE_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "denoise"
+"""Folder of the built-in denoisers (weights + card)."""
+
+DEFAULT_DENOISER = "photolab-denoise-unet"
+"""Name of the denoiser used when none is asked for."""
+
+MAX_SIGMA = 100.0
+"""Largest noise level (0-255 scale) a caller may ask for; the network was trained up to about 75."""
+
+ALIGN = 8
+"""Image sides are padded to a multiple of this (pixel unshuffle x two poolings)."""
+
+
+class DenoiseError(PhotoLabError):
+    """A denoiser could not be loaded or run (missing/truncated/mismatched weights, bad sigma)."""
+
+
+def _conv_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True))
+
+
+class DenoiseUNet(nn.Module):
+    """Noise-map-conditioned residual U-Net at half resolution (see the module docstring).
+
+    ``widths`` are the channels of the three levels (1/2, 1/4 and 1/8 of the input resolution);
+    ``bottleneck`` is the number of 3x3 convolutions at the coarsest level.
+    """
+
+    def __init__(self, widths: tuple[int, int, int] = (48, 96, 192), bottleneck: int = 4):
+        super().__init__()
+        c1, c2, c3 = widths
+        self.widths = tuple(widths)
+        self.bottleneck = bottleneck
+        self.head = nn.Sequential(_conv_relu(12 + 1, c1), _conv_relu(c1, c1))
+        self.down1 = nn.Sequential(nn.Conv2d(c1, c2, 2, stride=2), nn.ReLU(inplace=True),
+                                   _conv_relu(c2, c2), _conv_relu(c2, c2))
+        self.down2 = nn.Sequential(nn.Conv2d(c2, c3, 2, stride=2), nn.ReLU(inplace=True),
+                                   *[_conv_relu(c3, c3) for _ in range(bottleneck)])
+        self.up2 = nn.ConvTranspose2d(c3, c2, 2, stride=2)
+        self.body2 = nn.Sequential(_conv_relu(c2, c2), _conv_relu(c2, c2))
+        self.up1 = nn.ConvTranspose2d(c2, c1, 2, stride=2)
+        self.tail = nn.Sequential(_conv_relu(c1, c1), nn.Conv2d(c1, 12, 3, padding=1))
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments, for the model card."""
+        return {"name": "denoise-unet", "widths": list(self.widths), "bottleneck": self.bottleneck}
+
+    def forward(self, image: torch.Tensor, sigma_map: torch.Tensor) -> torch.Tensor:
+        """``image`` (N, 3, H, W) sRGB in [0, 1], ``sigma_map`` (N, 1, H, W) noise std in [0, 1]; H, W
+        multiples of :data:`ALIGN`. Returns the denoised image (not clipped)."""
+        x = F.pixel_unshuffle(image, 2)
+        noise = F.avg_pool2d(sigma_map, 2)
+        level1 = self.head(torch.cat([x, noise], dim=1))
+        level2 = self.down1(level1)
+        level3 = self.down2(level2)
+        level2 = self.body2(self.up2(level3) + level2)
+        residual = self.tail(self.up1(level2) + level1)
+        return image + F.pixel_shuffle(residual, 2)
+
+
+# ----------------------------------------------------------------------------------------------- noise maps
+
+def srgb_slope(linear: np.ndarray) -> np.ndarray:
+    """d(sRGB encode)/d(linear) at ``linear`` (clipped to a finite slope near black)."""
+    linear = np.maximum(linear, 0.0031308)
+    return (1.055 / 2.4) * np.power(linear, 1 / 2.4 - 1)
+
+
+def poisson_gaussian_map(reference_srgb: np.ndarray, shot_gain: float, read_variance: float) -> np.ndarray:
+    """Noise std (sRGB 0-1 scale) per pixel of an image whose *linear* noise variance is
+    ``shot_gain * x + read_variance`` (x linear, 0-1), propagated through the sRGB curve.
+
+    ``reference_srgb`` (H, W, 3) is a noise-free estimate of the image (a blurred noisy image will do);
+    the map is (H, W), the mean over the channels.
+    """
+    from photolab.core.color import srgb_decode
+
+    linear = srgb_decode(np.clip(reference_srgb, 0.0, 1.0)).astype(np.float32)
+    std = np.sqrt(shot_gain * linear + read_variance) * srgb_slope(linear)
+    return np.clip(std.mean(axis=2), 0.0, MAX_SIGMA / 255).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """The noise of a photo: an overall ``sigma`` and a noise level function (0-255 scale both).
+
+    ``levels`` are mean sRGB brightnesses (0-1) and ``sigmas`` the noise std measured at each; a signal-
+    dependent map follows the function, a uniform map uses ``sigma``.
+    """
+
+    sigma: float
+    levels: tuple[float, ...] = ()
+    sigmas: tuple[float, ...] = ()
+
+    def map_for(self, srgb: np.ndarray, strength: float | None = None) -> np.ndarray:
+        """A per-pixel noise map (0-1 scale, (H, W)) for ``srgb`` following the noise level function,
+        scaled so that its overall level is ``strength`` (0-255; default: the estimate itself)."""
+        scale = 1.0 if strength is None or self.sigma <= 0 else strength / self.sigma
+        if not self.levels:
+            return np.full(srgb.shape[:2], (strength if strength is not None else self.sigma) / 255, np.float32)
+        brightness = cv2.GaussianBlur(np.clip(srgb, 0, 1).mean(axis=2).astype(np.float32), (0, 0), 2.0)
+        curve = np.interp(brightness, self.levels, self.sigmas).astype(np.float32)
+        return np.clip(curve * (scale / 255), 0.0, MAX_SIGMA / 255)
+
+
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_BLOCK = 16
+
+
+def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
+    """Estimate the noise of an sRGB image (H, W, 3 or H, W; float 0-1 or integers).
+
+    Immerkaer's operator (a Laplacian difference that cancels smooth image content) is applied to every
+    channel; its mean absolute value in 16x16 blocks gives a per-block noise estimate that texture can only
+    raise, so a low quantile of the blocks of each brightness is kept. Blocks touching clipping are ignored.
+    Returns the overall sigma (0-255) and the noise level function over brightness.
+    """
+    image = np.asarray(srgb)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image.astype(np.float32) / np.iinfo(image.dtype).max
+    image = image.astype(np.float32)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    height, width = image.shape[:2]
+    rows, cols = (height - 2) // _BLOCK, (width - 2) // _BLOCK
+    if rows < 2 or cols < 2:
+        raise DenoiseError(f"the image ({width}x{height}) is too small to estimate its noise")
+    response = np.abs(np.stack([cv2.filter2D(image[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
+                                for c in range(image.shape[2])], axis=2))[1:1 + rows * _BLOCK, 1:1 + cols * _BLOCK]
+    crop = image[1:1 + rows * _BLOCK, 1:1 + cols * _BLOCK]
+
+    def blocks(a: np.ndarray, reduce: Callable) -> np.ndarray:
+        return reduce(a.reshape(rows, _BLOCK, cols, _BLOCK, -1), axis=(1, 3, 4)).ravel()
+
+    block_sigma = blocks(response, np.mean) * (math.sqrt(math.pi / 2) / 6) * 255
+    block_mean = blocks(crop, np.mean)
+    unclipped = (blocks(crop, np.min) > 0.5 / 255) & (blocks(crop, np.max) < 254.5 / 255)
+    if unclipped.sum() < 4:
+        return NoiseEstimate(0.0)
+    block_sigma, block_mean = block_sigma[unclipped], block_mean[unclipped]
+    overall = float(np.quantile(block_sigma, 0.2))
+    edges = np.quantile(block_mean, np.linspace(0, 1, bins + 1))
+    levels, sigmas = [], []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (block_mean >= low) & (block_mean <= high)
+        if inside.sum() >= 8:
+            levels.append(float(np.median(block_mean[inside])))
+            sigmas.append(float(np.quantile(block_sigma[inside], 0.2)))
+    if len(levels) < 2 or np.any(np.diff(levels) <= 0):
+        return NoiseEstimate(overall)
+    return NoiseEstimate(overall, tuple(levels), tuple(sigmas))
+
+
+# ------------------------------------------------------------------------------------------------ inference
+
+def _to_tensor(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+
+
+def _pad_to(tensor: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    pad_h, pad_w = height - tensor.shape[2], width - tensor.shape[3]
+    if pad_h == 0 and pad_w == 0:
+        return tensor
+    mode = "reflect" if pad_h < tensor.shape[2] and pad_w < tensor.shape[3] else "replicate"
+    return F.pad(tensor, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def tile_origins(size: int, tile: int) -> list[int]:
+    """Start offsets of the tiles (cores of ``tile`` px, aligned to :data:`ALIGN`) that cover ``size``."""
+    return list(range(0, size, tile)) if size > tile else [0]
+
+
+@torch.inference_mode()
+def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | float, *, tile: int = 512,
+                  margin: int = 64, device: str | torch.device | None = None,
+                  progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """Denoise an sRGB image (H, W, 3) float32 in [0, 1] with ``sigma_map`` ((H, W) or a scalar, 0-1 scale).
+
+    The image is processed in tiles of ``tile`` px plus ``margin`` px of context on every side (context
+    larger than the network's effective reach, so the result matches a whole-image pass to within float
+    rounding), one tile at a time: memory stays bounded whatever the size, and torch uses every core
+    inside each tile. Values outside [0, 1] pass through shifted by the correction found for their clipped
+    value (highlight headroom survives). ``progress`` is called with the fraction done after each tile.
+    """
+    if tile % ALIGN or margin % ALIGN:
+        raise ValueError(f"tile and margin must be multiples of {ALIGN}")
+    height, width = srgb.shape[:2]
+    clipped = np.clip(srgb, 0.0, 1.0).astype(np.float32)
+    if np.isscalar(sigma_map) or np.ndim(sigma_map) == 0:
+        noise = np.full((height, width), float(sigma_map), np.float32)
+    else:
+        noise = np.asarray(sigma_map, np.float32)
+        if noise.shape != (height, width):
+            raise ValueError(f"the noise map is {noise.shape}, the image {(height, width)}")
+    if device is None:
+        device = next(model.parameters()).device
+    out = np.empty_like(clipped)
+    ys, xs = tile_origins(height, tile), tile_origins(width, tile)
+    done, total = 0, len(ys) * len(xs)
+    for y in ys:
+        for x in xs:
+            y0, x0 = max(0, y - margin), max(0, x - margin)
+            y1, x1 = min(height, y + tile + margin), min(width, x + tile + margin)
+            part = _to_tensor(clipped[y0:y1, x0:x1])
+            level = torch.from_numpy(np.ascontiguousarray(noise[y0:y1, x0:x1]))[None, None]
+            h, w = _round_up(y1 - y0, ALIGN), _round_up(x1 - x0, ALIGN)
+            result = model(_pad_to(part, h, w).to(device), _pad_to(level, h, w).to(device))
+            result = result[0, :, :y1 - y0, :x1 - x0].float().cpu().numpy().transpose(1, 2, 0)
+            core_h, core_w = min(tile, height - y), min(tile, width - x)
+            out[y:y + core_h, x:x + core_w] = result[y - y0:y - y0 + core_h, x - x0:x - x0 + core_w]
+            done += 1
+            if progress is not None:
+                progress(done / total)
+    return (srgb.astype(np.float32) + (out - clipped)).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------- loading
+
+@dataclass
+class Denoiser:
+    """A loaded denoiser: the network in eval mode, its card, and where it came from."""
+
+    name: str
+    model: DenoiseUNet
+    card: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __call__(self, srgb: np.ndarray, sigma_map: np.ndarray | float, **options) -> np.ndarray:
+        """Denoise ``srgb`` (see :func:`denoise_array`)."""
+        return denoise_array(self.model, srgb, sigma_map, **options)
+
+
+def list_denoisers(folder: Path = DENOISE_MODELS_DIR) -> list[str]:
+    """Names of the denoisers in ``folder`` (one card ``<name>.json`` each)."""
+    return sorted(p.stem for p in folder.glob("[!.]*.json")) if folder.is_dir() else []
+
+
+def _resolve(name_or_path: str | Path, folder: Path) -> tuple[str, Path, Path | None]:
+    path = Path(name_or_path)
+    if path.suffix == ".safetensors":
+        card = path.with_suffix(".json")
+        return path.stem, path, card if card.is_file() else None
+    card = folder / f"{name_or_path}.json"
+    if not card.is_file():
+        known = ", ".join(list_denoisers(folder)) or "none installed"
+        raise DenoiseError(f"no denoiser named {str(name_or_path)!r} (known: {known})")
+    return str(name_or_path), folder / f"{name_or_path}.safetensors", card
+
+
+_CACHE: dict[tuple[str, str], Denoiser] = {}
+
+
+def load_denoiser(name_or_path: str | Path = DEFAULT_DENOISER, *, device: str | torch.device = "cpu",
+                  folder: Path = DENOISE_MODELS_DIR, verify: bool = True) -> Denoiser:
+    """Load a denoiser by name (from ``folder``) or from a ``.safetensors`` path (card beside it optional).
+
+    The sha256 in the card is checked when ``verify``; a missing, truncated or mismatched file raises
+    :class:`DenoiseError` naming the file. Loaded models are cached per (file, device).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    name, weights, card_path = _resolve(name_or_path, folder)
+    key = (str(weights.resolve()), str(device))
+    if key in _CACHE:
+        return _CACHE[key]
+    card: dict[str, Any] = {}
+    if card_path is not None:
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError) as error:
+            raise DenoiseError(f"cannot read the card {card_path}: {error}") from error
+    if not weights.is_file():
+        raise DenoiseError(f"the denoiser weights {weights} are missing")
+    expected = card.get("weights", {}).get("sha256")
+    if verify and expected:
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+        if digest != expected:
+            raise DenoiseError(f"{weights} is damaged or truncated: its sha256 is {digest[:12]}…, "
+                               f"the card expects {expected[:12]}…")
+    arch = card.get("architecture", {})
+    model = DenoiseUNet(tuple(arch.get("widths", (48, 96, 192))), int(arch.get("bottleneck", 4)))
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DenoiseError(f"{weights} is not a readable safetensors file ({error})") from error
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise DenoiseError(f"{weights} holds weights of another architecture: "
+                           f"{str(error).splitlines()[0]}") from error
+    model.eval().to(device)
+    denoiser = Denoiser(name, model, card, weights)
+    _CACHE[key] = denoiser
+    return denoiser
+
+
+def check_sigma(sigma: float) -> float:
+    """``sigma`` as a float if it is a usable noise level (0-255 scale), else a clear :class:`DenoiseError`."""
+    try:
+        value = float(sigma)
+    except (TypeError, ValueError):
+        raise DenoiseError(f"the noise level must be a number, not {sigma!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_SIGMA:
+        raise DenoiseError(f"the noise level sigma must be between 0 and {MAX_SIGMA:g} (0-255 scale), not {value:g}")
+    return value
