@@ -125,9 +125,10 @@ class NoiseEstimate:
     def map_for(self, srgb: np.ndarray, strength: float | None = None) -> np.ndarray:
         """A per-pixel noise map (0-1 scale, (H, W)) for ``srgb`` following the noise level function,
         scaled so that its overall level is ``strength`` (0-255; default: the estimate itself)."""
-        scale = 1.0 if strength is None or self.sigma <= 0 else strength / self.sigma
-        if not self.levels:
-            return np.full(srgb.shape[:2], (strength if strength is not None else self.sigma) / 255, np.float32)
+        level = self.sigma if strength is None else float(strength)
+        if not self.levels or self.sigma <= 0:  # no function measured (or no noise found): a uniform level
+            return np.full(srgb.shape[:2], min(level, MAX_SIGMA) / 255, np.float32)
+        scale = level / self.sigma
         brightness = cv2.GaussianBlur(np.clip(srgb, 0, 1).mean(axis=2).astype(np.float32), (0, 0), 2.0)
         curve = np.interp(brightness, self.levels, self.sigmas).astype(np.float32)
         return np.clip(curve * (scale / 255), 0.0, MAX_SIGMA / 255)
@@ -142,7 +143,10 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
 
     Immerkaer's operator (a Laplacian difference that cancels smooth image content) is applied to every
     channel; its mean absolute value in 16x16 blocks gives a per-block noise estimate that texture can only
-    raise, so a low quantile of the blocks of each brightness is kept. Blocks touching clipping are ignored.
+    raise, so a low quantile of the blocks of each brightness is kept. Clipped samples (and the responses
+    that touch them) are left out, and so are blocks where more than a tenth of the responses would be (more,
+    if that leaves too few blocks): a noisy photo's dark and bright blocks hold a few clipped samples, yet
+    still say what the noise is.
     Returns the overall sigma (0-255) and the noise level function over brightness.
     """
     image = np.asarray(srgb)
@@ -155,19 +159,27 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
     rows, cols = (height - 2) // _BLOCK, (width - 2) // _BLOCK
     if rows < 2 or cols < 2:
         raise DenoiseError(f"the image ({width}x{height}) is too small to estimate its noise")
+    inside = (slice(1, 1 + rows * _BLOCK), slice(1, 1 + cols * _BLOCK))
     response = np.abs(np.stack([cv2.filter2D(image[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
-                                for c in range(image.shape[2])], axis=2))[1:1 + rows * _BLOCK, 1:1 + cols * _BLOCK]
-    crop = image[1:1 + rows * _BLOCK, 1:1 + cols * _BLOCK]
+                                for c in range(image.shape[2])], axis=2))[inside]
+    unclipped = ((image > 0.5 / 255) & (image < 254.5 / 255)).astype(np.uint8)
+    valid = np.stack([cv2.erode(unclipped[:, :, c], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT)
+                      for c in range(image.shape[2])], axis=2)[inside].astype(np.float32)
+    crop = image[inside]
 
     def blocks(a: np.ndarray, reduce: Callable) -> np.ndarray:
         return reduce(a.reshape(rows, _BLOCK, cols, _BLOCK, -1), axis=(1, 3, 4)).ravel()
 
-    block_sigma = blocks(response, np.mean) * (math.sqrt(math.pi / 2) / 6) * 255
+    counts = blocks(valid, np.sum)
+    block_sigma = blocks(response * valid, np.sum) / np.maximum(counts, 1) * (math.sqrt(math.pi / 2) / 6) * 255
     block_mean = blocks(crop, np.mean)
-    unclipped = (blocks(crop, np.min) > 0.5 / 255) & (blocks(crop, np.max) < 254.5 / 255)
-    if unclipped.sum() < 4:
+    for share in (0.9, 0.6, 0.3):  # very noisy photos clip in most blocks: accept more of them, rather than none
+        usable = counts >= share * _BLOCK * _BLOCK * image.shape[2]
+        if usable.sum() >= 4:
+            break
+    else:
         return NoiseEstimate(0.0)
-    block_sigma, block_mean = block_sigma[unclipped], block_mean[unclipped]
+    block_sigma, block_mean = block_sigma[usable], block_mean[usable]
     overall = float(np.quantile(block_sigma, 0.2))
     edges = np.quantile(block_mean, np.linspace(0, 1, bins + 1))
     levels, sigmas = [], []
@@ -214,7 +226,8 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
     larger than the network's effective reach, so the result matches a whole-image pass to within float
     rounding), one tile at a time: memory stays bounded whatever the size, and torch uses every core
     inside each tile. Values outside [0, 1] pass through shifted by the correction found for their clipped
-    value (highlight headroom survives). ``progress`` is called with the fraction done after each tile.
+    value (highlight headroom survives). ``progress`` is called with the fraction done before each tile and at
+    the end (1.0); an exception it raises (a cancelled job's) stops the work between tiles.
     """
     if tile % ALIGN or margin % ALIGN:
         raise ValueError(f"tile and margin must be multiples of {ALIGN}")
@@ -233,6 +246,8 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
     done, total = 0, len(ys) * len(xs)
     for y in ys:
         for x in xs:
+            if progress is not None:  # before each tile: a callback that raises stops the work at once
+                progress(done / total)
             y0, x0 = max(0, y - margin), max(0, x - margin)
             y1, x1 = min(height, y + tile + margin), min(width, x + tile + margin)
             part = _to_tensor(clipped[y0:y1, x0:x1])
@@ -243,8 +258,8 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
             core_h, core_w = min(tile, height - y), min(tile, width - x)
             out[y:y + core_h, x:x + core_w] = result[y - y0:y - y0 + core_h, x - x0:x - x0 + core_w]
             done += 1
-            if progress is not None:
-                progress(done / total)
+    if progress is not None:
+        progress(1.0)
     return (srgb.astype(np.float32) + (out - clipped)).astype(np.float32)
 
 
@@ -277,7 +292,7 @@ def _resolve(name_or_path: str | Path, folder: Path) -> tuple[str, Path, Path | 
     card = folder / f"{name_or_path}.json"
     if not card.is_file():
         known = ", ".join(list_denoisers(folder)) or "none installed"
-        raise DenoiseError(f"no denoiser named {str(name_or_path)!r} (known: {known})")
+        raise DenoiseError(f"no denoiser named {str(name_or_path)!r} in {folder} (known: {known})")
     return str(name_or_path), folder / f"{name_or_path}.safetensors", card
 
 
@@ -295,7 +310,11 @@ def load_denoiser(name_or_path: str | Path = DEFAULT_DENOISER, *, device: str | 
     from safetensors.torch import load_file
 
     name, weights, card_path = _resolve(name_or_path, folder)
-    key = (str(weights.resolve()), str(device))
+    device = _check_device(device)
+    if not weights.is_file():
+        raise DenoiseError(f"the denoiser weights {weights} are missing")
+    stat = weights.stat()  # a file replaced on disk is loaded afresh
+    key = (str(weights.resolve()), stat.st_mtime_ns, stat.st_size, str(device))
     if key in _CACHE:
         return _CACHE[key]
     card: dict[str, Any] = {}
@@ -304,8 +323,9 @@ def load_denoiser(name_or_path: str | Path = DEFAULT_DENOISER, *, device: str | 
             card = json.loads(card_path.read_text())
         except (OSError, ValueError) as error:
             raise DenoiseError(f"cannot read the card {card_path}: {error}") from error
-    if not weights.is_file():
-        raise DenoiseError(f"the denoiser weights {weights} are missing")
+        if not isinstance(card, dict) or not isinstance(card.get("architecture", {}), dict) \
+                or not isinstance(card.get("weights", {}), dict):
+            raise DenoiseError(f"the card {card_path} is not a denoiser card (a JSON object with 'architecture')")
     expected = card.get("weights", {}).get("sha256")
     if verify and expected:
         digest = hashlib.sha256(weights.read_bytes()).hexdigest()
@@ -313,11 +333,17 @@ def load_denoiser(name_or_path: str | Path = DEFAULT_DENOISER, *, device: str | 
             raise DenoiseError(f"{weights} is damaged or truncated: its sha256 is {digest[:12]}…, "
                                f"the card expects {expected[:12]}…")
     arch = card.get("architecture", {})
-    model = DenoiseUNet(tuple(arch.get("widths", (48, 96, 192))), int(arch.get("bottleneck", 4)))
+    try:
+        model = DenoiseUNet(tuple(int(w) for w in arch.get("widths", (48, 96, 192))), int(arch.get("bottleneck", 4)))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise DenoiseError(f"the card {card_path} describes no usable network ({error})") from error
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as error:
         raise DenoiseError(f"{weights} is not a readable safetensors file ({error})") from error
+    mismatch = _state_mismatch(model.state_dict(), state)
+    if mismatch:
+        raise DenoiseError(f"{weights} holds weights of another architecture: {mismatch}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
@@ -327,6 +353,36 @@ def load_denoiser(name_or_path: str | Path = DEFAULT_DENOISER, *, device: str | 
     denoiser = Denoiser(name, model, card, weights)
     _CACHE[key] = denoiser
     return denoiser
+
+
+def _state_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str:
+    """How a state dict differs from the network's ("" when every name and shape matches)."""
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+
+    missing = [name for name in expected if name not in found]
+    extra = [name for name in found if name not in expected]
+    if missing or extra:
+        parts = [f"{len(missing)} tensor(s) missing ({listed(missing)})"] if missing else []
+        parts += [f"{len(extra)} unexpected ({listed(extra)})"] if extra else []
+        return "; ".join(parts)
+    for name, tensor in expected.items():
+        if tuple(found[name].shape) != tuple(tensor.shape):
+            return f"{name} has shape {tuple(found[name].shape)}, the network expects {tuple(tensor.shape)}"
+    return ""
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device; a clear :class:`DenoiseError` for unknown names or a missing GPU."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise DenoiseError(f"unknown device {str(device)!r}; use cpu or cuda") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DenoiseError("CUDA is not available on this machine (no GPU, or a CPU-only torch); use cpu")
+    if resolved.type not in ("cpu", "cuda"):
+        raise DenoiseError(f"unsupported device {str(device)!r}; use cpu or cuda")
+    return resolved
 
 
 def check_sigma(sigma: float) -> float:

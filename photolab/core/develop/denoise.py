@@ -87,33 +87,50 @@ def _models():
     return importlib.import_module("photolab.models.denoise")
 
 
-def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool) -> np.ndarray | float:
+def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None) -> np.ndarray | float:
     """The network's noise-level input for sRGB-encoded ``srgb``: ``sigma/255`` everywhere, or (adaptive)
-    the image's estimated noise level function scaled to ``sigma`` (uniform when it cannot be estimated)."""
+    the image's noise level function (``estimate``, else measured here) scaled to ``sigma``; uniform when
+    the image is too small to measure."""
     if not adaptive:
         return sigma / 255.0
-    models = _models()
-    try:
-        estimate = models.estimate_noise(np.clip(srgb, 0.0, 1.0))
-    except models.DenoiseError:  # too small to measure
-        return sigma / 255.0
+    if estimate is None:
+        models = _models()
+        try:
+            estimate = models.estimate_noise(np.clip(srgb, 0.0, 1.0))
+        except models.DenoiseError:  # too small to measure
+            return sigma / 255.0
     return estimate.map_for(srgb, sigma)
 
 
-def denoise_photo(photo: Photo, params: DenoiseParams, *, device: str | None = None, tile: int | None = None,
-                  margin: int | None = None, progress: Callable[[float], None] | None = None) -> Photo:
-    """Denoise ``photo`` as ``params`` say (device/tile/margin default to :data:`RUNTIME`). ``progress``
-    gets the fraction done after each tile; a callback that raises (a cancelled job's) stops the work."""
+def estimate_params(srgb: np.ndarray, model: str = ""):
+    """``--auto``: the noise of sRGB-encoded ``srgb`` (H, W, 3) measured, as (DenoiseParams that follow
+    the measured noise level function, the estimate). Raises DenoiseError when the image is too small."""
+    estimate = _models().estimate_noise(np.clip(srgb, 0.0, 1.0))
+    return DenoiseParams(min(estimate.sigma, MAX_SIGMA), adaptive=True, model=model), estimate
+
+
+def denoise_srgb(srgb: np.ndarray, params: DenoiseParams, *, scale: float = 1.0, estimate=None,
+                 device: str | None = None, tile: int | None = None, margin: int | None = None,
+                 progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """Denoise sRGB-encoded (H, W, 3) float32 pixels as ``params`` say, for an image at ``scale`` of the
+    full resolution (the level asked for is ``sigma * scale``). Values outside [0, 1] pass through with the
+    correction of their clipped value. device/tile/margin default to :data:`RUNTIME`; ``progress`` gets
+    the fraction done after each tile, and a callback that raises (a cancelled job's) stops the work."""
     if params.sigma <= 0.0:
-        return photo
+        return srgb
     models = _models()
     denoiser = models.load_denoiser(params.model or models.DEFAULT_DENOISER, device=device or RUNTIME.device)
-    sigma = params.sigma * min(1.0, float(photo.scale))
-    srgb = encode(photo.pixels)
-    level = noise_map(srgb, sigma, params.adaptive)
-    result = models.denoise_array(denoiser.model, srgb, level, tile=tile or RUNTIME.tile,
-                                  margin=RUNTIME.margin if margin is None else margin, progress=progress)
-    return photo.with_pixels(decode(result))
+    sigma = params.sigma * min(1.0, float(scale))
+    level = noise_map(srgb, sigma, params.adaptive, estimate)
+    return models.denoise_array(denoiser.model, srgb, level, tile=tile or RUNTIME.tile,
+                                margin=RUNTIME.margin if margin is None else margin, progress=progress)
+
+
+def denoise_photo(photo: Photo, params: DenoiseParams, **options) -> Photo:
+    """Denoise a (linear) Photo: encode to sRGB, :func:`denoise_srgb` at the photo's ``scale``, decode."""
+    if params.sigma <= 0.0:
+        return photo
+    return photo.with_pixels(decode(denoise_srgb(encode(photo.pixels), params, scale=photo.scale, **options)))
 
 
 def apply(photo: Photo, params: DenoiseParams, progress: Callable[[float], None] | None = None) -> Photo:
