@@ -6,6 +6,7 @@
     photolab-cli classify | attention | models ...   (photolab.cli_models)
     photolab-cli train ...                           (photolab.cli_train)
     photolab-cli hdr | burst ...                     (photolab.cli_merge)
+    photolab-cli denoise IN -o OUT [--sigma S | --auto] ...   (photolab.cli_denoise)
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from photolab import __version__
+from photolab.cli_denoise import add_denoise_commands
 from photolab.cli_merge import add_merge_commands
 from photolab.cli_models import add_model_commands
 from photolab.cli_train import add_train_commands
@@ -79,6 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_model_commands(commands)
     add_train_commands(commands)
     add_merge_commands(commands)
+    add_denoise_commands(commands)
     return parser
 
 

@@ -74,6 +74,69 @@ def export_photo(photo: Photo, target: str | Path, *, file_format: str = "jpg", 
     return target
 
 
+STORED_SUFFIXES = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff",
+                   ".webp": "webp"}
+"""Output formats of :func:`write_stored`, by file extension."""
+
+
+def write_stored(pixels: np.ndarray, target: str | Path, *, metadata: PhotoMetadata | None = None,
+                 quality: int = 92) -> Path:
+    """Write already-encoded pixels as they are (no colour conversion), atomically, in the format the
+    extension of ``target`` names (see STORED_SUFFIXES): grey (H, W), grey + alpha, RGB or RGBA; uint8
+    (every format), uint16 (PNG, TIFF) or float32 (TIFF). JPEG has no alpha and WebP no grey: give those
+    formats RGB (or grey for JPEG) and RGB(A) respectively. EXIF comes from ``metadata`` as in
+    :func:`export_photo`; the original file is never overwritten."""
+    target = Path(target)
+    kind = STORED_SUFFIXES.get(target.suffix.lower())
+    if kind is None:
+        raise UnsupportedFormatError(f"{target}: cannot write {target.suffix or 'files without an extension'}; "
+                                     f"use {', '.join(sorted(set(STORED_SUFFIXES)))}")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    allowed = {"jpeg": ((np.uint8,), (1, 3)), "webp": ((np.uint8,), (3, 4)),
+               "png": ((np.uint8, np.uint16), (1, 2, 3, 4)), "tiff": ((np.uint8, np.uint16, np.float32), (1, 2, 3, 4))}
+    dtypes, counts = allowed[kind]
+    if pixels.dtype not in dtypes or channels not in counts:
+        raise ValueError(f"{kind} cannot hold {channels}-channel {pixels.dtype} pixels")
+    metadata = metadata or PhotoMetadata()
+    _refuse_original(target, {metadata.path})
+    pixels = np.ascontiguousarray(pixels)
+    with atomic_path(target) as temporary:
+        if kind == "png":
+            _write_png_stored(temporary, pixels, metadata)
+        elif kind == "tiff":
+            tags = [(code, "s", 0, text, True)
+                    for code, text in ((MAKE, metadata.camera_make), (MODEL, metadata.camera_model)) if text]
+            tifffile.imwrite(temporary, pixels, photometric="rgb" if channels >= 3 else "minisblack",
+                             extrasamples=("unassalpha",) if channels in (2, 4) else None, software=_SOFTWARE,
+                             datetime=_exif_date(metadata.datetime) or None, metadata=None, extratags=tags,
+                             iccprofile=(srgb_icc_profile() or None) if channels >= 3 else None)
+        else:
+            mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+            exif = exif_for_export(metadata, pixels.shape, limit=_JPEG_EXIF_LIMIT if kind == "jpeg" else None)
+            options = {"subsampling": 0 if quality >= 90 else 2} if kind == "jpeg" else {}
+            Image.fromarray(pixels, mode).save(temporary, format=kind.upper(), quality=int(quality),
+                                               exif=exif or b"", icc_profile=srgb_icc_profile() or None, **options)
+    return target
+
+
+def _write_png_stored(path: Path, pixels: np.ndarray, metadata: PhotoMetadata) -> None:
+    if pixels.ndim == 3 and pixels.shape[2] == 2:  # OpenCV writes no grey + alpha PNG: store it as RGBA
+        pixels = pixels[:, :, [0, 0, 0, 1]]
+    if pixels.ndim == 3:
+        pixels = pixels[:, :, [2, 1, 0, 3][:pixels.shape[2]]]  # RGB(A) to OpenCV's BGR(A)
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(pixels), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise FileAccessError(f"{path}: OpenCV could not encode the PNG")
+    data = buffer.tobytes()
+    chunks = _png_chunk(b"sRGB", b"\x00")  # perceptual rendering intent
+    exif = exif_for_export(metadata, pixels.shape)
+    if exif:
+        chunks += _png_chunk(b"eXIf", exif[6:])  # the chunk holds the TIFF data without "Exif\0\0"
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    with open(path, "wb") as handle:
+        handle.write(data[:ihdr_end] + chunks + data[ihdr_end:])
+
+
 def _refuse_original(target: Path, sources: set[str | None]) -> None:
     for source in filter(None, sources):
         same = os.path.realpath(target) == os.path.realpath(source)
@@ -111,17 +174,7 @@ def _write_png(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality
 
 
 def _write_png16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(encoded[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise FileAccessError(f"{path}: OpenCV could not encode the PNG")
-    data = buffer.tobytes()
-    chunks = _png_chunk(b"sRGB", b"\x00")  # perceptual rendering intent
-    exif = exif_for_export(metadata, encoded.shape)
-    if exif:
-        chunks += _png_chunk(b"eXIf", exif[6:])  # the chunk holds the TIFF data without "Exif\0\0"
-    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
-    with open(path, "wb") as handle:
-        handle.write(data[:ihdr_end] + chunks + data[ihdr_end:])
+    _write_png_stored(path, encoded, metadata)
 
 
 def _write_tiff16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:

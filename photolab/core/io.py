@@ -15,6 +15,8 @@ import stat
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 from photolab.core import raster, raw
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
 from photolab.core.export import EXPORT_FORMATS, export_photo  # noqa: F401 - part of this module's API
@@ -76,6 +78,22 @@ def read_photo(path: str | Path, *, context=None, max_pixels: int | None = None,
     no brightening, no curve). ``context`` (a JobContext) gets progress and may cancel; ``max_pixels``
     overrides the pixel-count guard; ``demosaic`` picks a RAW demosaicing method (see DEMOSAIC_METHODS)."""
     return _read(Path(path), context=context, max_pixels=max_pixels, preview_side=None, demosaic=demosaic)
+
+
+def read_stored(path: str | Path, *, max_pixels: int | None = None) -> tuple[np.ndarray, PhotoMetadata] | None:
+    """An ordinary image's pixels as stored, upright, alpha kept (see ``raster.decode_stored``), with its
+    metadata; ``None`` for a camera RAW file (read it with :func:`read_photo`)."""
+    path = Path(path)
+    header = _read_header(path)
+    if _route(path, header) != "raster":
+        return None
+    data = _read_bytes(path)
+    try:
+        with raster.open_image(path, data, header) as opened:
+            _check_pixel_count(path, opened.pixel_count, resolve_max_pixels(max_pixels))
+            return raster.decode_stored(opened), opened.metadata
+    except raster.LooksLikeRaw:
+        return None
 
 
 def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | None = None) -> Photo:

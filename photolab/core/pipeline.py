@@ -1,10 +1,16 @@
-"""File in, developed file out: the one develop-and-export path shared by the GUI and the CLI."""
+"""File in, developed (or denoised) file out: the develop-and-export paths shared by the GUI and the CLI."""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from photolab.core import io
+from photolab.core.errors import PhotoLabError, UnsupportedFormatError
+from photolab.core.export import STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, render
 from photolab.jobs import JobContext
@@ -27,3 +33,140 @@ def develop_file(context: JobContext, source: str | Path, target: str | Path, re
     photo = io.read_photo(source, context=context.subtask(0.0, 0.5), demosaic=demosaic)
     return export_developed(context.subtask(0.5, 1.0), photo, recipe, target,
                             file_format=file_format, quality=quality)
+
+
+# ------------------------------------------------------------------------------------------------- denoise
+
+RAW_DENOISE_FORMATS = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
+"""Export formats of a denoised RAW photo, by the output's extension (as ``photolab-cli develop`` makes them)."""
+
+
+@dataclass(frozen=True)
+class DenoiseOutcome:
+    """What :func:`denoise_file` did: the file written and the noise level used (0-255 scale)."""
+
+    output: Path
+    sigma: float
+    auto: bool
+    model: str
+
+
+def denoise_file(context: JobContext, source: str | Path, target: str | Path, *, sigma: float | None = None,
+                 model: str = "", device: str | None = None, tile: int | None = None, recipe: Recipe | None = None,
+                 quality: int = 92, demosaic: str = io.DEFAULT_DEMOSAIC) -> DenoiseOutcome:
+    """Denoise ``source`` into ``target`` (written atomically; the format from its extension).
+
+    ``sigma`` is the noise std to remove (0-255 scale); ``None`` measures it (and follows the photo's noise
+    level function). A camera RAW file is developed with ``recipe`` (its denoise step replaced by this one)
+    and exported as ``develop`` does; an ordinary image keeps its bit depth and alpha channel, and only its
+    colour is denoised.
+    """
+    from photolab.core.develop import denoise
+
+    source, target = Path(source), Path(target)
+    if sigma is not None:
+        denoise.DenoiseParams(sigma)  # a bad level fails before any reading
+    context.progress(0.0, f"Reading {source.name}")
+    stored = io.read_stored(source)
+    name = model or importlib.import_module("photolab.models.denoise").DEFAULT_DENOISER
+    if stored is None:
+        outcome = _denoise_raw(context, source, target, sigma, model, dict(device=device, tile=tile),
+                               recipe or Recipe(), quality, demosaic)
+        return DenoiseOutcome(outcome.output, outcome.sigma, outcome.auto, name)
+    pixels, metadata = stored
+    kind = STORED_SUFFIXES.get(target.suffix.lower())
+    if kind is None:
+        raise UnsupportedFormatError(f"{target}: cannot write {target.suffix or 'files without an extension'}; "
+                                     "use .jpg, .png, .tif or .webp")
+    colour, alpha = _split_alpha(pixels)
+    srgb = colour.astype(np.float32) / np.iinfo(colour.dtype).max if colour.dtype.kind == "u" \
+        else denoise.encode(colour)
+    if srgb.ndim == 2:
+        srgb = np.repeat(srgb[:, :, None], 3, axis=2)
+    params, estimate = _denoise_params(source, srgb, sigma, model)
+    context.progress(0.1, f"Denoising {source.name}")
+    result = denoise.denoise_srgb(srgb, params, estimate=estimate, device=device, tile=tile,
+                                  progress=context.subtask(0.1, 0.9).progress)
+    if colour.ndim == 2:
+        result = result.mean(axis=2)
+    context.progress(0.9, f"Writing {target.name}")
+    output = _stored_for(kind, result, colour.dtype, alpha)
+    context.check_cancelled()
+    written = write_stored(output, target, metadata=metadata, quality=quality)
+    context.progress(1.0, f"Wrote {target.name}")
+    return DenoiseOutcome(written, params.sigma, sigma is None, name)
+
+
+def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: str):
+    from photolab.core.develop import denoise
+
+    if sigma is not None:
+        return denoise.DenoiseParams(sigma, model=model), None
+    try:
+        return denoise.estimate_params(srgb, model)
+    except PhotoLabError as exc:
+        raise type(exc)(f"{source}: {exc}") from None
+
+
+def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float | None, model: str, options: dict,
+                 recipe: Recipe, quality: int, demosaic: str) -> DenoiseOutcome:
+    from photolab.core.develop import OPERATIONS, denoise
+
+    file_format = RAW_DENOISE_FORMATS.get(target.suffix.lower())
+    if file_format is None:
+        raise UnsupportedFormatError(f"{target}: a RAW photo is exported as .jpg, .png or .tif")
+    photo = io.read_photo(source, context=context.subtask(0.0, 0.3), demosaic=demosaic)
+    before = render(photo, recipe, stop_before="denoise")
+    srgb = denoise.encode(before.pixels)
+    params, estimate = _denoise_params(source, srgb, sigma, model)
+    context.progress(0.3, f"Denoising {source.name}")
+    denoised = before.with_pixels(denoise.decode(denoise.denoise_srgb(
+        srgb, params, estimate=estimate, progress=context.subtask(0.3, 0.85).progress, **options)))
+    earlier = [op.name for op in OPERATIONS[:OPERATIONS.index(denoise.OPERATION) + 1]]
+    rest = recipe
+    for op_name in earlier:
+        rest = rest.with_enabled(op_name, False)
+    context.progress(0.85, f"Developing {source.name}")
+    developed = render(denoised, rest)
+    written = io.export_photo(developed, target, file_format=file_format, quality=quality,
+                              metadata=photo.metadata, context=context.subtask(0.9, 1.0))
+    return DenoiseOutcome(written, params.sigma, sigma is None, model)
+
+
+def _split_alpha(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(colour: (H, W) grey or (H, W, 3), alpha (H, W) or None) of stored pixels."""
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):
+        colour = pixels[:, :, :-1]
+        return (colour[:, :, 0] if colour.shape[2] == 1 else colour), pixels[:, :, -1]
+    return pixels, None
+
+
+def _stored_for(kind: str, srgb: np.ndarray, dtype: np.dtype, alpha: np.ndarray | None) -> np.ndarray:
+    """Denoised sRGB values (0-1) as pixels of the input's depth (as near as ``kind`` allows) with its alpha."""
+    from photolab.core.develop import denoise
+
+    if kind in ("jpeg", "webp"):
+        dtype = np.dtype(np.uint8)
+    elif kind == "png" and dtype.kind == "f":
+        dtype = np.dtype(np.uint16)
+    if dtype.kind == "u":
+        top = np.iinfo(dtype).max
+        values = np.rint(np.clip(srgb, 0.0, 1.0) * top).astype(dtype)
+        if alpha is not None and alpha.dtype != dtype:
+            alpha = np.rint(alpha.astype(np.float64) / np.iinfo(alpha.dtype).max * top).astype(dtype) \
+                if alpha.dtype.kind == "u" else np.rint(np.clip(alpha, 0, 1) * top).astype(dtype)
+    else:
+        values = denoise.decode(srgb)
+        alpha = None if alpha is None else alpha.astype(np.float32)
+    if kind == "jpeg" and alpha is not None:  # no alpha in JPEG: composite over white, as PhotoLab shows it
+        weight = alpha.astype(np.float32) / np.iinfo(dtype).max
+        weight = weight[:, :, None] if values.ndim == 3 else weight
+        values = np.rint(values * weight + np.iinfo(dtype).max * (1 - weight)).astype(dtype)
+        alpha = None
+    if kind == "webp" and values.ndim == 2:
+        values = np.repeat(values[:, :, None], 3, axis=2)
+    if alpha is None:
+        return values
+    if values.ndim == 2:
+        return np.dstack([values, alpha])
+    return np.dstack([values, alpha[:, :, None]])

@@ -177,6 +177,54 @@ def decode_image(opened: OpenedImage, *, preview_side: int | None = None) -> np.
     return upright(linear, opened.metadata.orientation)
 
 
+def decode_stored(opened: OpenedImage) -> np.ndarray:
+    """Decode without converting: upright pixels in the file's own encoding and depth (uint8, uint16, or float
+    for float TIFFs), alpha kept: (H, W) grey, or (H, W, C) with C = 2 (grey + alpha), 3 (RGB), 4 (RGBA).
+    For tools that write the same kind of file back (``photolab-cli denoise``)."""
+    path = opened.path
+    if opened.file_format in ("jpeg", "webp"):
+        image = opened.image
+        try:
+            image.load()
+            if image.mode.startswith("I"):
+                pixels = np.asarray(image).astype(np.uint16)
+            else:
+                mode = {"L": "L", "LA": "LA", "RGBA": "RGBA", "PA": "RGBA"}.get(image.mode, "RGB")
+                if image.mode == "P" and "transparency" in image.info:
+                    mode = "RGBA"
+                pixels = np.asarray(image.convert(mode))
+        except _DECODE_ERRORS as exc:
+            raise CorruptFileError(f"{path}: the image data is damaged or incomplete{_detail(exc)}") from None
+    else:
+        if opened.data is None:
+            raise ValueError("decode_stored needs an image opened from its bytes")
+        data = opened.data
+        if opened.orientation_patch is not None:
+            offset, value = opened.orientation_patch
+            data = data[:offset] + value + data[offset + len(value):]
+        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        if pixels is None and opened.file_format == "png":
+            raise CorruptFileError(f"{path}: the PNG image data is damaged or incomplete")
+        if pixels is None:
+            try:
+                with tifffile.TiffFile(_io.BytesIO(data)) as tiff:
+                    page = tiff.pages.first
+                    pixels = page.asarray()
+                    if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
+                        pixels = np.moveaxis(pixels, 0, -1)
+            except _DECODE_ERRORS as exc:
+                raise CorruptFileError(f"{path}: the TIFF image data cannot be decoded{_detail(exc)}") from None
+        elif pixels.ndim == 3 and pixels.shape[2] in (3, 4):
+            pixels = pixels[:, :, [2, 1, 0, 3][:pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] > 4):
+        raise UnsupportedFormatError(f"{path}: images with {pixels.shape[2]} channels are not supported")
+    if pixels.dtype not in (np.uint8, np.uint16) and pixels.dtype.kind != "f":
+        raise UnsupportedFormatError(f"{path}: images with {pixels.dtype} samples are not supported")
+    return np.ascontiguousarray(upright(pixels, opened.metadata.orientation))
+
+
 def _decode_with_pillow(opened: OpenedImage, preview_side: int | None) -> np.ndarray:
     image = opened.image
     try:
