@@ -1,4 +1,4 @@
-"""The Develop panel: white balance, tone, presence, crop and rotate.
+"""The Develop panel: white balance, tone, presence, denoise, crop and rotate.
 
 It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
 merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolBu
 
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import CropControls
+from photolab.gui.denoise_controls import DenoiseControls
 from photolab.gui.widgets import ParamSlider, log_mapping
 
 TEMPERATURE_RANGE = (2000.0, 50000.0)
@@ -84,13 +85,16 @@ class DevelopPanel(QWidget):
 
         tone_box = self._group("Tone", [self._slider(spec) for spec in TONE])
         presence_box = self._group("Presence", [self._slider(spec) for spec in PRESENCE])
+        self.denoise = DenoiseControls()
+        self.denoise.edit_requested.connect(self.edit_requested)
+        denoise_box = self._group("Denoise", [self.denoise])
         self.crop = CropControls()
         self.crop.edit_requested.connect(self.edit_requested)
         crop_box = self._group("Crop && rotate", [self.crop])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for box in (wb_box, tone_box, presence_box, crop_box):
+        for box in (wb_box, tone_box, presence_box, denoise_box, crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
         self.set_recipe(self._recipe)
@@ -131,6 +135,7 @@ class DevelopPanel(QWidget):
             operation, field = key.split(".")
             slider.set_value(float(getattr(recipe.get(operation), field)))
         self._show_white_balance(recipe.get("white_balance"))
+        self.denoise.set_recipe(recipe)
         self.crop.set_recipe(recipe)
 
     def _show_white_balance(self, params) -> None:

@@ -5,7 +5,9 @@ relay object whose signals are connected to the handle with queued connections, 
 of a handle (``progress``, ``finished``, ``failed``, ``cancelled``, ``ended``) is emitted in the GUI thread.
 
 Jobs run in named lanes, each with its own pool, so a long export never delays an interactive preview:
-``interactive`` (one thread: preview renders, eyedropper) and ``background`` (open, full renders, export).
+``interactive`` (one thread: preview renders, eyedropper), ``loupe`` (one thread: the loupe's 100 % crops,
+which follow the cursor even while a preview is being denoised) and ``background`` (open, full renders,
+export).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 from photolab.jobs import Job, JobState
 
 INTERACTIVE = "interactive"
+LOUPE = "loupe"
 BACKGROUND = "background"
 _PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
 
@@ -137,9 +140,11 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._pools: dict[str, QThreadPool] = {
             INTERACTIVE: QThreadPool(self),
+            LOUPE: QThreadPool(self),
             BACKGROUND: QThreadPool(self),
         }
         self._pools[INTERACTIVE].setMaxThreadCount(1)
+        self._pools[LOUPE].setMaxThreadCount(1)
         cores = QThreadPool.globalInstance().maxThreadCount()
         self._pools[BACKGROUND].setMaxThreadCount(background_threads or max(2, cores))
         self._active: list[JobHandle] = []
