@@ -17,6 +17,7 @@ from photolab.core import io
 from photolab.core.recipe import Recipe
 from photolab.gui import dialogs
 from photolab.gui.classify_panel import ClassifyPanel
+from photolab.gui.denoise_tools import DenoiseTools
 from photolab.gui.develop_panel import DevelopPanel
 from photolab.gui.document import Document
 from photolab.gui.export_dialog import ExportDialog, ExportRequest, export_job, remembered_request
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         create_menus(self)
         install_finetune_action(self)
         install_merge_action(self)
+        self.denoise_tools = DenoiseTools(self)  # Auto, the loupe dock, denoiser errors
         self.setAcceptDrops(True)
 
         self.renderer.preview_ready.connect(self._show_render)

@@ -84,7 +84,7 @@ def create_menus(window) -> None:
     photo_menu = bar.addMenu("&Photo")
     photo_menu.addActions([window.crop_action, window.rotate_left_action, window.rotate_right_action,
                            window.pick_action])
-    view_menu = bar.addMenu("&View")
+    view_menu = window.view_menu = bar.addMenu("&View")
     view_menu.addActions([window.fit_action, window.actual_action, window.zoom_in_action, window.zoom_out_action,
                           window.toggle_zoom_action])
     view_menu.addSeparator()

@@ -32,6 +32,7 @@ class ImageViewer(QWidget):
     picked = Signal(float, float)  # eyedropper click, normalised (0..1) position in the rendered photo
     crop_edited = Signal(object, bool)  # crop tool: (left, top, right, bottom) fractions, drag finished
     fit_area_changed = Signal(int, int)  # room for the fitted photo, in device pixels
+    hovered = Signal(float, float)  # the cursor moved over the photo: its scene (full-resolution pixel) position
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +51,7 @@ class ImageViewer(QWidget):
         self._crop: crop_overlay.Rect | None = None  # the crop tool's rectangle, when the tool is on
         self._crop_drag: tuple[str, QPointF, crop_overlay.Rect] | None = None  # part, start, rect at start
         self._wanted_full = False
+        self._marker: QRectF | None = None  # a scene rectangle outlined on the photo (the loupe's region)
         self.overlay_text = ""  # drawn in the top-left corner ("Before")
         self.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
 
@@ -204,6 +206,12 @@ class ImageViewer(QWidget):
         top_left = self.scene_to_widget(QPointF(0, 0))
         return QRectF(top_left.x(), top_left.y(), self._scene.width() * self._zoom, self._scene.height() * self._zoom)
 
+    def set_marker(self, rect: QRectF | None) -> None:
+        """Outline ``rect`` (scene coordinates) on the photo, e.g. the region the loupe shows; None: none."""
+        if rect != self._marker:
+            self._marker = None if rect is None else QRectF(rect)
+            self.update()
+
     # --- eyedropper -----------------------------------------------------------------------------------
     def set_pick_mode(self, on: bool) -> None:
         """While on, a click emits ``picked`` instead of starting a pan."""
@@ -283,6 +291,10 @@ class ImageViewer(QWidget):
         self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event) -> None:
+        if self.has_image and self._drag_from is None:
+            scene = self.widget_to_scene(event.position())
+            if 0 <= scene.x() < self._scene.width() and 0 <= scene.y() < self._scene.height():
+                self.hovered.emit(scene.x(), scene.y())
         if self._crop_drag is not None:
             self._crop_move(event.position(), finished=False)
         elif self._crop is not None and self._drag_from is None:
@@ -337,6 +349,10 @@ class ImageViewer(QWidget):
             # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
             painter.drawImage(visible, image, source)
+        if self._marker is not None:
+            top_left = self.scene_to_widget(self._marker.topLeft())
+            painter.setPen(QColor(255, 255, 255, 200))
+            painter.drawRect(QRectF(top_left, self._marker.size() * self._zoom))
         if self._crop is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             crop_overlay.paint(painter, self._crop, target)
