@@ -138,6 +138,10 @@ _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _BLOCK = 16
 
 
+_SAMPLE = 16 * 32 + 2  # side of the regions a large photo is measured in (32 blocks and a pixel of context)
+_SAMPLES = 4  # per axis: a large photo is measured in at most 4 x 4 regions spread over it (about 4 MP)
+
+
 def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
     """Estimate the noise of an sRGB image (H, W, 3 or H, W; float 0-1 or integers).
 
@@ -146,33 +150,18 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
     raise, so a low quantile of the blocks of each brightness is kept. Clipped samples (and the responses
     that touch them) are left out, and so are blocks where more than a tenth of the responses would be (more,
     if that leaves too few blocks): a noisy photo's dark and bright blocks hold a few clipped samples, yet
-    still say what the noise is.
+    still say what the noise is. A long side is measured in 4 stretches of 514 px spread over it, so a large
+    photo costs at most 4 x 4 such regions of time and memory (the blocks' statistics are the same).
     Returns the overall sigma (0-255) and the noise level function over brightness.
     """
     image = np.asarray(srgb)
-    if np.issubdtype(image.dtype, np.integer):
-        image = image.astype(np.float32) / np.iinfo(image.dtype).max
-    image = image.astype(np.float32)
     if image.ndim == 2:
         image = image[:, :, None]
     height, width = image.shape[:2]
-    rows, cols = (height - 2) // _BLOCK, (width - 2) // _BLOCK
-    if rows < 2 or cols < 2:
+    if (height - 2) // _BLOCK < 2 or (width - 2) // _BLOCK < 2:
         raise DenoiseError(f"the image ({width}x{height}) is too small to estimate its noise")
-    inside = (slice(1, 1 + rows * _BLOCK), slice(1, 1 + cols * _BLOCK))
-    response = np.abs(np.stack([cv2.filter2D(image[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
-                                for c in range(image.shape[2])], axis=2))[inside]
-    unclipped = ((image > 0.5 / 255) & (image < 254.5 / 255)).astype(np.uint8)
-    valid = np.stack([cv2.erode(unclipped[:, :, c], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT)
-                      for c in range(image.shape[2])], axis=2)[inside].astype(np.float32)
-    crop = image[inside]
-
-    def blocks(a: np.ndarray, reduce: Callable) -> np.ndarray:
-        return reduce(a.reshape(rows, _BLOCK, cols, _BLOCK, -1), axis=(1, 3, 4)).ravel()
-
-    counts = blocks(valid, np.sum)
-    block_sigma = blocks(response * valid, np.sum) / np.maximum(counts, 1) * (math.sqrt(math.pi / 2) / 6) * 255
-    block_mean = blocks(crop, np.mean)
+    stats = [_block_stats(image[rows, cols]) for rows in _sample_spans(height) for cols in _sample_spans(width)]
+    block_sigma, block_mean, counts = (np.concatenate(parts) for parts in zip(*stats))
     for share in (0.9, 0.6, 0.3):  # very noisy photos clip in most blocks: accept more of them, rather than none
         usable = counts >= share * _BLOCK * _BLOCK * image.shape[2]
         if usable.sum() >= 4:
@@ -191,6 +180,35 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
     if len(levels) < 2 or np.any(np.diff(levels) <= 0):
         return NoiseEstimate(overall)
     return NoiseEstimate(overall, tuple(levels), tuple(sigmas))
+
+
+def _sample_spans(size: int) -> list[slice]:
+    """The measured stretches of one axis: all of it when it is short, else :data:`_SAMPLES` stretches of
+    :data:`_SAMPLE` px spread evenly."""
+    if size <= _SAMPLES * _SAMPLE:
+        return [slice(0, size)]
+    return [slice(start, start + _SAMPLE) for start in np.linspace(0, size - _SAMPLE, _SAMPLES).round().astype(int)]
+
+
+def _block_stats(region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per 16x16 block of an (h, w, c) region: noise estimate (0-255), mean value (0-1), usable responses."""
+    if np.issubdtype(region.dtype, np.integer):
+        region = region.astype(np.float32) / np.iinfo(region.dtype).max
+    region = np.ascontiguousarray(region, dtype=np.float32)
+    rows, cols = (region.shape[0] - 2) // _BLOCK, (region.shape[1] - 2) // _BLOCK
+    inside = (slice(1, 1 + rows * _BLOCK), slice(1, 1 + cols * _BLOCK))
+    response = np.abs(np.stack([cv2.filter2D(region[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
+                                for c in range(region.shape[2])], axis=2))[inside]
+    unclipped = ((region > 0.5 / 255) & (region < 254.5 / 255)).astype(np.uint8)
+    valid = np.stack([cv2.erode(unclipped[:, :, c], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT)
+                      for c in range(region.shape[2])], axis=2)[inside].astype(np.float32)
+
+    def blocks(a: np.ndarray, reduce: Callable) -> np.ndarray:
+        return reduce(a.reshape(rows, _BLOCK, cols, _BLOCK, -1), axis=(1, 3, 4)).ravel()
+
+    counts = blocks(valid, np.sum)
+    block_sigma = blocks(response * valid, np.sum) / np.maximum(counts, 1) * (math.sqrt(math.pi / 2) / 6) * 255
+    return block_sigma, blocks(region[inside], np.mean), counts
 
 
 # ------------------------------------------------------------------------------------------------ inference
@@ -260,7 +278,9 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
             done += 1
     if progress is not None:
         progress(1.0)
-    return (srgb.astype(np.float32) + (out - clipped)).astype(np.float32)
+    out -= clipped  # the correction, in place (a 24 MP photo needs no further full-size temporaries)
+    out += srgb
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- loading

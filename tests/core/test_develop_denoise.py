@@ -50,7 +50,10 @@ def test_params_defaults_and_validation():
 def test_sigma_zero_is_the_identity():
     photo, _ = noisy_photo()
     op = OPERATIONS_BY_NAME["denoise"]
-    assert op.is_identity(DenoiseParams())
+    assert op.is_identity(DenoiseParams()) and op.is_identity(DenoiseParams(0.0, adaptive=True, model="x"))
+    assert not op.is_identity(DenoiseParams(0.5))
+    kept = Recipe().with_params("denoise", DenoiseParams(0.0, adaptive=True))
+    assert kept.is_neutral and kept.get("denoise").adaptive  # the setting is kept, the step skipped
     assert op.apply(photo, DenoiseParams(0.0, adaptive=True, model="whatever")) is photo
     assert render(photo, Recipe().with_params("denoise", DenoiseParams())) is photo
 

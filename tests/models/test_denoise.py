@@ -103,6 +103,12 @@ def test_estimate_noise_recovers_a_known_sigma(sigma):
     assert estimate.sigma == pytest.approx(sigma, rel=0.15)
 
 
+def test_a_large_photo_is_measured_in_regions_spread_over_it():
+    large = add_noise(np.tile(smooth_image(), (14, 12, 1)), 20)  # 2240 x 2688: 4 x 4 regions of 514 px
+    estimate = estimate_noise(large)
+    assert estimate.sigma == pytest.approx(20, rel=0.15) and len(estimate.levels) >= 4
+
+
 def test_estimate_noise_handles_clipping_in_a_noisy_photo():
     """Dark and bright blocks of a noisy photo all hold a few clipped samples; they still count."""
     clean = fixture_srgb("dandelion")

@@ -24,9 +24,11 @@ class Operation:
     reports_progress: bool = False  # apply takes ``progress=`` (fraction done, 0..1; raising stops it)
     cost: float = 1.0  # relative running time, to weigh the steps' shares of render's progress
 
+    identity: Callable[[Any], bool] | None = None  # when params other than the defaults do nothing too
+
     def is_identity(self, params: Any) -> bool:
         """True when these params leave the photo unchanged (such steps are skipped)."""
-        return params == self.params_type()
+        return params == self.params_type() or (self.identity is not None and self.identity(params))
 
 
 def _collect() -> tuple[Operation, ...]:

@@ -138,4 +138,5 @@ def apply(photo: Photo, params: DenoiseParams, progress: Callable[[float], None]
     return denoise_photo(photo, params, progress=progress)
 
 
-OPERATION = Operation("denoise", "Denoise", DenoiseParams, apply, reports_progress=True, cost=20.0)
+OPERATION = Operation("denoise", "Denoise", DenoiseParams, apply, reports_progress=True, cost=20.0,
+                      identity=lambda params: params.sigma <= 0.0)
