@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from photolab.core.bands import run_in_bands
 from photolab.core.develop import Operation
 from photolab.core.photo import Photo
 
@@ -64,23 +65,45 @@ RUNTIME = DenoiseRuntime()
 """The settings ``apply`` uses; a front end may change them (``photolab-cli denoise --device/--tile``)."""
 
 
-def encode(linear: np.ndarray) -> np.ndarray:
-    """Linear to sRGB-encoded, extended beyond [0, 1] (odd-symmetric, the curve continued above 1), so
-    highlight headroom and slightly negative values survive a round trip through :func:`decode`."""
-    x = np.asarray(linear, dtype=np.float32)
+def _encode_band(x: np.ndarray) -> np.ndarray:
     magnitude = np.abs(x)
     curve = np.where(magnitude <= 0.0031308, 12.92 * magnitude,
                      1.055 * np.power(magnitude, 1 / 2.4, dtype=np.float32) - 0.055)
-    return np.copysign(curve, x).astype(np.float32)
+    return np.copysign(curve, x)
+
+
+def _decode_band(y: np.ndarray) -> np.ndarray:
+    magnitude = np.abs(y)
+    linear = np.where(magnitude <= 0.04045, magnitude / 12.92,
+                      np.power((magnitude + 0.055) / 1.055, 2.4, dtype=np.float32))
+    return np.copysign(linear, y)
+
+
+def _banded(function: Callable[[np.ndarray], np.ndarray], values: np.ndarray) -> np.ndarray:
+    """``function`` applied a band of rows at a time, on all cores (small temporaries, bounded memory)."""
+    values = np.asarray(values, dtype=np.float32)
+    out = np.empty(values.shape, np.float32)
+    if values.ndim == 0 or values.size == 0:
+        out[...] = function(values)
+        return out
+    rows = max(1, (1 << 16) // max(1, values[0].size))
+
+    def work(start: int, end: int) -> None:
+        out[start:end] = function(values[start:end])
+
+    run_in_bands(values.shape[0], rows, work)
+    return out
+
+
+def encode(linear: np.ndarray) -> np.ndarray:
+    """Linear to sRGB-encoded, extended beyond [0, 1] (odd-symmetric, the curve continued above 1), so
+    highlight headroom and slightly negative values survive a round trip through :func:`decode`."""
+    return _banded(_encode_band, linear)
 
 
 def decode(encoded: np.ndarray) -> np.ndarray:
     """The inverse of :func:`encode`."""
-    y = np.asarray(encoded, dtype=np.float32)
-    magnitude = np.abs(y)
-    linear = np.where(magnitude <= 0.04045, magnitude / 12.92,
-                      np.power((magnitude + 0.055) / 1.055, 2.4, dtype=np.float32))
-    return np.copysign(linear, y).astype(np.float32)
+    return _banded(_decode_band, encoded)
 
 
 def _models():
