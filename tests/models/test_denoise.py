@@ -25,8 +25,8 @@ def fixture_srgb(name: str = "mountain_forest") -> np.ndarray:
 
 
 def add_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
-    noise = np.random.default_rng(seed).normal(0.0, sigma / 255, clean.shape)
-    return np.clip(clean + noise, 0.0, 1.0).astype(np.float32)
+    noise = np.random.default_rng(seed).standard_normal(clean.shape, dtype=np.float32) * np.float32(sigma / 255)
+    return np.clip(clean.astype(np.float32) + noise, 0.0, 1.0)
 
 
 def smooth_image(height: int = 160, width: int = 224) -> np.ndarray:
