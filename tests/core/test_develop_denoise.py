@@ -37,6 +37,12 @@ def test_denoise_runs_right_after_crop():
     assert OPERATIONS_BY_NAME["denoise"].params_type is DenoiseParams
 
 
+def test_the_limits_are_the_models():
+    models = pytest.importorskip("photolab.models.denoise")
+    assert denoise_op.MAX_SIGMA == models.MAX_SIGMA
+    assert denoise_op.DEFAULT_TILE % models.ALIGN == 0 and denoise_op.DEFAULT_MARGIN % models.ALIGN == 0
+
+
 def test_params_defaults_and_validation():
     assert DenoiseParams() == DenoiseParams(0.0, False, "")
     assert DenoiseParams(25).sigma == 25.0 and isinstance(DenoiseParams(25).sigma, float)

@@ -62,7 +62,8 @@ class DenoiseRuntime:
 
 
 RUNTIME = DenoiseRuntime()
-"""The settings ``apply`` uses; a front end may change them (``photolab-cli denoise --device/--tile``)."""
+"""The settings ``apply`` uses (a front end may change them, e.g. to run on CUDA); :func:`denoise_srgb` and
+:func:`denoise_photo` also take them as arguments, as ``photolab-cli denoise --device/--tile`` does."""
 
 
 def _encode_band(x: np.ndarray) -> np.ndarray:
