@@ -66,8 +66,10 @@ def test_values_outside_zero_one_keep_their_headroom(model):
     image[8:16, 8:16] = 1.6  # highlight headroom (e.g. after exposure)
     image[20:24, 20:24] = -0.05
     out = denoise_array(model, image, 10 / 255)
+    clipped = np.clip(image, 0, 1)
+    # the network sees the clipped image; its correction is carried onto the values beyond it
+    np.testing.assert_allclose(out - image, denoise_array(model, clipped, 10 / 255) - clipped, atol=1e-5)
     assert out[8:16, 8:16].min() > 1.4
-    assert out[20:24, 20:24].max() < 0.05
 
 
 # --- what the shipped weights do ---------------------------------------------------------------------------
