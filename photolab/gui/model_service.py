@@ -43,9 +43,12 @@ class PhotoSnapshot:
     proxy: Photo
     recipe: Recipe
     name: str
+    stages: Any = None  # the preview's StageCache (the proxy, denoised), so models do not denoise again
 
     def render(self) -> Photo:
         """The edited proxy (``render(proxy, recipe)``); call it off the GUI thread."""
+        if self.stages is not None:
+            return self.stages.render(self.proxy, self.recipe)
         return render(self.proxy, self.recipe)
 
 
@@ -57,6 +60,7 @@ class CurrentPhoto(QObject):
     def __init__(self, window) -> None:
         super().__init__(window)
         self._document = None
+        self._stages = getattr(getattr(window, "renderer", None), "proxy_stages", None)
         window.document_changed.connect(self._on_document)
 
     def _on_document(self, document) -> None:
@@ -75,7 +79,7 @@ class CurrentPhoto(QObject):
         document = self._document
         if document is None or document.proxy is None:
             return None
-        return PhotoSnapshot(document.proxy, document.recipe, document.path.name)
+        return PhotoSnapshot(document.proxy, document.recipe, document.path.name, self._stages)
 
 
 def _create_manager(context, device: str) -> "ModelManager":

@@ -27,7 +27,7 @@ from photolab.core.errors import PhotoLabError
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, render
 from photolab.gui.jobs import BACKGROUND, INTERACTIVE, JobHandle, JobRunner
-from photolab.jobs import Job
+from photolab.jobs import Job, JobState
 
 GEOMETRY_OPERATIONS = ("orient", "crop")
 DENOISE = "denoise"
@@ -202,6 +202,8 @@ class PreviewRenderer(QObject):
         self._proxy_stage = StageCache()  # the proxy, denoised
         self._full_stage = StageCache()  # the full photo, denoised
         self._full_handle: JobHandle | None = None
+        self._full_denoising: tuple[Photo, Recipe] | None = None  # (photo, early recipe) the full job denoises
+        self._full_again = False  # render the full photo again when the running job ends
         self._full_result: RenderedImage | None = None
         self._coalesce = QTimer(self, singleShot=True, interval=0)
         self._coalesce.timeout.connect(self._start_preview)
@@ -215,6 +217,11 @@ class PreviewRenderer(QObject):
     @property
     def is_busy(self) -> bool:
         return self._preview_handle is not None or self._coalesce.isActive()
+
+    @property
+    def proxy_stages(self) -> StageCache:
+        """The proxy after geometry and denoise, shared with whoever renders the proxy too (the models)."""
+        return self._proxy_stage
 
     def set_document(self, document) -> None:
         """Render this document from now on (None for no photo)."""
@@ -263,7 +270,7 @@ class PreviewRenderer(QObject):
         if drop_older:
             self._oldest_valid_generation = self._generation
         self._coalesce.start()
-        self._cancel_full()
+        self._cancel_full(keep_denoising=not drop_older)
         self._schedule_full()
 
     # --- proxy ------------------------------------------------------------------------------------
@@ -309,11 +316,21 @@ class PreviewRenderer(QObject):
         if self._want_full:
             self._full_timer.start()
 
-    def _cancel_full(self) -> None:
+    def _cancel_full(self, *, keep_denoising: bool = False) -> None:
+        """Stop the full-resolution render; with ``keep_denoising``, one that is denoising exactly as the
+        current recipe wants goes on (its denoised stage is kept for the next render, which follows it)."""
         self._full_timer.stop()
-        if self._full_handle is not None:
-            self._full_handle.cancel()
-            self._full_handle = None
+        if self._full_handle is None:
+            return
+        document, recipe = self._document, self.current_recipe()
+        if keep_denoising and document is not None and recipe is not None and self._full_denoising == (
+                document.full_photo, early_recipe(recipe)):
+            self._full_again = True
+            return
+        self._full_handle.cancel()
+        self._full_handle = None
+        self._full_denoising = None
+        self._full_again = False
 
     def _start_full(self) -> None:
         document = self._document
@@ -325,6 +342,7 @@ class PreviewRenderer(QObject):
             self.full_ready.emit(cached)
             return
         if self._full_handle is not None:
+            self._full_again = True
             return
         slow = denoises(recipe) and self._full_stage.lookup(document.full_photo, recipe) is None
         job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation, None,
@@ -334,10 +352,15 @@ class PreviewRenderer(QObject):
         handle.finished.connect(lambda result, source=document: self._on_full(result, source))
         handle.ended.connect(lambda ended: self._forget_full(ended))
         self._full_handle = handle
+        self._full_denoising = (document.full_photo, early_recipe(recipe)) if slow else None
 
     def _forget_full(self, handle: JobHandle) -> None:
         if self._full_handle is handle:
             self._full_handle = None
+            self._full_denoising = None
+            if self._full_again and handle.job.state is not JobState.CANCELLED:  # not cancelled by the user
+                self._schedule_full()
+            self._full_again = False
 
     def _on_full(self, result: RenderedImage, source) -> None:
         if source is not self._document or result.recipe != self.current_recipe() or result.before != self._before:

@@ -291,6 +291,27 @@ def test_full_resolution_denoise_has_progress_and_cancel(qtbot, window, tmp_path
     assert cancelled and handle.job.state is JobState.CANCELLED and tiny_denoiser.tiles < 16
 
 
+def test_edits_after_denoise_do_not_restart_full_resolution_denoising(qtbot, window, tmp_path, tiny_denoiser):
+    path = tmp_path / "large.png"
+    cv2.imwrite(str(path), noisy_scene(1800, 900))
+    open_and_wait(qtbot, window, path)
+    window.apply_edit(denoised(20), "Denoise")
+    wait_until_shown(qtbot, window, timeout=30000)
+    qtbot.waitUntil(lambda: not window.renderer.is_busy, timeout=30000)
+    tiny_denoiser.delay_s = 0.1
+    tiles = tiny_denoiser.tiles
+    window.viewer.zoom_to_actual()
+    qtbot.waitUntil(lambda: window.job_status.current is not None and window.job_status.current.fraction > 0,
+                    timeout=10000)  # denoising at full resolution
+    handle = window.job_status.current
+    assert handle.title == "Denoising at full resolution"
+    window.develop.sliders["exposure.ev"].spin.setValue(0.4)  # a later step changes: the denoising goes on
+    qtbot.waitUntil(lambda: window.viewer.displayed.full_resolution
+                    and window.viewer.displayed.recipe == window.document.recipe, timeout=30000)
+    assert handle.job.state is JobState.FINISHED
+    assert tiny_denoiser.tiles - tiles == 8  # one pass over the 4 x 2 tiles, not a second one
+
+
 def test_export_cancel_stops_inside_the_denoise_step(tiny_denoiser, tmp_path):
     from photolab.gui.export_dialog import export_job
 
