@@ -212,6 +212,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--eval-every-min", type=float, default=6.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--earlier-runs", default="", help="describe the runs --init continues, for the card")
+    parser.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false",
                         help="train in float32 (default: bfloat16 autocast, about 2x faster on AVX-512 CPUs)")
     return parser.parse_args(argv)
@@ -237,6 +239,9 @@ def main(argv=None) -> int:
     log.info("%d training images (%.0f Mpx)", len(images), sum(i.shape[0] * i.shape[1] for i in images) / 1e6)
 
     model = DenoiseUNet(tuple(args.widths), args.bottleneck)
+    if args.init:  # continue from an earlier run's weights (a fresh optimiser and schedule: a warm restart)
+        model.load_state_dict(torch.load(args.init, weights_only=True)["model"])
+        log.info("initialised from %s", args.init)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     budget = args.time_limit_min * 60
     started = time.monotonic()
@@ -311,7 +316,9 @@ def main(argv=None) -> int:
                                      "linear light before the sRGB curve; bayer: RGGB mosaic noise, bilinear demosaic"},
             "recipe": {"optimizer": "Adam", "lr": args.lr, "schedule": "linear warm-up + cosine over the time budget",
                        "loss": "mean log(MSE + 1e-5) (PSNR loss)", "batch_size": args.batch_size, "patch": args.patch,
-                       "steps": step, "best_step": checkpoint["step"], "time_limit_min": args.time_limit_min,
+                       "steps": step, "best_step": checkpoint["step"],
+                       "initialised_from": args.init.name if args.init else None,
+                       "earlier_runs": args.earlier_runs, "time_limit_min": args.time_limit_min,
                        "threads": args.threads, "seed": args.seed, "grad_clip": 1.0,
                        "precision": "bfloat16 autocast (weights float32)" if args.bf16 else "float32"},
             "history": history,
