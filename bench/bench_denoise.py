@@ -22,10 +22,15 @@ Test images: the held-out *test* photos of training/train_denoiser.py (the group
    estimated noise map, against the size of the image itself. Goal: <= 2 GB.
 4. Synthetic high-ISO RAW: each test photo (linear, 768 px) is unprocessed into an RGGB DNG by the tests'
    writer (as bench_raw does) with Poisson-Gaussian noise, variance a*x + b of the raw range (strong:
-   a = 0.01, b = 1e-4, about ISO 6400 on a full-frame camera; milder: a = 0.004, b = 2e-5), and developed by
-   ``read_photo`` to 8-bit sRGB; the reference is the same DNG written without noise and developed the same
-   way. Ours with the estimated noise map against NLM with its best (h, hColor) (grid scaled by the measured
-   noise, chosen on these images). Goal: ours >= NLM + 1.5 dB at every level.
+   a = 0.01, b = 1e-4, about ISO 6400 on a full-frame camera; milder: a = 0.004, b = 2e-5), and read by
+   ``read_photo``; the reference is the same DNG written without noise and developed the same way, times the
+   least-squares gain between the two developments (LibRaw lowers its white level to the data's maximum when
+   that is above 75 % of it, so noise changes a development's brightness by up to a third). "ours-auto" is
+   the app's path: Auto (``estimate_params`` with the photo's noise profile, measured on the mosaic when it
+   was read) and the Denoise step on the photo, exported to 8-bit sRGB; against NLM on the 8-bit development
+   with its best (h, hColor) (grid scaled by the measured noise, chosen on these images). Also reported: the
+   measured noise (RMS of development minus reference, 0-255), Auto's sigma, what ``estimate_noise`` reads on
+   the developed image, and the profile's (a, b) against the truth. Goal: ours >= NLM + 1.5 dB at every level.
 
 Outputs are compared as floats (ours, CBM3D: clipped to [0, 1]; NLM: its 8-bit output). Prints tables and the
 goals (PASS/FAIL), then one JSON object (the last line); ``--json PATH`` writes it indented too. ``--quick``
@@ -309,39 +314,57 @@ def current_resident_mb() -> float:
 
 # ------------------------------------------------------------------------------------------------ 4. RAW
 
-def develop(path: Path) -> np.ndarray:
-    """PhotoLab's development of a DNG, as 8-bit sRGB (the app's output stage), float 0-1."""
-    return encode_srgb_integer(io.read_photo(path).pixels, np.uint8).astype(np.float32) / 255
+def to_8bit(linear: np.ndarray) -> np.ndarray:
+    """Linear pixels as the app's output stage writes them (8-bit sRGB), float 0-1."""
+    return encode_srgb_integer(linear, np.uint8).astype(np.float32) / 255
 
 
-def bench_raw_noise(model, photos, crop) -> dict:
+def matched_gain(pixels: np.ndarray, reference: np.ndarray) -> float:
+    """The least-squares gain k of ``pixels ~ k * reference`` (linear, unclipped pixels only)."""
+    usable = (reference < 0.9) & (pixels < 0.9)
+    return float(np.sum(pixels[usable] * reference[usable]) / max(np.sum(reference[usable] ** 2), 1e-12))
+
+
+def bench_raw_noise(model_name: str, photos, crop) -> dict:
+    from photolab.core.develop import denoise
+
     names = [Path(p.path).stem for p in photos]
     result = {"levels": {k: {"shot_gain_a": a, "read_variance_b": b} for k, (a, b) in RAW_NOISE.items()},
               "per_level": {}}
     with tempfile.TemporaryDirectory(prefix="photolab-bench-") as folder:
         folder = Path(folder)
         linears = [centre_crop(linear_at(p.pixels, EVAL_SIDE), crop) for p in photos]
-        references, noise_range = [], None
+        clean_photos, noise_range = [], None
         for index, linear in enumerate(linears):
             info = write_dng(folder / f"ref{index}.dng", linear, full_well_electrons=0.0, seed=index)
             noise_range = info.white_level - info.black_level
-            references.append(develop(info.path))
-        result["photos"] = {n: list(r.shape[:2]) for n, r in zip(names, references)}
+            clean_photos.append(io.read_photo(info.path).pixels)
+        result["photos"] = {n: list(r.shape[:2]) for n, r in zip(names, clean_photos)}
         for level, (a, b) in RAW_NOISE.items():
-            noisy = []
-            for index, linear in enumerate(linears):
+            rows = {n: {} for n in names}
+            noisy, references, measured = [], [], []
+            for index, (name, linear, clean) in enumerate(zip(names, linears, clean_photos)):
                 info = write_dng(folder / f"{level}{index}.dng", linear, full_well_electrons=1.0 / a,
                                  read_noise=math.sqrt(b) * noise_range, seed=100 + index)
-                noisy.append(develop(info.path))
-            rows = {n: {} for n in names}
-            measured = []
-            for name, reference, image in zip(names, references, noisy):
+                photo = io.read_photo(info.path)
+                image = to_8bit(photo.pixels)
+                reference = to_8bit(clean * matched_gain(photo.pixels, clean))
+                noisy.append(image)
+                references.append(reference)
                 measured.append(float(np.sqrt(np.mean((image - reference) ** 2)) * 255))
-                rows[name]["noisy"] = scores(image, reference)
-                out, estimated = run_ours_auto(model, image)
-                rows[name]["ours-auto"] = scores(out, reference)
-                rows[name]["estimated_sigma"] = round(estimated, 2)
-                rows[name]["measured_sigma"] = round(measured[-1], 2)
+                row = rows[name]
+                row["noisy"] = scores(image, reference)
+                srgb = denoise.encode(photo.pixels)
+                profile = photo.metadata.noise_profile
+                params, _ = denoise.estimate_params(srgb, model_name, profile=profile)  # Auto, as the app does it
+                out = denoise.OPERATION.apply(photo, params)  # the Denoise step
+                row["ours-auto"] = scores(to_8bit(out.pixels), reference)
+                row["estimated_sigma"] = round(params.sigma, 2)
+                row["measured_sigma"] = round(measured[-1], 2)
+                row["image_estimate_sigma"] = round(estimate_noise(np.clip(srgb, 0, 1)).sigma, 2)
+                if profile is not None:
+                    row["profile"] = {"a": float(f"{profile.raw_shot:.4g}"), "b": float(f"{profile.raw_read:.4g}"),
+                                      "gain": round(profile.gain, 4)}
             nlm = nlm_best(noisy, references, float(np.mean(measured)))
             for name, reference, out in zip(names, references, nlm.pop("outputs")):
                 rows[name]["nlm"] = scores(out, reference)
@@ -418,6 +441,12 @@ def report(results: dict) -> None:
                         f"hColor={entry['nlm_choice']['h_color']}"
                         + (", ON THE GRID EDGE" if entry["nlm_choice"]["on_grid_edge"] else "") + ")",
                         entry["photos"], entry["mean"], ["noisy", "ours-auto", "nlm"], extra="measured_sigma")
+            print(f"{'noise':24}{'measured':>10}{'auto':>8}{'image':>8}{'a/true':>9}{'b/true':>9}")
+            for name, row in entry["photos"].items():
+                profile = row.get("profile")
+                ratios = (f"{profile['a'] / a:9.2f}{profile['b'] / b:9.2f}" if profile else f"{'-':>9}{'-':>9}")
+                print(f"{name[:24]:24}{row['measured_sigma']:10.1f}{row['estimated_sigma']:8.1f}"
+                      f"{row['image_estimate_sigma']:8.1f}" + ratios)
     print("\ngoals" + (" (quick mode: not a measurement)" if results["quick"] else ""))
     for goal, met in results["goals"].items():
         print(f"  {'PASS' if met else 'FAIL'}  {goal}")
@@ -461,7 +490,7 @@ def main() -> int:
     if not args.skip_memory:
         results["memory"] = bench_memory(args.model, (512, 384) if args.quick else MEMORY_SIZE, args.threads)
     if not args.skip_raw:
-        results["raw"] = bench_raw_noise(denoiser.model, photos, crop)
+        results["raw"] = bench_raw_noise(args.model, photos, crop)
     results["goals"] = goals(results)
     report(results)
     if args.json:

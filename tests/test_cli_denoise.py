@@ -12,7 +12,7 @@ import tifffile
 from photolab.cli import main
 from photolab.core import io
 from photolab.core.color import encode_srgb_integer
-from photolab.core.develop.denoise import DenoiseParams
+from photolab.core.develop.denoise import DenoiseParams, encode, estimate_params
 from photolab.core.quality import psnr
 from photolab.core.recipe import Recipe, render, save_sidecar
 from utils.dng import write_dng
@@ -122,6 +122,18 @@ def test_raw_input_is_developed_then_denoised(tmp_path, capsys):
     assert result["auto"] is True and result["sigma"] > 0
     out = tifffile.imread(target)
     assert out.dtype == np.uint16 and out.shape[:2] == (128, 192)
+
+
+def test_raw_auto_uses_the_sensor_noise_measured_on_the_mosaic(tmp_path, capsys):
+    """--auto on a RAW file: Auto's level from the noise profile measured when the RAW was read (the developed
+    image's own finest scale reads about a third of the noise: tests/core/test_noise_profile.py)."""
+    source = cv2.resize(load_fixture("mountain_forest"), (384, 256), interpolation=cv2.INTER_CUBIC)
+    raw = write_dng(tmp_path / "iso.dng", source, full_well_electrons=100.0, read_noise=160.0, seed=3).path
+    result = run_json([str(raw), "-o", str(tmp_path / "iso.jpg"), "--auto"], capsys)
+    photo = io.read_photo(raw)
+    assert photo.metadata.noise_profile is not None
+    expected, _ = estimate_params(encode(photo.pixels), profile=photo.metadata.noise_profile)
+    assert result["auto"] is True and result["sigma"] == pytest.approx(expected.sigma, abs=1e-3)
 
 
 # --- refusals and errors ------------------------------------------------------------------------------------

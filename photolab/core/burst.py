@@ -145,7 +145,7 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         if half:
             weight = cv2.resize(weight, shape[::-1], interpolation=cv2.INTER_LINEAR)
         weights.append(weight)
-    return photos[ref].with_pixels(_weighted_mean(photos[ref].pixels, warped_frames, weights))
+    return photos[ref].with_merged_pixels(_weighted_mean(photos[ref].pixels, warped_frames, weights))
 
 
 def _difference_and_energy(warped: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -163,7 +163,7 @@ def merge_radiance(photos: Sequence[Photo], exposures: np.ndarray, options: HdrO
         if context is not None:
             context.progress(0.8, "Removing ghosts")
         _deghost(lums, exposures, weights, ref, eight_bit)
-    return photos[ref].with_pixels(_weighted(frames, exposures, weights, float(exposures[ref])))
+    return photos[ref].with_merged_pixels(_weighted(frames, exposures, weights, float(exposures[ref])))
 
 
 def _aligned(photos, exposures, ref, align, context, max_side: int = 1024, clips=None):
@@ -267,7 +267,7 @@ def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, op
         context.progress(0.75, f"Merging ({method})")
     if method == "mertens":
         fused = cv2.createMergeMertens().process(encoded)
-        return photos[ref].with_pixels(srgb_decode(np.clip(fused[..., ::-1], 0, 1)))
+        return photos[ref].with_merged_pixels(srgb_decode(np.clip(fused[..., ::-1], 0, 1)))
     times = (exposures / exposures.max() * 0.01).astype(np.float32)
     if method == "debevec":
         response = cv2.createCalibrateDebevec().process(encoded, times)
@@ -278,7 +278,7 @@ def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, op
     else:
         raise MergeError(f"unknown HDR method {method!r}; choose one of {', '.join(METHODS)}")
     radiance = np.nan_to_num(radiance[..., ::-1].astype(np.float32), nan=0.0, posinf=0.0)
-    return photos[ref].with_pixels(radiance * float(times[ref]))
+    return photos[ref].with_merged_pixels(radiance * float(times[ref]))
 
 
 def merge_hdr(photos: Sequence[Photo], times: Sequence[float] | None = None, options: HdrOptions = HdrOptions(),

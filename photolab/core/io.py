@@ -15,12 +15,13 @@ import stat
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 
-from photolab.core import raster, raw
+from photolab.core import noise_profile, raster, raw
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
 from photolab.core.export import EXPORT_FORMATS, export_photo  # noqa: F401 - part of this module's API
-from photolab.core.photo import Photo, PhotoMetadata, downscaled
+from photolab.core.photo import NoiseProfile, Photo, PhotoMetadata, downscaled
 from photolab.core.raw import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS  # noqa: F401 - part of this module's API
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, c
     opened = _open_raw(path, limit)
     try:
         metadata = raw.raw_metadata(path, opened, unpacked=True)  # before developing changes LibRaw's sizes
+        mosaic = noise_profile.sample_mosaic(opened, metadata.orientation)  # small copies, for the noise
         if context is not None:
             context.progress(0.05, f"Developing {path.name}")
         developed = raw.postprocess_raw(opened, path, half_size=preview_side is not None, demosaic=demosaic)
@@ -187,9 +189,22 @@ def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, c
         context.progress(0.8, f"Converting {path.name} to sRGB")
     pixels, color = raw.to_linear_srgb(developed), developed.color
     del developed
+    profile = _noise_profile(path, mosaic, pixels, color)
+    if profile is not None:
+        metadata = dataclasses.replace(metadata, noise_profile=profile)
     if context is not None:
         context.progress(1.0, f"Read {path.name}")
     return Photo(pixels, metadata, color)
+
+
+def _noise_profile(path: Path, mosaic, pixels: np.ndarray, color) -> NoiseProfile | None:
+    """The RAW photo's sensor noise (see ``noise_profile``); None, with a note in the log, when it cannot be
+    measured: denoising then measures the developed image instead, so a failure here never stops a read."""
+    try:
+        return noise_profile.noise_profile(mosaic, pixels, color.camera_to_srgb, color.as_shot_multipliers)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, cv2.error) as error:
+        log.warning("%s: cannot measure the sensor noise (%s)", path, error)
+        return None
 
 
 def _route(path: Path, header: bytes) -> str:

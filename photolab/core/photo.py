@@ -38,6 +38,24 @@ class CameraColor:
 
 
 @dataclass(frozen=True)
+class NoiseProfile:
+    """A camera RAW photo's sensor noise, measured on its mosaic (``photolab.core.noise_profile``).
+
+    ``shot``, ``read``: the noise variance is ``shot * x + read`` at linear value ``x`` of the developed photo
+    (``Photo.pixels`` as read: 1.0 = white), per photosite before demosaicing, as the denoiser was trained.
+    ``raw_shot``, ``raw_read``: the same on the normalised mosaic (0..1 from black to white level), as measured;
+    ``gain``: the developed photo's linear value per normalised mosaic value (green photosites). It describes the
+    full-resolution photo; a downscaled proxy keeps it (``Photo.scale`` says how much noise averaging removed).
+    """
+
+    shot: float
+    read: float
+    raw_shot: float
+    raw_read: float
+    gain: float
+
+
+@dataclass(frozen=True)
 class PhotoMetadata:
     """What the info panel and ``photolab-cli info`` show. Unknown values are ``None``."""
 
@@ -56,6 +74,7 @@ class PhotoMetadata:
     orientation: int = 1  # EXIF orientation of the original (1..8); pixels are already upright
     bits_per_sample: int | None = None
     exif: bytes | None = field(default=None, repr=False)  # raw EXIF block to carry into exports, if any
+    noise_profile: NoiseProfile | None = None  # camera RAW files: the sensor noise measured when read
 
     def to_dict(self) -> dict:
         """JSON-ready view (without the binary EXIF block)."""
@@ -93,6 +112,14 @@ class Photo:
     def with_pixels(self, pixels: np.ndarray) -> "Photo":
         """The same photo with new pixels (metadata and colour description kept)."""
         return dataclasses.replace(self, pixels=np.ascontiguousarray(pixels, dtype=np.float32))
+
+    def with_merged_pixels(self, pixels: np.ndarray) -> "Photo":
+        """The photo with pixels merged from several frames (HDR, burst): as :meth:`with_pixels`, but its noise
+        is no longer the frame's, so the RAW noise profile is dropped (denoising measures the image instead)."""
+        photo = self.with_pixels(pixels)
+        if photo.metadata.noise_profile is None:
+            return photo
+        return dataclasses.replace(photo, metadata=dataclasses.replace(photo.metadata, noise_profile=None))
 
 
 def downscaled(photo: Photo, max_side: int) -> Photo:

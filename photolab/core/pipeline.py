@@ -97,13 +97,13 @@ def denoise_file(context: JobContext, source: str | Path, target: str | Path, *,
     return DenoiseOutcome(written, params.sigma, sigma is None, name)
 
 
-def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: str):
+def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: str, profile=None):
     from photolab.core.develop import denoise
 
     if sigma is not None:
         return denoise.DenoiseParams(sigma, model=model), None
     try:
-        return denoise.estimate_params(srgb, model)
+        return denoise.estimate_params(srgb, model, profile=profile)
     except PhotoLabError as exc:
         raise type(exc)(f"{source}: {exc}") from None
 
@@ -118,10 +118,12 @@ def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float |
     photo = io.read_photo(source, context=context.subtask(0.0, 0.3), demosaic=demosaic)
     before = render(photo, recipe, stop_before="denoise")
     srgb = denoise.encode(before.pixels)
-    params, estimate = _denoise_params(source, srgb, sigma, model)
+    profile = before.metadata.noise_profile  # the sensor's noise, measured on the mosaic when it was read
+    params, estimate = _denoise_params(source, srgb, sigma, model, profile)
     context.progress(0.3, f"Denoising {source.name}")
     denoised = before.with_pixels(denoise.decode(denoise.denoise_srgb(
-        srgb, params, estimate=estimate, progress=context.subtask(0.3, 0.85).progress, **options)))
+        srgb, params, estimate=estimate, profile=profile, progress=context.subtask(0.3, 0.85).progress,
+        **options)))
     earlier = [op.name for op in OPERATIONS[:OPERATIONS.index(denoise.OPERATION) + 1]]
     rest = recipe
     for op_name in earlier:

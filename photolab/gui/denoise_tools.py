@@ -30,11 +30,12 @@ OPERATION = "denoise"
 def measure_noise(context, photo: Photo, recipe: Recipe) -> DenoiseParams:
     """Job work: Auto's denoise parameters for the full-resolution ``photo`` as the denoise step sees it
     (oriented and cropped as ``recipe`` says), keeping the recipe's model; the strength rounded as the
-    slider shows it."""
+    slider shows it. A camera RAW photo's level comes from its sensor noise profile."""
     context.progress(0.0, "Measuring the noise")
     region = render(photo, before_recipe(recipe))
     context.check_cancelled()
-    params, _estimate = estimate_params(encode(region.pixels), recipe.get(OPERATION).model)
+    params, _estimate = estimate_params(encode(region.pixels), recipe.get(OPERATION).model,
+                                        profile=region.metadata.noise_profile)
     sigma = round(params.sigma, 1)
     return dataclasses.replace(params, sigma=sigma) if sigma > 0 else DenoiseParams(model=params.model)
 

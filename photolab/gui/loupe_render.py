@@ -140,8 +140,9 @@ class NoiseCache:
         if entry is not None and entry[0] is photo and entry[1] == geometry:
             return entry[2]
         models = denoise._models()
+        region = render(photo, geometry)
         try:
-            estimate = models.estimate_noise(np.clip(denoise.encode(render(photo, geometry).pixels), 0.0, 1.0))
+            estimate = denoise.measure_noise(denoise.encode(region.pixels), region.metadata.noise_profile)
         except models.DenoiseError:
             estimate = None
         with self._lock:
@@ -152,6 +153,7 @@ class NoiseCache:
 def _denoised(piece: Photo, params, estimate, context) -> Photo:
     """``piece`` through the denoise step, with the whole photo's noise ``estimate`` (adaptive)."""
     srgb = denoise.denoise_srgb(denoise.encode(piece.pixels), params, scale=piece.scale, estimate=estimate,
+                                profile=piece.metadata.noise_profile,
                                 progress=None if context is None else context.progress)
     return piece.with_pixels(denoise.decode(srgb))
 

@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from photolab.core.errors import PhotoLabError
+from photolab.core.noise_profile import poisson_gaussian_map, srgb_slope  # noqa: F401 - part of this module's API
 
 DENOISE_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "denoise"
 """Folder of the built-in denoisers (weights + card)."""
@@ -90,24 +91,8 @@ class DenoiseUNet(nn.Module):
 
 # ----------------------------------------------------------------------------------------------- noise maps
 
-def srgb_slope(linear: np.ndarray) -> np.ndarray:
-    """d(sRGB encode)/d(linear) at ``linear`` (clipped to a finite slope near black)."""
-    linear = np.maximum(linear, 0.0031308)
-    return (1.055 / 2.4) * np.power(linear, 1 / 2.4 - 1)
-
-
-def poisson_gaussian_map(reference_srgb: np.ndarray, shot_gain: float, read_variance: float) -> np.ndarray:
-    """Noise std (sRGB 0-1 scale) per pixel of an image whose *linear* noise variance is
-    ``shot_gain * x + read_variance`` (x linear, 0-1), propagated through the sRGB curve.
-
-    ``reference_srgb`` (H, W, 3) is a noise-free estimate of the image (a blurred noisy image will do);
-    the map is (H, W), the mean over the channels.
-    """
-    from photolab.core.color import srgb_decode
-
-    linear = srgb_decode(np.clip(reference_srgb, 0.0, 1.0)).astype(np.float32)
-    std = np.sqrt(shot_gain * linear + read_variance) * srgb_slope(linear)
-    return np.clip(std.mean(axis=2), 0.0, MAX_SIGMA / 255).astype(np.float32)
+# srgb_slope and poisson_gaussian_map (the training's map, pure NumPy) live in photolab.core.noise_profile,
+# where the Denoise step makes the same map for a RAW photo from its measured noise profile.
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,18 @@ import pytest
 import torch
 
 from photolab.core.color import encode_srgb_integer
-from photolab.core.develop.denoise import DenoiseParams
+from photolab.core.develop.denoise import DenoiseParams, encode, estimate_params
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
-from photolab.core.photo import Photo
+from photolab.core.photo import NoiseProfile, Photo, PhotoMetadata, downscaled
 from photolab.core.recipe import Recipe, render, sidecar_path
+from photolab.gui.denoise_tools import measure_noise
 from photolab.gui.develop_panel import DevelopPanel
 from photolab.gui.export_dialog import ExportRequest
 from photolab.gui.loupe_render import (CONTEXT, LoupeRequest, NoiseCache, cut_stage, local_recipe, region_box,
                                        render_loupe, stage_size)
-from photolab.gui.rendering import StageCache, render_for_display
+from photolab.gui.rendering import StageCache, before_recipe, render_for_display
 from photolab.jobs import Job, JobState
 from photolab.models import denoise as models
 
@@ -200,6 +201,30 @@ def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, m
                                             .with_enabled("denoise", False)).pixels[y0:y1, x0:x1], np.uint8)
     assert np.array_equal(before, undenoised) and not np.array_equal(before, after)
     assert CONTEXT >= 32  # context the network needs around the region
+
+
+def test_auto_and_the_loupe_follow_a_raw_photos_noise_profile(tiny_denoiser, monkeypatch):
+    """A camera RAW photo's noise comes from its profile (measured on the mosaic), never from its pixels."""
+    monkeypatch.setattr(models, "estimate_noise", lambda srgb: pytest.fail("the image was measured"))
+    rng = np.random.default_rng(4)
+    gradient = np.linspace(0.01, 0.7, 420, dtype=np.float32)[None, :, None]
+    profile = NoiseProfile(0.004, 2e-5, 0.004, 2e-5, 1.0)
+    photo = Photo(np.clip(gradient + rng.normal(0, 0.03, (300, 420, 3)).astype(np.float32), 0, 1),
+                  PhotoMetadata(file_format="raw", noise_profile=profile))
+    proxy = downscaled(photo, 210)
+    recipe = Recipe(params={"orient": OrientParams(1), "crop": CropParams(0.05, 0.1, 0.95, 0.9),
+                            "exposure": ExposureParams(ev=0.5)})
+    job = Job(measure_noise, photo, recipe)
+    job.run()
+    region = render(photo, before_recipe(recipe))  # oriented and cropped: what the step sees
+    expected, _ = estimate_params(encode(region.pixels), profile=profile)
+    params = job.result
+    assert params.adaptive and params.sigma == round(expected.sigma, 1) > 0
+    recipe = recipe.with_params("denoise", params)
+    result = render_loupe(None, LoupeRequest(photo, proxy, recipe, (120, 200), side=64, noise=NoiseCache()))
+    x0, y0, x1, y1 = result.box
+    expected = encode_srgb_integer(render(photo, recipe).pixels[y0:y1, x0:x1], np.uint8)
+    assert np.abs(image_array(result.after).astype(int) - expected).max() <= 1
 
 
 # --- the window ------------------------------------------------------------------------------------------

@@ -5,6 +5,12 @@ so the step encodes the linear pixels to sRGB, denoises, and decodes back. ``sig
 the *full-resolution* photo; on a downscaled proxy (``Photo.scale`` < 1) area averaging has already shrunk
 the noise by that factor, so the step asks for ``sigma * scale`` and the preview matches the export.
 
+Adaptive denoising follows the photo's noise level function. For a camera RAW photo that is the sensor's, measured
+on the mosaic when the photo was read (``PhotoMetadata.noise_profile``, see ``photolab.core.noise_profile``): the
+map is then the one the network was trained with, ``poisson_gaussian_map(blurred sRGB, shot, read)``, scaled by
+``sigma / level`` (level: the map's RMS over the image), and Auto's sigma is that level. Other images are
+measured on their pixels (``photolab.models.denoise.estimate_noise``).
+
 Core stays free of torch: the model module is imported when the step first runs.
 """
 
@@ -19,7 +25,8 @@ import numpy as np
 
 from photolab.core.bands import run_in_bands
 from photolab.core.develop import Operation
-from photolab.core.photo import Photo
+from photolab.core.noise_profile import ProfileEstimate, profile_noise_map
+from photolab.core.photo import NoiseProfile, Photo
 
 MAX_SIGMA = 100.0  # the same limit as photolab.models.denoise.MAX_SIGMA (0-255 scale)
 DEFAULT_TILE = 512
@@ -111,12 +118,16 @@ def _models():
     return importlib.import_module("photolab.models.denoise")
 
 
-def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None) -> np.ndarray | float:
-    """The network's noise-level input for sRGB-encoded ``srgb``: ``sigma/255`` everywhere, or (adaptive)
-    the image's noise level function (``estimate``, else measured here) scaled to ``sigma``; uniform when
-    the image is too small to measure."""
+def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None,
+              profile: NoiseProfile | None = None) -> np.ndarray | float:
+    """The network's noise-level input for sRGB-encoded ``srgb``: ``sigma/255`` everywhere, or (adaptive) the
+    noise level function scaled to ``sigma``: ``estimate``'s if given (a NoiseEstimate or ProfileEstimate
+    measured on the whole photo), else the RAW ``profile``'s map of this image, else the image's own measured
+    function; uniform when the image is too small to measure."""
     if not adaptive:
         return sigma / 255.0
+    if estimate is None and profile is not None:
+        return profile_noise_map(srgb, profile, sigma)
     if estimate is None:
         models = _models()
         try:
@@ -126,34 +137,46 @@ def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None) -> 
     return estimate.map_for(srgb, sigma)
 
 
-def estimate_params(srgb: np.ndarray, model: str = ""):
+def measure_noise(srgb: np.ndarray, profile: NoiseProfile | None = None):
+    """The noise of sRGB-encoded ``srgb`` (H, W, 3): the RAW ``profile``'s ProfileEstimate over this image,
+    else ``estimate_noise`` of its pixels (a NoiseEstimate; DenoiseError when the image is too small)."""
+    if profile is not None:
+        return ProfileEstimate.measure(srgb, profile)
+    return _models().estimate_noise(np.clip(srgb, 0.0, 1.0))
+
+
+def estimate_params(srgb: np.ndarray, model: str = "", profile: NoiseProfile | None = None):
     """``--auto``: the noise of sRGB-encoded ``srgb`` (H, W, 3) measured, as (DenoiseParams that follow
-    the measured noise level function, the estimate). Raises DenoiseError when the image is too small."""
-    estimate = _models().estimate_noise(np.clip(srgb, 0.0, 1.0))
+    the noise level function, the estimate). A camera RAW photo's ``profile`` (``metadata.noise_profile``)
+    gives the sensor's noise; without one the image is measured (DenoiseError when it is too small)."""
+    estimate = measure_noise(srgb, profile)
     return DenoiseParams(min(estimate.sigma, MAX_SIGMA), adaptive=True, model=model), estimate
 
 
 def denoise_srgb(srgb: np.ndarray, params: DenoiseParams, *, scale: float = 1.0, estimate=None,
-                 device: str | None = None, tile: int | None = None, margin: int | None = None,
-                 progress: Callable[[float], None] | None = None) -> np.ndarray:
+                 profile: NoiseProfile | None = None, device: str | None = None, tile: int | None = None,
+                 margin: int | None = None, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Denoise sRGB-encoded (H, W, 3) float32 pixels as ``params`` say, for an image at ``scale`` of the
-    full resolution (the level asked for is ``sigma * scale``). Values outside [0, 1] pass through with the
-    correction of their clipped value. device/tile/margin default to :data:`RUNTIME`; ``progress`` gets
-    the fraction done after each tile, and a callback that raises (a cancelled job's) stops the work."""
+    full resolution (the level asked for is ``sigma * scale``), with the RAW noise ``profile`` if any (see
+    :func:`noise_map`). Values outside [0, 1] pass through with the correction of their clipped value.
+    device/tile/margin default to :data:`RUNTIME`; ``progress`` gets the fraction done after each tile, and
+    a callback that raises (a cancelled job's) stops the work."""
     if params.sigma <= 0.0:
         return srgb
     models = _models()
     denoiser = models.load_denoiser(params.model or models.DEFAULT_DENOISER, device=device or RUNTIME.device)
     sigma = params.sigma * min(1.0, float(scale))
-    level = noise_map(srgb, sigma, params.adaptive, estimate)
+    level = noise_map(srgb, sigma, params.adaptive, estimate, profile)
     return models.denoise_array(denoiser.model, srgb, level, tile=tile or RUNTIME.tile,
                                 margin=RUNTIME.margin if margin is None else margin, progress=progress)
 
 
 def denoise_photo(photo: Photo, params: DenoiseParams, **options) -> Photo:
-    """Denoise a (linear) Photo: encode to sRGB, :func:`denoise_srgb` at the photo's ``scale``, decode."""
+    """Denoise a (linear) Photo: encode to sRGB, :func:`denoise_srgb` at the photo's ``scale`` with its RAW
+    noise profile (if it has one), decode."""
     if params.sigma <= 0.0:
         return photo
+    options.setdefault("profile", photo.metadata.noise_profile)
     return photo.with_pixels(decode(denoise_srgb(encode(photo.pixels), params, scale=photo.scale, **options)))
 
 
