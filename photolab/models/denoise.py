@@ -228,8 +228,9 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
     The image is processed in tiles of ``tile`` px plus ``margin`` px of context on every side (context
     larger than the network's effective reach, so the result matches a whole-image pass to within float
     rounding), one tile at a time: memory stays bounded whatever the size, and torch uses every core
-    inside each tile. Values outside [0, 1] pass through shifted by the correction found for their clipped
-    value (highlight headroom survives). ``progress`` is called with the fraction done before each tile and at
+    inside each tile. Values above 1 pass through shifted by the correction found for their clipped value
+    (highlight headroom survives); values below 0 (noise around black: light is never negative) get the
+    denoised value of 0. ``progress`` is called with the fraction done before each tile and at
     the end (1.0); an exception it raises (a cancelled job's) stops the work between tiles.
     """
     if tile % ALIGN or margin % ALIGN:
@@ -264,7 +265,7 @@ def denoise_array(model: DenoiseUNet, srgb: np.ndarray, sigma_map: np.ndarray | 
     if progress is not None:
         progress(1.0)
     out -= clipped  # the correction, in place (a 24 MP photo needs no further full-size temporaries)
-    out += srgb
+    np.add(out, srgb, out=out, where=srgb > 0)  # below 0 the clipped value was 0: the correction is the result
     return out
 
 

@@ -61,15 +61,21 @@ def test_a_noise_map_of_the_wrong_size_is_refused(model):
         denoise_array(model, np.zeros((16, 16, 3), np.float32), np.zeros((8, 8), np.float32))
 
 
-def test_values_outside_zero_one_keep_their_headroom(model):
+def test_values_above_one_keep_their_headroom_and_negative_noise_is_dropped(model):
     image = np.full((32, 32, 3), 0.5, np.float32)
     image[8:16, 8:16] = 1.6  # highlight headroom (e.g. after exposure)
-    image[20:24, 20:24] = -0.05
+    image[20:24, 20:24] = -0.05  # noise below black
     out = denoise_array(model, image, 10 / 255)
     clipped = np.clip(image, 0, 1)
-    # the network sees the clipped image; its correction is carried onto the values beyond it
-    np.testing.assert_allclose(out - image, denoise_array(model, clipped, 10 / 255) - clipped, atol=1e-5)
+    on_clipped = denoise_array(model, clipped, 10 / 255)
+    # the network sees the clipped image; its correction is carried onto the values above 1 ...
+    above = image > 1
+    np.testing.assert_allclose((out - image)[above], (on_clipped - clipped)[above], atol=1e-5)
     assert out[8:16, 8:16].min() > 1.4
+    # ... while a value below 0 becomes the denoised value of 0
+    np.testing.assert_allclose(out[20:24, 20:24], on_clipped[20:24, 20:24], atol=1e-6)
+    inside = (image >= 0) & (image <= 1)
+    np.testing.assert_allclose(out[inside], on_clipped[inside], atol=1e-6)
 
 
 # --- what the shipped weights do ---------------------------------------------------------------------------
