@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from photolab import __version__
+from photolab.cli_args import jpeg_quality
 from photolab.cli_denoise import add_denoise_commands
 from photolab.cli_merge import add_merge_commands
 from photolab.cli_models import add_model_commands
@@ -71,7 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--tint", type=float, default=0.0, help="tint with a KELVIN white balance (+ = magenta)")
     develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
-    develop.add_argument("--quality", metavar="Q", type=_quality, default=92, help="JPEG quality 1-100 (default 92)")
+    develop.add_argument("--quality", metavar="Q", type=jpeg_quality, default=92, help="JPEG quality 1-100 (default 92)")
     develop.add_argument("--demosaic", choices=list(io.DEMOSAIC_METHODS), default=io.DEFAULT_DEMOSAIC,
                          help=f"RAW demosaicing method (default {io.DEFAULT_DEMOSAIC}; vng and dht are sharper, slower)")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -104,13 +105,6 @@ def _exposure(text: str) -> ExposureParams:
         return ExposureParams(ev=float(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _quality(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError("quality must be between 1 and 100")
-    return value
 
 
 def _info(args, parser) -> int:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
+from photolab.cli_args import fail, jpeg_quality, number, whole_number
 from photolab.core.develop.denoise import DEFAULT_TILE, MAX_SIGMA
 from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
 from photolab.core.pipeline import denoise_file
@@ -35,16 +35,16 @@ def add_denoise_commands(subparsers) -> None:
     denoise.add_argument("-o", "--output", required=True, metavar="OUT",
                          help="output file; its extension picks the format (.jpg, .png, .tif, .webp)")
     level = denoise.add_mutually_exclusive_group()
-    level.add_argument("--sigma", type=_sigma, metavar="S",
+    level.add_argument("--sigma", type=number(0, MAX_SIGMA, what="sigma (0-255 scale)"), metavar="S",
                        help=f"noise std to remove, 0-{MAX_SIGMA:g} on the 0-255 scale (15: light, 25: strong)")
     level.add_argument("--auto", action="store_true",
                        help="measure the photo's noise and follow it (the default)")
     denoise.add_argument("--model", default="", metavar="NAME",
                          help="denoiser name or .safetensors file (default: the built-in one)")
     denoise.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the network runs")
-    denoise.add_argument("--tile", type=_tile, default=DEFAULT_TILE, metavar="N",
+    denoise.add_argument("--tile", type=whole_number(64, multiple_of=8, what="the tile size"), default=DEFAULT_TILE, metavar="N",
                          help=f"tile size in pixels, a multiple of 8 (default {DEFAULT_TILE}; smaller: less memory)")
-    denoise.add_argument("--quality", type=_quality, default=92, metavar="Q", help="JPEG/WebP quality (default 92)")
+    denoise.add_argument("--quality", type=jpeg_quality, default=92, metavar="Q", help="JPEG/WebP quality (default 92)")
     denoise.add_argument("--demosaic", choices=list(DEMOSAIC_METHODS), default=DEFAULT_DEMOSAIC,
                          help=f"RAW demosaicing method (default {DEFAULT_DEMOSAIC})")
     denoise.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -53,47 +53,12 @@ def add_denoise_commands(subparsers) -> None:
     denoise.set_defaults(command=_denoise)
 
 
-def _sigma(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_SIGMA:
-        raise argparse.ArgumentTypeError(f"sigma must be between 0 and {MAX_SIGMA:g} (0-255 scale), got {text}")
-    return value
-
-
-def _tile(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
-    if value < 64 or value % 8:
-        raise argparse.ArgumentTypeError(f"the tile size must be a multiple of 8, at least 64, got {value}")
-    return value
-
-
-def _quality(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError("quality must be between 1 and 100")
-    return value
-
-
-def _error(message: str) -> int:
-    print(f"photolab-cli: error: {message}", file=sys.stderr)
-    return 1
-
-
 def _denoise(args, parser) -> int:
     source, target = Path(args.input), Path(args.output)
     if target.exists() and not args.overwrite:
-        return _error(f"{target} already exists (use --overwrite to replace it)")
+        return fail(f"{target} already exists (use --overwrite to replace it)")
     if source.exists() and target.exists() and source.resolve() == target.resolve():
-        return _error(f"{target}: refusing to overwrite the input photo")
+        return fail(f"{target}: refusing to overwrite the input photo")
     recipe, warning = load_sidecar(source)
     if warning:
         print(f"photolab-cli: warning: {warning}", file=sys.stderr)
@@ -102,7 +67,7 @@ def _denoise(args, parser) -> int:
               recipe=recipe, quality=args.quality, demosaic=args.demosaic, title=f"Denoising {source.name}")
     job.run()
     if job.state is not JobState.FINISHED:
-        return _error(job.error_message or "cancelled")
+        return fail(job.error_message or "cancelled")
     outcome = job.result
     seconds = time.perf_counter() - started
     if args.json:

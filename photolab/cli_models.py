@@ -21,15 +21,13 @@ failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands`
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from photolab.cli_args import fail, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.core.io import read_photo
 from photolab.jobs import JobState
-
-_PREFIX = "photolab-cli: error:"
 
 
 def add_model_commands(subparsers) -> None:
@@ -37,7 +35,7 @@ def add_model_commands(subparsers) -> None:
     classify = subparsers.add_parser("classify", help="label photos with a classifier")
     classify.add_argument("inputs", nargs="+", metavar="IN", help="photos to classify")
     classify.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
-    classify.add_argument("--top", metavar="K", type=_positive_int, default=5, help="labels to show (default 5)")
+    classify.add_argument("--top", metavar="K", type=whole_number(1), default=5, help="labels to show (default 5)")
     classify.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     classify.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     classify.set_defaults(command=classify_command)
@@ -98,26 +96,11 @@ def add_model_commands(subparsers) -> None:
     remove.set_defaults(command=models_remove_command)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def make_manager():
     """The user's model manager (``$PHOTOLAB_DATA_DIR`` or the platform's data folder)."""
     from photolab.models.manager import ModelManager
 
     return ModelManager(cache_size=1)
-
-
-def _fail(message) -> int:
-    print(f"{_PREFIX} {message}", file=sys.stderr)
-    return 1
 
 
 def _load(manager, name: str | None, device: str):
@@ -132,14 +115,14 @@ def classify_command(args, parser) -> int:
     try:
         loaded = _load(make_manager(), args.model, args.device)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     failed = 0
     for path in args.inputs:
         try:
             top = classify(loaded, read_photo(path), args.top)
         except PhotoLabError as exc:
             failed += 1
-            _fail(exc if str(path) in str(exc) else f"{path}: {exc}")
+            fail(exc if str(path) in str(exc) else f"{path}: {exc}")
             continue
         if args.json:
             print(json.dumps({"image": path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
@@ -159,7 +142,7 @@ def attention_command(args, parser) -> int:
         photo = read_photo(args.input)
         recorded = excitations(loaded, photo)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     if args.json:
         blocks = [{"name": name, "channels": int(values.shape[0]), "excitation": [float(v) for v in values]}
                   for name, values in recorded.items()]
@@ -207,7 +190,7 @@ def models_info_command(args, parser) -> int:
     try:
         entry = make_manager().get(args.name)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     data = entry.card.to_dict()
     data["builtin"] = entry.builtin
     data["weights_path"] = str(entry.weights_path)
@@ -236,7 +219,7 @@ def models_import_command(args, parser) -> int:
         entry = make_manager().import_file(args.file, name=args.name, architecture=args.arch, labels=args.labels,
                                            timm_weights=args.timm, license=args.license, overwrite=args.overwrite)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"imported {entry.name} ({entry.card.architecture}, {entry.card.num_classes} classes)")
     return 0
 
@@ -262,7 +245,7 @@ def models_download_command(args, parser) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if job.state is not JobState.FINISHED:
-        return _fail(job.error_message or "cancelled")
+        return fail(job.error_message or "cancelled")
     entry = job.result
     print(f"downloaded {entry.name} ({entry.card.architecture}, {entry.card.num_classes} classes, "
           f"sha256 {entry.card.sha256[:16]}...)")
@@ -288,7 +271,7 @@ def models_export_command(args, parser) -> int:
     try:
         path = make_manager().export(args.name, args.output, args.format)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"exported {args.name} to {path}")
     return 0
 
@@ -298,7 +281,7 @@ def models_rename_command(args, parser) -> int:
     try:
         entry = make_manager().rename(args.name, args.new_name)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"renamed {args.name} to {entry.name}")
     return 0
 
@@ -308,10 +291,7 @@ def models_remove_command(args, parser) -> int:
     try:
         make_manager().remove(args.name)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"removed {args.name}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(run(sys.argv[1:]))

@@ -12,17 +12,15 @@ nothing; later, the best epoch so far is saved. Exit status: 0 saved, 1 failed (
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import sys
 import threading
 import time
 
+from photolab.cli_args import fail, number, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import JobState
-
-_PREFIX = "photolab-cli: error:"
 
 
 def add_train_commands(subparsers) -> None:
@@ -34,42 +32,15 @@ def add_train_commands(subparsers) -> None:
     train.add_argument("--strategy", choices=("probe", "last", "full"),
                        help="what learns: probe = classifier only, last = last stage, full = everything "
                             "(default: recommended for the amount of data)")
-    train.add_argument("--epochs", metavar="N", type=_int_in(1, 1000), default=10, help="epochs (default 10)")
-    train.add_argument("--image-size", metavar="PX", type=_int_in(32, 1024),
+    train.add_argument("--epochs", metavar="N", type=whole_number(1, 1000), default=10, help="epochs (default 10)")
+    train.add_argument("--image-size", metavar="PX", type=whole_number(32, 1024),
                        help="input size in pixels (default: the base model's)")
-    train.add_argument("--val-split", metavar="F", type=_fraction,
+    train.add_argument("--val-split", metavar="F", type=number(0.05, 0.5, example="0.2"),
                        help="share of images held out for validation (default: by data size)")
     train.add_argument("--seed", metavar="S", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--overwrite", action="store_true", help="replace a model of the same name")
     train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.set_defaults(command=train_command)
-
-
-def _int_in(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
-        return value
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.2, got {text!r}") from None
-    if not 0.05 <= value <= 0.5:
-        raise argparse.ArgumentTypeError("must be between 0.05 and 0.5")
-    return value
-
-
-def _fail(message) -> int:
-    print(f"{_PREFIX} {message}", file=sys.stderr)
-    return 1
 
 
 class _Progress:
@@ -107,15 +78,15 @@ def train_command(args, parser) -> int:
         check_model_name(args.name)
         manager = make_manager()
         if not args.overwrite and any(e.name == args.name for e in manager.list_models()):
-            return _fail(f"a model named {args.name!r} is already installed; pick another name or use --overwrite")
+            return fail(f"a model named {args.name!r} is already installed; pick another name or use --overwrite")
         base = manager.get(args.base) if args.base else manager.default_entry()
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     report = scan_folder(args.folder)
     if report.issues or not args.json:
         print(report.summary(), file=sys.stderr)
     if not report.ok:
-        return _fail(f"{args.folder} cannot be used for training: "
+        return fail(f"{args.folder} cannot be used for training: "
                      + "; ".join(issue.message for issue in report.errors))
     strategy, reason = (args.strategy, "") if args.strategy else recommend_strategy(report.counts)
     if reason:
@@ -136,15 +107,15 @@ def train_command(args, parser) -> int:
             signal.signal(signal.SIGINT, previous)
     progress.finish()
     if job.state is JobState.CANCELLED:
-        return _fail("training was cancelled before the first epoch ended; nothing was saved")
+        return fail("training was cancelled before the first epoch ended; nothing was saved")
     if job.state is not JobState.FINISHED:
-        return _fail(job.error_message)
+        return fail(job.error_message)
     outcome = job.result
     try:
         entry = save_outcome(manager, outcome, args.name, f"Trained with photolab-cli on {report.root}",
                              overwrite=args.overwrite)
     except PhotoLabError as exc:
-        return _fail(exc)
+        return fail(exc)
     summary = {"model": entry.name, **outcome.summary()}
     if args.json:
         print(json.dumps(summary, indent=2))
