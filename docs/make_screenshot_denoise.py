@@ -2,10 +2,9 @@
 
 The bundled sample photo (or the photo given) is turned into a synthetic camera RAW shot at ISO 12800
 (tests/utils/dng.py, with strong shot and read noise); the window opens it, **Auto** measures the noise
-(and switches on Adaptive), the strength is then set to ``STRENGTH`` (Auto reads demosaiced RAW noise low:
-about 5 here, where the added noise has a standard deviation of about 14), and the loupe shows a 100 % crop
-of the rocks, before and after. Run under a virtual display (uses the installed denoiser,
-resources/models/denoise/):
+(from the RAW mosaic, and switches on Adaptive), and the loupe shows a 100 % crop of the rocks, before and
+after. A STRENGTH argument overrides the measured one. Run under a virtual display (uses the installed
+denoiser, resources/models/denoise/):
     xvfb-run -a .venv/bin/python docs/make_screenshot_denoise.py [PHOTO [TARGET [STRENGTH]]]
 """
 
@@ -34,7 +33,6 @@ from photolab.gui.main_window import MainWindow  # noqa: E402
 
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"
 LOUPE_AT = (0.40, 0.47)  # where the loupe looks, as fractions of the photo: rock and snow
-STRENGTH = 14.0
 
 
 def wait(app: QApplication, condition, timeout_s: float = 300.0) -> None:
@@ -57,7 +55,7 @@ def noisy_raw(source: Path, target: Path) -> None:
 
 
 def main(source: str = str(SAMPLE), target: str = str(ROOT / "docs" / "screenshot-denoise.png"),
-         strength: str = str(STRENGTH)) -> None:
+         strength: str | None = None) -> None:
     torch.set_num_threads(1)
     app = QApplication(sys.argv[:1])
     configure_application(app)
@@ -76,7 +74,8 @@ def main(source: str = str(SAMPLE), target: str = str(ROOT / "docs" / "screensho
         window.develop.denoise.auto_button.click()
         wait(app, lambda: document.recipe.get("denoise").sigma > 0)
         measured = document.recipe.get("denoise").sigma
-        window.develop.denoise.strength.spin.setValue(float(strength))
+        if strength is not None:
+            window.develop.denoise.strength.spin.setValue(float(strength))
         width, height = document.full_size
         window.viewer.hovered.emit(width * LOUPE_AT[0], height * LOUPE_AT[1])
         wait(app, lambda: window.viewer.displayed is not None and window.viewer.displayed.recipe == document.recipe
@@ -89,7 +88,8 @@ def main(source: str = str(SAMPLE), target: str = str(ROOT / "docs" / "screensho
             time.sleep(0.02)
         window.grab().save(target)
         window.close()
-    print(f"{target} (Auto measured sigma {measured:g}; shown with {float(strength):g})")
+    shown = measured if strength is None else float(strength)
+    print(f"{target} (Auto measured sigma {measured:g}; shown with {shown:g})")
 
 
 if __name__ == "__main__":
