@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -59,36 +58,12 @@ class SEModule(nn.Module):
 
     def excitation(self, x: torch.Tensor) -> torch.Tensor:
         """Return the excitation s, shape (B, C, 1, 1), for the feature map ``x`` (B, C, H, W)."""
-        return self.excite(x.mean((2, 3)))
-
-    def excite(self, z: torch.Tensor) -> torch.Tensor:
-        """The excitation s (B, C, 1, 1) for an already squeezed descriptor ``z`` (B, C).
-
-        The two 1x1 convolutions act on a 1x1 map, so they run as matrix products (a 1x1 convolution call on
-        a CPU costs several times more); when a hook watches ``fc1``/``fc2`` the modules are called instead.
-        ``gate`` is always called as a module, so excitation probes see every value.
-        """
-        if _hooked(self.fc1, self.act, self.fc2):
-            s = self.fc2(self.act(self.fc1(z[:, :, None, None])))
-        else:
-            hidden = torch.relu(F.linear(z, self.fc1.weight.view(self.rd_channels, self.channels), self.fc1.bias))
-            s = F.linear(hidden, self.fc2.weight.view(self.channels, self.rd_channels), self.fc2.bias)
-        return self.gate(s.view(z.shape[0], self.channels, 1, 1))
+        z = x.mean((2, 3), keepdim=True)
+        return self.gate(self.fc2(self.act(self.fc1(z))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scale every channel of ``x`` by its excitation."""
         return x * self.excitation(x)
-
-
-def _hooked(*modules: nn.Module) -> bool:
-    """True when any of ``modules`` has a forward hook or pre-hook (a fast path must then call them)."""
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
-
-
-def _batch_norm_vector(bn: nn.BatchNorm2d, z: torch.Tensor) -> torch.Tensor:
-    """An eval-mode BatchNorm2d applied to per-channel values ``z`` (B, C)."""
-    scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-    return torch.addcmul(bn.bias - bn.running_mean * scale, z, scale)
 
 
 def se_layer_for(legacy: bool, reduction: int = 16):
@@ -159,20 +134,8 @@ class Bottleneck(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x)
         out = self.act1(self.bn1(self.conv1(x)))
         out = self.act2(self.bn2(self.conv2(out)))
-        if self._squeeze_before_expand():
-            # conv3 (1x1) and bn3 (eval) are affine per pixel, so the mean of their output equals their action
-            # on the mean of their input, which has 4x fewer channels: squeeze there (same value, a quarter
-            # of the memory traffic), then scale and add the shortcut in one pass.
-            z = F.linear(out.mean((2, 3)), self.conv3.weight.view(self.conv3.out_channels, -1))
-            scale = self.se.excite(_batch_norm_vector(self.bn3, z))
-            return self.act3(torch.addcmul(shortcut, self.bn3(self.conv3(out)), scale))
         out = self.se(self.bn3(self.conv3(out)))
         return self.act3(out + shortcut)
-
-    def _squeeze_before_expand(self) -> bool:
-        """Whether the inference fast path of :meth:`forward` applies (eval mode, plain SE, nothing hooked)."""
-        return (not self.training and type(self.se) is SEModule and self.bn3.running_var is not None
-                and not _hooked(self.conv3, self.bn3, self.se))
 
 
 @dataclass(frozen=True)
