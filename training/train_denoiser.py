@@ -213,7 +213,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--earlier-runs", default="", help="describe the runs --init continues, for the card")
-    parser.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights")
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights (a checkpoint .pt or a .safetensors)")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false",
                         help="train in float32 (default: bfloat16 autocast, about 2x faster on AVX-512 CPUs)")
     return parser.parse_args(argv)
@@ -240,7 +240,11 @@ def main(argv=None) -> int:
 
     model = DenoiseUNet(tuple(args.widths), args.bottleneck)
     if args.init:  # continue from an earlier run's weights (a fresh optimiser and schedule: a warm restart)
-        model.load_state_dict(torch.load(args.init, weights_only=True)["model"])
+        if args.init.suffix == ".safetensors":  # e.g. the shipped weights
+            from safetensors.torch import load_file
+            model.load_state_dict(load_file(str(args.init)))
+        else:
+            model.load_state_dict(torch.load(args.init, weights_only=True)["model"])
         log.info("initialised from %s", args.init)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     budget = args.time_limit_min * 60
