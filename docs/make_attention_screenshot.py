@@ -30,17 +30,9 @@ from photolab.core.develop.exposure import ExposureParams  # noqa: E402
 from photolab.gui.app import configure_application  # noqa: E402
 from photolab.gui.main_window import MainWindow  # noqa: E402
 from photolab.models.manager import ModelManager  # noqa: E402
+from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"
-
-
-def wait(app: QApplication, condition, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def settle(app: QApplication) -> None:

@@ -23,15 +23,7 @@ from utils.dng import write_dng  # noqa: E402
 
 from photolab.gui.app import configure_application  # noqa: E402
 from photolab.gui.main_window import MainWindow  # noqa: E402
-
-
-def wait(app: QApplication, condition, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
+from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 
 
 def main(source: str, target: str = str(ROOT / "docs" / "screenshot-main.png")) -> None:

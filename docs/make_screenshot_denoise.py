@@ -30,18 +30,10 @@ from photolab.core import io  # noqa: E402
 from photolab.core.color import encode_srgb_integer  # noqa: E402
 from photolab.gui.app import configure_application  # noqa: E402
 from photolab.gui.main_window import MainWindow  # noqa: E402
+from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"
 LOUPE_AT = (0.40, 0.47)  # where the loupe looks, as fractions of the photo: rock and snow
-
-
-def wait(app: QApplication, condition, timeout_s: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def noisy_raw(source: Path, target: Path) -> None:
