@@ -155,19 +155,8 @@ def decode_image(opened: OpenedImage, *, preview_side: int | None = None) -> np.
     if opened.file_format in ("jpeg", "webp"):
         pixels = _decode_with_pillow(opened, preview_side)
     else:
-        if opened.data is None:
-            raise ValueError("decode_image needs an image opened from its bytes")
-        data = opened.data
-        if opened.orientation_patch is not None:
-            offset, value = opened.orientation_patch
-            data = data[:offset] + value + data[offset + len(value):]
-        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-        if pixels is not None:
-            pixels = _as_rgb(pixels, bgr=True)
-        elif opened.file_format == "png":  # libpng refuses only damaged files
-            raise CorruptFileError(f"{path}: the PNG image data is damaged or incomplete")
-        else:
-            pixels = _decode_tiff_with_tifffile(opened)
+        pixels = _decode_with_opencv(opened)
+        pixels = _as_rgb(pixels, bgr=True) if pixels is not None else _as_rgb(_read_tiff(opened), bgr=False)
     if pixels.dtype == np.uint8 or pixels.dtype == np.uint16:
         linear = decode_srgb_integer(pixels)
     elif pixels.dtype.kind == "f":
@@ -196,24 +185,9 @@ def decode_stored(opened: OpenedImage) -> np.ndarray:
         except _DECODE_ERRORS as exc:
             raise CorruptFileError(f"{path}: the image data is damaged or incomplete{_detail(exc)}") from None
     else:
-        if opened.data is None:
-            raise ValueError("decode_stored needs an image opened from its bytes")
-        data = opened.data
-        if opened.orientation_patch is not None:
-            offset, value = opened.orientation_patch
-            data = data[:offset] + value + data[offset + len(value):]
-        pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-        if pixels is None and opened.file_format == "png":
-            raise CorruptFileError(f"{path}: the PNG image data is damaged or incomplete")
+        pixels = _decode_with_opencv(opened)
         if pixels is None:
-            try:
-                with tifffile.TiffFile(_io.BytesIO(data)) as tiff:
-                    page = tiff.pages.first
-                    pixels = page.asarray()
-                    if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
-                        pixels = np.moveaxis(pixels, 0, -1)
-            except _DECODE_ERRORS as exc:
-                raise CorruptFileError(f"{path}: the TIFF image data cannot be decoded{_detail(exc)}") from None
+            pixels = _read_tiff(opened)
         elif pixels.ndim == 3 and pixels.shape[2] in (3, 4):
             pixels = pixels[:, :, [2, 1, 0, 3][:pixels.shape[2]]]  # OpenCV's BGR(A) to RGB(A)
     if pixels.ndim == 3 and pixels.shape[2] == 1:
@@ -238,7 +212,23 @@ def _decode_with_pillow(opened: OpenedImage, preview_side: int | None) -> np.nda
         raise CorruptFileError(f"{opened.path}: the image data is damaged or incomplete{_detail(exc)}") from None
 
 
-def _decode_tiff_with_tifffile(opened: OpenedImage) -> np.ndarray:
+def _decode_with_opencv(opened: OpenedImage) -> np.ndarray | None:
+    """OpenCV's decoding of the file's bytes (orientation tag neutralised: we turn the pixels ourselves), in
+    its own layout (BGR order, alpha and depth kept); None for a TIFF OpenCV cannot read (try tifffile)."""
+    if opened.data is None:
+        raise ValueError("decoding needs an image opened from its bytes")
+    data = opened.data
+    if opened.orientation_patch is not None:
+        offset, value = opened.orientation_patch
+        data = data[:offset] + value + data[offset + len(value):]
+    pixels = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None and opened.file_format == "png":  # libpng refuses only damaged files
+        raise CorruptFileError(f"{opened.path}: the PNG image data is damaged or incomplete")
+    return pixels
+
+
+def _read_tiff(opened: OpenedImage) -> np.ndarray:
+    """The first page of a TIFF read by tifffile, (H, W) or (H, W, C) in RGB(A) order, depth kept."""
     try:
         with tifffile.TiffFile(_io.BytesIO(opened.data)) as tiff:
             page = tiff.pages.first
@@ -247,7 +237,7 @@ def _decode_tiff_with_tifffile(opened: OpenedImage) -> np.ndarray:
                 pixels = np.moveaxis(pixels, 0, -1)
     except _DECODE_ERRORS as exc:
         raise CorruptFileError(f"{opened.path}: the TIFF image data cannot be decoded{_detail(exc)}") from None
-    return _as_rgb(pixels, bgr=False)
+    return pixels
 
 
 def _as_rgb(pixels: np.ndarray, *, bgr: bool) -> np.ndarray:
