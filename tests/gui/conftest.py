@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
 from photolab.gui import dialogs
+from photolab.gui.develop_panel import DevelopPanel
 
 
 @dataclass
@@ -126,3 +127,12 @@ def open_and_wait(qtbot, window, path, *, timeout: int = 15000):
     qtbot.waitUntil(lambda: window.document is not None and window.document.path == Path(path)
                     and window.document.is_fully_loaded, timeout=timeout)
     return wait_until_shown(qtbot, window, timeout=timeout)
+
+
+@pytest.fixture
+def panel(qtbot):
+    """A shown Develop panel on its own."""
+    widget = DevelopPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget

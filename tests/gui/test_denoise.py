@@ -23,7 +23,6 @@ from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.photo import NoiseProfile, Photo, PhotoMetadata, downscaled
 from photolab.core.recipe import Recipe, render, sidecar_path
 from photolab.gui.denoise_tools import measure_noise
-from photolab.gui.develop_panel import DevelopPanel
 from photolab.gui.export_dialog import ExportRequest
 from photolab.gui.loupe_render import (CONTEXT, LoupeRequest, NoiseCache, cut_stage, local_recipe, region_box,
                                        render_loupe, stage_size)
@@ -117,14 +116,6 @@ def wait_for_loupe(qtbot, window, center=None, recipe=None, timeout=15000):
 
 
 # --- the Denoise section ------------------------------------------------------------------------------
-
-@pytest.fixture
-def panel(qtbot):
-    widget = DevelopPanel()
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
-
 
 def test_strength_drag_is_one_merge_key_and_set_recipe_emits_nothing(panel):
     edits = []

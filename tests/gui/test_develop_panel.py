@@ -7,15 +7,6 @@ from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import centred_crop_for_aspect, rotate_crop
-from photolab.gui.develop_panel import DevelopPanel
-
-
-@pytest.fixture
-def panel(qtbot):
-    widget = DevelopPanel()
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
 
 
 def collect(panel):
