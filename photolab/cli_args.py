@@ -53,5 +53,14 @@ def number(low: float, high: float, *, what: str = "", example: str = "") -> Cal
     return parse
 
 
+def run_commands(add_commands: Callable, description: str, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` with only the sub-commands that ``add_commands`` registers and run the chosen one (a
+    sub-command module used on its own, ``python -m photolab.cli_merge ...``)."""
+    parser = argparse.ArgumentParser(prog="photolab-cli", description=description)
+    add_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    return args.command(args, parser)
+
+
 jpeg_quality = whole_number(1, 100, what="quality")
 """The ``--quality`` type of every command that writes JPEG/WebP."""

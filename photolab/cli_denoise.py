@@ -13,13 +13,12 @@ picks the format. The input is never written; OUT is written atomically and only
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-from photolab.cli_args import fail, jpeg_quality, number, whole_number
+from photolab.cli_args import fail, jpeg_quality, number, run_commands, whole_number
 from photolab.core.develop.denoise import DEFAULT_TILE, MAX_SIGMA
 from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
 from photolab.core.pipeline import denoise_file
@@ -82,10 +81,7 @@ def _denoise(args, parser) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the denoise command on its own (``python -m photolab.cli_denoise denoise ...``)."""
-    parser = argparse.ArgumentParser(prog="photolab-cli", description="PhotoLab denoise command.")
-    add_denoise_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return args.command(args, parser)
+    return run_commands(add_denoise_commands, "PhotoLab denoise command.", argv)
 
 
 if __name__ == "__main__":

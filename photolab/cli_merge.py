@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from photolab.cli_args import run_commands
 from photolab.core.burst import merge_burst_files
 from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_hdr_files
 from photolab.core.tonemap import DISPLAY_FORMATS, RADIANCE_SUFFIXES, TONEMAPS
@@ -129,10 +130,7 @@ def _burst(args, parser) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the merge commands on their own (``python -m photolab.cli_merge hdr ...``)."""
-    parser = argparse.ArgumentParser(prog="photolab-cli", description="PhotoLab merge commands.")
-    add_merge_commands(parser.add_subparsers(required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    return args.command(args, parser)
+    return run_commands(add_merge_commands, "PhotoLab merge commands.", argv)
 
 
 if __name__ == "__main__":
