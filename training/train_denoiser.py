@@ -44,8 +44,10 @@ sys.path.insert(0, str(HERE.parent))
 import fetch_photos  # noqa: E402
 from train_quality_classifier import load_photos, split_groups  # noqa: E402
 
+from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
+from photolab.models.card import sha256_file  # noqa: E402
 from photolab.models.denoise import DenoiseUNet, denoise_array, poisson_gaussian_map  # noqa: E402
 
 log = logging.getLogger("train_denoiser")
@@ -292,8 +294,8 @@ def main(argv=None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / f"{NAME}.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
-    import hashlib
+    with atomic_path(weights) as temporary:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(temporary))
     card = {
         "format_version": 1,
         "name": NAME,
@@ -332,11 +334,9 @@ def main(argv=None) -> int:
                                                 "PSNR (dB) and SSIM",
                                  "photos": [p.path for p in parts["test"]], "per_sigma": held_out}},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "weights": {"file": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()},
+        "weights": {"file": weights.name, "sha256": sha256_file(weights)},
     }
-    tmp = args.out / f".{NAME}.json.tmp"
-    tmp.write_text(json.dumps(card, indent=1) + "\n")
-    tmp.replace(args.out / f"{NAME}.json")
+    write_bytes_atomic(args.out / f"{NAME}.json", (json.dumps(card, indent=1) + "\n").encode())
     log.info("wrote %s", weights)
     return 0
 
