@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -57,13 +58,35 @@ class SEModule(nn.Module):
         self.gate = nn.Sigmoid()
 
     def excitation(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the excitation s, shape (B, C, 1, 1), for the feature map ``x`` (B, C, H, W)."""
-        z = x.mean((2, 3), keepdim=True)
-        return self.gate(self.fc2(self.act(self.fc1(z))))
+        """Return the excitation s, shape (B, C, 1, 1), for the feature map ``x`` (B, C, H, W).
+
+        fc1 and fc2 act on a 1x1 map, so unless a hook watches them they run as matrix products (a 1x1
+        convolution call costs several times more on a CPU); ``gate`` is always called as a module, so
+        excitation probes see every value.
+        """
+        z = F.adaptive_avg_pool2d(x, 1)
+        if _hooked(self.fc1, self.act, self.fc2):
+            return self.gate(self.fc2(self.act(self.fc1(z))))
+        hidden = torch.relu(F.linear(z.flatten(1), self.fc1.weight.flatten(1), self.fc1.bias))
+        s = F.linear(hidden, self.fc2.weight.flatten(1), self.fc2.bias)
+        return self.gate(s.view(z.shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scale every channel of ``x`` by its excitation."""
         return x * self.excitation(x)
+
+
+def _hooked(*modules: nn.Module) -> bool:
+    """True when any of ``modules`` has a forward hook or pre-hook (a fast path must then call them)."""
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
+def scaled_residual(se: nn.Module, out: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    """``se(out) + shortcut``. For a plain :class:`SEModule` whose own hooks are unset, the channel scale is
+    fused into the addition: one pass over the feature map, as the addition alone takes without SE."""
+    if type(se) is SEModule and not _hooked(se):
+        return torch.addcmul(shortcut, out, se.excitation(out))
+    return se(out) + shortcut
 
 
 def se_layer_for(legacy: bool, reduction: int = 16):
@@ -90,7 +113,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         self.se = (se_layer or se_layer_for(legacy))(planes)
-        self.act2 = nn.ReLU()
+        self.act2 = nn.ReLU(inplace=True)  # on the fresh sum: no extra pass
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,8 +123,7 @@ class BasicBlock(nn.Module):
         out = self.bn2(self.conv2(out))
         if self.legacy:  # timm's legacy SEResNetBlock applies a ReLU before the SE module
             out = torch.relu(out)
-        out = self.se(out)
-        return self.act2(out + shortcut)
+        return self.act2(scaled_residual(self.se, out, shortcut))
 
 
 class Bottleneck(nn.Module):
@@ -126,7 +148,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(width, outplanes, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(outplanes)
         self.se = (se_layer or se_layer_for(legacy))(outplanes)
-        self.act3 = nn.ReLU()
+        self.act3 = nn.ReLU(inplace=True)  # on the fresh sum: no extra pass
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,8 +156,7 @@ class Bottleneck(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x)
         out = self.act1(self.bn1(self.conv1(x)))
         out = self.act2(self.bn2(self.conv2(out)))
-        out = self.se(self.bn3(self.conv3(out)))
-        return self.act3(out + shortcut)
+        return self.act3(scaled_residual(self.se, self.bn3(self.conv3(out)), shortcut))
 
 
 @dataclass(frozen=True)

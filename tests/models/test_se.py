@@ -113,3 +113,40 @@ def test_package_import_is_light():
     code = ("import sys, photolab.models as m; assert 'torch' not in sys.modules; "
             "assert issubclass(m.ModelImportError, ValueError); m.create_model; assert 'torch' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", ["seresnet18", "seresnet50", "legacy_seresnet18"])
+def test_fused_scale_and_matrix_product_excitation_equal_the_module_path(name):
+    """The forward pass fuses the SE scale into the residual addition and runs fc1/fc2 as matrix products;
+    a hook on an SE module (or its fc layers) makes the block call the modules instead: same numbers."""
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=5).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        fast = model(x)
+        seen = []
+        handles = [m.register_forward_hook(lambda module, inputs, out: seen.append(out.shape))
+                   for m in model.modules() if isinstance(m, SEModule)]
+        handles += [m.fc1.register_forward_hook(lambda *_: None) for m in model.modules() if isinstance(m, SEModule)]
+        plain = model(x)
+    for handle in handles:
+        handle.remove()
+    assert len(seen) == sum(isinstance(m, SEModule) for m in model.modules())  # the hooked path really ran
+    torch.testing.assert_close(fast, plain, atol=1e-5, rtol=1e-5)
+
+
+def test_fused_block_trains_like_the_module_path():
+    """Gradients through the fused scale + in-place ReLU equal those of ``se(out) + shortcut``."""
+    torch.manual_seed(0)
+    block = Bottleneck(64, 16).train()
+    x = torch.randn(2, 64, 8, 8, requires_grad=True)
+    block(x).square().sum().backward()
+    fast_grads = [x.grad.clone()] + [p.grad.clone() for p in block.parameters()]
+    x.grad = None
+    block.zero_grad()
+    handle = block.se.register_forward_hook(lambda *_: None)
+    block(x).square().sum().backward()
+    handle.remove()
+    plain_grads = [x.grad] + [p.grad for p in block.parameters()]
+    for fast_grad, plain_grad in zip(fast_grads, plain_grads):
+        torch.testing.assert_close(fast_grad, plain_grad, atol=1e-5, rtol=1e-4)
