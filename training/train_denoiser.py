@@ -8,8 +8,11 @@ sometimes re-exposed in linear light, with one of three noise models drawn on th
   rounded to 8 bits: the benchmark case, and what the strength slider means;
 - ``poisson-gaussian``: shot + read noise (variance ``a*x + b``) added in *linear* light before the sRGB
   curve, as a camera makes it (Brooks et al. 2019, "Unprocessing images for learned raw denoising");
-- ``bayer``: the same noise added to an RGGB mosaic, then demosaiced: the spatially correlated noise of a
-  developed RAW.
+- ``bayer``: a RAW development run backwards and forwards (Brooks et al.'s unprocessing): the linear image goes
+  to a random camera's RGB (a convex mix of real cameras' colour matrices), is divided by random white-balance
+  gains and sampled as an RGGB mosaic; the noise is added there, then the mosaic is demosaiced (bilinear or
+  edge-aware), white-balanced, turned back to sRGB by the inverse matrix, clipped and encoded. The gains
+  amplify red and blue noise about 2x and the matrix mixes it into chroma noise: the noise of a developed RAW.
 
 The network also gets the noise-level map (FFDNet): uniform sigma for ``gaussian``, the Poisson-Gaussian
 level propagated through the sRGB curve (computed from a blurred noisy image, as at inference) otherwise.
@@ -30,6 +33,7 @@ import logging
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -46,6 +50,7 @@ from train_quality_classifier import load_photos, split_groups  # noqa: E402
 
 from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
+from photolab.core.photo import SRGB_TO_XYZ  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
 from photolab.models.card import sha256_file  # noqa: E402
 from photolab.models.denoise import DenoiseUNet, denoise_array, poisson_gaussian_map  # noqa: E402
@@ -54,13 +59,25 @@ log = logging.getLogger("train_denoiser")
 
 NAME = "photolab-denoise-unet"
 NOISE_MODELS = ("gaussian", "poisson-gaussian", "bayer")
-NOISE_PROBABILITIES = (0.5, 0.25, 0.25)
+NOISE_PROBABILITIES = (0.45, 0.15, 0.4)
 GAUSSIAN_SIGMA = (0.0, 60.0)  # 0-255 scale
 SHOT_GAIN = (2e-4, 3e-2)  # linear variance per unit of signal
 READ_VARIANCE = (1e-6, 3e-4)  # linear
+# Adobe DNG ColorMatrix1 (XYZ D65 -> camera RGB) x 10000 of a few Bayer cameras, from dcraw's adobe_coeff table.
+CAMERA_MATRICES = (
+    (4716, 603, -830, -7798, 15474, 2480, -1496, 1937, 6651),  # Canon EOS 5D Mark II
+    (6722, -635, -963, -4287, 12460, 2028, -908, 2162, 5668),  # Canon EOS 5D Mark III
+    (8139, -2171, -663, -8747, 16541, 2295, -1925, 2008, 8093),  # Nikon D700
+    (7866, -2108, -555, -4869, 12483, 2681, -1176, 2069, 7501),  # Nikon D800
+    (5271, -712, -347, -6153, 13653, 2763, -1601, 2366, 7242),  # Sony ILCE-7
+    (8380, -2630, -639, -2887, 10725, 2496, -627, 1427, 5438),  # Olympus E-M5
+)
+RED_GAIN = (1.7, 2.9)  # white-balance multipliers (green = 1) of daylight to tungsten-ish light
+BLUE_GAIN = (1.1, 2.2)
 SCALES = (2048, 1280, 768)  # long side of the three copies of each photo
 EVAL_SIGMAS = (15, 25, 50)
 EVAL_SIDE = 768
+EVAL_RAW_LEVELS = {"strong": (0.01, 1e-4), "milder": (0.004, 2e-5)}  # mosaic shot gain, read variance
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -102,10 +119,44 @@ def mosaic(linear: np.ndarray) -> np.ndarray:
     return out
 
 
-def demosaic(raw: np.ndarray) -> np.ndarray:
-    """Bilinear demosaic of an RGGB mosaic in [0, 1] (16-bit OpenCV), linear RGB float32."""
+def demosaic(raw: np.ndarray, edge_aware: bool = False) -> np.ndarray:
+    """Bilinear (or OpenCV's edge-aware) demosaic of an RGGB mosaic in [0, 1] (16-bit), linear RGB float32."""
     codes = np.round(np.clip(raw, 0, 1) * 65535).astype(np.uint16)
-    return cv2.cvtColor(codes, cv2.COLOR_BayerRG2RGB).astype(np.float32) / 65535  # OpenCV names Bayer by row 2
+    code = cv2.COLOR_BayerBG2RGB_EA if edge_aware else cv2.COLOR_BayerBG2RGB  # OpenCV names the pattern from pixel (1, 1)
+    return cv2.cvtColor(codes, code).astype(np.float32) / 65535
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A random camera's colour pipeline: ``srgb_to_camera`` (rows sum to 1: white stays white once
+    white-balanced) and white-balance ``gains`` (R, G = 1, B)."""
+
+    srgb_to_camera: np.ndarray
+    gains: np.ndarray
+
+    @staticmethod
+    def random(rng: np.random.Generator) -> "Camera":
+        """A convex mix of :data:`CAMERA_MATRICES` and gains drawn from :data:`RED_GAIN` / :data:`BLUE_GAIN`."""
+        weights = rng.dirichlet(np.ones(len(CAMERA_MATRICES)))
+        xyz_to_camera = np.tensordot(weights, np.array(CAMERA_MATRICES, np.float64), axes=1).reshape(3, 3) / 1e4
+        matrix = xyz_to_camera @ SRGB_TO_XYZ
+        matrix /= matrix.sum(axis=1, keepdims=True)
+        gains = np.array([rng.uniform(*RED_GAIN), 1.0, rng.uniform(*BLUE_GAIN)])
+        return Camera(matrix.astype(np.float32), gains.astype(np.float32))
+
+    def unprocess(self, linear: np.ndarray) -> np.ndarray:
+        """Linear sRGB (H, W, 3) -> the RGGB mosaic this camera would record under the shot's light."""
+        return mosaic(np.clip(linear @ self.srgb_to_camera.T / self.gains, 0, 1))
+
+    def develop(self, raw: np.ndarray, edge_aware: bool) -> np.ndarray:
+        """A mosaic back to linear sRGB: demosaic, white balance, inverse matrix, clipped to [0, 1]."""
+        camera_rgb = demosaic(raw, edge_aware) * self.gains
+        return np.clip(camera_rgb @ np.linalg.inv(self.srgb_to_camera).T.astype(np.float32), 0, 1)
+
+    def map_units(self, shot: float, read: float) -> tuple[float, float]:
+        """The mosaic's noise (variance ``shot * x + read``) in the developed image's units, as
+        ``photolab.core.noise_profile.photo_units`` converts a RAW photo's measured noise (signal gain 1)."""
+        return shot * float(np.mean(self.gains)), read * float(np.mean(self.gains ** 2))
 
 
 def make_sample(clean: np.ndarray, rng: np.random.Generator, noise_model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,15 +169,25 @@ def make_sample(clean: np.ndarray, rng: np.random.Generator, noise_model: str) -
     gain, read = _log_uniform(rng, *SHOT_GAIN), _log_uniform(rng, *READ_VARIANCE)
     linear = srgb_decode(clean).astype(np.float32)
     if noise_model == "poisson-gaussian":
-        target = clean
         noisy_linear = linear + np.sqrt(gain * linear + read) * rng.standard_normal(linear.shape, dtype=np.float32)
-    else:
-        raw = mosaic(linear)
-        noisy_raw = raw + np.sqrt(gain * np.maximum(raw, 0) + read) * rng.standard_normal(raw.shape, dtype=np.float32)
-        target = np.clip(srgb_encode(demosaic(raw)), 0, 1).astype(np.float32)
-        noisy_linear = demosaic(noisy_raw)
-    noisy = quantize(srgb_encode(np.clip(noisy_linear, 0, 1))).astype(np.float32)
-    return noisy, target, poisson_gaussian_map(blurred(noisy), gain, read)
+        noisy = quantize(srgb_encode(np.clip(noisy_linear, 0, 1))).astype(np.float32)
+        return noisy, clean, poisson_gaussian_map(blurred(noisy), gain, read)
+    noisy, target, camera = raw_sample(linear, gain, read, rng)
+    return noisy, target, poisson_gaussian_map(blurred(noisy), *camera.map_units(gain, read))
+
+
+def raw_sample(linear: np.ndarray, shot: float, read: float, rng: np.random.Generator,
+               camera: "Camera | None" = None) -> tuple[np.ndarray, np.ndarray, Camera]:
+    """(noisy 8-bit sRGB, clean sRGB target, camera) of a linear patch through an unprocessed RAW with mosaic
+    noise of variance ``shot * x + read`` (clipped at black and white, as LibRaw does)."""
+    camera = camera or Camera.random(rng)
+    linear = linear[:linear.shape[0] // 2 * 2, :linear.shape[1] // 2 * 2]  # whole 2 x 2 CFA cells
+    edge_aware = bool(rng.random() < 0.5)
+    raw = camera.unprocess(linear)
+    noisy_raw = raw + np.sqrt(shot * raw + read) * rng.standard_normal(raw.shape, dtype=np.float32)
+    target = srgb_encode(camera.develop(raw, edge_aware)).astype(np.float32)
+    noisy = quantize(srgb_encode(camera.develop(noisy_raw, edge_aware))).astype(np.float32)
+    return noisy, target, camera
 
 
 def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
@@ -172,21 +233,30 @@ def gaussian_noisy(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return quantize(clean + rng.standard_normal(clean.shape).astype(np.float32) * np.float32(sigma / 255)).astype(np.float32)
 
 
-def evaluate(model: DenoiseUNet, images: list[np.ndarray], sigmas=EVAL_SIGMAS, with_ssim: bool = False) -> dict:
-    """Mean PSNR (and SSIM) per sigma over ``images`` (fixed noise seeds)."""
+def evaluate(model: DenoiseUNet, images: list[np.ndarray], sigmas=EVAL_SIGMAS, with_ssim: bool = False,
+             raw_levels: dict = EVAL_RAW_LEVELS) -> dict:
+    """Mean PSNR (and SSIM) per Gaussian sigma and per RAW noise level over ``images`` (fixed noise seeds and
+    cameras). RAW levels use the unprocessing of :func:`raw_sample` and the map of the RAW noise profile."""
     model.eval()
+    cases = [(str(sigma), sigma) for sigma in sigmas] + [(f"raw-{name}", level) for name, level in raw_levels.items()]
     report = {}
-    for sigma in sigmas:
+    for key, level in cases:
         psnrs, ssims = [], []
         for index, clean in enumerate(images):
-            noisy = gaussian_noisy(clean, sigma, seed=1000 * sigma + index)
-            out = np.clip(denoise_array(model, noisy, sigma / 255), 0, 1)
+            if isinstance(level, tuple):
+                rng = np.random.default_rng(7000 + index)
+                shot, read = level
+                noisy, clean, camera = raw_sample(srgb_decode(clean), shot, read, rng)
+                level_map = poisson_gaussian_map(blurred(noisy), *camera.map_units(shot, read))
+            else:
+                noisy, level_map = gaussian_noisy(clean, level, seed=1000 * level + index), level / 255
+            out = np.clip(denoise_array(model, noisy, level_map), 0, 1)
             psnrs.append(psnr(out, clean))
             if with_ssim:
                 ssims.append(ssim(out, clean))
-        report[str(sigma)] = {"psnr": float(np.mean(psnrs)), "psnr_per_photo": [round(p, 3) for p in psnrs]}
+        report[key] = {"psnr": float(np.mean(psnrs)), "psnr_per_photo": [round(p, 3) for p in psnrs]}
         if with_ssim:
-            report[str(sigma)]["ssim"] = float(np.mean(ssims))
+            report[key]["ssim"] = float(np.mean(ssims))
     return report
 
 
@@ -258,7 +328,7 @@ def main(argv=None) -> int:
         final = elapsed >= budget
         if final or time.monotonic() - last_eval >= args.eval_every_min * 60:
             last_eval = time.monotonic()
-            scores = evaluate(model, val_images, sigmas=(15, 25, 50))
+            scores = evaluate(model, val_images)
             mean = float(np.mean([s["psnr"] for s in scores.values()]))
             history.append({"step": step, "minutes": round(elapsed / 60, 1), "train_loss": float(np.mean(losses or [0])),
                             "val_psnr": {k: round(v["psnr"], 3) for k, v in scores.items()}})
@@ -318,8 +388,12 @@ def main(argv=None) -> int:
             "noise_model": {"models": dict(zip(NOISE_MODELS, NOISE_PROBABILITIES)),
                             "gaussian_sigma_0_255": list(GAUSSIAN_SIGMA), "shot_gain": list(SHOT_GAIN),
                             "read_variance": list(READ_VARIANCE),
+                            "camera_matrices": "convex mixes of 6 cameras' Adobe ColorMatrix1 (dcraw)",
+                            "white_balance_gains": {"red": list(RED_GAIN), "blue": list(BLUE_GAIN)},
                             "notes": "gaussian: sRGB domain, clipped, 8-bit rounded (p=0.8); poisson-gaussian: "
-                                     "linear light before the sRGB curve; bayer: RGGB mosaic noise, bilinear demosaic"},
+                                     "linear light before the sRGB curve; bayer: unprocessed to a random camera's "
+                                     "RGGB mosaic (inverse matrix, inverse white balance), noise there, then "
+                                     "demosaiced (bilinear or edge-aware), white-balanced, matrix, clipped, 8-bit"},
             "recipe": {"optimizer": "Adam", "lr": args.lr, "schedule": "linear warm-up + cosine over the time budget",
                        "loss": "mean log(MSE + 1e-5) (PSNR loss)", "batch_size": args.batch_size, "patch": args.patch,
                        "steps": step, "best_step": checkpoint["step"],
@@ -330,8 +404,9 @@ def main(argv=None) -> int:
             "history": history,
         },
         "metrics": {"held_out": {"description": f"test photos area-downscaled to {EVAL_SIDE} px long side, 8-bit "
-                                                "sRGB + white Gaussian noise, clipped and rounded; whole-image "
-                                                "PSNR (dB) and SSIM",
+                                                "sRGB + white Gaussian noise, clipped and rounded (keys: sigma); "
+                                                "raw-*: unprocessed with mosaic noise (shot, read) = "
+                                                f"{EVAL_RAW_LEVELS}, seeded cameras; whole-image PSNR (dB) and SSIM",
                                  "photos": [p.path for p in parts["test"]], "per_sigma": held_out}},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights": {"file": weights.name, "sha256": sha256_file(weights)},

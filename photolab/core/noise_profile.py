@@ -375,18 +375,14 @@ def signal_gain(sample: MosaicSample, pixels: np.ndarray, camera_to_srgb: np.nda
 def photo_units(raw_shot: float, raw_read: float, gain: float, multipliers: np.ndarray) -> tuple[float, float]:
     """(shot, read) in the developed photo's linear units from the mosaic's (a, b) and the signal ``gain``.
 
-    In training the mosaic shares the image's units: noise of variance ``a*x + b`` is added to the mosaic,
-    which is demosaiced into the image, and the map is made with that ``a`` and ``b``. LibRaw's development is
-    the same once the mosaic is white-balanced: photosite colour k is scaled by ``G_k = gain * multipliers[k]``
-    (so at the developed value v its noise variance is ``G_k * a * v + G_k^2 * b``), then demosaiced; the
-    profile keeps the mean over R, G and B: ``(gain * a * mean(m), gain^2 * b * mean(m^2))``. The colour
-    matrix that follows is left out: its rows sum to 1 and the demosaiced channels' noise is largely shared
-    (PPG and the colour-difference median make R and B follow G), so it passes through nearly unchanged.
-    Measured with the true a and b and the denoiser (interim weights) on two 512 x 384 crops of the sample
-    photo made into noisy DNGs (a = 0.01, 0.004, 0.001): counting the matrix as if the channels were
-    independent gives maps 1.9x higher, and denoising was best at 0.35-0.65 of those; this conversion gives
-    0.53 of them (within 0.08 dB of the best at every level). The gain alone, without the white balance,
-    gives maps 1.3x lower, and 0.4 dB less at the strongest noise.
+    LibRaw scales photosite colour k by ``G_k = gain * multipliers[k]`` (white balance), so at the developed
+    value v its noise variance is ``G_k * a * v + G_k^2 * b``; then it demosaics and applies the colour matrix.
+    The profile keeps the mean over R, G and B: ``(gain * a * mean(m), gain^2 * b * mean(m^2))``. The denoiser
+    is trained with exactly this map: its ``bayer`` noise model (``training/train_denoiser.py``) makes a RAW
+    with a random camera matrix and white balance, adds the noise to the mosaic, develops it, and computes the
+    map with ``Camera.map_units``, this conversion with a gain of 1 (the matrix is left out of the map; the
+    network learns the chroma noise it makes). On synthetic noisy DNGs this map's level (:func:`map_level`)
+    read 0.85-1.34 of the true noise std.
     """
     m = np.asarray(multipliers, np.float64)[:3]
     return gain * raw_shot * float(np.mean(m)), gain * gain * raw_read * float(np.mean(m * m))

@@ -1,0 +1,35 @@
+"""The denoiser's training noise: the unprocessed RAW pipeline of training/train_denoiser.py."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+train_denoiser = pytest.importorskip("train_denoiser")
+
+from photolab.core.noise_profile import photo_units  # noqa: E402
+
+
+@pytest.mark.parametrize("edge_aware", [False, True])
+def test_a_noise_free_raw_develops_back_to_the_photo(edge_aware):
+    camera = train_denoiser.Camera.random(np.random.default_rng(3))
+    linear = np.empty((16, 16, 3), np.float32)
+    linear[...] = (0.18, 0.3, 0.08)  # a flat colour: demosaicing is exact
+    developed = camera.develop(camera.unprocess(linear), edge_aware)
+    np.testing.assert_allclose(developed, linear, atol=2e-4)
+
+
+def test_the_training_map_uses_the_apps_raw_noise_units():
+    camera = train_denoiser.Camera.random(np.random.default_rng(5))
+    assert camera.map_units(0.01, 1e-4) == pytest.approx(photo_units(0.01, 1e-4, 1.0, camera.gains))
+
+
+def test_white_balance_makes_red_and_blue_noisier_than_green():
+    rng = np.random.default_rng(0)
+    grey = np.full((128, 128, 3), 0.2, np.float32)
+    noisy, target, camera = train_denoiser.raw_sample(grey, 0.004, 2e-5, rng)
+    std = (noisy - target).reshape(-1, 3).std(axis=0)
+    assert camera.gains[0] > 1.5 and camera.gains[2] > 1.0
+    assert std[0] > 1.3 * std[1] and std[2] > 1.1 * std[1]
