@@ -12,12 +12,12 @@ train_denoiser = pytest.importorskip("train_denoiser")
 from photolab.core.noise_profile import photo_units  # noqa: E402
 
 
-@pytest.mark.parametrize("edge_aware", [False, True])
-def test_a_noise_free_raw_develops_back_to_the_photo(edge_aware):
+@pytest.mark.parametrize("edge_aware, median", [(False, False), (True, False), (False, True)])
+def test_a_noise_free_raw_develops_back_to_the_photo(edge_aware, median):
     camera = train_denoiser.Camera.random(np.random.default_rng(3))
     linear = np.empty((16, 16, 3), np.float32)
     linear[...] = (0.18, 0.3, 0.08)  # a flat colour: demosaicing is exact
-    developed = camera.develop(camera.unprocess(linear), edge_aware)
+    developed = camera.develop(camera.unprocess(linear), edge_aware, median)
     np.testing.assert_allclose(developed, linear, atol=2e-4)
 
 

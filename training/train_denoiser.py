@@ -11,7 +11,8 @@ sometimes re-exposed in linear light, with one of three noise models drawn on th
 - ``bayer``: a RAW development run backwards and forwards (Brooks et al.'s unprocessing): the linear image goes
   to a random camera's RGB (a convex mix of real cameras' colour matrices), is divided by random white-balance
   gains and sampled as an RGGB mosaic; the noise is added there, then the mosaic is demosaiced (bilinear or
-  edge-aware), white-balanced, turned back to sRGB by the inverse matrix, clipped and encoded. The gains
+  edge-aware), white-balanced, mostly (as PhotoLab's RAW development does) cleaned of false colour by a 3x3
+  median of R-G and B-G, turned back to sRGB by the inverse matrix, clipped and encoded. The gains
   amplify red and blue noise about 2x and the matrix mixes it into chroma noise: the noise of a developed RAW.
 
 The network also gets the noise-level map (FFDNet): uniform sigma for ``gaussian``, the Poisson-Gaussian
@@ -74,6 +75,7 @@ CAMERA_MATRICES = (
 )
 RED_GAIN = (1.7, 2.9)  # white-balance multipliers (green = 1) of daylight to tungsten-ish light
 BLUE_GAIN = (1.1, 2.2)
+MEDIAN_PROBABILITY = 0.7  # the app's default development (PPG) ends with the colour-difference median
 SCALES = (2048, 1280, 768)  # long side of the three copies of each photo
 EVAL_SIGMAS = (15, 25, 50)
 EVAL_SIDE = 768
@@ -148,9 +150,15 @@ class Camera:
         """Linear sRGB (H, W, 3) -> the RGGB mosaic this camera would record under the shot's light."""
         return mosaic(np.clip(linear @ self.srgb_to_camera.T / self.gains, 0, 1))
 
-    def develop(self, raw: np.ndarray, edge_aware: bool) -> np.ndarray:
-        """A mosaic back to linear sRGB: demosaic, white balance, inverse matrix, clipped to [0, 1]."""
+    def develop(self, raw: np.ndarray, edge_aware: bool, false_colour_median: bool = False) -> np.ndarray:
+        """A mosaic back to linear sRGB: demosaic, white balance, (optionally) the 3x3 median of the colour
+        differences R-G and B-G that PhotoLab's RAW development applies (``photolab.core.raw``), inverse matrix,
+        clipped to [0, 1]."""
         camera_rgb = demosaic(raw, edge_aware) * self.gains
+        if false_colour_median:
+            green = camera_rgb[..., 1]
+            for channel in (0, 2):
+                camera_rgb[..., channel] = cv2.medianBlur(np.ascontiguousarray(camera_rgb[..., channel] - green), 3) + green
         return np.clip(camera_rgb @ np.linalg.inv(self.srgb_to_camera).T.astype(np.float32), 0, 1)
 
     def map_units(self, shot: float, read: float) -> tuple[float, float]:
@@ -182,11 +190,11 @@ def raw_sample(linear: np.ndarray, shot: float, read: float, rng: np.random.Gene
     noise of variance ``shot * x + read`` (clipped at black and white, as LibRaw does)."""
     camera = camera or Camera.random(rng)
     linear = linear[:linear.shape[0] // 2 * 2, :linear.shape[1] // 2 * 2]  # whole 2 x 2 CFA cells
-    edge_aware = bool(rng.random() < 0.5)
+    edge_aware, median = bool(rng.random() < 0.5), bool(rng.random() < MEDIAN_PROBABILITY)
     raw = camera.unprocess(linear)
     noisy_raw = raw + np.sqrt(shot * raw + read) * rng.standard_normal(raw.shape, dtype=np.float32)
-    target = srgb_encode(camera.develop(raw, edge_aware)).astype(np.float32)
-    noisy = quantize(srgb_encode(camera.develop(noisy_raw, edge_aware))).astype(np.float32)
+    target = srgb_encode(camera.develop(raw, edge_aware, median)).astype(np.float32)
+    noisy = quantize(srgb_encode(camera.develop(noisy_raw, edge_aware, median))).astype(np.float32)
     return noisy, target, camera
 
 
@@ -393,7 +401,8 @@ def main(argv=None) -> int:
                             "notes": "gaussian: sRGB domain, clipped, 8-bit rounded (p=0.8); poisson-gaussian: "
                                      "linear light before the sRGB curve; bayer: unprocessed to a random camera's "
                                      "RGGB mosaic (inverse matrix, inverse white balance), noise there, then "
-                                     "demosaiced (bilinear or edge-aware), white-balanced, matrix, clipped, 8-bit"},
+                                     "demosaiced (bilinear or edge-aware), white-balanced, colour-difference median "
+                                     f"(p={MEDIAN_PROBABILITY}, as the app's RAW development), matrix, clipped, 8-bit"},
             "recipe": {"optimizer": "Adam", "lr": args.lr, "schedule": "linear warm-up + cosine over the time budget",
                        "loss": "mean log(MSE + 1e-5) (PSNR loss)", "batch_size": args.batch_size, "patch": args.patch,
                        "steps": step, "best_step": checkpoint["step"],
