@@ -53,6 +53,7 @@ from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
 from photolab.core.photo import SRGB_TO_XYZ  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
+from photolab.core.raw import false_colour_suppressed  # noqa: E402
 from photolab.models.card import sha256_file  # noqa: E402
 from photolab.models.denoise import DenoiseUNet, denoise_array, poisson_gaussian_map  # noqa: E402
 
@@ -152,13 +153,11 @@ class Camera:
 
     def develop(self, raw: np.ndarray, edge_aware: bool, false_colour_median: bool = False) -> np.ndarray:
         """A mosaic back to linear sRGB: demosaic, white balance, (optionally) the 3x3 median of the colour
-        differences R-G and B-G that PhotoLab's RAW development applies (``photolab.core.raw``), inverse matrix,
+        differences R-G and B-G that PhotoLab's RAW development applies (the app's own function), inverse matrix,
         clipped to [0, 1]."""
         camera_rgb = demosaic(raw, edge_aware) * self.gains
         if false_colour_median:
-            green = camera_rgb[..., 1]
-            for channel in (0, 2):
-                camera_rgb[..., channel] = cv2.medianBlur(np.ascontiguousarray(camera_rgb[..., channel] - green), 3) + green
+            camera_rgb = false_colour_suppressed(camera_rgb)
         return np.clip(camera_rgb @ np.linalg.inv(self.srgb_to_camera).T.astype(np.float32), 0, 1)
 
     def map_units(self, shot: float, read: float) -> tuple[float, float]:
@@ -184,11 +183,11 @@ def make_sample(clean: np.ndarray, rng: np.random.Generator, noise_model: str) -
     return noisy, target, poisson_gaussian_map(blurred(noisy), *camera.map_units(gain, read))
 
 
-def raw_sample(linear: np.ndarray, shot: float, read: float, rng: np.random.Generator,
-               camera: "Camera | None" = None) -> tuple[np.ndarray, np.ndarray, Camera]:
-    """(noisy 8-bit sRGB, clean sRGB target, camera) of a linear patch through an unprocessed RAW with mosaic
-    noise of variance ``shot * x + read`` (clipped at black and white, as LibRaw does)."""
-    camera = camera or Camera.random(rng)
+def raw_sample(linear: np.ndarray, shot: float, read: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Camera]:
+    """(noisy 8-bit sRGB, clean sRGB target, random camera) of a linear patch through an unprocessed RAW with
+    mosaic noise of variance ``shot * x + read`` (clipped at black and white, as LibRaw does)."""
+    camera = Camera.random(rng)
     linear = linear[:linear.shape[0] // 2 * 2, :linear.shape[1] // 2 * 2]  # whole 2 x 2 CFA cells
     edge_aware, median = bool(rng.random() < 0.5), bool(rng.random() < MEDIAN_PROBABILITY)
     raw = camera.unprocess(linear)

@@ -178,14 +178,20 @@ def _to_linear_srgb(rgb16: np.ndarray, camera_to_srgb: np.ndarray, suppress_fals
         low, high = (max(0, start - 1), min(height, end + 1)) if suppress_false_colour else (start, end)
         band = rgb16[low:high].astype(np.float32)
         if suppress_false_colour:
-            red, green, blue = cv2.split(band)
-            for plane in (red, blue):  # median of R-G and B-G: removes isolated false colour, keeps edges
-                cv2.add(cv2.medianBlur(cv2.subtract(plane, green), 3), green, dst=plane)
-            band = cv2.merge((red, green, blue))
+            band = false_colour_suppressed(band)
         cv2.transform(band[start - low:end - low], matrix, dst=out[start:end])
 
     run_in_bands(height, _BAND_ROWS, convert)
     return out
+
+
+def false_colour_suppressed(rgb: np.ndarray) -> np.ndarray:
+    """White-balanced float32 camera RGB (H, W, 3) after demosaicing with the 3x3 median of its colour
+    differences R-G and B-G (added back to G): removes isolated false colour, keeps edges. A new array."""
+    red, green, blue = cv2.split(rgb)
+    for plane in (red, blue):
+        cv2.add(cv2.medianBlur(cv2.subtract(plane, green), 3), green, dst=plane)
+    return cv2.merge((red, green, blue))
 
 
 def _fill_from_libraw(raw: rawpy.RawPy, values: dict) -> None:
