@@ -105,6 +105,11 @@ def make_manager():
 
 def _load(manager, name: str | None, device: str):
     entry = manager.get(name) if name else manager.default_entry()
+    if entry.card.is_backbone:
+        raise PhotoLabError(f"{entry.name} is a backbone for fine-tuning, not a classifier: its outputs are the "
+                            "surrogate classes it was pretrained on. Train a classifier from it with "
+                            f"'photolab-cli train FOLDER --name NAME --base {entry.name}', or choose another "
+                            "model ('photolab-cli models list')")
     return manager.load(entry, device)
 
 
@@ -159,7 +164,7 @@ def attention_command(args, parser) -> int:
 def _summary(entry) -> dict:
     card = entry.card
     return {"name": card.name, "architecture": card.architecture, "legacy": card.legacy,
-            "num_classes": card.num_classes, "builtin": entry.builtin, "source": card.source_kind,
+            "num_classes": card.num_classes, "builtin": entry.builtin, "source": card.source_kind, "role": card.role,
             "license": card.license, "created": card.created, "sha256": card.sha256,
             "weights": str(entry.weights_path)}
 
@@ -177,10 +182,11 @@ def models_list_command(args, parser) -> int:
         print("No models installed. Import one with 'photolab-cli models import FILE' or download one with "
               "'photolab-cli models download NAME' ('photolab-cli models download --list' shows the catalogue).")
         return 0
-    print(f"{'name':<28} {'architecture':<22} {'classes':>7}  {'kind':<10} licence")
+    print(f"{'name':<28} {'architecture':<22} {'classes':>7}  {'kind':<18} licence")
     for entry in entries:
         kind = "built-in" if entry.builtin else entry.card.source_kind
-        print(f"{entry.name:<28} {entry.card.architecture:<22} {entry.card.num_classes:>7}  {kind:<10} "
+        kind += ", backbone" if entry.card.is_backbone else ""
+        print(f"{entry.name:<28} {entry.card.architecture:<22} {entry.card.num_classes:>7}  {kind:<18} "
               f"{entry.card.license or '-'}")
     return 0
 
@@ -200,7 +206,8 @@ def models_info_command(args, parser) -> int:
     card = entry.card
     prep = card.preprocessing
     shown = card.classes[:10]
-    lines = [("name", card.name), ("architecture", f"{card.architecture}{' (legacy)' if card.legacy else ''}"),
+    role = "backbone for fine-tuning (not a classifier)" if card.is_backbone else "classifier"
+    lines = [("name", card.name), ("role", role), ("architecture", f"{card.architecture}{' (legacy)' if card.legacy else ''}"),
              ("classes", f"{card.num_classes}: {', '.join(shown)}{', ...' if card.num_classes > 10 else ''}"),
              ("input", f"{prep.input_size[2]}x{prep.input_size[1]}, crop {prep.crop_pct:g}, {prep.interpolation}"),
              ("normalisation", f"mean {list(prep.mean)}, std {list(prep.std)}"),

@@ -28,7 +28,7 @@ def add_train_commands(subparsers) -> None:
     train = subparsers.add_parser("train", help="fine-tune a classifier on a folder of labelled photos")
     train.add_argument("folder", metavar="FOLDER", help="one sub-folder per class, images inside")
     train.add_argument("--name", required=True, help="name of the new model in the store")
-    train.add_argument("--base", metavar="MODEL", help="model to start from (default: the first built-in)")
+    train.add_argument("--base", metavar="MODEL", help="model to start from (default: the built-in backbone, else the first built-in classifier)")
     train.add_argument("--strategy", choices=("probe", "last", "full"),
                        help="what learns: probe = classifier only, last = last stage, full = everything "
                             "(default: recommended for the amount of data)")
@@ -79,7 +79,7 @@ def train_command(args, parser) -> int:
         manager = make_manager()
         if not args.overwrite and any(e.name == args.name for e in manager.list_models()):
             return fail(f"a model named {args.name!r} is already installed; pick another name or use --overwrite")
-        base = manager.get(args.base) if args.base else manager.default_entry()
+        base = manager.get(args.base) if args.base else manager.default_base()
     except PhotoLabError as exc:
         return fail(exc)
     report = scan_folder(args.folder)

@@ -81,7 +81,7 @@ def test_classify_matches_the_library_and_prints_text(store, capsys):
 
 def test_without_model_the_first_builtin_is_used_or_the_user_is_told(store, tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, "classify", PHOTOS[0])
-    assert code == 1 and "no built-in model is installed; choose one of yours with --model NAME (pets)" in err
+    assert code == 1 and "no built-in classifier is installed; choose one of yours with --model NAME (pets)" in err
     monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(tmp_path / "empty"))
     code, out, err = run(capsys, "attention", PHOTOS[0], "--json")
     assert code == 1 and out == ""
@@ -126,6 +126,19 @@ def test_models_list_info_rename_export_remove(store, tmp_path, capsys):
     assert code == 0 and out.startswith("No models installed")
     code, _, err = run(capsys, "models", "remove", "animals")
     assert code == 1 and "no model named 'animals'" in err
+
+
+def test_a_backbone_is_listed_as_such_and_refused_for_classifying(store, capsys):
+    card = store / "models" / "pets.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "role": "backbone"}))
+    code, out, _ = run(capsys, "models", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["role"] == "backbone"
+    assert "trained, backbone" in run(capsys, "models", "list")[1]
+    assert "role:          backbone for fine-tuning" in run(capsys, "models", "info", "pets")[1]
+    for command in ("classify", "attention"):
+        code, out, err = run(capsys, command, PHOTOS[0], "--model", "pets", "--json")
+        assert code == 1 and out == ""
+        assert "pets is a backbone for fine-tuning, not a classifier" in err and "--base pets" in err
 
 
 def test_models_import_and_refusing_a_code_carrying_pickle(store, tmp_path, capsys):

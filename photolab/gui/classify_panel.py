@@ -174,7 +174,7 @@ class ClassifyPanel(QWidget):
 
     def _update_page(self) -> None:
         ready = self._service.is_ready
-        self.pages.setCurrentIndex(1 if ready and not self._service.entries() else 0)
+        self.pages.setCurrentIndex(1 if ready and not self._service.classifiers() else 0)
         if not ready:
             self._show_caption("Loading models…")
 

@@ -229,8 +229,10 @@ class BasePage(QWizardPage):
         for entry in self._wizard.service.entries():
             size = entry.card.preprocessing.input_size[1]
             suffix = "built-in" if entry.builtin else "yours"
+            suffix += ", backbone" if entry.card.is_backbone else ""
+            suffix += ", recommended" if entry.name == self._wizard.service.default_base() else ""
             self.models.addItem(f"{entry.name}  ({entry.card.architecture}, {size} px, {suffix})", entry.name)
-        index = self.models.findData(chosen)
+        index = self.models.findData(chosen or self._wizard.service.default_base())
         self.models.setCurrentIndex(max(0, index))
         self.completeChanged.emit()
 

@@ -33,6 +33,8 @@ def card_html(entry) -> str:
     classes = ", ".join(card.classes[:12]) + (f", … ({card.num_classes} in all)" if card.num_classes > 12 else "")
     rows = [
         ("Name", card.name + ("  (built-in, read-only)" if entry.builtin else "")),
+        ("Role", "backbone for fine-tuning: a starting point for Train Classifier, not a classifier (its classes "
+                 "are its pretraining task's)" if card.is_backbone else "classifier"),
         ("Architecture", card.architecture + ("  (timm legacy SENet)" if card.legacy else "")),
         ("Classes", f"{card.num_classes}: {classes}"),
         ("Input size", f"{prep.input_size[2]} × {prep.input_size[1]} px, {prep.input_size[0]} channels"),
@@ -162,6 +164,7 @@ class ModelManagerDialog(QDialog):
         self.list.clear()
         for entry in self._service.entries():
             text = entry.name + ("  — built-in" if entry.builtin else f"  — {entry.card.source_kind}")
+            text += ", backbone for fine-tuning" if entry.card.is_backbone else ""
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, entry.name)
             self.list.addItem(item)

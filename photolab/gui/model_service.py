@@ -158,6 +158,17 @@ class ModelService(QObject):
         """Every usable model (built-ins first), as last listed."""
         return list(self._entries)
 
+    def classifiers(self) -> list["ModelEntry"]:
+        """The models that classify photos: every entry but fine-tuning backbones (the card's ``role``)."""
+        return [e for e in self._entries if not e.card.is_backbone]
+
+    def default_base(self) -> str:
+        """The name of the suggested starting point for fine-tuning: the first built-in backbone, else the
+        first built-in classifier ('' when nothing is installed)."""
+        builtins = [e for e in self._entries if e.builtin]
+        ranked = [e for e in builtins if e.card.is_backbone] + builtins + self._entries
+        return ranked[0].name if ranked else ""
+
     def refresh(self) -> None:
         """List the store again (after an import, rename or delete) and tell the selectors."""
         if self._manager is not None:
@@ -165,14 +176,14 @@ class ModelService(QObject):
 
     def _refill(self) -> None:
         self._entries = self._manager.list_models()
-        names = [e.name for e in self._entries]
+        names = [e.name for e in self.classifiers()]
         remembered = str(self.settings.value(CURRENT_KEY, ""))
         if self._current in names:
             current = self._current
         elif remembered in names:
             current = remembered
         else:
-            builtins = [e.name for e in self._entries if e.builtin]
+            builtins = [e.name for e in self.classifiers() if e.builtin]
             current = (builtins or names or [""])[0]
         changed = current != self._current
         self._current = current
@@ -190,7 +201,7 @@ class ModelService(QObject):
 
     def set_current(self, name: str) -> None:
         """Use model ``name`` from now on (remembered)."""
-        if name == self._current or name not in [e.name for e in self._entries]:
+        if name == self._current or name not in [e.name for e in self.classifiers()]:
             return
         self._current = name
         self.settings.setValue(CURRENT_KEY, name)
@@ -321,7 +332,7 @@ class ModelSelector(QComboBox):
         self._filling = True
         try:
             self.clear()
-            entries = self._service.entries()
+            entries = self._service.classifiers()
             for entry in entries:
                 self.addItem(f"{entry.name}  (built-in)" if entry.builtin else entry.name, entry.name)
             if not self._service.is_ready:

@@ -13,12 +13,17 @@ A card sits beside its weights in the model store (``<name>.json`` next to ``<na
       "license": "apache-2.0",
       "training": {"data": "...", "metrics": {"top1": 0.91}},
       "created": "2025-01-31T12:00:00+00:00",
-      "weights": {"file": "garden-birds-1a2b3c4d.safetensors", "sha256": "1a2b3c4d..."}
+      "weights": {"file": "garden-birds-1a2b3c4d.safetensors", "sha256": "1a2b3c4d..."},
+      "role": "classifier"
     }
 
 The preprocessing block carries timm's data config (``ModelConfig`` in :mod:`photolab.models.se`), so an
 image is fed exactly as the weights expect. Cards from a newer PhotoLab (higher ``format_version``) are
 refused rather than misread.
+
+``role`` is ``classifier`` (the default, also for cards written before the field existed) or ``backbone``: a
+feature extractor learned without labels (its classes are the surrogate task's, meaningless to a user), offered
+as a starting point for fine-tuning but not for classifying photos.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ FORMAT_VERSION = 1
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")
 CROP_MODES = ("center", "squash")
 SOURCE_KINDS = ("builtin", "imported", "downloaded", "trained")
+ROLES = ("classifier", "backbone")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,79}$")
 
 
@@ -161,6 +167,7 @@ class ModelCard:
     weights_file: str = ""
     sha256: str = ""
     format_version: int = FORMAT_VERSION
+    role: str = "classifier"
 
     @property
     def legacy(self) -> bool:
@@ -176,6 +183,11 @@ class ModelCard:
     def source_kind(self) -> str:
         """Where the weights came from: builtin, imported, downloaded or trained."""
         return str(self.source.get("kind", ""))
+
+    @property
+    def is_backbone(self) -> bool:
+        """Whether this is a feature extractor for fine-tuning rather than a classifier (see ``role``)."""
+        return self.role == "backbone"
 
     def replace(self, **changes) -> "ModelCard":
         """A copy with ``changes`` applied (and validated)."""
@@ -198,6 +210,8 @@ class ModelCard:
         if self.source_kind not in SOURCE_KINDS:
             raise ModelCardError(f"{where}: source kind must be one of {', '.join(SOURCE_KINDS)}, "
                                  f"got {self.source_kind!r}")
+        if self.role not in ROLES:
+            raise ModelCardError(f"{where}: role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
             raise ModelCardError(f"{where}: sha256 must be 64 lower-case hex digits")
         if self.weights_file and (Path(self.weights_file).name != self.weights_file
@@ -219,6 +233,7 @@ class ModelCard:
             "training": dict(self.training),
             "created": self.created,
             "weights": {"file": self.weights_file, "sha256": self.sha256},
+            "role": self.role,
         }
 
     def to_json(self) -> str:
@@ -256,7 +271,7 @@ class ModelCard:
             preprocessing=Preprocessing.from_dict(data.get("preprocessing", {}), f"{where}: preprocessing"),
             source=source, license=data.get("license"), training=training,
             created=str(data.get("created", "")), weights_file=str(weights.get("file", "")),
-            sha256=str(weights.get("sha256", "")), format_version=version)
+            sha256=str(weights.get("sha256", "")), format_version=version, role=data.get("role", "classifier"))
         card.validate(where)
         if "legacy" in arch and bool(arch["legacy"]) != card.legacy:
             raise ModelCardError(f"{where}: architecture {card.architecture} has legacy={card.legacy}, "

@@ -135,17 +135,30 @@ class ModelManager:
         raise ModelStoreError(f"no model named {name!r} (installed: {known})")
 
     def default_entry(self) -> ModelEntry:
-        """The default model: the first built-in. :class:`NoModelInstalledError` says what to do otherwise."""
-        entries = self.list_models()
+        """The default classifier: the first built-in one. :class:`NoModelInstalledError` says what to do
+        otherwise."""
+        everything = self.list_models()
+        entries = [e for e in everything if not e.card.is_backbone]
         builtins = [e for e in entries if e.builtin]
         if builtins:
             return builtins[0]
         if entries:
-            raise NoModelInstalledError("no built-in model is installed; choose one of yours with --model "
+            raise NoModelInstalledError("no built-in classifier is installed; choose one of yours with --model "
                                         f"NAME ({', '.join(e.name for e in entries)})")
+        if everything:
+            raise NoModelInstalledError(
+                f"no classifier is installed, only backbones for fine-tuning ({', '.join(e.name for e in everything)})"
+                ". Train one with 'photolab-cli train FOLDER --name NAME' or import one with 'photolab-cli models "
+                "import WEIGHTS_FILE'")
         raise NoModelInstalledError(
             "no model is installed. Import one with 'photolab-cli models import WEIGHTS_FILE' or download "
             "a pretrained one with 'photolab-cli models download NAME' (see 'photolab-cli models download --list')")
+
+    def default_base(self) -> ModelEntry:
+        """The default starting point for fine-tuning: the first built-in backbone (see the card's ``role``),
+        else :meth:`default_entry`."""
+        backbones = [e for e in self.list_models() if e.builtin and e.card.is_backbone]
+        return backbones[0] if backbones else self.default_entry()
 
     def catalogue(self) -> tuple[TimmWeights, ...]:
         """The pretrained timm weights that can be downloaded (see ``timm_import.CATALOGUE``)."""

@@ -166,3 +166,24 @@ def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tm
     wizard = window.finetune_wizard
     assert wizard.isVisible() and wizard.base_page.base_name() == "base"
     wizard.reject()
+
+
+def test_a_builtin_backbone_is_the_suggested_base_and_not_a_classify_choice(qtbot, settings, tmp_path):
+    from photolab.gui.model_service import ModelSelector
+    from photolab.models.manager import ModelManager
+    from tests.models.store_utils import tiny_model
+
+    staging = ModelManager(data_dir=tmp_path / "staging", builtin_dir=tmp_path / "none")
+    staging.save_model(tiny_model(seed=5), "features", ("region 0", "region 1", "region 2"))
+    card = tmp_path / "staging" / "models" / "features.json"
+    card.write_text(card.read_text().replace('"role": "classifier"', '"role": "backbone"'))
+    (tmp_path / "store").mkdir()
+    (tmp_path / "staging" / "models").rename(tmp_path / "store" / "no-builtins")
+    wizard, manager, service = open_wizard(qtbot, settings, tmp_path)
+    assert [e.name for e in service.entries()] == ["features", "base"]
+    assert service.current_name() == "base" and [e.name for e in service.classifiers()] == ["base"]
+    selector = ModelSelector(service)
+    qtbot.addWidget(selector)
+    assert [selector.itemData(i) for i in range(selector.count())] == ["base"]
+    page = wizard.base_page
+    assert page.base_name() == "features" and "backbone, recommended" in page.models.currentText()

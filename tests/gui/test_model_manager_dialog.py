@@ -67,6 +67,18 @@ def test_lists_every_model_with_its_card(dialog, store):
     assert [dialog.device.itemText(i) for i in range(dialog.device.count())] == dialog._service.devices()
 
 
+def test_a_backbone_says_what_it_is_for(qtbot, dialog, store):
+    card = store.builtin_dir / "starter.json"
+    card.write_text(card.read_text().replace('"role": "classifier"', '"role": "backbone"'))
+    dialog._service.refresh()
+    qtbot.waitUntil(lambda: dialog.list.count() == 2)
+    assert dialog.list.item(0).text() == "starter  — built-in, backbone for fine-tuning"
+    dialog.select("starter")
+    assert "backbone for fine-tuning: a starting point for Train Classifier" in dialog.details.toPlainText()
+    dialog.select(MODEL)
+    assert "Role classifier" in dialog.details.toPlainText().replace("\t", " ").replace("\n", " ")
+
+
 def test_imports_a_weights_file(qtbot, dialog, recorded_dialogs, weights_file, store):
     recorded_dialogs.open_path = str(weights_file)
     handle = dialog.choose_and_import()

@@ -106,8 +106,46 @@ def test_builtin_models_come_first_are_default_and_read_only(tmp_path, tiny_file
     assert manager.load("zoo").classes == ("class 0", "class 1", "class 2")
 
 
+def make_backbone(card_path):
+    """Turn the stored card at ``card_path`` into a fine-tuning backbone's (``role``)."""
+    data = json.loads(card_path.read_text())
+    data["role"] = "backbone"
+    card_path.write_text(json.dumps(data))
+
+
+def test_backbones_are_the_default_base_but_never_the_default_classifier(tmp_path, tiny_file):
+    staging = ModelManager(data_dir=tmp_path / "b", builtin_dir=tmp_path / "none")
+    staging.import_file(tiny_file, name="aaa-features")
+    staging.import_file(tiny_file, name="zoo")
+    make_backbone(tmp_path / "b" / "models" / "aaa-features.json")
+    (tmp_path / "b" / "models").rename(tmp_path / "builtin")
+    manager = ModelManager(data_dir=tmp_path / "data", builtin_dir=tmp_path / "builtin")
+    zoo_card = (tmp_path / "builtin" / "zoo.json").read_bytes()
+    assert [(e.name, e.card.role) for e in manager.list_models()] == [("aaa-features", "backbone"),
+                                                                      ("zoo", "classifier")]
+    assert manager.default_entry().name == "zoo"
+    assert manager.default_base().name == "aaa-features"
+    (tmp_path / "builtin" / "zoo.json").unlink()
+    with pytest.raises(NoModelInstalledError, match=r"only backbones for fine-tuning \(aaa-features\)"):
+        manager.default_entry()
+    (tmp_path / "builtin" / "zoo.json").write_bytes(zoo_card)
+    (tmp_path / "builtin" / "aaa-features.json").unlink()
+    assert manager.default_base().name == "zoo"  # no backbone: start from the default classifier
+
+
+def test_card_role_round_trips_defaults_to_classifier_and_is_checked():
+    card = ModelCard(name="feats", architecture="seresnet18", classes=("a", "b"), role="backbone")
+    assert ModelCard.from_json(card.to_json()).is_backbone
+    data = card.to_dict()
+    del data["role"]  # cards written before the field existed
+    assert ModelCard.from_dict(data).role == "classifier"
+    data["role"] = "detector"
+    with pytest.raises(ModelCardError, match="role must be one of classifier, backbone, got 'detector'"):
+        ModelCard.from_dict(data)
+
+
 def test_default_without_builtins_names_the_users_models(store):
-    with pytest.raises(NoModelInstalledError, match=r"no built-in model.*--model NAME \(pets\)"):
+    with pytest.raises(NoModelInstalledError, match=r"no built-in classifier.*--model NAME \(pets\)"):
         store.default_entry()
 
 
