@@ -2,25 +2,27 @@
 
 Data: natural photos, each *class* is one source photo and its items are random crops of it (112-128 px
 after resizing). Training/validation crops come from the left 65 % of each photo, the held-out *test* crops
-from the right 35 %, so a test crop never overlaps a training crop. Photos: one per group of
-training/photos.txt (the permitted natural photos, fetched by ``training/fetch_photos.py train``), else the
-repository's tests/fixtures/*.png (6 photos; only the 5-class task then). The packages reserved for
-independent evaluation are never used here. The built-in backbone saw these photos while learning quality
-defects (a different task), which if anything favours the fine-tuned model. Two tasks: 10 classes x 30 images and 5 classes x
-20 images, 10 test crops per class.
+from the right 35 %, so a test crop never overlaps a training crop. The photos are those no built-in model
+ever trained on: one per validation/test group of the built-in models' split of training/photos.txt
+(``train_quality_classifier.split_groups``; fetch them with ``training/fetch_photos.py train``), short side
+>= 256 px; else the repository's tests/fixtures/*.png (6 photos; only the 5-class task then). The packages
+reserved for independent evaluation are never used here. Two tasks: 10 classes x 30 images and 5 classes x
+20 images, 20 test crops per class, each drawn three times (other crops, other training seeds).
 
 Compared, each timed (wall time of the whole training, 2 CPU threads) and scored on the test crops:
-- fine-tuned: the built-in photo-quality-seresnet18 with the recommended strategy (run_finetune, as the
-  wizard runs it), and with "full" as well;
+- fine-tuned: the default base (the built-in backbone photo-features-seresnet18, pretrained without labels)
+  with the recommended strategy (run_finetune, as the wizard runs it), and with "full" as well; and the
+  built-in quality classifier with the recommended strategy, for comparison;
 - (a) logistic regression on raw pixels (24x24 RGB, standardised; torch, full-batch L-BFGS, L2);
 - (b) the same seresnet18 from random weights, strategy "full", same epochs and settings.
 
-    .venv/bin/python bench/bench_finetune.py [--epochs 6] [--image-size 112]
+    .venv/bin/python bench/bench_finetune.py [--epochs 6] [--image-size 112] [--test-crops 20] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -33,7 +35,6 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from photolab.models.card import Preprocessing  # noqa: E402
 from photolab.models.data import scan_folder  # noqa: E402
 from photolab.models.finetune import FinetuneSettings, TrainingImages, recommend_strategy, run_finetune  # noqa: E402
 from photolab.models.manager import ModelManager  # noqa: E402
@@ -44,18 +45,23 @@ THREADS = 2
 
 
 def source_photos() -> tuple[list[Path], str]:
-    """The photos that define the classes (the first photo of each training group), and where they came from."""
+    """The photos that define the classes (the first photo of each group no built-in model trained on), and
+    where they came from."""
     sys.path.insert(0, str(ROOT / "training"))
     from fetch_photos import default_cache, read_list
+    from train_quality_classifier import split_groups
 
+    listed = read_list(ROOT / "training" / "photos.txt")
+    assignment = split_groups([group for _, _, group, _ in listed], 0.2, 0.15, 0)
     cache, seen, cached = default_cache("train"), set(), []
-    for source, path, group, _ in read_list(ROOT / "training" / "photos.txt"):
+    for source, path, group, _ in listed:
         photo = cache / source / path
-        if group not in seen and photo.is_file() and min(Image.open(photo).size) >= 384:
+        if (assignment[group] != "train" and group not in seen and photo.is_file()
+                and min(Image.open(photo).size) >= 256):
             seen.add(group)
             cached.append(photo)
     if len(cached) >= 10:
-        return cached, f"one photo per group of training/photos.txt ({cache})"
+        return cached, f"one photo per never-trained-on group of training/photos.txt ({cache})"
     return sorted((ROOT / "tests" / "fixtures").glob("*.png")), "tests/fixtures/*.png"
 
 
@@ -129,25 +135,28 @@ def test_accuracy(outcome, test_items) -> float:
     return evaluate(outcome.model, data, outcome.result.classes).accuracy
 
 
-def run_task(work: Path, photos, classes: int, per_class: int, args) -> dict:
-    """One task: the three methods, their wall times and test accuracies."""
-    test_items = build_task(work, photos, classes, per_class, 10, seed=classes)
+def run_task(work: Path, photos, classes: int, per_class: int, args, repeat: int) -> dict:
+    """One task, drawn for ``repeat`` (its crops and every training seed): the methods' test accuracies,
+    wall times and validation accuracies."""
+    test_items = build_task(work, photos, classes, per_class, args.test_crops, seed=100 * classes + repeat)
     report = scan_folder(work / "train")
     assert report.ok, report.summary()
     index = {name: i for i, name in enumerate(report.classes)}
     test_items = [(p, index[p.parent.name]) for p, _ in test_items]
     manager = ModelManager(data_dir=work / "store")
-    builtin = manager.default_entry()
-    torch.manual_seed(0)
-    scratch = create_model(builtin.card.architecture, num_classes=len(builtin.card.classes))
-    manager.save_model(scratch, "scratch", builtin.card.classes, preprocessing=builtin.card.preprocessing)
+    base, classifier = manager.default_base(), manager.default_entry()
+    torch.manual_seed(repeat)
+    scratch = create_model(base.card.architecture, num_classes=len(classifier.card.classes))
+    manager.save_model(scratch, "scratch", classifier.card.classes, preprocessing=base.card.preprocessing)
     strategy, _ = recommend_strategy(report.counts)
+    runs = [(f"fine-tuned {base.name}", base.name, strategy)]
+    runs += [(f"fine-tuned {base.name}", base.name, "full")] if strategy != "full" else []
+    runs += [(f"fine-tuned {classifier.name}", classifier.name, strategy)] if classifier.name != base.name else []
+    runs += [("from scratch", "scratch", "full")]
     rows = {}
-    runs = [("fine-tuned built-in", builtin.name, strategy), ("fine-tuned built-in", builtin.name, "full"),
-            ("from scratch", "scratch", "full")]
-    for label, base, how in runs[:1] + [run for run in runs[1:] if run[2] != strategy or run[1] != builtin.name]:
-        settings = FinetuneSettings(base=base, strategy=how, epochs=args.epochs, image_size=args.image_size,
-                                    num_threads=THREADS, patience=0, seed=0)
+    for label, name, how in runs:
+        settings = FinetuneSettings(base=name, strategy=how, epochs=args.epochs, image_size=args.image_size,
+                                    num_threads=THREADS, patience=0, seed=repeat)
         start = time.monotonic()
         outcome = run_finetune(manager, report, settings)
         seconds = time.monotonic() - start
@@ -158,23 +167,36 @@ def run_task(work: Path, photos, classes: int, per_class: int, args) -> dict:
 
 
 def main() -> None:
-    """Run both tasks and print a table."""
+    """Run both tasks ``--repeats`` times; print a table per task and a JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--image-size", type=int, default=112)
+    parser.add_argument("--test-crops", type=int, default=20, help="held-out test crops per class")
+    parser.add_argument("--repeats", type=int, default=3, help="draws of each task (crops and training seeds)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     photos, origin = source_photos()
-    print(f"photos: {origin}; {THREADS} CPU threads; {args.epochs} epochs at {args.image_size} px")
+    print(f"photos: {origin}; {THREADS} CPU threads; {args.epochs} epochs at {args.image_size} px; "
+          f"{args.repeats} draws per task")
     tasks = [(10, 30), (5, 20)] if len(photos) >= 10 else [(5, 20)]
+    summary = {"photos": [p.name for p in photos], "epochs": args.epochs, "image_size": args.image_size,
+               "repeats": args.repeats, "test_crops_per_class": args.test_crops, "tasks": {}}
     with tempfile.TemporaryDirectory() as folder:
         for classes, per_class in tasks:
-            rows = run_task(Path(folder) / f"task{classes}", photos, classes, per_class, args)
-            print(f"\n{classes} classes x {per_class} images (10 test crops per class, chance {1 / classes:.0%})")
-            print(f"{'method':<40} {'test acc':>8} {'val acc':>8} {'wall s':>7}")
-            for name, (accuracy, seconds, val) in rows.items():
-                shown = "-" if val != val else f"{val:.1%}"
-                print(f"{name:<40} {accuracy:8.1%} {shown:>8} {seconds:7.1f}")
+            draws = [run_task(Path(folder) / f"task{classes}-{r}", photos, classes, per_class, args, r)
+                     for r in range(args.repeats)]
+            print(f"\n{classes} classes x {per_class} images ({args.test_crops} test crops per class, chance "
+                  f"{1 / classes:.0%}); test accuracy: mean [min, max] of {args.repeats} draws")
+            print(f"{'method':<48} {'test acc':>8} {'range':>13} {'val acc':>8} {'wall s':>7}")
+            task = summary["tasks"][f"{classes}x{per_class}"] = {}
+            for name in draws[0]:
+                accuracies, seconds, vals = (np.array([d[name][k] for d in draws]) for k in range(3))
+                shown = "-" if np.isnan(vals).all() else f"{vals.mean():.1%}"
+                print(f"{name:<48} {accuracies.mean():8.1%} [{accuracies.min():5.1%}, {accuracies.max():5.1%}] "
+                      f"{shown:>8} {seconds.mean():7.1f}")
+                task[name] = {"test_accuracy": accuracies.round(4).tolist(), "mean": round(float(accuracies.mean()), 4),
+                              "wall_s": round(float(seconds.mean()), 1)}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
