@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.jobs import Job
@@ -209,9 +209,10 @@ class ResultsPage(QWizardPage):
         self.per_class = QTableWidget(0, 3)
         self.per_class.setHorizontalHeaderLabels(["Precision", "Recall", "Images"])
         self.confusion = QTableWidget()
-        self.confusion.setToolTip("Rows: the true class; columns: what the model said")
+        self.confusion.setToolTip("Rows: the true class; columns (numbered like the rows): what the model said")
         for table in (self.per_class, self.confusion):
             table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+            table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.wrong = QListWidget()
         self.wrong.setViewMode(QListWidget.ViewMode.IconMode)
         self.wrong.setIconSize(QSize(72, 72))
@@ -258,12 +259,15 @@ class ResultsPage(QWizardPage):
                 self.per_class.setItem(row, column, QTableWidgetItem(text))
         self.confusion.setRowCount(len(classes))
         self.confusion.setColumnCount(len(classes))
-        self.confusion.setVerticalHeaderLabels(classes)
-        self.confusion.setHorizontalHeaderLabels(classes)
+        self.confusion.setVerticalHeaderLabels([f"{index + 1}  {name}" for index, name in enumerate(classes)])
+        self.confusion.setHorizontalHeaderLabels([str(index + 1) for index in range(len(classes))])
+        for column, name in enumerate(classes):
+            self.confusion.horizontalHeaderItem(column).setToolTip(name)
         for row, counts in enumerate(metrics.confusion):
             total = max(1, sum(counts))
             for column, count in enumerate(counts):
                 item = QTableWidgetItem(str(count))
+                item.setToolTip(f"{count} of {total} {classes[row]} photos classified as {classes[column]}")
                 shade = int(200 * count / total)
                 colour = QColor(60, 160, 80, shade) if row == column else QColor(210, 60, 50, shade)
                 item.setBackground(QBrush(colour))

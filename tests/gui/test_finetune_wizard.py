@@ -79,6 +79,10 @@ def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
     results = wizard.results_page
     assert "Validation accuracy" in results.summary.text()
     assert results.confusion.rowCount() == 3 and results.per_class.rowCount() == 3
+    assert results.confusion.verticalHeaderItem(1).text() == "2  green"
+    assert results.confusion.horizontalHeaderItem(1).text() == "2"
+    assert results.confusion.horizontalHeaderItem(1).toolTip() == "green"
+    assert "green photos classified as" in results.confusion.item(1, 0).toolTip()
     assert results.name_edit.text() == "colours-classifier"
     results.name_edit.setText("my colours")
     assert not results.save_button.isEnabled() and "not a valid model name" in results.save_status.text()
