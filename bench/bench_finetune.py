@@ -7,7 +7,9 @@ ever trained on: one per validation/test group of the built-in models' split of 
 (``train_quality_classifier.split_groups``; fetch them with ``training/fetch_photos.py train``), short side
 >= 256 px; else the repository's tests/fixtures/*.png (6 photos; only the 5-class task then). The packages
 reserved for independent evaluation are never used here. Two tasks: 10 classes x 30 images and 5 classes x
-20 images, 20 test crops per class, each drawn three times (other crops, other training seeds).
+20 images, 20 test crops per class, each drawn three times (other crops, other training seeds); and the
+5 x 20 folder made messy (a truncated JPEG, a text file named .jpg, alpha, 16-bit, nested folders, a
+duplicate across classes, a one-image class, a stray file), fine-tuned as the wizard would after its check.
 
 Compared, each timed (wall time of the whole training, 2 CPU threads) and scored on the test crops:
 - fine-tuned: the default base (the built-in backbone photo-features-seresnet18, pretrained without labels)
@@ -166,6 +168,56 @@ def run_task(work: Path, photos, classes: int, per_class: int, args, repeat: int
     return rows
 
 
+def make_messy(train: Path) -> list[str]:
+    """Turn a clean training folder into a messy one, as users' folders are; return what was added."""
+    classes = sorted(p.name for p in train.iterdir())
+    sample = Image.open(next((train / classes[0]).glob("*.png")))
+    added = []
+    sample.convert("RGB").save(train / classes[0] / "truncated.jpg", quality=90)
+    data = (train / classes[0] / "truncated.jpg").read_bytes()
+    (train / classes[0] / "truncated.jpg").write_bytes(data[:len(data) // 3])
+    added.append("a truncated JPEG")
+    (train / classes[1] / "notes.jpg").write_text("not an image, despite its name")
+    added.append("a text file named .jpg")
+    rgba = np.dstack([np.asarray(sample.convert("RGB")), np.full(sample.size[::-1], 160, np.uint8)])
+    Image.fromarray(rgba).save(train / classes[1] / "transparent.png")
+    added.append("a PNG with alpha")
+    Image.fromarray((np.asarray(sample.convert("L"), np.uint16) * 257)).save(train / classes[2] / "sixteen-bit.tif")
+    added.append("a 16-bit grey TIFF")
+    (train / classes[2] / "more" / "deeper").mkdir(parents=True)
+    sample.transpose(Image.Transpose.ROTATE_90).save(train / classes[2] / "more" / "deeper" / "nested.png")
+    added.append("a nested folder")
+    duplicate = next((train / classes[3]).glob("*.png"))
+    (train / classes[4] / "copied.png").write_bytes(duplicate.read_bytes())
+    added.append("a photo copied into a second class")
+    (train / "lonely").mkdir()
+    sample.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(train / "lonely" / "only.png")
+    added.append("a class with one image (excluded, as the wizard suggests)")
+    (train / "README.txt").write_text("stray file")
+    added.append("a stray file at the top")
+    return added
+
+
+def run_messy(work: Path, photos, args) -> dict:
+    """The 5 x 20 task's folder made messy: what the data check finds, and the recommended fine-tuning's
+    accuracy on the same test crops as the clean folder's first draw."""
+    test_items = build_task(work, photos, 5, 20, args.test_crops, seed=500)
+    added = make_messy(work / "train")
+    report = scan_folder(work / "train")
+    manager = ModelManager(data_dir=work / "store")
+    strategy, _ = recommend_strategy({k: v for k, v in report.counts.items() if k != "lonely"})
+    settings = FinetuneSettings(base=manager.default_base().name, strategy=strategy, epochs=args.epochs,
+                                image_size=args.image_size, num_threads=THREADS, patience=0, seed=0,
+                                excluded=("lonely",))
+    start = time.monotonic()
+    outcome = run_finetune(manager, report, settings)
+    index = {name: i for i, name in enumerate(outcome.result.classes)}  # without the excluded class
+    test_items = [(p, index[p.parent.name]) for p, _ in test_items]
+    return {"added": added, "issues": [f"{i.severity}: {i.message}" for i in report.issues],
+            "usable_images": report.counts, "test_accuracy": test_accuracy(outcome, test_items),
+            "wall_s": time.monotonic() - start}
+
+
 def main() -> None:
     """Run both tasks ``--repeats`` times; print a table per task and a JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -196,6 +248,13 @@ def main() -> None:
                       f"{shown:>8} {seconds.mean():7.1f}")
                 task[name] = {"test_accuracy": accuracies.round(4).tolist(), "mean": round(float(accuracies.mean()), 4),
                               "wall_s": round(float(seconds.mean()), 1)}
+        if len(photos) >= 5:
+            messy = run_messy(Path(folder) / "messy", photos, args)
+            print(f"\nmessy 5 x 20 folder (first draw's test crops): added {'; '.join(messy['added'])}")
+            print("data check:\n  " + "\n  ".join(messy["issues"]))
+            print(f"usable images per class: {messy['usable_images']}")
+            print(f"fine-tuned {messy['test_accuracy']:.1%} test accuracy in {messy['wall_s']:.1f} s")
+            summary["messy_5x20"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in messy.items()}
     print(json.dumps(summary))
 
 
