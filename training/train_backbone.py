@@ -32,7 +32,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -43,6 +42,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
+from run_support import Unattended, epoch_logger, start_run  # noqa: E402
 from train_quality_classifier import SourcePhoto, load_photos, save_weights, split_groups, to_tensor  # noqa: E402
 
 from photolab.models.card import ModelCard, Preprocessing, now_iso  # noqa: E402
@@ -149,10 +149,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Pretrain, write the weights and the card."""
     args = parse_args(argv)
-    handlers = [logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else [])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
-    cv2.setNumThreads(1)
-    torch.set_num_threads(args.threads)
+    start_run(args.log, args.threads)
     started = time.monotonic()
     cache = args.cache or fetch_photos.default_cache("train")
     photos = load_photos(HERE / "photos.txt", cache, args.max_side)
@@ -173,19 +170,8 @@ def main(argv=None) -> int:
                          time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
                          num_threads=args.threads)
 
-    class Context:  # training runs unattended
-        def progress(self, fraction: float, message: str) -> None:
-            pass
-
-        def check_cancelled(self) -> None:
-            pass
-
-    def on_epoch(m) -> None:
-        log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f | lr %.2e | %.0f s", m.epoch,
-                 m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.lr, m.seconds)
-        torch.save({"epoch": m.epoch, "model": model.state_dict(), "args": vars(args)}, args.checkpoint)
-
-    result = fit(model, train_data, val_data, classes, config, Context(), on_epoch)
+    result = fit(model, train_data, val_data, classes, config, Unattended(log),
+                 epoch_logger(log, model, args, args.checkpoint))
     model = result.model.eval()
     surrogate = evaluate(model, val_data, classes, batch_size=64)
     log.info("training: %s; %d epochs; surrogate accuracy %.3f; %.0f s", result.stop_reason, len(result.history),

@@ -47,6 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import fetch_photos  # noqa: E402
+from run_support import start_run  # noqa: E402
 from train_quality_classifier import load_photos, split_groups  # noqa: E402
 
 from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
@@ -301,10 +302,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Train, pick the best validation checkpoint, evaluate on held-out photos, write weights + card."""
     args = parse_args(argv)
-    handlers = [logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else [])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
-    torch.set_num_threads(args.threads)
-    cv2.setNumThreads(1)
+    start_run(args.log, args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     cache = args.cache or fetch_photos.default_cache("train")

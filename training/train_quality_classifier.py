@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
+from run_support import Unattended, epoch_logger, start_run  # noqa: E402
 
 from photolab.core.color import decode_srgb_integer  # noqa: E402
 from photolab.core.errors import UnsupportedFormatError  # noqa: E402
@@ -235,10 +236,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     """Train, evaluate, write the weights and the card."""
     args = parse_args(argv)
-    handlers = [logging.StreamHandler()] + ([logging.FileHandler(args.log)] if args.log else [])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
-    cv2.setNumThreads(1)
-    torch.set_num_threads(args.threads)
+    start_run(args.log, args.threads)
     started = time.monotonic()
     cache = args.cache or fetch_photos.default_cache("train")
     photos = load_photos(HERE / "photos.txt", cache, args.max_side)
@@ -258,23 +256,8 @@ def main(argv=None) -> int:
                          time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
                          num_threads=args.threads)
 
-    class Context:  # logs progress now and then; training runs unattended
-        last = 0.0
-
-        def progress(self, fraction: float, message: str) -> None:
-            if time.monotonic() - self.last > 60:
-                self.last = time.monotonic()
-                log.info("%5.1f%% %s", 100 * fraction, message)
-
-        def check_cancelled(self) -> None:
-            pass
-
-    def on_epoch(m) -> None:
-        log.info("epoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f | lr %.2e | %.0f s", m.epoch,
-                 m.train_loss, m.train_accuracy, m.val_loss, m.val_accuracy, m.lr, m.seconds)
-        torch.save({"epoch": m.epoch, "model": model.state_dict(), "args": vars(args)}, args.checkpoint)
-
-    result = fit(model, train_data, val_data, CLASSES, config, Context(), on_epoch)
+    result = fit(model, train_data, val_data, CLASSES, config, Unattended(log),
+                 epoch_logger(log, model, args, args.checkpoint))
     log.info("training: %s; best epoch %d; %.0f s", result.stop_reason, result.best_epoch, result.seconds)
     model = result.model.eval()
     held_out = evaluate_set(model, parts["test"], prep, args, seed=1000 + args.seed)
