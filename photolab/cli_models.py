@@ -207,7 +207,8 @@ def models_info_command(args, parser) -> int:
     prep = card.preprocessing
     shown = card.classes[:10]
     role = "backbone for fine-tuning (not a classifier)" if card.is_backbone else "classifier"
-    lines = [("name", card.name), ("role", role), ("architecture", f"{card.architecture}{' (legacy)' if card.legacy else ''}"),
+    lines = [("name", card.name), ("role", role),
+             ("architecture", f"{card.architecture}{' (legacy)' if card.legacy else ''}"),
              ("classes", f"{card.num_classes}: {', '.join(shown)}{', ...' if card.num_classes > 10 else ''}"),
              ("input", f"{prep.input_size[2]}x{prep.input_size[1]}, crop {prep.crop_pct:g}, {prep.interpolation}"),
              ("normalisation", f"mean {list(prep.mean)}, std {list(prep.std)}"),

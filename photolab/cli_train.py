@@ -28,7 +28,8 @@ def add_train_commands(subparsers) -> None:
     train = subparsers.add_parser("train", help="fine-tune a classifier on a folder of labelled photos")
     train.add_argument("folder", metavar="FOLDER", help="one sub-folder per class, images inside")
     train.add_argument("--name", required=True, help="name of the new model in the store")
-    train.add_argument("--base", metavar="MODEL", help="model to start from (default: the built-in backbone, else the first built-in classifier)")
+    train.add_argument("--base", metavar="MODEL",
+                       help="model to start from (default: the built-in backbone, else the first built-in classifier)")
     train.add_argument("--strategy", choices=("probe", "last", "full"),
                        help="what learns: probe = classifier only, last = last stage, full = everything "
                             "(default: recommended for the amount of data)")

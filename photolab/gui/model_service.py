@@ -164,7 +164,7 @@ class ModelService(QObject):
 
     def default_base(self) -> str:
         """The name of the suggested starting point for fine-tuning: the first built-in backbone, else the
-        first built-in classifier ('' when nothing is installed)."""
+        first built-in model, else the first model ('' when nothing is installed)."""
         builtins = [e for e in self._entries if e.builtin]
         ranked = [e for e in builtins if e.card.is_backbone] + builtins + self._entries
         return ranked[0].name if ranked else ""
