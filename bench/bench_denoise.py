@@ -4,7 +4,7 @@
         [--threads 2] [--skip-cbm3d] [--model NAME|PATH.safetensors] [--quick]
 
 Test images: the held-out *test* photos of training/train_denoiser.py (the groups that are 'test' in
-``split_groups(..., 0.2, 0.15, 0)``, read with its ``load_photos(..., 2048)`` from the training photo cache,
+``shipped_split``, read with its ``load_photos(..., 2048)`` from the training photo cache,
 ``fetch_photos.py train``), area-downscaled to 768 px long side and rounded to 8 bits (``eval_image``).
 
 1. Quality, sigma = 15, 25, 50: white Gaussian noise added to the 8-bit sRGB image, clipped and rounded
@@ -69,7 +69,7 @@ from utils.dng import write_dng  # noqa: E402
 
 import fetch_photos  # noqa: E402
 from train_denoiser import EVAL_SIDE, EVAL_SIGMAS, eval_image, gaussian_noisy  # noqa: E402
-from train_quality_classifier import load_photos, split_groups  # noqa: E402
+from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
 PHOTO_LIST = ROOT / "training" / "photos.txt"
 LOAD_SIDE = 2048  # load_photos' max side in train_denoiser (max(SCALES))
@@ -93,7 +93,7 @@ def test_photos(cache: Path) -> list:
     """The held-out test photos, as train_denoiser loads them. The split depends only on the set of groups,
     so only the test entries of the list are read (load_photos on a list holding just those lines)."""
     entries = fetch_photos.read_list(PHOTO_LIST)
-    assignment = split_groups([group for _, _, group, _ in entries], 0.2, 0.15, 0)
+    assignment = shipped_split([group for _, _, group, _ in entries])
     lines = [" ".join(entry) for entry in entries if assignment[entry[2]] == "test"]
     with tempfile.TemporaryDirectory(prefix="photolab-bench-") as folder:
         listed = Path(folder) / "test-photos.txt"

@@ -4,7 +4,7 @@ Data: natural photos, each *class* is one source photo and its items are random 
 after resizing). Training/validation crops come from the left 65 % of each photo, the held-out *test* crops
 from the right 35 %, so a test crop never overlaps a training crop. The photos are those no built-in model
 ever trained on: one per validation/test group of the built-in models' split of training/photos.txt
-(``train_quality_classifier.split_groups``; fetch them with ``training/fetch_photos.py train``), short side
+(``train_quality_classifier.shipped_split``; fetch them with ``training/fetch_photos.py train``), short side
 >= 256 px; else the repository's tests/fixtures/*.png (6 photos; only the 5-class task then). The packages
 reserved for independent evaluation are never used here. Two tasks: 10 classes x 30 images and 5 classes x
 20 images, 20 test crops per class, each drawn three times (other crops, other training seeds); and the
@@ -51,10 +51,10 @@ def source_photos() -> tuple[list[Path], str]:
     where they came from."""
     sys.path.insert(0, str(ROOT / "training"))
     from fetch_photos import default_cache, read_list
-    from train_quality_classifier import split_groups
+    from train_quality_classifier import shipped_split
 
     listed = read_list(ROOT / "training" / "photos.txt")
-    assignment = split_groups([group for _, _, group, _ in listed], 0.2, 0.15, 0)
+    assignment = shipped_split([group for _, _, group, _ in listed])
     cache, seen, cached = default_cache("train"), set(), []
     for source, path, group, _ in listed:
         photo = cache / source / path

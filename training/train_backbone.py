@@ -10,7 +10,7 @@ learn what tells photos and parts of photos apart (colour, texture, materials, s
 the jitter changes: general features, which the fine-tuning wizard then adapts to the user's classes.
 
 Data: only the photos of the *training* groups of the built-in quality classifier's split
-(``train_quality_classifier.split_groups``, same fractions and seed). Its validation and test groups are never
+(``train_quality_classifier.shipped_split``). Its validation and test groups are never
 seen here, so ``bench/bench_finetune.py`` can build its classes from them and measure transfer to photos the
 backbone never saw. The surrogate accuracy on fixed validation crops of the same cells is logged and stored
 in the card; it says the pretext was learned, not how well the features transfer (that is the bench's job).
@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
 from run_support import Unattended, epoch_logger, start_run  # noqa: E402
-from train_quality_classifier import SourcePhoto, load_photos, save_weights, split_groups, to_tensor  # noqa: E402
+from train_quality_classifier import SourcePhoto, load_photos, save_weights, shipped_split, to_tensor  # noqa: E402
 
 from photolab.models.card import ModelCard, Preprocessing, now_iso  # noqa: E402
 from photolab.models.se import IMAGENET_MEAN, IMAGENET_STD, create_model  # noqa: E402
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     cache = args.cache or fetch_photos.default_cache("train")
     photos = load_photos(HERE / "photos.txt", cache, args.max_side)
-    assignment = split_groups([p.group for p in photos], 0.2, 0.15, 0)  # the quality classifier's split
+    assignment = shipped_split([p.group for p in photos])
     train = [p for p in photos if assignment[p.group] == "train"]
     unseen = sorted({p.group for p in photos if assignment[p.group] != "train"})
     log.info("%d training photos (%d groups); never seen: %s", len(train), len({p.group for p in train}), unseen)
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
         "data": {"description": "natural photographs, no labels; surrogate classes are cells of each photo group",
                  "photo_list": "training/photos.txt", "photos_per_source": counts,
                  "groups": sorted({p.group for p in train}), "never_seen_groups": unseen,
-                 "split": "the training groups of train_quality_classifier.split_groups(seed 0)"},
+                 "split": "the training groups of train_quality_classifier.shipped_split"},
         "recipe": {"method": "exemplar (surrogate-class) pretraining, Dosovitskiy et al. 2014", "from_scratch": True,
                    "grid": args.grid, "surrogate_classes": len(classes), "epochs_run": len(result.history),
                    "stop_reason": result.stop_reason, "samples_per_epoch": args.samples_per_epoch,

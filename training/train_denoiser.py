@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import fetch_photos  # noqa: E402
 from run_support import start_run  # noqa: E402
-from train_quality_classifier import load_photos, split_groups  # noqa: E402
+from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
 from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
@@ -307,7 +307,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     cache = args.cache or fetch_photos.default_cache("train")
     photos = load_photos(HERE / "photos.txt", cache, max(SCALES))
-    assignment = split_groups([p.group for p in photos], 0.2, 0.15, 0)  # the quality classifier's split
+    assignment = shipped_split([p.group for p in photos])
     parts = {k: [p for p in photos if assignment[p.group] == k] for k in ("train", "val", "test")}
     for key, members in parts.items():
         log.info("%s: %d photos, groups %s", key, len(members), sorted({p.group for p in members}))

@@ -104,6 +104,19 @@ def split_groups(groups: list[str], test_fraction: float, val_fraction: float, s
     return {g: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, g in enumerate(names)}
 
 
+TEST_FRACTION, VAL_FRACTION = 0.2, 0.15
+"""Shares of the photo groups held out for the final test and for validation."""
+SHIPPED_SPLIT_SEED = 0
+"""The seed of the shipped models' split (the quality classifier's default ``--seed``)."""
+
+
+def shipped_split(groups: list[str]) -> dict[str, str]:
+    """The split of the shipped built-in models: the quality classifier's with its default seed. The denoiser
+    and the fine-tuning backbone train on its ``train`` groups only, and the benchmarks take their held-out
+    photos from the other two."""
+    return split_groups(groups, TEST_FRACTION, VAL_FRACTION, SHIPPED_SPLIT_SEED)
+
+
 def to_tensor(srgb: np.ndarray) -> torch.Tensor:
     """8-bit sRGB (H, W, 3) -> normalised CHW float tensor (the app's mean/std)."""
     x = (srgb.astype(np.float32) / 255.0 - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)
@@ -225,7 +238,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=8)
     parser.add_argument("--time-limit-min", type=float, default=35.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=SHIPPED_SPLIT_SEED)
     parser.add_argument("--val-patches", type=int, default=8, help="per photo and class")
     parser.add_argument("--eval-patches", type=int, default=20, help="per photo and class (held-out, independent)")
     parser.add_argument("--eval-draws", type=int, default=12, help="defect draws per photo and class (app view)")
@@ -240,7 +253,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     cache = args.cache or fetch_photos.default_cache("train")
     photos = load_photos(HERE / "photos.txt", cache, args.max_side)
-    assignment = split_groups([p.group for p in photos], 0.2, 0.15, args.seed)
+    assignment = split_groups([p.group for p in photos], TEST_FRACTION, VAL_FRACTION, args.seed)
     parts = {k: [p for p in photos if assignment[p.group] == k] for k in ("train", "val", "test")}
     for key, members in parts.items():
         log.info("%s: %d photos, groups %s", key, len(members), sorted({p.group for p in members}))
