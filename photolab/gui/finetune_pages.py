@@ -224,15 +224,15 @@ class BasePage(QWizardPage):
         self._fill()
 
     def _fill(self) -> None:
-        chosen = self.base_name()
+        chosen, recommended = self.base_name(), self._wizard.service.default_base()
         self.models.clear()
         for entry in self._wizard.service.entries():
             size = entry.card.preprocessing.input_size[1]
             suffix = "built-in" if entry.builtin else "yours"
             suffix += ", backbone" if entry.card.is_backbone else ""
-            suffix += ", recommended" if entry.name == self._wizard.service.default_base() else ""
+            suffix += ", recommended" if entry.name == recommended else ""
             self.models.addItem(f"{entry.name}  ({entry.card.architecture}, {size} px, {suffix})", entry.name)
-        index = self.models.findData(chosen or self._wizard.service.default_base())
+        index = self.models.findData(chosen or recommended)
         self.models.setCurrentIndex(max(0, index))
         self.completeChanged.emit()
 

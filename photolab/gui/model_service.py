@@ -163,11 +163,12 @@ class ModelService(QObject):
         return [e for e in self._entries if not e.card.is_backbone]
 
     def default_base(self) -> str:
-        """The name of the suggested starting point for fine-tuning: the first built-in backbone, else the
-        first built-in model, else the first model ('' when nothing is installed)."""
-        builtins = [e for e in self._entries if e.builtin]
-        ranked = [e for e in builtins if e.card.is_backbone] + builtins + self._entries
-        return ranked[0].name if ranked else ""
+        """The name of the suggested starting point for fine-tuning (``manager.suggested_base``), else of the
+        first model ('' when nothing is installed)."""
+        from photolab.models.manager import suggested_base
+
+        base = suggested_base(self._entries) or (self._entries[0] if self._entries else None)
+        return base.name if base else ""
 
     def refresh(self) -> None:
         """List the store again (after an import, rename or delete) and tell the selectors."""

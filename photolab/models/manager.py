@@ -46,6 +46,13 @@ DATA_DIR_ENV = "PHOTOLAB_DATA_DIR"
 BUILTIN_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 
 
+def suggested_base(entries: Sequence[ModelEntry]) -> ModelEntry | None:
+    """The model to start fine-tuning from: the first built-in backbone (see the card's ``role``), else the
+    first built-in model; None without built-ins."""
+    builtins = [e for e in entries if e.builtin]
+    return next((e for e in builtins if e.card.is_backbone), builtins[0] if builtins else None)
+
+
 class ModelStoreError(PhotoLabError):
     """A store operation is not possible (unknown or duplicate name, read-only built-in, bad device...)."""
 
@@ -155,10 +162,9 @@ class ModelManager:
             "a pretrained one with 'photolab-cli models download NAME' (see 'photolab-cli models download --list')")
 
     def default_base(self) -> ModelEntry:
-        """The default starting point for fine-tuning: the first built-in backbone (see the card's ``role``),
-        else :meth:`default_entry`."""
-        backbones = [e for e in self.list_models() if e.builtin and e.card.is_backbone]
-        return backbones[0] if backbones else self.default_entry()
+        """The default starting point for fine-tuning: :func:`suggested_base`, else :meth:`default_entry`'s
+        message about what to do."""
+        return suggested_base(self.list_models()) or self.default_entry()
 
     def catalogue(self) -> tuple[TimmWeights, ...]:
         """The pretrained timm weights that can be downloaded (see ``timm_import.CATALOGUE``)."""
