@@ -137,10 +137,15 @@ def test_accuracy(outcome, test_items) -> float:
     return evaluate(outcome.model, data, outcome.result.classes).accuracy
 
 
+def task_seed(classes: int, repeat: int) -> int:
+    """The seed that draws a task's crops for draw ``repeat``."""
+    return 100 * classes + repeat
+
+
 def run_task(work: Path, photos, classes: int, per_class: int, args, repeat: int) -> dict:
     """One task, drawn for ``repeat`` (its crops and every training seed): the methods' test accuracies,
     wall times and validation accuracies."""
-    test_items = build_task(work, photos, classes, per_class, args.test_crops, seed=100 * classes + repeat)
+    test_items = build_task(work, photos, classes, per_class, args.test_crops, seed=task_seed(classes, repeat))
     report = scan_folder(work / "train")
     assert report.ok, report.summary()
     index = {name: i for i, name in enumerate(report.classes)}
@@ -201,7 +206,7 @@ def make_messy(train: Path) -> list[str]:
 def run_messy(work: Path, photos, args) -> dict:
     """The 5 x 20 task's folder made messy: what the data check finds, and the recommended fine-tuning's
     accuracy on the same test crops as the clean folder's first draw."""
-    test_items = build_task(work, photos, 5, 20, args.test_crops, seed=500)
+    test_items = build_task(work, photos, 5, 20, args.test_crops, seed=task_seed(5, 0))
     added = make_messy(work / "train")
     report = scan_folder(work / "train")
     manager = ModelManager(data_dir=work / "store")
