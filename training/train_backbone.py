@@ -33,7 +33,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 HERE = Path(__file__).resolve().parent
@@ -43,10 +42,10 @@ sys.path.insert(0, str(HERE.parent))
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
 from run_support import Unattended, epoch_logger, start_run  # noqa: E402
-from train_quality_classifier import SourcePhoto, load_photos, save_weights, shipped_split, to_tensor  # noqa: E402
+from train_quality_classifier import (SourcePhoto, load_photos, new_model, save_weights, shipped_split,  # noqa: E402
+                                      to_tensor)
 
-from photolab.models.card import ModelCard, Preprocessing, now_iso  # noqa: E402
-from photolab.models.se import IMAGENET_MEAN, IMAGENET_STD, create_model  # noqa: E402
+from photolab.models.card import ModelCard, now_iso  # noqa: E402
 from photolab.models.training import TrainConfig, evaluate, fit  # noqa: E402
 
 log = logging.getLogger("train_backbone")
@@ -159,12 +158,8 @@ def main(argv=None) -> int:
     log.info("%d training photos (%d groups); never seen: %s", len(train), len({p.group for p in train}), unseen)
     train_data = CellCrops(train, args.grid, args.input_size, args.samples_per_epoch, args.seed)
     classes = cell_classes(train_data.groups, args.grid)
-    prep = Preprocessing(input_size=(3, args.input_size, args.input_size), mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                         crop_pct=0.875, interpolation="bilinear", crop_mode="center")
     val_data = FixedCrops(CellCrops(train, args.grid, args.input_size, args.val_samples, args.seed + 1))
-    torch.manual_seed(args.seed)
-    model = create_model(ARCHITECTURE, num_classes=len(classes))
-    model.default_cfg = prep.to_config(ARCHITECTURE, len(classes))
+    model, prep = new_model(ARCHITECTURE, len(classes), args.input_size, args.seed)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=0,
                          time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,

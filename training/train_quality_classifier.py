@@ -117,6 +117,17 @@ def shipped_split(groups: list[str]) -> dict[str, str]:
     return split_groups(groups, TEST_FRACTION, VAL_FRACTION, SHIPPED_SPLIT_SEED)
 
 
+def new_model(architecture: str, num_classes: int, input_size: int, seed: int) -> tuple[torch.nn.Module, Preprocessing]:
+    """A seeded, untrained ``architecture`` whose ``default_cfg`` is the built-in models' preprocessing at
+    ``input_size`` px (ImageNet mean/std, centre crop 0.875, bilinear), and that preprocessing for its card."""
+    prep = Preprocessing(input_size=(3, input_size, input_size), mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                         crop_pct=0.875, interpolation="bilinear", crop_mode="center")
+    torch.manual_seed(seed)
+    model = create_model(architecture, num_classes=num_classes)
+    model.default_cfg = prep.to_config(architecture, num_classes)
+    return model, prep
+
+
 def to_tensor(srgb: np.ndarray) -> torch.Tensor:
     """8-bit sRGB (H, W, 3) -> normalised CHW float tensor (the app's mean/std)."""
     x = (srgb.astype(np.float32) / 255.0 - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)
@@ -257,13 +268,9 @@ def main(argv=None) -> int:
     parts = {k: [p for p in photos if assignment[p.group] == k] for k in ("train", "val", "test")}
     for key, members in parts.items():
         log.info("%s: %d photos, groups %s", key, len(members), sorted({p.group for p in members}))
-    prep = Preprocessing(input_size=(3, args.input_size, args.input_size), mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                         crop_pct=0.875, interpolation="bilinear", crop_mode="center")
     train_data = RandomPatches(parts["train"], args.input_size, args.samples_per_epoch, args.seed)
     val_data = patch_samples(parts["val"], args.input_size, args.val_patches, args.seed + 1)
-    torch.manual_seed(args.seed)
-    model = create_model(ARCHITECTURE, num_classes=len(CLASSES))
-    model.default_cfg = prep.to_config(ARCHITECTURE, len(CLASSES))
+    model, prep = new_model(ARCHITECTURE, len(CLASSES), args.input_size, args.seed)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=args.patience,
                          time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
