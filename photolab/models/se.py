@@ -60,16 +60,20 @@ class SEModule(nn.Module):
     def excitation(self, x: torch.Tensor) -> torch.Tensor:
         """Return the excitation s, shape (B, C, 1, 1), for the feature map ``x`` (B, C, H, W).
 
-        fc1 and fc2 act on a 1x1 map, so unless a hook watches them they run as matrix products (a 1x1
-        convolution call costs several times more on a CPU); ``gate`` is always called as a module, so
-        excitation probes see every value.
+        Unless a hook watches its submodules, the block runs as a handful of tensor calls: fc1 and fc2 act
+        on a 1x1 map, so they are matrix products (a 1x1 convolution call costs several times more on a
+        CPU), and ReLU and sigmoid are applied in place. At batch 1 these calls' fixed cost, not their
+        arithmetic, is most of what SE adds to a forward pass. A hooked submodule is called as a module,
+        so excitation probes (forward hooks on ``gate``) see every value.
         """
-        z = F.adaptive_avg_pool2d(x, 1)
-        if _hooked(self.fc1, self.act, self.fc2):
+        if _hooked(self.fc1, self.act, self.fc2) or type(self.act) is not nn.ReLU:
+            z = F.adaptive_avg_pool2d(x, 1)
             return self.gate(self.fc2(self.act(self.fc1(z))))
-        hidden = torch.relu(F.linear(z.flatten(1), self.fc1.weight.flatten(1), self.fc1.bias))
-        s = F.linear(hidden, self.fc2.weight.flatten(1), self.fc2.bias)
-        return self.gate(s.view(z.shape))
+        hidden = F.linear(x.mean((2, 3)), self.fc1.weight.flatten(1), self.fc1.bias).relu_()
+        s = F.linear(hidden, self.fc2.weight.flatten(1), self.fc2.bias).view(x.shape[0], -1, 1, 1)
+        if type(self.gate) is nn.Sigmoid and not (self.gate._forward_hooks or self.gate._forward_pre_hooks):
+            return s.sigmoid_()
+        return self.gate(s)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scale every channel of ``x`` by its excitation."""
@@ -78,7 +82,10 @@ class SEModule(nn.Module):
 
 def _hooked(*modules: nn.Module) -> bool:
     """True when any of ``modules`` has a forward hook or pre-hook (a fast path must then call them)."""
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+    for module in modules:  # a plain loop: this runs on every block of every forward pass
+        if module._forward_hooks or module._forward_pre_hooks:
+            return True
+    return False
 
 
 def scaled_residual(se: nn.Module, out: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:

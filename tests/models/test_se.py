@@ -34,6 +34,24 @@ def test_se_block_matches_hand_computation():
     assert se.excitation(x).shape == (2, 32, 1, 1)
 
 
+def test_se_block_fast_path_equals_the_module_path_and_honours_replaced_submodules():
+    torch.manual_seed(0)
+    se = SEModule(32)
+    x = torch.randn(2, 32, 5, 7)
+    with torch.no_grad():
+        fast = se.excitation(x)
+        handle = se.fc1.register_forward_hook(lambda *args: None)  # a hook forces the module-by-module path
+        slow = se.excitation(x)
+        handle.remove()
+        torch.testing.assert_close(fast, slow, atol=1e-6, rtol=1e-6)
+        se.gate = nn.Hardsigmoid()  # a replaced gate or activation is called, never bypassed
+        torch.testing.assert_close(se.excitation(x), nn.functional.hardsigmoid(torch.logit(fast)), atol=1e-5,
+                                   rtol=1e-5)
+        se.act = nn.Identity()
+        z = x.mean((2, 3), keepdim=True)
+        torch.testing.assert_close(se.excitation(x), nn.functional.hardsigmoid(se.fc2(se.fc1(z))))
+
+
 def test_se_block_reduction_and_timm_divisor():
     assert SEModule(64).rd_channels == 4                       # C // 16, as timm's legacy SENet
     assert make_divisible(64 / 16, 8, round_limit=0.0) == 8    # timm's new family rounds up to 8 ...
