@@ -33,3 +33,23 @@ def test_white_balance_makes_red_and_blue_noisier_than_green():
     std = (noisy - target).reshape(-1, 3).std(axis=0)
     assert camera.gains[0] > 1.5 and camera.gains[2] > 1.0
     assert std[0] > 1.3 * std[1] and std[2] > 1.1 * std[1]
+
+
+def crop_colour_spreads(count: int = 800) -> np.ndarray:
+    """The mean channel spread (max - min) of training crops of a colourful image."""
+    rng = np.random.default_rng(0)
+    colourful = np.random.default_rng(1).uniform(0.1, 0.9, (64, 64, 3)).astype(np.float32)
+    return np.array([float(np.ptp(train_denoiser.random_patch([colourful], 32, rng), axis=2).mean())
+                     for _ in range(count)])
+
+
+def test_some_training_crops_are_grey_or_less_colourful(monkeypatch):
+    spreads = crop_colour_spreads()
+    expected = train_denoiser.DESATURATE_PROBABILITY / 2
+    assert expected * 0.6 < np.mean(spreads < 1e-6) < expected * 1.4  # half of the desaturated crops go grey
+    monkeypatch.setattr(train_denoiser, "DESATURATE_PROBABILITY", 0.0)
+    plain = crop_colour_spreads()
+    assert np.mean(plain < 1e-6) == 0
+    low = np.median(plain) * 0.8  # exposure alone also narrows some crops' colours: count beyond that
+    partly = np.mean((spreads > 1e-6) & (spreads < low)) - np.mean(plain < low)
+    assert partly > expected * 0.3  # ... and the other half keep part of their colour

@@ -1,8 +1,9 @@
 """Train PhotoLab's built-in denoiser (photolab-denoise-unet) from natural photographs, on the CPU.
 
 Clean targets are the permitted training photographs (training/photos.txt), area-downscaled (which also
-averages away their own sensor noise) to three scales. Each sample is a random 128 px crop, flipped/rotated,
-sometimes re-exposed in linear light, with one of three noise models drawn on the fly:
+averages away their own sensor noise) to three scales. Each sample is a random crop (``--patch``), flipped/
+rotated, sometimes re-exposed in linear light and sometimes desaturated, with one of three noise models drawn
+on the fly:
 
 - ``gaussian``: white Gaussian noise of sigma 0-60 (0-255 scale) added to the sRGB image, clipped and (mostly)
   rounded to 8 bits: the benchmark case, and what the strength slider means;
@@ -77,6 +78,7 @@ CAMERA_MATRICES = (
 )
 RED_GAIN = (1.7, 2.9)  # white-balance multipliers (green = 1) of daylight to tungsten-ish light
 BLUE_GAIN = (1.1, 2.2)
+DESATURATE_PROBABILITY = 0.25  # black-and-white photos and low-chroma scenes: half fully grey, half partly
 MEDIAN_PROBABILITY = 0.7  # the app's default development (PPG) ends with the colour-difference median
 SCALES = (2048, 1280, 768)  # long side of the three copies of each photo
 EVAL_SIGMAS = (15, 25, 50)
@@ -199,7 +201,9 @@ def raw_sample(linear: np.ndarray, shot: float, read: float,
 
 
 def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random crop of a random image, randomly flipped, rotated and (half the time) re-exposed."""
+    """A random crop of a random image, randomly flipped, rotated, (half the time) re-exposed and (sometimes)
+    desaturated: on a grey photo the three channels' independent noise can be averaged away, which the
+    network only learns if it sees grey photos (a B&W scan, a monochrome conversion)."""
     image = images[rng.integers(len(images))]
     y = rng.integers(0, image.shape[0] - size + 1)
     x = rng.integers(0, image.shape[1] - size + 1)
@@ -210,6 +214,10 @@ def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) 
     if rng.random() < 0.5:
         gain = 2.0 ** rng.uniform(-1.5, 0.7)
         patch = srgb_encode(np.clip(srgb_decode(patch) * gain, 0, 1))
+    if rng.random() < DESATURATE_PROBABILITY:
+        grey = patch @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+        saturation = 0.0 if rng.random() < 0.5 else rng.uniform()
+        patch = grey[..., None] + np.float32(saturation) * (patch - grey[..., None])
     return np.ascontiguousarray(patch, dtype=np.float32)
 
 
@@ -388,8 +396,9 @@ def main(argv=None) -> int:
                      "train_groups": sorted({p.group for p in parts["train"]}),
                      "val_groups": sorted({p.group for p in parts["val"]}),
                      "test_groups": sorted({p.group for p in parts["test"]}),
-                     "augmentations": "random 128 px crops, flips, 90-degree rotations, exposure -1.5..+0.7 EV "
-                                      "in linear light (p=0.5)"},
+                     "augmentations": f"random {args.patch} px crops, flips, 90-degree rotations, exposure "
+                                      "-1.5..+0.7 EV in linear light (p=0.5), desaturation "
+                                      f"(p={DESATURATE_PROBABILITY}: half to grey, half by a uniform factor)"},
             "noise_model": {"models": dict(zip(NOISE_MODELS, NOISE_PROBABILITIES)),
                             "gaussian_sigma_0_255": list(GAUSSIAN_SIGMA), "shot_gain": list(SHOT_GAIN),
                             "read_variance": list(READ_VARIANCE),
