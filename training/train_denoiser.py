@@ -51,6 +51,7 @@ import fetch_photos  # noqa: E402
 from run_support import start_run  # noqa: E402
 from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
+from photolab.core.align import LUMA  # noqa: E402
 from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
 from photolab.core.photo import SRGB_TO_XYZ  # noqa: E402
@@ -215,7 +216,7 @@ def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) 
         gain = 2.0 ** rng.uniform(-1.5, 0.7)
         patch = srgb_encode(np.clip(srgb_decode(patch) * gain, 0, 1))
     if rng.random() < DESATURATE_PROBABILITY:
-        grey = patch @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+        grey = patch @ LUMA  # the Rec. 709 weights, here on sRGB-encoded values (luma)
         saturation = 0.0 if rng.random() < 0.5 else rng.uniform()
         patch = grey[..., None] + np.float32(saturation) * (patch - grey[..., None])
     return np.ascontiguousarray(patch, dtype=np.float32)
