@@ -1,5 +1,6 @@
-"""What the training scripts share around a run: logging and threads, and fit()'s callbacks for a run that
-nobody watches (progress in the log now and then, a checkpoint after every epoch)."""
+"""What the training scripts share around a run: logging and threads, the classifier scripts' fit() settings,
+and fit()'s callbacks for a run that nobody watches (progress in the log now and then, a checkpoint after every
+epoch)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import cv2
 import torch
 
+from photolab.models.training import TrainConfig
+
 
 def start_run(log_file: Path | None, threads: int) -> None:
     """Log INFO lines with times to stderr (and to ``log_file``); one OpenCV thread, ``threads`` torch threads."""
@@ -17,6 +20,15 @@ def start_run(log_file: Path | None, threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", handlers=handlers)
     cv2.setNumThreads(1)
     torch.set_num_threads(threads)
+
+
+def timed_config(args, patience: int = 0) -> TrainConfig:
+    """fit() settings from a classifier script's flags (epochs, batch size, lr, weight decay, label smoothing,
+    time limit, seed, threads): one warm-up epoch, and the schedule follows the wall-time budget."""
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+                       warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=patience,
+                       time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
+                       num_threads=args.threads)
 
 
 class Unattended:

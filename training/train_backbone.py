@@ -41,12 +41,12 @@ sys.path.insert(0, str(HERE.parent))
 
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
-from run_support import Unattended, epoch_logger, start_run  # noqa: E402
+from run_support import Unattended, epoch_logger, start_run, timed_config  # noqa: E402
 from train_quality_classifier import (SourcePhoto, load_photos, new_model, save_weights, shipped_split,  # noqa: E402
                                       to_tensor)
 
 from photolab.models.card import ModelCard, now_iso  # noqa: E402
-from photolab.models.training import TrainConfig, evaluate, fit  # noqa: E402
+from photolab.models.training import evaluate, fit  # noqa: E402
 
 log = logging.getLogger("train_backbone")
 NAME = "photo-features-seresnet18"
@@ -160,10 +160,7 @@ def main(argv=None) -> int:
     classes = cell_classes(train_data.groups, args.grid)
     val_data = FixedCrops(CellCrops(train, args.grid, args.input_size, args.val_samples, args.seed + 1))
     model, prep = new_model(ARCHITECTURE, len(classes), args.input_size, args.seed)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=0,
-                         time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
-                         num_threads=args.threads)
+    config = timed_config(args)
 
     result = fit(model, train_data, val_data, classes, config, Unattended(log),
                  epoch_logger(log, model, args, args.checkpoint))

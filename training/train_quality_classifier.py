@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
-from run_support import Unattended, epoch_logger, start_run  # noqa: E402
+from run_support import Unattended, epoch_logger, start_run, timed_config  # noqa: E402
 
 from photolab.core.color import decode_srgb_integer  # noqa: E402
 from photolab.core.errors import UnsupportedFormatError  # noqa: E402
@@ -53,7 +53,7 @@ from photolab.models.card import ModelCard, Preprocessing, now_iso, sha256_file 
 from photolab.models.importing import CARD_METADATA_KEY  # noqa: E402
 from photolab.models.preprocess import prepare  # noqa: E402
 from photolab.models.se import IMAGENET_MEAN, IMAGENET_STD, create_model  # noqa: E402
-from photolab.models.training import TrainConfig, evaluate, fit  # noqa: E402
+from photolab.models.training import evaluate, fit  # noqa: E402
 
 log = logging.getLogger("train_quality")
 NAME = "photo-quality-seresnet18"
@@ -271,10 +271,7 @@ def main(argv=None) -> int:
     train_data = RandomPatches(parts["train"], args.input_size, args.samples_per_epoch, args.seed)
     val_data = patch_samples(parts["val"], args.input_size, args.val_patches, args.seed + 1)
     model, prep = new_model(ARCHITECTURE, len(CLASSES), args.input_size, args.seed)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                         warmup_epochs=1.0, label_smoothing=args.label_smoothing, patience=args.patience,
-                         time_limit_s=args.time_limit_min * 60, schedule_by_time=True, seed=args.seed,
-                         num_threads=args.threads)
+    config = timed_config(args, args.patience)
 
     result = fit(model, train_data, val_data, CLASSES, config, Unattended(log),
                  epoch_logger(log, model, args, args.checkpoint))
