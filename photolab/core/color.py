@@ -7,9 +7,20 @@ import functools
 import cv2
 import numpy as np
 
+
+def clip_unit(values: np.ndarray) -> np.ndarray:
+    """A float32 copy clipped to [0, 1] with NaN as 0 (black), whatever the array library makes of NaN.
+
+    ``np.fmax``/``np.fmin`` are defined to return the non-NaN operand, so NaN meets the lower bound first and
+    stays 0; +inf becomes 1 and -inf 0.
+    """
+    clipped = np.fmax(np.asarray(values, dtype=np.float32), np.float32(0.0))
+    return np.fmin(clipped, np.float32(1.0), out=clipped)
+
+
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """Linear [0, 1] values to sRGB-encoded [0, 1] floats (exact IEC 61966-2-1 curve, clipped)."""
-    x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
+    """Linear [0, 1] values to sRGB-encoded [0, 1] floats (exact IEC 61966-2-1 curve, clipped; NaN is 0)."""
+    x = clip_unit(linear)
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
 
 
@@ -19,8 +30,9 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
 
 
-# Encoding goes through a 65536-entry lookup table. OpenCV's multiply with an integer output type does the
-# scaling, rounding and saturation (negatives and NaN to 0, overs to the top) in one pass. For 8-bit output
+# Encoding goes through a 65536-entry lookup table. The input is first clipped to [0, 1] with NaN made black
+# explicitly (clip_unit: OpenCV's min/max and saturating casts treat NaN differently from release to
+# release); OpenCV's multiply with an integer output type then does the scaling and rounding in one pass. For 8-bit output
 # the index is linear (one step is under 0.06 of an output code even at black); for 16-bit output it is
 # sqrt(linear), which spends the codes where sRGB needs them (near black one step is ~1e-7 linear). Either
 # way the result is within one output code of the exact curve, several times faster than a power law.
@@ -37,17 +49,16 @@ def _encode_lut(dtype_name: str) -> np.ndarray:
 
 
 def encode_srgb_integer(linear: np.ndarray, dtype=np.uint8) -> np.ndarray:
-    """Linear float pixels to sRGB-encoded uint8 or uint16, clipped to [0, 1] (the output stage of every
-    export and preview)."""
+    """Linear float pixels to sRGB-encoded uint8 or uint16, clipped to [0, 1] with NaN as black (the output
+    stage of every export and preview)."""
     dtype = np.dtype(dtype)
     if dtype not in (np.uint8, np.uint16):
         raise ValueError(f"sRGB encoding is to uint8 or uint16, not {dtype}")
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     # OpenCV treats a scalar operand as a per-channel Scalar, so work on a single-channel 2-D view.
-    plane = linear.reshape(linear.shape[0] if linear.ndim > 1 else 1, -1)
-    plane = cv2.min(plane, 1.0)  # beyond ~32768 the integer conversion would overflow
+    plane = clip_unit(linear.reshape(linear.shape[0] if linear.ndim > 1 else 1, -1))
     if dtype == np.uint16:
-        plane = cv2.sqrt(cv2.max(plane, 0.0))
+        plane = cv2.sqrt(plane)
     index = cv2.multiply(plane, float(_INDEX_MAX), dtype=cv2.CV_16U)
     return _encode_lut(dtype.name)[index].reshape(linear.shape)
 

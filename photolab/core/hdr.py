@@ -76,6 +76,24 @@ def relative_exposures(photos: Sequence[Photo], times: Sequence[float] | None = 
     return values
 
 
+def measured_exposures(photos: Sequence[Photo]) -> np.ndarray:
+    """Each frame's exposure relative to the first, measured from the pixels: the median ratio of their
+    luminance over pixels that are well exposed (neither dark nor clipped) in both frames. Good enough to
+    order the frames and to align them; exposure fusion (Mertens) needs nothing more."""
+    small = [luminance(cv2.resize(p.pixels, (64, 64), interpolation=cv2.INTER_AREA)
+                       if max(p.pixels.shape[:2]) > 64 else p.pixels) for p in photos]
+    first = small[0]
+    values = [1.0]
+    for lum in small[1:]:
+        usable = (first > 0.01) & (first < 0.9) & (lum > 0.01) & (lum < 0.9)
+        if usable.sum() < 8:  # no common well-exposed pixels: compare the means instead
+            ratio = float(lum.mean()) / max(float(first.mean()), 1e-6)
+        else:
+            ratio = float(np.median(lum[usable] / first[usable]))
+        values.append(ratio if math.isfinite(ratio) and ratio > 0 else 1.0)
+    return np.array(values, np.float64)
+
+
 def check_frames(photos: Sequence[Photo], *, minimum: int = MIN_FRAMES, maximum: int = MAX_FRAMES) -> None:
     """Raise MergeError unless there are minimum..maximum frames of one size from one camera."""
     if len(photos) < minimum:
@@ -284,9 +302,13 @@ def merge_opencv(photos: Sequence[Photo], exposures: np.ndarray, method: str, op
 def merge_hdr(photos: Sequence[Photo], times: Sequence[float] | None = None, options: HdrOptions = HdrOptions(),
               context=None) -> Photo:
     """Merge 2-9 brackets into one linear Photo (scene radiance scaled to the reference exposure; for
-    Mertens, a fused display image). ``context`` (a JobContext) gets progress and may cancel."""
+    Mertens, a fused display image, for which exposure times are optional). ``context`` (a JobContext) gets
+    progress and may cancel."""
     check_frames(photos)
-    exposures = relative_exposures(photos, times)
+    if options.method == "mertens" and times is None and any(not p.metadata.shutter_seconds for p in photos):
+        exposures = measured_exposures(photos)  # fusion needs no exposure times; these only guide alignment
+    else:
+        exposures = relative_exposures(photos, times)
     if options.method not in METHODS:
         raise MergeError(f"unknown HDR method {options.method!r}; choose one of {', '.join(METHODS)}")
     if options.method == "radiance":

@@ -1,6 +1,6 @@
 import numpy as np
 
-from photolab.core.color import decode_srgb_integer, encode_srgb_integer, srgb_decode, srgb_encode
+from photolab.core.color import clip_unit, decode_srgb_integer, encode_srgb_integer, srgb_decode, srgb_encode
 
 
 def test_srgb_curve_known_values():
@@ -29,3 +29,17 @@ def test_integer_encoding_maps_nan_and_negatives_to_black():
     special = np.array([[[np.nan, -0.5, 1e9]]], np.float32)
     assert encode_srgb_integer(special, np.uint8).tolist() == [[[0, 0, 255]]]
     assert encode_srgb_integer(special, np.uint16).tolist() == [[[0, 0, 65535]]]
+
+
+def test_every_encoder_maps_nan_to_black_and_infinities_to_the_ends():
+    special = np.array([[[np.nan, np.inf, -np.inf], [np.nan, np.nan, np.nan]]], np.float32)
+    assert encode_srgb_integer(special, np.uint8).tolist() == [[[0, 255, 0], [0, 0, 0]]]
+    assert encode_srgb_integer(special, np.uint16).tolist() == [[[0, 65535, 0], [0, 0, 0]]]
+    assert np.allclose(srgb_encode(special), [[[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]])
+    assert clip_unit(np.array([np.nan, -2, 0.25, 7], np.float32)).tolist() == [0.0, 0.0, 0.25, 1.0]
+
+
+def test_clip_unit_leaves_its_input_alone():
+    values = np.array([np.nan, 2.0], np.float32)
+    clip_unit(values)
+    assert np.isnan(values[0]) and values[1] == 2.0

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from photolab.core.color import decode_srgb_integer, encode_srgb_integer
-from photolab.core.hdr import HdrOptions, MergeError, MissingExposureError, merge_hdr, relative_exposures
+from photolab.core.hdr import (HdrOptions, MergeError, MissingExposureError, measured_exposures, merge_hdr,
+                               relative_exposures)
 from photolab.core.align import AlignmentError
 from photolab.core.photo import Photo, PhotoMetadata
 from photolab.jobs import Job, JobState
@@ -180,6 +181,29 @@ def test_opencv_methods_give_plausible_images(method):
     lum = merged.pixels.mean(axis=2)
     truth = radiance.mean(axis=2)
     assert np.corrcoef(np.log(lum.ravel() + 1e-4), np.log(truth.ravel() + 1e-4))[0, 1] > 0.8
+
+
+def test_mertens_fuses_handheld_frames_without_exposure_times():
+    rng = np.random.default_rng(8)
+    radiance = scene_radiance()
+    warps = [None, random_warp(rng), random_warp(rng)]
+    frames = [photo_of(expose(radiance, t, rng, w), None, i) for i, (t, w) in enumerate(zip(TIMES, warps))]
+    with pytest.raises(MissingExposureError):
+        merge_hdr(frames, options=HdrOptions(method="radiance"))
+    merged = merge_hdr(frames, options=HdrOptions(method="mertens", align=True))
+    timed = merge_hdr([photo_of(expose(radiance, t, rng, w), t, i) for i, (t, w) in enumerate(zip(TIMES, warps))],
+                      options=HdrOptions(method="mertens", align=True))
+    inner = (slice(MARGIN, -MARGIN), slice(MARGIN, -MARGIN))
+    assert np.isfinite(merged.pixels).all()
+    assert np.abs(merged.pixels[inner] - timed.pixels[inner]).mean() < 0.02
+
+
+def test_measured_exposures_order_the_brackets():
+    rng = np.random.default_rng(9)
+    radiance = scene_radiance()
+    frames = [photo_of(expose(radiance, t, rng), None, i) for i, t in enumerate(TIMES)]
+    measured = measured_exposures(frames)
+    assert measured[0] == 1.0 and 4 < measured[1] < 16 and measured[2] > measured[1]
 
 
 def test_merge_as_a_job_reports_progress_and_cancels():
