@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Set up PhotoLab on a machine that has only Python, then launch it or run the tests.
 
-    python3 packaging/bootstrap.py run [PHOTO...]   # the app, with the bundled sample photo by default
-    python3 packaging/bootstrap.py test [PYTEST ARGS...]
+    python3 packaging/bootstrap.py run [PHOTO...]            # the app, with the bundled sample photo by default
+    python3 packaging/bootstrap.py test [PYTEST ARGS...]     # the tests, with the locked versions
+    python3 packaging/bootstrap.py test --latest [ARGS...]   # the tests with the newest releases (.venv-latest)
+    python3 packaging/bootstrap.py lock                      # re-resolve packaging/constraints.txt
 
 It installs the Qt system libraries with apt-get when they are missing (Debian/Ubuntu, as root), makes a
-virtual environment in .venv, installs PhotoLab into it in editable mode (a CPU build of PyTorch first), and
-reinstalls only when pyproject.toml changes.
+virtual environment in .venv, installs PhotoLab into it in editable mode (a CPU build of PyTorch first)
+with the exact versions of packaging/constraints.txt, and reinstalls only when pyproject.toml or the lock
+changes. pyproject.toml keeps version ranges for users; the lock is what CI and these commands install.
+``--latest`` installs the newest releases the ranges allow into a separate .venv-latest (refreshed on every
+call) so that drift is caught on purpose; ``lock`` resolves those newest releases and writes them as the
+new lock.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+LATEST_VENV = ROOT / ".venv-latest"
+LOCK = ROOT / "packaging" / "constraints.txt"
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"
 TORCH_CPU = "torch==2.13.0"
 # Shared libraries Qt's xcb/offscreen platforms load, and the Debian packages that provide them.
@@ -40,16 +46,34 @@ QT_SYSTEM_LIBRARIES = {
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "lock"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "lock":
+        write_lock(LATEST_VENV)
+        return 0
     install_system_libraries()
-    install_python_packages()
+    if command == "test" and rest[:1] == ["--latest"]:
+        rest = rest[1:]
+        venv = LATEST_VENV
+        install_python_packages(venv, locked=False)
+        print(f"Testing with the newest releases: {', '.join(installed_versions(venv))}", flush=True)
+    else:
+        venv = VENV
+        install_python_packages(venv, locked=True)
     if command == "run":
-        return subprocess.call([str(BIN / "photolab"), *(rest or [str(SAMPLE)])])
+        return subprocess.call([str(_bin(venv) / "photolab"), *(rest or [str(SAMPLE)])])
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return subprocess.call([str(_python(venv)), "-m", "pytest", *rest], cwd=ROOT, env=env)
+
+
+def _bin(venv: Path) -> Path:
+    return venv / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _python(venv: Path) -> Path:
+    return _bin(venv) / ("python.exe" if os.name == "nt" else "python")
 
 
 def install_system_libraries() -> None:
@@ -72,23 +96,52 @@ def install_system_libraries() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
 
 
-def install_python_packages() -> None:
-    """Create .venv and install PhotoLab with its test tools, unless pyproject.toml is unchanged since."""
-    stamp = VENV / ".photolab-installed"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == wanted and (BIN / "photolab").exists():
+def install_python_packages(venv: Path, *, locked: bool) -> None:
+    """Create ``venv`` and install PhotoLab with its test tools: the locked versions (skipped when pyproject.toml
+    and the lock are unchanged since the last install), or the newest releases (``locked=False``, every time)."""
+    stamp = venv / ".photolab-installed"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
+    if locked and stamp.exists() and stamp.read_text() == wanted and (_bin(venv) / "photolab").exists():
         return
-    if not PYTHON.exists():
-        print("Creating the virtual environment in .venv", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    has_torch = subprocess.run([str(PYTHON), "-c", "import torch"], capture_output=True).returncode == 0
+    python = _python(venv)
+    if not python.exists():
+        print(f"Creating the virtual environment in {venv.name}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    has_torch = subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode == 0
     if not has_torch:
         print(f"Installing PyTorch ({TORCH_CPU}, CPU build)", flush=True)
         subprocess.run([*pip, TORCH_CPU], check=True)
-    print("Installing PhotoLab and its dependencies", flush=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
-    stamp.write_text(wanted)
+    if locked:
+        print(f"Installing PhotoLab and its dependencies (versions from {LOCK.relative_to(ROOT)})", flush=True)
+        subprocess.run([*pip, "-c", str(LOCK), "-e", f"{ROOT}[test]"], check=True)
+    else:
+        # The newest release of everything but PyTorch: its newest wheels are CUDA builds of several GB.
+        print("Installing PhotoLab and the newest releases of its dependencies", flush=True)
+        subprocess.run([*pip, "--upgrade", "--upgrade-strategy", "eager", "-e", f"{ROOT}[test]", TORCH_CPU],
+                       check=True)
+    stamp.write_text(wanted if locked else "")
+
+
+def installed_versions(venv: Path) -> list[str]:
+    """``name==version`` of every package in ``venv`` but PhotoLab itself, sorted by name."""
+    frozen = subprocess.run([str(_python(venv)), "-m", "pip", "freeze", "--exclude-editable",
+                             "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
+    pins = [line.strip() for line in frozen.splitlines() if "==" in line and not line.startswith("#")]
+    # A local version label (torch's "+cpu") names a build, not a release: pip matches 2.13.0 to 2.13.0+cpu.
+    return sorted((pin.split("+")[0] for pin in pins), key=lambda pin: pin.split("==")[0].lower())
+
+
+def write_lock(venv: Path) -> None:
+    """Resolve the newest releases the ranges in pyproject.toml allow (in ``venv``) and write them, pinned
+    exactly, to packaging/constraints.txt."""
+    install_python_packages(venv, locked=False)
+    pins = installed_versions(venv)
+    header = ("# Exact versions that CI and packaging/bootstrap.py install (pip install -c ...).\n"
+              "# pyproject.toml keeps ranges for users. Regenerate with: python3 packaging/bootstrap.py lock\n"
+              "# (then run python3 packaging/bootstrap.py test, and commit both).\n")
+    LOCK.write_text(header + "".join(f"{pin}\n" for pin in pins))
+    print(f"Wrote {len(pins)} pins to {LOCK.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The desktop entry, the AppStream metadata and the app agree on one id, and what they name exists."""
 
 import configparser
+import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+import pytest
 
 from photolab.gui.app import APP_ID, ICON_DIR
 
@@ -27,3 +30,32 @@ def test_appstream_metadata_names_the_desktop_entry_and_an_existing_screenshot()
     assert {binary.text for binary in root.iter("binary")} == {"photolab", "photolab-cli"}
     for image in root.iter("image"):
         assert (ROOT / image.text).is_file()
+
+
+def _locked_versions() -> dict[str, str]:
+    pins = {}
+    for line in (PACKAGING / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_the_lock_pins_every_dependency_exactly_and_within_the_users_ranges():
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _locked_versions()
+    for text in project["dependencies"] + project["optional-dependencies"]["test"]:
+        requirement = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{name} is not in packaging/constraints.txt"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"
+
+
+def test_bootstrap_installs_the_locked_cpu_build_of_torch():
+    source = (PACKAGING / "bootstrap.py").read_text()
+    torch_pin = re.search(r'TORCH_CPU = "torch==([^"]+)"', source).group(1)
+    assert _locked_versions()["torch"] == torch_pin
