@@ -118,10 +118,17 @@ class Job:
     @property
     def error_message(self) -> str:
         """A message for a person: our own errors verbatim, anything else prefixed with what failed."""
-        if self.error is None:
-            return ""
-        if isinstance(self.error, PhotoLabError):
-            return str(self.error)
-        if isinstance(self.error, MemoryError):
-            return f"{self.title}: not enough memory."
-        return f"{self.title} failed: {type(self.error).__name__}: {self.error}"
+        return "" if self.error is None else describe_error(self.error, self.title)
+
+
+def describe_error(error: BaseException, title: str) -> str:
+    """A one-line message for a person: PhotoLab's own errors verbatim, anything else prefixed with what
+    failed (``title``), the exception's type and its first line."""
+    if isinstance(error, PhotoLabError):
+        text = str(error)
+    elif isinstance(error, MemoryError):
+        text = f"{title}: not enough memory"
+    else:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        text = f"{title} failed: {type(error).__name__}" + (f": {detail}" if detail else "")
+    return " ".join(text.split())

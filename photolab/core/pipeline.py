@@ -12,7 +12,7 @@ from photolab.core import io
 from photolab.core.errors import PhotoLabError, UnsupportedFormatError
 from photolab.core.export import STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe, load_sidecar, render
 from photolab.jobs import JobContext
 
 
@@ -23,6 +23,19 @@ def export_developed(context: JobContext, photo: Photo, recipe: Recipe, target: 
     developed = render(photo, recipe, progress=lambda f: context.progress(0.5 * f, "Developing"))
     return io.export_photo(developed, target, file_format=file_format, quality=quality,
                            metadata=photo.metadata, context=context.subtask(0.5, 1.0))
+
+
+ANALYSIS_SIDE = 1600
+"""Long side of the photo that models look at (classify, attention): the window's screen-sized copy."""
+
+
+def edited_preview(path: str | Path, *, use_sidecar: bool = True, max_side: int = ANALYSIS_SIDE) -> tuple[Photo, str | None]:
+    """The photo as the window shows it, for the models: a ``max_side`` preview with the edits saved beside it
+    rendered (``use_sidecar``), and a warning when the sidecar exists but cannot be used. The window's
+    Attention view and ``photolab-cli classify``/``attention`` read photo files through this one function."""
+    recipe, warning = load_sidecar(path) if use_sidecar else (None, None)
+    photo = io.read_preview(path, max_side=max_side)
+    return (render(photo, recipe) if recipe is not None else photo), warning
 
 
 def develop_file(context: JobContext, source: str | Path, target: str | Path, recipe: Recipe, *,

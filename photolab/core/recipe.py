@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -186,6 +187,9 @@ def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
     return photo
 
 
+MAX_RECIPE_BYTES = 16_000_000
+
+
 def sidecar_path(photo_path: str | Path) -> Path:
     """``IMG_0001.CR2`` -> ``IMG_0001.CR2.photolab.json``."""
     photo_path = Path(photo_path)
@@ -193,9 +197,15 @@ def sidecar_path(photo_path: str | Path) -> Path:
 
 
 def read_recipe_file(path: str | Path) -> Recipe:
-    """Read a recipe JSON file; raises RecipeError (invalid/future) or FileNotFoundError."""
+    """Read a recipe JSON file; raises RecipeError (invalid/future, not a regular file, over 16 MB) or
+    FileNotFoundError."""
     path = Path(path)
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise RecipeError(f"{path}: not a regular file")
+        if info.st_size > MAX_RECIPE_BYTES:
+            raise RecipeError(f"{path}: {info.st_size / 1e6:.0f} MB is far too large for a recipe")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise RecipeError(f"{path}: not a text file") from exc
@@ -207,10 +217,14 @@ def read_recipe_file(path: str | Path) -> Recipe:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecipeError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from exc
+    except RecursionError:
+        raise RecipeError(f"{path}: invalid JSON (nested too deeply)") from None
     try:
         return Recipe.from_dict(data)
     except RecipeError as exc:
         raise RecipeError(f"{path}: {exc}") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise RecipeError(f"{path}: not a PhotoLab recipe ({type(exc).__name__}: {exc})") from exc
 
 
 def load_sidecar(photo_path: str | Path) -> tuple[Recipe | None, str | None]:

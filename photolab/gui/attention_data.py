@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from photolab.core.recipe import Recipe
 from photolab.gui.model_service import PhotoSnapshot
 
 
@@ -34,14 +33,14 @@ def excite_snapshot(context, loaded, snapshot: PhotoSnapshot) -> ExcitationSet:
 
 
 def excite_file(context, loaded, path: str) -> ExcitationSet:
-    """Job work: the excitations of a photo file, with the edits saved beside it (if any)."""
-    from photolab.core import io
-    from photolab.core.recipe import load_sidecar
-    from photolab.gui.document import PROXY_SIDE
+    """Job work: the excitations of a photo file, with the edits saved beside it (if any): the same input as
+    ``photolab-cli attention``."""
+    from photolab.core.pipeline import edited_preview
+    from photolab.models.inference import excitations
 
-    recipe, _ = load_sidecar(path)
-    snapshot = PhotoSnapshot(io.read_preview(path, max_side=PROXY_SIDE), recipe or Recipe(), Path(path).name)
-    return excite_snapshot(context, loaded, snapshot)
+    photo, _ = edited_preview(path)
+    context.check_cancelled()
+    return ExcitationSet(loaded.name, Path(path).name, excitations(loaded, photo))
 
 
 def stage_of(block: str) -> str:
@@ -73,8 +72,12 @@ def channel_orders(shown: "OrderedDict[str, np.ndarray]", sort: str,
 
 def numbers_dict(model: str, a: ExcitationSet | None, b: ExcitationSet | None, difference, class_result,
                  cam_result) -> dict:
-    """JSON-ready: photos A and B, A − B (or None), the class averages and the activation map's class."""
-    data: dict = {"model": model, "photos": {}}
+    """JSON-ready: photo A's excitations in the shape of ``photolab-cli attention --json`` (``model``,
+    ``blocks``), then photos A and B, A − B (or None), the class averages and the activation map's class."""
+    from photolab.models.attention import excitation_record
+
+    data: dict = excitation_record(model, a.values) if a is not None else {"model": model, "blocks": []}
+    data["photos"] = {}
     for key, value in (("A", a), ("B", b)):
         if value is not None:
             data["photos"][key] = {"name": value.name, "model": value.model,

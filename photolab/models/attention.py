@@ -136,6 +136,17 @@ def record_excitations(model: nn.Module, images: torch.Tensor, as_numpy: bool = 
     return output, probe.excitations
 
 
+def excitation_record(model: str, excitations: Mapping[str, np.ndarray | torch.Tensor]) -> dict:
+    """The JSON shape of one photo's excitations, shared by ``photolab-cli attention --json`` and the Attention
+    view's export (which adds its comparisons to it): ``{"model": NAME, "blocks": [{"name", "channels",
+    "excitation": [...]}, ...]}``."""
+    blocks = []
+    for name, values in excitations.items():
+        values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, np.float64)
+        blocks.append({"name": name, "channels": int(values.shape[0]), "excitation": [float(v) for v in values]})
+    return {"model": model, "blocks": blocks}
+
+
 def default_stage_of(name: str) -> str:
     """Stage of an SE module path: the components before the first numeric one (``layer3.2.se`` -> ``layer3``)."""
     parts = name.split(".")

@@ -284,3 +284,28 @@ def test_export_numbers_and_figures(qtbot, view, manager, tmp_path, dataset):
     view.tabs.setCurrentIndex(0)
     image = QImage(str(view.export_figure(tmp_path / "excitations.png")))
     assert image.width() == round(view.figure.width() * view.devicePixelRatio())
+
+
+def test_the_view_and_the_cli_read_an_edited_photo_file_alike(qtbot, view, manager, tmp_path, monkeypatch, capsys):
+    """Photo B from a file, the CLI and the export all use the photo with its sidecar's edits, in one JSON shape."""
+    from photolab.cli import main
+    from photolab.core.recipe import Recipe, save_sidecar
+    from photolab.models import manager as manager_module
+
+    photo = write_photo(tmp_path / "edited.png", seed=4)
+    save_sidecar(photo, Recipe().with_params("exposure", ExposureParams(ev=-2.0)))
+    view.set_photo_b_file(photo)
+    qtbot.waitUntil(lambda: view.b is not None, timeout=15000)
+    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(manager.data_dir))
+    monkeypatch.setattr(manager_module, "BUILTIN_MODELS_DIR", manager.data_dir / "no-builtins")
+    assert main(["attention", str(photo), "--model", MODEL, "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    for block in cli["blocks"]:
+        np.testing.assert_allclose(block["excitation"], view.b.values[block["name"]], atol=1e-6)
+    assert main(["attention", str(photo), "--model", MODEL, "--json", "--no-sidecar"]) == 0
+    unedited = json.loads(capsys.readouterr().out)
+    assert not np.allclose(unedited["blocks"][0]["excitation"], cli["blocks"][0]["excitation"], atol=1e-4)
+
+    exported = json.loads(view.export_numbers(tmp_path / "numbers.json").read_text())
+    assert set(cli) <= set(exported) and exported["model"] == cli["model"]
+    assert [list(block) for block in exported["blocks"]] == [list(block) for block in cli["blocks"]]

@@ -15,7 +15,7 @@ from photolab.gui.model_service import ModelService
 from photolab.gui.training_curves import TrainingCurves
 from photolab.models import manager as manager_module
 from photolab.models.training import EpochMetrics
-from tests.test_cli_train import make_folder, seed_store
+from tests.cli.test_train import make_folder, seed_store
 
 from .model_store import make_window
 

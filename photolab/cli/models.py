@@ -1,19 +1,22 @@
 """photolab-cli sub-commands for classifiers: classify, attention, models.
 
-    photolab-cli classify IN... [--model NAME] [--top K] [--json]
-    photolab-cli attention IN [--model NAME] [--json]
+    photolab-cli classify IN... [--model NAME] [--top K] [--device cpu|cuda|auto] [--no-sidecar] [--json]
+    photolab-cli attention IN [--model NAME] [--device cpu|cuda|auto] [--no-sidecar] [--json]
     photolab-cli models list [--json]
     photolab-cli models info NAME [--json]
     photolab-cli models import FILE [--name NAME] [--arch ARCH] [--timm WEIGHTS] [--labels FILE]
     photolab-cli models download SOURCE [--sha256 HEX] [--name NAME] [--url URL] [--labels FILE]
     photolab-cli models download --list
-    photolab-cli models export NAME OUT [--format safetensors|torchscript|onnx]
+    photolab-cli models export NAME -o OUT [--format safetensors|torchscript|onnx]   (OUT positional still works)
     photolab-cli models rename NAME NEW_NAME
     photolab-cli models remove NAME
 
-``classify --json`` prints one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...]}``;
-``attention --json`` prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]},
-...]}``. Without ``--model`` the default model (the first built-in) is used. The store is the user data
+Like the window, ``classify`` and ``attention`` look at the photo as edited (its sidecar's recipe applied to
+the screen-sized copy the window shows; ``--no-sidecar`` looks at it unedited). ``classify --json`` prints
+one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...]}``; ``attention --json``
+prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]}, ...]}``, the shape
+the Attention view's export extends. Without ``--model`` the default model (the
+first built-in classifier) is used. The store is the user data
 folder (``$PHOTOLAB_DATA_DIR`` overrides it). Exit status: 0 on success, 1 when anything failed (each
 failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
 ``photolab-cli``'s sub-parsers; each handler is called as ``handler(args, parser)``.
@@ -21,13 +24,15 @@ failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands`
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
-from photolab.cli_args import fail, whole_number
+from photolab.cli.common import Progress, add_device_option, fail, warn, whole_number
 from photolab.core.errors import PhotoLabError
-from photolab.core.io import read_photo
-from photolab.jobs import JobState
+from photolab.core.pipeline import edited_preview
+from photolab.jobs import JobState, describe_error
 
 
 def add_model_commands(subparsers) -> None:
@@ -37,14 +42,16 @@ def add_model_commands(subparsers) -> None:
     classify.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
     classify.add_argument("--top", metavar="K", type=whole_number(1), default=5, help="labels to show (default 5)")
     classify.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
-    classify.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    add_device_option(classify)
+    _add_sidecar_option(classify)
     classify.set_defaults(command=classify_command)
 
     attention = subparsers.add_parser("attention", help="print the SE excitations of a photo")
     attention.add_argument("input", metavar="IN", help="photo to look at")
     attention.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
     attention.add_argument("--json", action="store_true", help="print every excitation as JSON")
-    attention.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    add_device_option(attention)
+    _add_sidecar_option(attention)
     attention.set_defaults(command=attention_command)
 
     models = subparsers.add_parser("models", help="list, import, download, export and remove models")
@@ -81,7 +88,9 @@ def add_model_commands(subparsers) -> None:
 
     export = actions.add_parser("export", help="write a model as safetensors, TorchScript or ONNX")
     export.add_argument("name", metavar="NAME")
-    export.add_argument("output", metavar="OUT", help="file to write (.safetensors, .pt, .onnx)")
+    export.add_argument("-o", "--output", dest="output_option", metavar="OUT",
+                        help="file to write (.safetensors, .pt, .onnx)")
+    export.add_argument("output", nargs="?", metavar="OUT", help=argparse.SUPPRESS)  # the older positional form
     export.add_argument("--format", choices=("safetensors", "torchscript", "onnx"),
                         help="format (default: from the suffix of OUT)")
     export.set_defaults(command=models_export_command)
@@ -94,6 +103,25 @@ def add_model_commands(subparsers) -> None:
     remove = actions.add_parser("remove", help="delete one of your models")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(command=models_remove_command)
+
+
+def _add_sidecar_option(parser) -> None:
+    parser.add_argument("--no-sidecar", action="store_true",
+                        help="look at the photo unedited (default: with the edits saved beside it, as the window does)")
+
+
+def _read_edited(path: str, args):
+    """The photo as the window shows it (see ``edited_preview``); a sidecar problem is a warning."""
+    photo, warning = edited_preview(path, use_sidecar=not args.no_sidecar)
+    if warning:
+        warn(warning)
+    return photo
+
+
+def _file_error(path: str, error: Exception, what: str) -> str:
+    """One line for a file that failed: PhotoLab's message (which names the file), else what failed."""
+    message = describe_error(error, f"{what} {path}")
+    return message if str(path) in message else f"{path}: {message}"
 
 
 def make_manager():
@@ -117,41 +145,43 @@ def classify_command(args, parser) -> int:
     """``classify IN... [--model NAME] [--top K] [--json]``."""
     from photolab.models.inference import classify
 
-    try:
-        loaded = _load(make_manager(), args.model, args.device)
-    except PhotoLabError as exc:
-        return fail(exc)
+    loaded = _load(make_manager(), args.model, args.device)
+    progress = Progress(total=len(args.inputs))
     failed = 0
-    for path in args.inputs:
+    for index, path in enumerate(args.inputs):
+        progress(0.0, Path(path).name, index)
         try:
-            top = classify(loaded, read_photo(path), args.top)
-        except PhotoLabError as exc:
+            top = classify(loaded, _read_edited(path, args), args.top)
+        except Exception as exc:  # noqa: BLE001 - one file's failure is reported and the batch goes on
             failed += 1
-            fail(exc if str(path) in str(exc) else f"{path}: {exc}")
+            progress.clear()
+            fail(_file_error(path, exc, "classifying"))
             continue
+        progress.clear()
         if args.json:
             print(json.dumps({"image": path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
                   flush=True)
         else:
             others = ", ".join(f"{label} {p:.1%}" for label, p in top[1:])
             print(f"{path}: {top[0][0]} {top[0][1]:.1%}" + (f"  ({others})" if others else ""), flush=True)
+    progress.finish()
     return 1 if failed else 0
 
 
 def attention_command(args, parser) -> int:
     """``attention IN [--model NAME] [--json]``: the excitation of every SE block."""
+    from photolab.models.attention import excitation_record
     from photolab.models.inference import excitations
 
+    loaded = _load(make_manager(), args.model, args.device)
     try:
-        loaded = _load(make_manager(), args.model, args.device)
-        photo = read_photo(args.input)
-        recorded = excitations(loaded, photo)
-    except PhotoLabError as exc:
-        return fail(exc)
+        recorded = excitations(loaded, _read_edited(args.input, args))
+    except PhotoLabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - said as one line naming the file
+        return fail(_file_error(args.input, exc, "reading the excitations of"))
     if args.json:
-        blocks = [{"name": name, "channels": int(values.shape[0]), "excitation": [float(v) for v in values]}
-                  for name, values in recorded.items()]
-        print(json.dumps({"model": loaded.name, "blocks": blocks}))
+        print(json.dumps(excitation_record(loaded.name, recorded)))
         return 0
     print(f"{args.input}: SE excitations of {loaded.name}")
     print(f"{'block':<16} {'channels':>8} {'mean':>7} {'std':>7} {'min':>7} {'max':>7}")
@@ -213,12 +243,56 @@ def models_info_command(args, parser) -> int:
              ("input", f"{prep.input_size[2]}x{prep.input_size[1]}, crop {prep.crop_pct:g}, {prep.interpolation}"),
              ("normalisation", f"mean {list(prep.mean)}, std {list(prep.std)}"),
              ("source", json.dumps(card.source)), ("licence", card.license or "unknown"),
-             ("training", json.dumps(card.training) if card.training else "-"), ("created", card.created),
-             ("sha256", card.sha256), ("weights", str(entry.weights_path)),
+             ("created", card.created), ("sha256", card.sha256), ("weights", str(entry.weights_path)),
              ("store", "built-in (read-only)" if entry.builtin else "user")]
     for key, value in lines:
         print(f"{key + ':':<15}{value}")
+    print("training:" + ("" if card.training else "       -"))
+    for line in outline(card.training or {}, indent=2):
+        print(line)
     return 0
+
+
+def outline(value, indent: int = 0, width: int = 110) -> list[str]:
+    """A nested card record as readable lines: one ``key: value`` per line, nested records indented (on one
+    line when they are flat and fit), lists of numbers on one line, long lists of records shortened to their
+    first and last three."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            inline = f"{pad}{key}: {_scalar(item)}"
+            expand = isinstance(item, dict) and len(inline) > width
+            if isinstance(item, (dict, list)) and (not _is_flat(item) or expand):
+                lines.append(f"{pad}{key}:")
+                lines += outline(item, indent + 2, width)
+            else:
+                lines.append(_shorten(f"{pad}{key}: {_scalar(item)}", width))
+        return lines
+    if isinstance(value, list) and not _is_flat(value):
+        shown = value if len(value) <= 8 else [*value[:3], None, *value[-3:]]
+        return [f"{pad}... {len(value) - 6} more" if item is None else _shorten(f"{pad}- {_scalar(item)}", width)
+                for item in shown]
+    return [_shorten(pad + _scalar(value), width)]
+
+
+def _is_flat(value) -> bool:
+    items = value.values() if isinstance(value, dict) else value
+    return all(not isinstance(item, (dict, list)) for item in items)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_scalar(item)}" for key, item in value.items())
+    return str(value)
+
+
+def _shorten(line: str, width: int) -> str:
+    return line if len(line) <= width else line[:width - 3] + "..."
 
 
 def models_import_command(args, parser) -> int:
@@ -275,9 +349,11 @@ def _download_progress(stream):
 
 
 def models_export_command(args, parser) -> int:
-    """``models export NAME OUT [--format FORMAT]``."""
+    """``models export NAME -o OUT [--format FORMAT]`` (``models export NAME OUT`` still works)."""
+    if (args.output is None) == (args.output_option is None):
+        parser.error("models export: give the output file once, with -o OUT")
     try:
-        path = make_manager().export(args.name, args.output, args.format)
+        path = make_manager().export(args.name, args.output_option or args.output, args.format)
     except PhotoLabError as exc:
         return fail(exc)
     print(f"exported {args.name} to {path}")

@@ -13,8 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from photolab.cli_models import add_model_commands
-from photolab.cli_train import add_train_commands
+from photolab.cli import main
 from photolab.jobs import Job, JobState
 from photolab.models import data as data_module
 from photolab.models import manager as manager_module
@@ -62,12 +61,7 @@ def store(tmp_path, monkeypatch):
 
 
 def run(capsys, *argv):
-    parser = argparse.ArgumentParser(prog="photolab-cli")
-    commands = parser.add_subparsers(required=True)
-    add_model_commands(commands)
-    add_train_commands(commands)
-    args = parser.parse_args(list(argv))
-    code = args.command(args, parser)
+    code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 

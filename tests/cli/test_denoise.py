@@ -225,3 +225,28 @@ def test_develop_applies_the_denoise_step_of_a_sidecar(small_png, tmp_path, clea
     expected = render(io.read_photo(small_png), Recipe().with_params("denoise", DenoiseParams(SIGMA)))
     np.testing.assert_array_equal(read(denoised), encode_srgb_integer(expected.pixels, np.uint8))
     assert psnr(as_float(read(denoised)), clean) >= psnr(as_float(read(plain)), clean) + GAIN_DB
+
+
+def test_several_inputs_go_into_a_folder_with_a_line_each(small_png, tmp_path, capsys):
+    second = tmp_path / "second.tif"
+    tifffile.imwrite(second, read(small_png)[:64, :64].astype(np.uint16) * 257)
+    missing = tmp_path / "missing.png"
+    folder = tmp_path / "clean"
+    assert main(["denoise", str(small_png), str(missing), str(second), "-o", str(folder), "--sigma", "10",
+                 "--json"]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [line["input"] for line in lines] == [str(small_png), str(missing), str(second)]
+    assert lines[0]["output"] == str(folder / "small.png") and lines[2]["output"] == str(folder / "second.tif")
+    assert lines[1]["output"] is None and "missing.png" in lines[1]["error"]
+    assert captured.err.strip().splitlines() == [f"photolab-cli: error: {lines[1]['error']}"]
+    assert read(folder / "second.tif").dtype == np.uint16
+    with pytest.raises(SystemExit) as usage:
+        main(["denoise", str(small_png), str(second), "-o", str(tmp_path / "one.png")])
+    assert usage.value.code == 2 and "-o must be a folder" in capsys.readouterr().err
+
+
+def test_device_auto_is_accepted_like_classify(small_png, tmp_path, capsys):
+    assert main(["denoise", str(small_png), "-o", str(tmp_path / "x.png"), "--sigma", "5", "--device", "auto"]) == 0
+    with pytest.raises(SystemExit):
+        main(["denoise", str(small_png), "-o", str(tmp_path / "y.png"), "--device", "tpu"])

@@ -1,16 +1,11 @@
-"""photolab-cli: batch commands over the same core the window uses.
+"""photolab-cli info and develop: a photo's metadata, and batch development with each photo's recipe.
 
     photolab-cli info PATH
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
-                 [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q]
-    photolab-cli classify | attention | models ...   (photolab.cli_models)
-    photolab-cli train ...                           (photolab.cli_train)
-    photolab-cli hdr | burst ...                     (photolab.cli_merge)
-    photolab-cli denoise IN -o OUT [--sigma S | --auto] ...   (photolab.cli_denoise)
+                 [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q] [--json]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
-Exit status: 0 when every file succeeded, 1 when any failed (each failure gets a message), 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -22,14 +17,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
-from photolab import __version__
-from photolab.cli_args import jpeg_quality
-from photolab.cli_denoise import add_denoise_commands
-from photolab.cli_merge import add_merge_commands
-from photolab.cli_models import add_model_commands
-from photolab.cli_train import add_train_commands
+from photolab.cli.common import Progress, fail, jpeg_quality, same_file, warn
 from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
@@ -41,27 +30,13 @@ from photolab.jobs import Job, JobState
 FORMAT_BY_SUFFIX = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``photolab-cli``; returns the exit status."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.command(args, parser)
-    except KeyboardInterrupt:
-        print("photolab-cli: interrupted", file=sys.stderr)
-        return 130
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="photolab-cli", description="PhotoLab batch commands.")
-    parser.add_argument("--version", action="version", version=f"PhotoLab {__version__}")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    info = commands.add_parser("info", help="print a photo's metadata as JSON")
+def add_develop_commands(subparsers) -> None:
+    """Register ``info`` and ``develop`` on photolab-cli's sub-parsers."""
+    info = subparsers.add_parser("info", help="print a photo's metadata as JSON")
     info.add_argument("path", metavar="PATH")
     info.set_defaults(command=_info)
 
-    develop = commands.add_parser("develop", help="develop photos and export them")
+    develop = subparsers.add_parser("develop", help="develop photos and export them")
     develop.add_argument("paths", nargs="+", metavar="PATH")
     develop.add_argument("-o", "--output", metavar="FILE_OR_DIR",
                          help="output file (one input) or folder (default: beside each photo)")
@@ -78,12 +53,6 @@ def _build_parser() -> argparse.ArgumentParser:
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
     develop.set_defaults(command=_develop)
-
-    add_model_commands(commands)
-    add_train_commands(commands)
-    add_merge_commands(commands)
-    add_denoise_commands(commands)
-    return parser
 
 
 def _white_balance(text: str) -> WhiteBalanceParams:
@@ -108,12 +77,7 @@ def _exposure(text: str) -> ExposureParams:
 
 
 def _info(args, parser) -> int:
-    try:
-        metadata = io.read_metadata(args.path)
-    except PhotoLabError as exc:
-        print(f"photolab-cli: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(metadata.to_dict(), indent=2))
+    print(json.dumps(io.read_metadata(args.path).to_dict(), indent=2))
     return 0
 
 
@@ -142,29 +106,16 @@ def _develop(args, parser) -> int:
             args.wb = WhiteBalanceParams(mode="kelvin", temperature=args.wb.temperature, tint=args.tint)
         except ValueError as exc:
             parser.error(f"--tint: {exc}")
-    tasks = [_Task(Path(p), _output_path(Path(p), args.output, file_format, len(args.paths))) for p in args.paths]
-    progress = _ProgressBar(sys.stderr, len(tasks))
+    tasks = [_Task(Path(p), None) for p in args.paths]
+    progress = Progress(total=len(tasks))
     for index, task in enumerate(tasks):
         started = time.perf_counter()
-        recipe = _recipe_for(task, base_recipe, args)
-        if task.warning:
-            print(f"photolab-cli: warning: {task.warning}", file=sys.stderr)
-        if task.target.exists() and not args.overwrite:
-            task.error = f"{task.target} already exists (use --overwrite to replace it)"
-        elif task.target.resolve() == task.source.resolve():
-            task.error = f"{task.target}: refusing to overwrite the original photo"
-        else:
-            job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
-                      quality=args.quality, demosaic=args.demosaic, title=f"Developing {task.source.name}")
-            job.on_progress(lambda fraction, message, i=index, name=task.source.name: progress.update(i, fraction, name))
-            job.run()
-            if job.state is not JobState.FINISHED:
-                task.error = job.error_message or "cancelled"
+        task.error = _develop_one(task, index, base_recipe, file_format, args, progress)
         task.seconds = time.perf_counter() - started
-        progress.update(index, 1.0, task.source.name)
+        progress(1.0, task.source.name, index)
         if task.error:
             progress.clear()
-            print(f"photolab-cli: error: {task.error}", file=sys.stderr)
+            fail(task.error)
     progress.finish()
     failed = sum(1 for task in tasks if task.error)
     if args.json:
@@ -182,6 +133,30 @@ def _develop(args, parser) -> int:
     return 1 if failed else 0
 
 
+def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_format: str, args,
+                 progress: Progress) -> str | None:
+    """Develop one photo of the batch; returns its error message, or None when it was written."""
+    try:
+        task.target = _output_path(task.source, args.output, file_format, len(args.paths))
+        recipe = _recipe_for(task, base_recipe, args)
+    except (PhotoLabError, OSError) as exc:
+        return str(exc)
+    if task.warning:
+        progress.clear()
+        warn(task.warning)
+    if same_file(task.target, task.source):
+        return f"{task.target}: refusing to overwrite the original photo"
+    if os.path.lexists(task.target) and not args.overwrite:
+        return f"{task.target} already exists (use --overwrite to replace it)"
+    job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
+              quality=args.quality, demosaic=args.demosaic, title=f"Developing {task.source.name}")
+    job.on_progress(lambda fraction, message: progress(fraction, task.source.name, index))
+    job.run()
+    if job.state is JobState.FINISHED:
+        return None
+    return job.error_message or "cancelled"
+
+
 def _format_from_output(output: str | None) -> str | None:
     if not output or Path(output).is_dir():
         return None
@@ -196,9 +171,12 @@ def _output_path(source: Path, output: str | None, file_format: str, count: int)
     if output and not names_a_folder:
         return Path(output)
     folder = Path(output) if output else source.parent
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
     target = folder / (source.stem + extension)
-    if target.resolve() == source.resolve():
+    if same_file(target, source):
         target = folder / f"{source.stem}_developed{extension}"
     return target
 
@@ -218,35 +196,3 @@ def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
     return recipe
 
 
-class _ProgressBar:
-    """A one-line progress bar on a terminal; on a pipe, nothing (the messages still appear)."""
-
-    def __init__(self, stream: TextIO, total: int, width: int = 30) -> None:
-        self.stream, self.total, self.width = stream, total, width
-        self.enabled = stream.isatty()
-        self._last = ""
-
-    def update(self, index: int, fraction: float, name: str) -> None:
-        if not self.enabled:
-            return
-        overall = (index + fraction) / self.total
-        filled = int(overall * self.width)
-        line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {index + 1}/{self.total} {name} {fraction:4.0%}"
-        if line != self._last:
-            self.stream.write(line.ljust(len(self._last)))
-            self.stream.flush()
-            self._last = line
-
-    def clear(self) -> None:
-        if self.enabled and self._last:
-            self.stream.write("\r" + " " * len(self._last) + "\r")
-            self._last = ""
-
-    def finish(self) -> None:
-        if self.enabled and self._last:
-            self.stream.write("\n")
-            self._last = ""
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,15 +1,15 @@
-"""photolab-cli hdr / burst, through add_merge_commands on a parser like photolab-cli's."""
+"""photolab-cli hdr / burst."""
 
 from __future__ import annotations
 
-import argparse
+import json
 from fractions import Fraction
 
 import cv2
 import numpy as np
 import pytest
 
-from photolab.cli_merge import add_merge_commands
+from photolab.cli import main
 from photolab.core.io import read_photo
 from photolab.core.color import decode_srgb_integer, encode_srgb_integer
 from utils.dng import ShotInfo, write_dng
@@ -17,10 +17,7 @@ from utils.images import load_fixture
 
 
 def run(argv) -> int:
-    parser = argparse.ArgumentParser(prog="photolab-cli")
-    add_merge_commands(parser.add_subparsers(required=True))
-    args = parser.parse_args([str(a) for a in argv])
-    return args.command(args, parser)
+    return main([str(a) for a in argv])
 
 
 def radiance(name="rock_snow_sky") -> np.ndarray:
@@ -75,8 +72,9 @@ def test_hdr_errors_say_what_to_do(tmp_path, capsys):
     paths = png_brackets(tmp_path)
     assert run(["hdr", *paths, "-o", tmp_path / "a.hdr"]) == 1
     assert "pass --times" in capsys.readouterr().err
-    assert run(["hdr", paths[0], "-o", tmp_path / "b.hdr", "--times", "1"]) == 1
-    assert "at least 2 frames" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # a usage error, not a failed merge
+        run(["hdr", paths[0], "-o", tmp_path / "b.hdr", "--times", "1"])
+    assert usage.value.code == 2 and "at least 2 frames" in capsys.readouterr().err
     assert run(["hdr", *paths[:2], "-o", tmp_path / "c.hdr", "--times", "1", "1"]) == 1
     assert "same exposure" in capsys.readouterr().err
     stranger = png_brackets(tmp_path, times=(1.0,), name="nuthatch_bark")[0]
@@ -113,3 +111,44 @@ def test_burst_merges_and_reports_a_bad_reference(tmp_path, capsys):
     assert "reference frame 9 does not exist" in capsys.readouterr().err
     assert run(["burst", *paths, "-o", target, "--reference", "0"]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_times_before_the_frames_do_not_swallow_them(tmp_path, capsys):
+    paths = png_brackets(tmp_path)
+    target = tmp_path / "out.jpg"
+    assert run(["hdr", "--times", "1/64", "1/8", "1", *paths, "-o", target, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["inputs"] == [str(p) for p in paths] and result["times"] == [1 / 64, 1 / 8, 1.0]
+    assert result["output"] == str(target) and result["method"] == "radiance" and result["seconds"] > 0
+    assert run(["hdr", "--times", "1/64,1/8,1", *paths, "-o", tmp_path / "list.jpg"]) == 0
+    with pytest.raises(SystemExit) as usage:
+        run(["hdr", "--times", "1/64", "1/0", *paths, "-o", tmp_path / "bad.jpg"])
+    assert usage.value.code == 2 and "'1/0'" in capsys.readouterr().err
+
+
+def test_mertens_needs_no_exposure_times(tmp_path, capsys):
+    paths = png_brackets(tmp_path)
+    target = tmp_path / "fused.jpg"
+    assert run(["hdr", *paths, "-o", target, "--method", "mertens", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == str(target)
+    assert 40 < cv2.imread(str(target)).mean() < 220
+
+
+def test_burst_json_and_too_few_frames(tmp_path, capsys):
+    paths = png_brackets(tmp_path, times=(0.5, 0.5, 0.5))
+    assert run(["burst", *paths, "-o", tmp_path / "m.tif", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["inputs"] == [str(p) for p in paths] and result["reference"] == "auto"
+    with pytest.raises(SystemExit) as usage:
+        run(["burst", paths[0], "-o", tmp_path / "n.tif"])
+    assert usage.value.code == 2 and "at least 2 frames" in capsys.readouterr().err
+
+
+def test_merging_never_replaces_an_input_even_through_a_link(tmp_path, capsys):
+    paths = png_brackets(tmp_path, times=(0.5, 0.5))
+    link = tmp_path / "link.png"
+    link.symlink_to(paths[0])
+    before = paths[0].read_bytes()
+    assert run(["burst", *paths, "-o", link, "--overwrite"]) == 1
+    assert "refusing to overwrite an input frame" in capsys.readouterr().err
+    assert paths[0].read_bytes() == before

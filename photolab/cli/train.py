@@ -16,9 +16,8 @@ import json
 import signal
 import sys
 import threading
-import time
 
-from photolab.cli_args import fail, number, whole_number
+from photolab.cli.common import Progress, fail, number, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import JobState
 
@@ -44,33 +43,9 @@ def add_train_commands(subparsers) -> None:
     train.set_defaults(command=train_command)
 
 
-class _Progress:
-    """Progress callback: a bar rewritten in place on a terminal, a line per 10 % on a pipe."""
-
-    def __init__(self, stream, width: int = 30) -> None:
-        self.stream, self.width, self.decile, self.start, self.last = stream, width, -1, time.monotonic(), ""
-
-    def __call__(self, fraction: float, message: str) -> None:
-        if self.stream.isatty():
-            filled = int(fraction * self.width)
-            elapsed = time.monotonic() - self.start
-            eta = f" ETA {elapsed * (1 - fraction) / fraction:4.0f} s" if 0.02 < fraction < 1 else ""
-            line = f"\r[{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%}{eta} {message}"[:120]
-            self.stream.write(line.ljust(len(self.last)))
-            self.stream.flush()
-            self.last = line
-        elif int(fraction * 10) > self.decile:
-            self.decile = int(fraction * 10)
-            self.stream.write(f"{fraction:.0%} {message}\n")
-
-    def finish(self) -> None:
-        if self.stream.isatty() and self.last:
-            self.stream.write("\n")
-
-
 def train_command(args, parser) -> int:
     """``train FOLDER --name NAME ...``: check, train, print the summary, save."""
-    from photolab.cli_models import make_manager
+    from photolab.cli.models import make_manager
     from photolab.models.card import check_model_name
     from photolab.models.data import scan_folder
     from photolab.models.finetune import FinetuneSettings, finetune_job, recommend_strategy, save_outcome
@@ -95,7 +70,7 @@ def train_command(args, parser) -> int:
     settings = FinetuneSettings(base=base.name, strategy=strategy, epochs=args.epochs, image_size=args.image_size,
                                 val_fraction=args.val_split, seed=args.seed)
     job = finetune_job(manager, report, settings)
-    progress = _Progress(sys.stderr)
+    progress = Progress(lines_on_pipe=True)
     job.on_progress(progress)
     previous = None
     if threading.current_thread() is threading.main_thread():  # Ctrl+C: stop, keeping the best epoch so far

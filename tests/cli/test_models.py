@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from photolab import cli_models
+from photolab.cli import models as cli_models
 from photolab.cli import main as cli_main
 from photolab.models import manager as manager_module
 from photolab.models.card import Preprocessing
@@ -20,7 +20,7 @@ from tests.models.store_utils import TINY_CLASSES, Resource, loopback_server, sa
 
 torch.set_num_threads(1)
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 PHOTOS = [str(FIXTURES / "dandelion.png"), str(FIXTURES / "fig_bowl.png")]
 SMALL = Preprocessing(input_size=(3, 64, 64))
 
@@ -117,8 +117,12 @@ def test_models_list_info_rename_export_remove(store, tmp_path, capsys):
     code, out, _ = run(capsys, "models", "info", "pets")
     assert "architecture:  seresnet18" in out and "classes:       3: cat, dog, bird" in out
     assert run(capsys, "models", "rename", "pets", "animals")[0] == 0
-    code, out, _ = run(capsys, "models", "export", "animals", str(tmp_path / "animals.pt"))
+    code, out, _ = run(capsys, "models", "export", "animals", "-o", str(tmp_path / "animals.pt"))
     assert code == 0 and (tmp_path / "animals.pt").is_file()
+    code, out, _ = run(capsys, "models", "export", "animals", str(tmp_path / "positional.safetensors"))
+    assert code == 0 and (tmp_path / "positional.safetensors").is_file()  # the older form still works
+    with pytest.raises(SystemExit):
+        run(capsys, "models", "export", "animals")
     code, _, err = run(capsys, "models", "export", "animals", str(tmp_path / "animals.onnx"))
     assert (code, (tmp_path / "animals.onnx").exists()) == ((1, False) if "onnx" in err else (0, True))
     assert run(capsys, "models", "remove", "animals")[0] == 0
@@ -193,3 +197,18 @@ def test_commands_register_beside_other_subcommands():
         ["a.jpg", "b.jpg"], "m", 3, True, cli_models.classify_command)
     assert parser.parse_args(["models", "list", "--json"]).command is cli_models.models_list_command
     assert parser.parse_args(["info"]).command == "info"
+
+
+def test_models_info_lays_the_training_record_out_line_by_line(store, capsys):
+    from photolab.cli.models import outline
+
+    recipe = {"lr": 0.0012345678, **{f"setting_{i}": i for i in range(20)}}
+    training = {"data": {"photos": 30, "classes": ["a", "b"], "split": {"train": 24, "val": 6}}, "recipe": recipe,
+                "history": [{"epoch": e, "val_accuracy": e / 10} for e in range(1, 21)]}
+    lines = outline(training)
+    assert lines[:6] == ["data:", "  photos: 30", "  classes: [a, b]", "  split: train=24, val=6", "recipe:",
+                         "  lr: 0.001235"]
+    assert "  ... 14 more" in lines and lines[-1] == "  - epoch=20, val_accuracy=2"
+    assert max(len(line) for line in outline({"long": "x" * 500})) <= 110
+    code, out, _ = run(capsys, "models", "info", "pets")
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 120

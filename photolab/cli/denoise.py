@@ -1,0 +1,133 @@
+"""photolab-cli denoise: remove noise from photos with PhotoLab's learned denoiser.
+
+    photolab-cli denoise IN... -o OUT_OR_DIR [--sigma S | --auto] [--model NAME] [--device cpu|cuda|auto]
+                 [--tile N] [--overwrite] [--json]
+
+``--sigma`` is the noise std to remove on the 0-255 scale of the sRGB-encoded image (0-100); ``--auto`` (the
+default) measures each photo's noise and follows its noise level function. A camera RAW file is developed
+with its sidecar recipe first (as ``develop`` does) and exported as .jpg, .png or .tif; an ordinary image
+keeps its bit depth (8/16-bit, float TIFF) and alpha channel, and OUT's extension (.jpg, .png, .tif, .webp)
+picks the format. With several inputs OUT is a folder and each output keeps its input's name and format
+(RAW files become .tif). The inputs are never written; outputs are written atomically and only replaced
+with ``--overwrite``. ``--json`` prints one line per input: ``{"input", "output", "sigma", "auto", "model",
+"seconds"}``, or ``{"input", "output": null, "error", "seconds"}`` for one that failed.
+Exit status: 0 when every photo was denoised, 1 when any failed (each with a message), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from photolab.cli.common import Progress, add_device_option, fail, jpeg_quality, number, same_file, warn, whole_number
+from photolab.core.develop.denoise import DEFAULT_TILE, MAX_SIGMA
+from photolab.core.export import STORED_SUFFIXES
+from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
+from photolab.core.pipeline import denoise_file
+from photolab.core.recipe import load_sidecar
+from photolab.jobs import Job, JobState
+
+
+def add_denoise_commands(subparsers) -> None:
+    """Add the ``denoise`` sub-command to photolab-cli's sub-parsers."""
+    denoise = subparsers.add_parser("denoise", help="remove noise with the learned denoiser",
+                                    description="Remove noise from photos with PhotoLab's learned denoiser.")
+    denoise.add_argument("inputs", nargs="+", metavar="IN",
+                         help="camera RAW files or images (JPEG, PNG, TIFF, WebP)")
+    denoise.add_argument("-o", "--output", required=True, metavar="OUT_OR_DIR",
+                         help="output file (one input; its extension picks the format: .jpg, .png, .tif, .webp) "
+                              "or folder (several inputs)")
+    level = denoise.add_mutually_exclusive_group()
+    level.add_argument("--sigma", type=number(0, MAX_SIGMA, what="sigma (0-255 scale)"), metavar="S",
+                       help=f"noise std to remove, 0-{MAX_SIGMA:g} on the 0-255 scale (15: light, 25: strong)")
+    level.add_argument("--auto", action="store_true",
+                       help="measure each photo's noise and follow it (the default)")
+    denoise.add_argument("--model", default="", metavar="NAME",
+                         help="denoiser name or .safetensors file (default: the built-in one)")
+    add_device_option(denoise)
+    denoise.add_argument("--tile", type=whole_number(64, multiple_of=8, what="the tile size"), default=DEFAULT_TILE,
+                         metavar="N",
+                         help=f"tile size in pixels, a multiple of 8 (default {DEFAULT_TILE}; smaller: less memory)")
+    denoise.add_argument("--quality", type=jpeg_quality, default=92, metavar="Q", help="JPEG/WebP quality (default 92)")
+    denoise.add_argument("--demosaic", choices=list(DEMOSAIC_METHODS), default=DEFAULT_DEMOSAIC,
+                         help=f"RAW demosaicing method (default {DEFAULT_DEMOSAIC})")
+    denoise.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    denoise.add_argument("--json", action="store_true",
+                         help='print one JSON line per input: {"input", "output", "sigma", "auto", "model", '
+                              '"seconds"} ({"input", "output": null, "error", "seconds"} when it failed)')
+    denoise.set_defaults(command=_denoise)
+
+
+def _denoise(args, parser) -> int:
+    output = Path(args.output)
+    several = len(args.inputs) > 1
+    if several and output.suffix.lower() in STORED_SUFFIXES and not output.is_dir():
+        parser.error("with several inputs, -o must be a folder")
+    device = _device(args.device)
+    progress = Progress(total=len(args.inputs))
+    failed = 0
+    for index, name in enumerate(args.inputs):
+        source = Path(name)
+        target = output / _output_name(source) if several or output.is_dir() else output
+        started = time.perf_counter()
+        outcome, error = _denoise_one(source, target, device, args, progress, index)
+        seconds = time.perf_counter() - started
+        progress.clear()
+        if error:
+            failed += 1
+            fail(error)
+        if args.json and outcome is not None:
+            print(json.dumps({"input": str(source), "output": str(outcome.output), "sigma": round(outcome.sigma, 3),
+                              "auto": outcome.auto, "model": outcome.model, "seconds": round(seconds, 3)}),
+                  flush=True)
+        elif args.json:
+            print(json.dumps({"input": str(source), "output": None, "error": error, "seconds": round(seconds, 3)}),
+                  flush=True)
+        elif outcome is not None:
+            how = "measured" if outcome.auto else "given"
+            print(f"wrote {outcome.output} (sigma {outcome.sigma:.1f} {how}, {outcome.model}, {seconds:.1f} s)",
+                  file=sys.stderr)
+    progress.finish()
+    if several and not args.json:
+        print(f"{len(args.inputs) - failed} of {len(args.inputs)} photos denoised", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _device(choice: str) -> str:
+    """``cpu`` or ``cuda``: ``auto`` picks a GPU when there is one."""
+    if choice != "auto":
+        return choice
+    from photolab.models.manager import resolve_device
+
+    return resolve_device("auto").type
+
+
+def _output_name(source: Path) -> str:
+    """The output's name inside a folder: the input's, a RAW file's as .tif (16-bit)."""
+    return source.name if source.suffix.lower() in STORED_SUFFIXES else source.stem + ".tif"
+
+
+def _denoise_one(source: Path, target: Path, device: str, args, progress: Progress, index: int):
+    """Denoise one input; returns (outcome, None) or (None, error message)."""
+    if same_file(source, target):
+        return None, f"{target}: refusing to overwrite the input photo"
+    if os.path.lexists(target) and not args.overwrite:
+        return None, f"{target} already exists (use --overwrite to replace it)"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return None, f"{target.parent}: cannot create the output folder ({exc.strerror or exc})"
+    recipe, warning = load_sidecar(source)
+    if warning:
+        progress.clear()
+        warn(warning)
+    job = Job(denoise_file, source, target, sigma=args.sigma, model=args.model, device=device, tile=args.tile,
+              recipe=recipe, quality=args.quality, demosaic=args.demosaic, title=f"Denoising {source.name}")
+    job.on_progress(lambda fraction, message: progress(fraction, source.name, index))
+    job.run()
+    if job.state is not JobState.FINISHED:
+        return None, job.error_message or "cancelled"
+    return job.result, None
