@@ -14,6 +14,7 @@ import struct
 import zlib
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -38,6 +39,10 @@ _SOFTWARE = f"PhotoLab {__version__}"
 _BAND_ROWS = 64  # rows encoded at a time (small temporaries stay in the cache)
 _PROGRESS_STEPS = 16  # progress reports (and cancellation points) while encoding
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION, _MAKER_NOTE = 40962, 40963, 37500
+_EXIF_IFD_POINTER, _EXIF_VERSION = 34665, 36864
+# An unassigned tag just below ExifIFD (no tag PhotoLab writes lies between them, so IFD0 stays sorted when
+# the placeholder's code is changed to 34665).
+_EXIF_POINTER_PLACEHOLDER = 34664
 _JPEG_EXIF_LIMIT = 65533  # an APP1 segment holds at most this many bytes
 
 
@@ -104,12 +109,9 @@ def write_stored(pixels: np.ndarray, target: str | Path, *, metadata: PhotoMetad
         if kind == "png":
             _write_png_stored(temporary, pixels, metadata)
         elif kind == "tiff":
-            tags = [(code, "s", 0, text, True)
-                    for code, text in ((MAKE, metadata.camera_make), (MODEL, metadata.camera_model)) if text]
-            tifffile.imwrite(temporary, pixels, photometric="rgb" if channels >= 3 else "minisblack",
-                             extrasamples=("unassalpha",) if channels in (2, 4) else None, software=_SOFTWARE,
-                             datetime=_exif_date(metadata.datetime) or None, metadata=None, extratags=tags,
-                             iccprofile=(srgb_icc_profile() or None) if channels >= 3 else None)
+            _write_tiff(temporary, pixels, metadata, photometric="rgb" if channels >= 3 else "minisblack",
+                        extrasamples=("unassalpha",) if channels in (2, 4) else None,
+                        iccprofile=(srgb_icc_profile() or None) if channels >= 3 else None)
         else:
             mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
             exif = exif_for_export(metadata, pixels.shape, limit=_JPEG_EXIF_LIMIT if kind == "jpeg" else None)
@@ -178,12 +180,69 @@ def _write_png16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quali
 
 
 def _write_tiff16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    # Baseline TIFF tags only: EXIF tags in IFD0 are not standard and make libtiff readers complain.
+    _write_tiff(path, encoded, metadata, photometric="rgb", iccprofile=srgb_icc_profile() or None)
+
+
+def _write_tiff(path: Path, pixels: np.ndarray, metadata: PhotoMetadata, **options) -> None:
+    """A TIFF with make, model and date as baseline tags and the shot's details in an EXIF IFD (EXIF tags
+    belong there: in IFD0 they are not standard and make libtiff readers complain)."""
     tags = [(code, "s", 0, text, True)
             for code, text in ((MAKE, metadata.camera_make), (MODEL, metadata.camera_model)) if text]
-    tifffile.imwrite(path, encoded, photometric="rgb", software=_SOFTWARE,
-                     datetime=_exif_date(metadata.datetime) or None, iccprofile=srgb_icc_profile() or None,
-                     metadata=None, extratags=tags)
+    exif = _exif_fields(metadata)
+    if exif:  # tifffile will not write the EXIF pointer itself: a placeholder takes its place in IFD0
+        tags.append((_EXIF_POINTER_PLACEHOLDER, "I", 1, 0, True))
+    tifffile.imwrite(path, pixels, software=_SOFTWARE, datetime=_exif_date(metadata.datetime) or None,
+                     metadata=None, extratags=tags, **options)
+    if exif:
+        _append_exif_ifd(path, exif)
+
+
+def _exif_fields(metadata: PhotoMetadata) -> list[tuple[int, int, int, Callable[[str], bytes]]]:
+    """The EXIF IFD's entries for ``metadata``: (tag, TIFF type, count, pack(byte order) -> value bytes)."""
+    fields = []
+    for code, value in ((EXPOSURE_TIME, metadata.shutter_seconds), (F_NUMBER, metadata.aperture),
+                        (FOCAL_LENGTH, metadata.focal_length_mm)):
+        if value:
+            ratio = Fraction(value).limit_denominator(100000)
+            fields.append((code, 5, 1, lambda order, r=ratio: struct.pack(order + "II", r.numerator, r.denominator)))
+    if metadata.iso:
+        fields.append((ISO_SPEED, 3, 1, lambda order: struct.pack(order + "H", min(int(round(metadata.iso)), 65535))))
+    for code, text in ((DATETIME_ORIGINAL, _exif_date(metadata.datetime)), (LENS_MODEL, metadata.lens)):
+        if text:
+            encoded = text.encode("ascii", "replace") + b"\0"
+            fields.append((code, 2, len(encoded), lambda order, e=encoded: e))
+    if fields:
+        fields.append((_EXIF_VERSION, 7, 4, lambda order: b"0232"))
+    return sorted(fields, key=lambda field: field[0])
+
+
+def _append_exif_ifd(path: Path, fields) -> None:
+    """Append an EXIF IFD holding ``fields`` to the TIFF at ``path`` and point IFD0's ExifIFD tag at it."""
+    with tifffile.TiffFile(path) as tiff:
+        if tiff.is_bigtiff:  # 8-byte offsets: PhotoLab's exports never get this big (250 MP x 6 bytes < 4 GB)
+            log.warning("%s: no EXIF IFD in a BigTIFF", path)
+            return
+        order = tiff.byteorder
+        placeholder = tiff.pages.first.tags[_EXIF_POINTER_PLACEHOLDER]
+        entry_at, pointer_at = placeholder.offset, placeholder.valueoffset
+    with open(path, "r+b") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        start = end + end % 2  # IFDs start on a word boundary
+        data_at = start + 2 + 12 * len(fields) + 4
+        entries, data = struct.pack(order + "H", len(fields)), b""
+        for code, kind, count, pack in fields:
+            value = pack(order)
+            if len(value) <= 4:
+                field = value.ljust(4, b"\0")
+            else:
+                field = struct.pack(order + "I", data_at + len(data))
+                data += value + b"\0" * (len(value) % 2)
+            entries += struct.pack(order + "HHI", code, kind, count) + field
+        handle.write(b"\0" * (start - end) + entries + struct.pack(order + "I", 0) + data)
+        handle.seek(entry_at)
+        handle.write(struct.pack(order + "H", _EXIF_IFD_POINTER))
+        handle.seek(pointer_at)
+        handle.write(struct.pack(order + "I", start))
 
 
 _WRITERS = {"jpg": _write_jpeg, "png": _write_png, "png16": _write_png16, "tiff16": _write_tiff16}

@@ -14,6 +14,7 @@ from PIL import ExifTags, Image, JpegImagePlugin
 from photolab.core import io
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import FileAccessError, UnsupportedFormatError
+from photolab.core.export import write_stored
 from photolab.core.photo import Photo
 from photolab.jobs import Job, JobState
 from utils.dng import write_dng
@@ -104,6 +105,27 @@ def test_raw_export_builds_exif_from_metadata(tmp_path):
     assert details[36867] == "2024:05:17 14:03:27"
     metadata = io.read_metadata(target)
     assert (metadata.iso, metadata.aperture, metadata.datetime) == (200, 2.8, "2024-05-17T14:03:27")
+
+
+@pytest.mark.parametrize("write", ["export", "stored"])
+def test_tiff_carries_the_shot_details_in_an_exif_ifd(tmp_path, write):
+    path = write_dng(tmp_path / "shot.dng", load_fixture("mountain_forest")).path
+    photo = io.read_photo(path)
+    if write == "export":
+        target = io.export_photo(photo, tmp_path / "shot.tif", file_format="tiff16")
+    else:
+        target = write_stored(encode_srgb_integer(photo.pixels, np.uint16), tmp_path / "shot.tif", metadata=photo.metadata)
+    with tifffile.TiffFile(target) as tiff:
+        page = tiff.pages.first
+        exif = page.tags[34665].value  # tifffile parses the EXIF IFD the pointer names
+        assert page.tags[271].value == "Canon" and page.shape[2] == 3
+    assert exif["ExposureTime"] == (1, 250) and exif["FNumber"] == (14, 5) and exif["FocalLength"] == (50, 1)
+    assert exif["ISOSpeedRatings"] == 200 and exif["LensModel"] == "EF50mm f/1.8 STM"
+    assert exif["DateTimeOriginal"] == "2024:05:17 14:03:27"
+    metadata = io.read_metadata(target)
+    assert (metadata.iso, metadata.shutter_seconds, metadata.aperture, metadata.focal_length_mm, metadata.lens) \
+        == (200, pytest.approx(1 / 250), 2.8, 50, "EF50mm f/1.8 STM")
+    assert np.abs(io.read_photo(target).pixels - photo.pixels).max() < 1e-3  # the pixels are intact
 
 
 def test_values_outside_0_1_are_clipped(tmp_path):
