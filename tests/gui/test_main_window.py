@@ -5,7 +5,7 @@ recent files, errors."""
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.recipe import Recipe
@@ -217,3 +217,24 @@ def test_opening_another_photo_before_the_first_shows_keeps_only_the_last(qtbot,
     qtbot.wait(200)  # whatever the abandoned DNG still delivers must not replace it
     assert window.document.path == png_photo and window.windowTitle().startswith("scene.png")
     assert recorded_dialogs.errors == []
+
+
+def test_redo_answers_ctrl_shift_z_and_ctrl_y(qtbot, window, png_photo):
+    open_and_wait(qtbot, window, png_photo)
+    window.develop.sliders["contrast.amount"].spin.setValue(40)
+    window.develop.sliders["saturation.vibrance"].spin.setValue(-20)
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    control = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Z, control | Qt.KeyboardModifier.ShiftModifier)
+    assert window.undo_stack.index() == 1
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Y, control)
+    assert window.undo_stack.index() == 2
+
+
+def test_no_key_is_bound_twice(window):
+    bound = [sequence.toString() for action in window.findChildren(QAction) for sequence in action.shortcuts()
+             if not sequence.isEmpty()]
+    assert bound and len(bound) == len(set(bound)), sorted(key for key in bound if bound.count(key) > 1)
