@@ -124,8 +124,8 @@ def test_zoom_actions_and_wheel(qtbot, window, dng_photo):
     window.zoom_in_action.trigger()
     assert viewer.zoom == pytest.approx(1.25)
     window.fit_action.trigger()
-    assert viewer.is_fit
-    qtbot.waitUntil(lambda: viewer.displayed.full_resolution, timeout=5000)  # a small photo: shown enlarged
+    assert viewer.is_fit and viewer.zoom == pytest.approx(1.0)  # a small photo: never enlarged
+    assert window.zoom_label.text() == "Fit (100 %)"
 
 
 def test_open_corrupt_file_shows_error_and_keeps_the_current_photo(qtbot, window, dng_photo, tmp_path,
