@@ -36,6 +36,7 @@ from photolab.gui.tools import ViewTools
 from photolab.gui.viewer import ImageViewer
 
 APP_NAME = "PhotoLab"
+OPEN_FOLDER_KEY = "open/folder"
 
 
 def open_file_filter() -> str:
@@ -168,11 +169,19 @@ class MainWindow(QMainWindow):
         self.develop.setEnabled(has_photo)
 
     # --- opening --------------------------------------------------------------------------------------
+    def open_folder(self) -> Path:
+        """Where the Open dialog starts: the folder last chosen in it, else the current photo's, else home."""
+        remembered = str(self.settings.value(OPEN_FOLDER_KEY, ""))
+        if remembered and Path(remembered).is_dir():
+            return Path(remembered)
+        if self.document is not None:
+            return self.document.path.parent
+        return Path.home()
+
     def choose_and_open(self) -> None:
-        folder = str(self.settings.value("open/folder", str(Path.home())))
-        path = dialogs.get_open_path(self, "Open photo", folder, open_file_filter())
+        path = dialogs.get_open_path(self, "Open photo", str(self.open_folder()), open_file_filter())
         if path:
-            self.settings.setValue("open/folder", str(Path(path).parent))
+            self.settings.setValue(OPEN_FOLDER_KEY, str(Path(path).parent))
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> Document:

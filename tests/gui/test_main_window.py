@@ -238,3 +238,24 @@ def test_no_key_is_bound_twice(window):
     bound = [sequence.toString() for action in window.findChildren(QAction) for sequence in action.shortcuts()
              if not sequence.isEmpty()]
     assert bound and len(bound) == len(set(bound)), sorted(key for key in bound if bound.count(key) > 1)
+
+
+def test_open_dialog_starts_in_the_last_used_folder(qtbot, window, settings, png_photo, tmp_path, monkeypatch):
+    from photolab.gui import dialogs
+    from photolab.gui.main_window import MainWindow
+
+    asked = []
+    chosen = tmp_path / "elsewhere" / "other.png"
+    chosen.parent.mkdir()
+    chosen.write_bytes(png_photo.read_bytes())
+    monkeypatch.setattr(dialogs, "get_open_path", lambda parent, title, folder, name_filter: asked.append(folder)
+                        or str(chosen))
+    open_and_wait(qtbot, window, png_photo)  # from the command line, say: no folder remembered yet
+    window.choose_and_open()
+    assert asked == [str(png_photo.parent)]  # first use: the current photo's folder
+    qtbot.waitUntil(lambda: window.document.path == chosen and window.document.is_fully_loaded, timeout=10000)
+    later = MainWindow(settings)  # the next session, with no photo open
+    qtbot.addWidget(later)
+    later.choose_and_open()
+    assert asked[-1] == str(chosen.parent)
+    later.close()
