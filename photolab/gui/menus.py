@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu
 
 from photolab import __version__
 from photolab.gui import dialogs
+from photolab.gui.recent_files import recent_labels
 
 Key = QKeySequence.StandardKey
 
@@ -81,6 +82,7 @@ def create_menus(window) -> None:
     file_menu = bar.addMenu("&File")
     file_menu.addAction(window.open_action)
     window.recent_menu = QMenu("Open &Recent", window)
+    window.recent_menu.setToolTipsVisible(True)  # each entry's full path
     window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
     file_menu.addMenu(window.recent_menu)
     file_menu.addSeparator()
@@ -117,9 +119,10 @@ def fill_recent_menu(window) -> None:
         names = ", ".join(Path(p).name for p in missing)
         window.statusBar().showMessage(f"Removed from Open Recent (no longer found): {names}", 8000)
     paths = recent.paths()
-    for index, path in enumerate(paths):
-        action = menu.addAction(f"&{(index + 1) % 10}  {Path(path).name}")
+    for index, (path, label) in enumerate(zip(paths, recent_labels(paths))):
+        action = menu.addAction(f"&{(index + 1) % 10}  {label.replace('&', '&&')}")
         action.setToolTip(path)
+        action.setStatusTip(path)
         action.setData(path)
         action.triggered.connect(lambda checked=False, p=path: window.open_recent(p))
     if paths:

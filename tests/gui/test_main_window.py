@@ -168,7 +168,8 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     assert window.recent.paths() == [str(dng_photo.resolve()), str(png_photo.resolve())]
     fill_recent_menu(window)
     labels = [action.text() for action in window.recent_menu.actions() if action.data()]
-    assert labels == ["&1  scene.dng", "&2  scene.png"]
+    folder = png_photo.parent.name
+    assert labels == [f"&1  scene.dng — {folder}", f"&2  scene.png — {folder}"]
     png_photo.unlink()
     window.open_recent(str(png_photo.resolve()))
     assert "no longer exists" in recorded_dialogs.infos[-1]
@@ -178,6 +179,21 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     assert len(window.recent.paths()) == 10 and window.recent.paths()[0] == "/photos/11.jpg"
     fill_recent_menu(window)  # the menu prunes entries that vanished, with a status message
     assert window.recent.paths() == [] and "no longer found" in window.statusBar().currentMessage()
+
+
+def test_open_recent_tells_files_of_the_same_name_apart(window, tmp_path):
+    paths = [tmp_path / "a" / "2024" / "scene.png", tmp_path / "b" / "2024" / "scene.png",
+             tmp_path / "c" / "Q&A.png"]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        window.recent.add(path)
+    fill_recent_menu(window)
+    entries = [action for action in window.recent_menu.actions() if action.data()]
+    assert [action.text() for action in entries] == ["&1  Q&&A.png — c", "&2  scene.png — b/2024",
+                                                     "&3  scene.png — a/2024"]
+    assert [action.toolTip() for action in entries] == [str(p.resolve()) for p in reversed(paths)]
+    assert entries[1].statusTip() == str(paths[1].resolve())
 
 
 def test_dropping_a_photo_opens_it(qtbot, window, png_photo, tmp_path):
