@@ -45,6 +45,14 @@ def open_file_filter() -> str:
     return f"Photos ({patterns});;All files (*)"
 
 
+def quit_question(running: list[JobHandle]) -> str:
+    """What closing the window asks while ``running`` jobs would be cancelled."""
+    if len(running) == 1:
+        return f"{running[0].title} is still running. Quit and cancel it?"
+    titles = "".join(f"\n• {handle.title}" for handle in running)
+    return f"{len(running)} jobs are still running:{titles}\n\nQuit and cancel them?"
+
+
 class MainWindow(QMainWindow):
     """PhotoLab's single window."""
 
@@ -60,7 +68,6 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings)
         self.document: Document | None = None
         self._opening: Document | None = None  # being read; replaces ``document`` once it shows something
-        self._exports: list[JobHandle] = []  # running exports (closing the window asks about them)
         self.runner = JobRunner(self)
         self.undo_stack = QUndoStack(self)
         self.renderer = PreviewRenderer(self.runner, self)
@@ -381,8 +388,6 @@ class MainWindow(QMainWindow):
         """Export the current photo at full resolution in the background."""
         document = self.document
         handle = self.runner.submit(export_job(document.full_photo, document.recipe, request))
-        self._exports.append(handle)
-        handle.ended.connect(self._exports.remove)
         handle.finished.connect(self._on_exported)
         handle.failed.connect(lambda message: dialogs.show_error(self, "Export failed", message))
         handle.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled", 5000))
@@ -394,8 +399,8 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        if self._exports and not dialogs.ask_yes_no(
-                self, "Export running", f"{self._exports[-1].title} is still running. Quit and cancel it?"):
+        running = self.runner.unfinished_work()
+        if running and not dialogs.ask_yes_no(self, "Jobs running", quit_question(running)):
             event.ignore()
             return
         self._abandon_opening()

@@ -340,9 +340,6 @@ def merge_job(request: MergeRequest) -> Job:
 def start_merge(window, request: MergeRequest):
     """Run the merge on the window's job runner; when it ends, open the result (or show why it failed)."""
     handle = window.runner.submit(merge_job(request))
-    window._merge_handles = getattr(window, "_merge_handles", [])
-    window._merge_handles.append(handle)
-    handle.ended.connect(lambda h: window._merge_handles.remove(h) if h in window._merge_handles else None)
     handle.finished.connect(lambda path: window.open_path(path))
 
     def failed(message: str) -> None:

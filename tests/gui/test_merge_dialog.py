@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -159,3 +161,38 @@ def test_frames_without_exposure_metadata_say_so(qtbot, tmp_path):
     assert list_texts(dialog)[1].endswith("EV +3.0") and "frame0.png" in dialog.summary.text()
     assert dialog.times.text() == ""
     qtbot.waitUntil(lambda: dialog.thumbnails_pending() == 0, timeout=20000)
+
+
+def test_quitting_while_a_merge_runs_asks_first(qtbot, window, tmp_path, recorded_dialogs, monkeypatch):
+    from photolab.gui import merge_dialog
+    from photolab.gui.jobs import BACKGROUND
+    from photolab.jobs import Job
+
+    started = threading.Event()
+
+    def endless_merge(paths, target, *, context, **options):
+        started.set()
+        while True:
+            context.progress(0.5, "Merging")  # raises once cancelled
+            time.sleep(0.01)
+
+    monkeypatch.setattr(merge_dialog, "merge_hdr_files", endless_merge)
+    paths = brackets(tmp_path)
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(paths)
+        dialog.times.setText("1/64 1/8 1")
+        return True
+
+    window.exec_dialog = fill_and_accept
+    window.merge_hdr_action.trigger()
+    assert started.wait(5)
+    window.runner.submit(Job(lambda context: time.sleep(0.2), title="Rendering"), lane=BACKGROUND,
+                         ask_before_quit=False)  # a view that is simply made again: never asked about
+    window.close()
+    assert recorded_dialogs.questions == ["Merging 3 brackets to HDR is still running. Quit and cancel it?"]
+    assert window.isVisible()  # the answer was no
+    recorded_dialogs.answers = [True]
+    window.close()
+    assert not window.isVisible()
+    qtbot.waitUntil(lambda: window.runner.unfinished_work() == [], timeout=5000)  # cancelled
