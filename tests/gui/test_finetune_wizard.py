@@ -99,6 +99,23 @@ def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
     assert "model list" in results.save_status.text()
 
 
+def test_the_split_note_says_what_training_holds_out(qtbot, settings, tmp_path):
+    folder = make_folder(tmp_path / "colours")  # 6 images a class: a quarter of 6 rounds to 2, a third
+    wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
+    go_to_data_check(qtbot, wizard, folder)
+    wizard.next()
+    wizard.next()
+    page = wizard.settings_page
+    assert page.split_note.text().startswith("6 of the 18 images (33%) are held out")
+    page.val_auto.setChecked(False)
+    page.val_ratio.setValue(0.45)
+    assert page.split_note.text() == "9 of the 18 images (50%) are held out to measure accuracy."
+    page.epochs.setValue(1)
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.training_page.isComplete(), timeout=TIMEOUT)
+    assert wizard.outcome.val_images == 9
+
+
 def test_messy_and_empty_folders_do_not_crash_and_block_training(qtbot, settings, tmp_path):
     wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
     empty = tmp_path / "empty"
