@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 
 from photolab.gui.finetune_wizard import FinetuneWizard
 from photolab.gui.jobs import JobRunner
+from photolab.gui.model_manager_dialog import card_html
 from photolab.gui.model_service import ModelService
 from photolab.gui.training_curves import TrainingCurves
 from photolab.models import manager as manager_module
@@ -95,6 +96,7 @@ def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
     assert entry.card.training["description"] == "Red, green and blue squares"
     assert entry.card.training["data"]["excluded_classes"] == ["odd"]
     assert entry.card.training["recipe"]["strategy"] == "full"
+    assert "<td>user-trained; see your data</td>" in card_html(entry)  # no licence claimed for the user's model
     assert "my-colours" in [e.name for e in service.entries()]  # the Classify panel's list refills from this
     assert "model list" in results.save_status.text()
 
