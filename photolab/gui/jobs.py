@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
@@ -91,6 +92,10 @@ class JobHandle(QObject):
         _yield_to_the_gui_thread()
         try:
             self.job.run()
+        except BaseException as error:  # noqa: BLE001 - Job.run lets SystemExit & co. through; in Qt's pool they
+            # would end the whole program (a reader that calls sys.exit, say): the job failed, like any other
+            self.job.error, self.job.error_details = error, traceback.format_exc()
+            self.job.state = JobState.FAILED
         finally:
             self._worker_done.set()
             self._relay.done.emit()

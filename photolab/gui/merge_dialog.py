@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from photolab.core import io
 from photolab.core.color import encode_srgb_integer
-from photolab.core.errors import PhotoLabError
 from photolab.core.burst import merge_burst_files
 from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_hdr_files
 from photolab.core.tonemap import TONEMAPS
@@ -66,8 +65,8 @@ def frame_info(path: str | Path) -> FrameInfo:
     """The exposure data in ``path``'s metadata (read from the header only: cheap enough for the GUI thread)."""
     try:
         metadata = io.read_metadata(path)
-    except (PhotoLabError, OSError) as exc:
-        return FrameInfo(str(path), problem=f"cannot be read ({exc})")
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file makes the reader raise, it is listed as such
+        return FrameInfo(str(path), problem=f"cannot be read ({exc or type(exc).__name__})")
     if not metadata.shutter_seconds:
         return FrameInfo(str(path), iso=metadata.iso, aperture=metadata.aperture, problem=NO_EXPOSURE)
     return FrameInfo(str(path), metadata.shutter_seconds, metadata.iso, metadata.aperture)
