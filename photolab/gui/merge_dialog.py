@@ -28,7 +28,7 @@ from photolab.core.tonemap import TONEMAPS
 from photolab.gui import dialogs
 from photolab.gui.export_dialog import same_file
 from photolab.gui.jobs import JobRunner
-from photolab.jobs import Job
+from photolab.jobs import Job, JobState
 
 HDR, BURST = "hdr", "burst"
 OUTPUT_FILTER = "Tone-mapped image (*.tif *.png *.jpg);;Radiance HDR (*.hdr);;OpenEXR (*.exr)"
@@ -411,9 +411,8 @@ def open_merge_dialog(window, mode: str, dialog: MergeDialog | None = None) -> N
         dialog.deleteLater()
         return
     handle = start_merge(window, dialog.request())
-    handle.failed.connect(lambda _message: open_merge_dialog(window, mode, dialog))
-    handle.finished.connect(lambda _path: dialog.deleteLater())
-    handle.cancelled.connect(dialog.deleteLater)
+    handle.ended.connect(lambda ended: open_merge_dialog(window, mode, dialog)
+                         if ended.job.state is JobState.FAILED else dialog.deleteLater())
 
 
 def _file_menu(window):

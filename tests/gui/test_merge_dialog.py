@@ -80,6 +80,7 @@ def test_failed_merge_explains_what_to_enter_and_shows_the_dialog_again(qtbot, w
     def fill_accept_then_cancel(dialog):
         shown.append((dialog, dialog.paths(), dialog.output.text(), dialog.deghost.isChecked()))
         if len(shown) > 1:
+            assert window.runner.unfinished_work() == []  # the failed merge is over
             return False  # the user gives up
         dialog.set_paths(paths)
         dialog.output.setText(str(tmp_path / "out.hdr"))
