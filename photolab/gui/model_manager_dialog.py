@@ -35,7 +35,7 @@ class NameTaken:
     name: str
 
 
-def free_name(name: str, taken) -> str:
+def free_name(name: str, taken: set[str]) -> str:
     """``name-2`` (or -3, ...): the first such name not in ``taken``, shortened to fit a model name."""
     number = 2
     while True:

@@ -8,7 +8,6 @@ import zlib
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
