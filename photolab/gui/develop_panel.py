@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolBu
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import CropControls
 from photolab.gui.denoise_controls import DenoiseControls
-from photolab.gui.widgets import ParamSlider, log_mapping
+from photolab.gui.widgets import ParamSlider, log_mapping, wheel_only_with_focus
 
 TEMPERATURE_RANGE = (2000.0, 50000.0)
 TINT_LIMIT = 150.0
@@ -97,6 +97,7 @@ class DevelopPanel(QWidget):
         for box in (wb_box, tone_box, presence_box, denoise_box, crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
+        wheel_only_with_focus(self)  # the panel scrolls under the wheel; a clicked control takes it
         self.set_recipe(self._recipe)
 
     # --- construction -----------------------------------------------------------------------------

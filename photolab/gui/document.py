@@ -133,7 +133,7 @@ class Document(QObject):
         preview_handle = self._runner.submit(preview, lane=BACKGROUND, visible=False)
         preview_handle.finished.connect(self._on_preview)
         preview_handle.failed.connect(self._on_preview_failed)
-        full_handle = self._runner.submit(full, lane=BACKGROUND, visible=True)
+        full_handle = self._runner.submit(full, lane=BACKGROUND, visible=True, ask_before_quit=False)
         full_handle.finished.connect(self._on_full)
         full_handle.failed.connect(self._on_full_failed)
         full_handle.cancelled.connect(self._on_full_cancelled)

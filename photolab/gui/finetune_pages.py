@@ -280,6 +280,7 @@ class SettingsPage(QWizardPage):
         self.val_ratio = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=0.5, singleStep=0.05, value=0.2)
         self.val_auto.toggled.connect(lambda auto: self.val_ratio.setEnabled(not auto))
         self.val_auto.toggled.connect(self._describe_split)
+        self.val_ratio.valueChanged.connect(self._describe_split)
         self.val_ratio.setEnabled(False)
         self.split_note = _label("")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
@@ -312,12 +313,18 @@ class SettingsPage(QWizardPage):
         self._describe_split()
 
     def _describe_split(self, *_args) -> None:
+        """Say how many images the run will hold out: the split training makes (``stratified_split`` of the
+        same labels, share and seed), whose per-class rounding may differ from the share asked for."""
         from photolab.models.finetune import auto_val_fraction
+        from photolab.models.training import stratified_split
 
         report = self._wizard.filtered_report()
-        total = len(report.items) if report is not None else 0
-        if self.val_auto.isChecked():
-            self.split_note.setText(f"{auto_val_fraction(total):.0%} of the {total} images are held out to "
-                                    f"measure accuracy (less as the data grows).")
-        else:
-            self.split_note.setText(f"{self.val_ratio.value():.0%} of the {total} images are held out.")
+        if report is None or not report.items:
+            self.split_note.setText("")
+            return
+        total = len(report.items)
+        auto = self.val_auto.isChecked()
+        fraction = auto_val_fraction(total) if auto else self.val_ratio.value()
+        held_out = len(stratified_split(report.labels, fraction, self.seed.value())[1])
+        self.split_note.setText(f"{held_out} of the {total} images ({held_out / total:.0%}) are held out to measure "
+                                f"accuracy{' (a smaller share as the data grows)' if auto else ''}.")

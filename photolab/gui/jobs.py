@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
@@ -45,10 +46,12 @@ class JobHandle(QObject):
     cancelled = Signal()
     ended = Signal(object)  # always last, with this handle, whatever the outcome
 
-    def __init__(self, job: Job, *, visible: bool, parent: QObject | None = None) -> None:
+    def __init__(self, job: Job, *, visible: bool, ask_before_quit: bool = False,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.job = job
         self.visible = visible  # shown in the status bar (with a Cancel button)
+        self.ask_before_quit = ask_before_quit  # quitting while it runs would throw its work away
         self.fraction = 0.0
         self.message = ""
         self._relay = _Relay(self)
@@ -89,6 +92,10 @@ class JobHandle(QObject):
         _yield_to_the_gui_thread()
         try:
             self.job.run()
+        except BaseException as error:  # noqa: BLE001 - Job.run lets SystemExit & co. through; in Qt's pool they
+            # would end the whole program (a reader that calls sys.exit, say): the job failed, like any other
+            self.job.error, self.job.error_details = error, traceback.format_exc()
+            self.job.state = JobState.FAILED
         finally:
             self._worker_done.set()
             self._relay.done.emit()
@@ -150,10 +157,15 @@ class JobRunner(QObject):
         self._active: list[JobHandle] = []
         self._ended: list[JobHandle] = []  # released on the next event-loop turn, outside their own slots
 
-    def submit(self, job: Job, *, lane: str = BACKGROUND, visible: bool = True) -> JobHandle:
-        """Start ``job`` on the lane's pool; returns its handle (signals arrive in the GUI thread)."""
+    def submit(self, job: Job, *, lane: str = BACKGROUND, visible: bool = True,
+               ask_before_quit: bool = True) -> JobHandle:
+        """Start ``job`` on the lane's pool; returns its handle (signals arrive in the GUI thread).
+
+        A visible job is work the user asked for, so quitting while it runs asks first (see
+        :meth:`unfinished_work`); ``ask_before_quit=False`` exempts visible jobs that only make a view again
+        (opening, rendering)."""
         # No Qt parent: a handle lives as long as someone (the runner while it runs, or the caller) holds it.
-        handle = JobHandle(job, visible=visible)
+        handle = JobHandle(job, visible=visible, ask_before_quit=visible and ask_before_quit)
         handle.ended.connect(self._forget)
         self._active.append(handle)
         self.job_started.emit(handle)
@@ -163,6 +175,10 @@ class JobRunner(QObject):
     def active_jobs(self, *, visible_only: bool = False) -> list[JobHandle]:
         """Handles whose outcome has not been relayed yet, oldest first."""
         return [h for h in self._active if h.visible or not visible_only]
+
+    def unfinished_work(self) -> list[JobHandle]:
+        """The running or queued jobs that quitting would throw away (``ask_before_quit``), oldest first."""
+        return [h for h in self._active if h.ask_before_quit]
 
     def cancel_all(self) -> None:
         """Ask every running or queued job to stop."""

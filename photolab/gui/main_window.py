@@ -36,12 +36,21 @@ from photolab.gui.tools import ViewTools
 from photolab.gui.viewer import ImageViewer
 
 APP_NAME = "PhotoLab"
+OPEN_FOLDER_KEY = "open/folder"
 
 
 def open_file_filter() -> str:
     """'Photos (*.cr2 *.CR2 …);;All files (*)' from the extensions io can read."""
     patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in sorted(io.SUPPORTED_EXTENSIONS))
     return f"Photos ({patterns});;All files (*)"
+
+
+def quit_question(running: list[JobHandle]) -> str:
+    """What closing the window asks while ``running`` jobs would be cancelled."""
+    if len(running) == 1:
+        return f"{running[0].title} is still running. Quit and cancel it?"
+    titles = "".join(f"\n• {handle.title}" for handle in running)
+    return f"{len(running)} jobs are still running:{titles}\n\nQuit and cancel them?"
 
 
 class MainWindow(QMainWindow):
@@ -59,7 +68,6 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings)
         self.document: Document | None = None
         self._opening: Document | None = None  # being read; replaces ``document`` once it shows something
-        self._exports: list[JobHandle] = []  # running exports (closing the window asks about them)
         self.runner = JobRunner(self)
         self.undo_stack = QUndoStack(self)
         self.renderer = PreviewRenderer(self.runner, self)
@@ -168,11 +176,19 @@ class MainWindow(QMainWindow):
         self.develop.setEnabled(has_photo)
 
     # --- opening --------------------------------------------------------------------------------------
+    def open_folder(self) -> Path:
+        """Where the Open dialog starts: the folder last chosen in it, else the current photo's, else home."""
+        remembered = str(self.settings.value(OPEN_FOLDER_KEY, ""))
+        if remembered and Path(remembered).is_dir():
+            return Path(remembered)
+        if self.document is not None:
+            return self.document.path.parent
+        return Path.home()
+
     def choose_and_open(self) -> None:
-        folder = str(self.settings.value("open/folder", str(Path.home())))
-        path = dialogs.get_open_path(self, "Open photo", folder, open_file_filter())
+        path = dialogs.get_open_path(self, "Open photo", str(self.open_folder()), open_file_filter())
         if path:
-            self.settings.setValue("open/folder", str(Path(path).parent))
+            self.settings.setValue(OPEN_FOLDER_KEY, str(Path(path).parent))
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> Document:
@@ -372,8 +388,6 @@ class MainWindow(QMainWindow):
         """Export the current photo at full resolution in the background."""
         document = self.document
         handle = self.runner.submit(export_job(document.full_photo, document.recipe, request))
-        self._exports.append(handle)
-        handle.ended.connect(self._exports.remove)
         handle.finished.connect(self._on_exported)
         handle.failed.connect(lambda message: dialogs.show_error(self, "Export failed", message))
         handle.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled", 5000))
@@ -385,8 +399,8 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        if self._exports and not dialogs.ask_yes_no(
-                self, "Export running", f"{self._exports[-1].title} is still running. Quit and cancel it?"):
+        running = self.runner.unfinished_work()
+        if running and not dialogs.ask_yes_no(self, "Jobs running", quit_question(running)):
             event.ignore()
             return
         self._abandon_opening()

@@ -13,13 +13,24 @@ from PySide6.QtWidgets import QMenu
 
 from photolab import __version__
 from photolab.gui import dialogs
+from photolab.gui.recent_files import recent_labels
 
 Key = QKeySequence.StandardKey
 
 
+def key_sequences(*shortcuts) -> list[QKeySequence]:
+    """The shortcuts as key sequences, each once (a standard key expands to the platform's bindings, which
+    may be none): an action bound twice to one key makes Qt refuse that key as ambiguous."""
+    sequences: list[QKeySequence] = []
+    for shortcut in shortcuts:
+        expanded = QKeySequence.keyBindings(shortcut) if isinstance(shortcut, Key) else [QKeySequence(shortcut)]
+        sequences += [s for s in expanded if not s.isEmpty() and s not in sequences]
+    return sequences
+
+
 def _action(window, text: str, slot, shortcuts=(), *, checkable: bool = False, tip: str = "") -> QAction:
     action = QAction(text, window, checkable=checkable)
-    action.setShortcuts([QKeySequence(shortcut) for shortcut in shortcuts])
+    action.setShortcuts(key_sequences(*shortcuts))
     action.setStatusTip(tip)
     (action.toggled if checkable else action.triggered).connect(slot)
     return action
@@ -35,9 +46,9 @@ def create_actions(window) -> None:
                                          ["Ctrl+E"], tip="Export beside the original, as last time")
     window.quit_action = _action(window, "&Quit", window.close, [Key.Quit])
     window.undo_action = window.undo_stack.createUndoAction(window, "&Undo")
-    window.undo_action.setShortcuts(QKeySequence.keyBindings(Key.Undo))
+    window.undo_action.setShortcuts(key_sequences(Key.Undo))
     window.redo_action = window.undo_stack.createRedoAction(window, "&Redo")
-    window.redo_action.setShortcuts(QKeySequence.keyBindings(Key.Redo) + [QKeySequence("Ctrl+Shift+Z")])
+    window.redo_action.setShortcuts(key_sequences(Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
     window.reset_action = _action(window, "Reset &All Edits", window.reset_all_edits, ["Ctrl+Shift+R"])
     window.rotate_left_action = _action(window, "Rotate &Left", lambda: develop.crop.rotate(clockwise=False),
                                         ["Ctrl+["])
@@ -71,6 +82,7 @@ def create_menus(window) -> None:
     file_menu = bar.addMenu("&File")
     file_menu.addAction(window.open_action)
     window.recent_menu = QMenu("Open &Recent", window)
+    window.recent_menu.setToolTipsVisible(True)  # each entry's full path
     window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
     file_menu.addMenu(window.recent_menu)
     file_menu.addSeparator()
@@ -107,9 +119,10 @@ def fill_recent_menu(window) -> None:
         names = ", ".join(Path(p).name for p in missing)
         window.statusBar().showMessage(f"Removed from Open Recent (no longer found): {names}", 8000)
     paths = recent.paths()
-    for index, path in enumerate(paths):
-        action = menu.addAction(f"&{(index + 1) % 10}  {Path(path).name}")
+    for index, (path, label) in enumerate(zip(paths, recent_labels(paths))):
+        action = menu.addAction(f"&{(index + 1) % 10}  {label.replace('&', '&&')}")
         action.setToolTip(path)
+        action.setStatusTip(path)
         action.setData(path)
         action.triggered.connect(lambda checked=False, p=path: window.open_recent(p))
     if paths:

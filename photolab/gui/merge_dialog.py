@@ -1,8 +1,10 @@
 """File > Merge to HDR… and Merge Burst…: pick the frames and the output, merge in the background, open the result.
 
-The dialog only collects a ``MergeRequest``; the merge itself is the same core function the CLI runs
+The dialog only collects a ``MergeRequest`` (asking before it replaces a file, and never naming an input frame
+or the photo open in the viewer as the output); the merge itself is the same core function the CLI runs
 (``merge_hdr_files`` / ``merge_burst_files``), as a Job on the window's runner, with progress and cancel in
-the status bar. ``install_merge_action(window)`` adds the two commands to an existing window's File menu.
+the status bar. A merge that fails shows why and then the dialog again, with its frames and settings.
+``install_merge_action(window)`` adds the two commands to an existing window's File menu.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 
 from photolab.core import io
 from photolab.core.color import encode_srgb_integer
-from photolab.core.errors import PhotoLabError
 from photolab.core.burst import merge_burst_files
 from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_hdr_files
 from photolab.core.tonemap import TONEMAPS
 from photolab.gui import dialogs
+from photolab.gui.export_dialog import same_file
 from photolab.gui.jobs import JobRunner
-from photolab.jobs import Job
+from photolab.jobs import Job, JobState
 
 HDR, BURST = "hdr", "burst"
 OUTPUT_FILTER = "Tone-mapped image (*.tif *.png *.jpg);;Radiance HDR (*.hdr);;OpenEXR (*.exr)"
 THUMBNAIL_SIDE = 160
-NO_EXPOSURE = "no exposure time in its metadata: type the times below"
+NO_EXPOSURE = "no exposure time in its metadata"
+FUSION = "mertens"  # exposure fusion: needs no exposure times
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ def frame_info(path: str | Path) -> FrameInfo:
     """The exposure data in ``path``'s metadata (read from the header only: cheap enough for the GUI thread)."""
     try:
         metadata = io.read_metadata(path)
-    except (PhotoLabError, OSError) as exc:
-        return FrameInfo(str(path), problem=f"cannot be read ({exc})")
+    except Exception as exc:  # noqa: BLE001 - whatever a hostile file makes the reader raise, it is listed as such
+        return FrameInfo(str(path), problem=f"cannot be read ({exc or type(exc).__name__})")
     if not metadata.shutter_seconds:
         return FrameInfo(str(path), iso=metadata.iso, aperture=metadata.aperture, problem=NO_EXPOSURE)
     return FrameInfo(str(path), metadata.shutter_seconds, metadata.iso, metadata.aperture)
@@ -133,11 +136,14 @@ def parse_times(text: str) -> tuple[float, ...] | None:
 
 
 class MergeDialog(QDialog):
-    """Frames, output file and merge settings for one HDR or burst merge."""
+    """Frames, output file and merge settings for one HDR or burst merge; ``open_photo`` (the photo in the
+    viewer) is never accepted as the output."""
 
-    def __init__(self, mode: str, parent: QWidget | None = None, runner: JobRunner | None = None) -> None:
+    def __init__(self, mode: str, parent: QWidget | None = None, runner: JobRunner | None = None, *,
+                 open_photo: Path | None = None) -> None:
         super().__init__(parent)
         self.mode = mode
+        self.open_photo = open_photo
         self.setWindowTitle("Merge to HDR" if mode == HDR else "Merge Burst")
         self._runner = runner or getattr(parent, "runner", None) or JobRunner(self)
         self._infos: dict[str, FrameInfo] = {}
@@ -171,6 +177,7 @@ class MergeDialog(QDialog):
         self.method, self.align, self.deghost, self.times = QComboBox(), QCheckBox("Align handheld frames"), \
             QCheckBox("Remove ghosts (moving things)"), QLineEdit()
         self.method.addItems(METHODS)
+        self.method.currentTextChanged.connect(self._method_changed)
         self.align.setChecked(True)
         self.deghost.setChecked(True)
         self.times.setPlaceholderText("from the files, or e.g. 1/250 1/60 1/15")
@@ -223,18 +230,32 @@ class MergeDialog(QDialog):
             item.setToolTip(frame.path)
             self.files.addItem(item)
             self._start_thumbnail(frame.path)
-        self._update_times(frames)
+        self._update_times()
         if paths and not self.output.text():
             first = Path(paths[0])
             self.output.setText(str(first.with_name(f"{first.stem}_{self.mode}.tif")))
 
-    def _update_times(self, frames: list[FrameInfo]) -> None:
+    def is_fusion(self) -> bool:
+        """True for an HDR merge by Mertens exposure fusion, which needs no exposure times."""
+        return self.mode == HDR and self.method.currentText() == FUSION
+
+    def _method_changed(self) -> None:
+        self.times.setEnabled(not self.is_fusion())
+        self.times.setToolTip("Mertens fusion needs no exposure times" if self.is_fusion() else "")
+        self._update_times()
+
+    def _update_times(self) -> None:
+        frames = [self._infos[p] for p in self.paths()]
         missing = [Path(f.path).name for f in frames if not f.shutter]
         if self.mode != HDR or not frames:
             self.summary.setText("")
+        elif self.is_fusion():
+            self.summary.setText("Mertens fusion blends the best-exposed parts of the frames: it needs no "
+                                 "exposure times.")
         elif missing:
             self.summary.setText(f"No exposure time recorded for {', '.join(missing)}: type the exposure times of "
-                                 f"all frames, in the order of the list.")
+                                 f"all frames, in the order of the list, or choose Mertens fusion, which needs "
+                                 f"none.")
         else:
             self.summary.setText("Sorted by exposure; the times come from the files' metadata (you may change them).")
         if self.mode != HDR or self.times.text().strip() not in ("", self._prefill[0]):
@@ -305,7 +326,7 @@ class MergeDialog(QDialog):
         if not self.output.text().strip():
             raise ValueError("Choose an output file.")
         times = None
-        if self.mode == HDR:
+        if self.mode == HDR and not self.is_fusion():
             text = self.times.text().strip()
             times = self._prefill[1] if text and text == self._prefill[0] else parse_times(text)
         if times is not None and len(times) != len(paths):
@@ -316,13 +337,41 @@ class MergeDialog(QDialog):
         return MergeRequest(self.mode, paths, Path(self.output.text().strip()), times, options,
                             self.tonemap.currentText(), reference)
 
+    def output_problem(self, request: MergeRequest) -> str:
+        """Why ``request.target`` must not be written, or '' when it may (perhaps replacing a file)."""
+        target = request.target
+        if any(same_file(target, Path(path)) for path in request.paths):
+            return f"{target} is one of the frames to merge; choose another output file."
+        if self.open_photo is not None and same_file(target, self.open_photo):
+            return f"{target} is the photo open in the viewer; choose another output file."
+        if target.is_dir():
+            return f"{target} is a folder; add a file name."
+        if not target.parent.is_dir():
+            return f"The folder {target.parent} does not exist."
+        return ""
+
     def accept(self) -> None:
+        """Close with the request when it is complete and its output may be written (asking before replacing
+        a file); otherwise say why and stay open."""
         try:
-            self.request()
+            request = self.request()
         except ValueError as exc:
             dialogs.show_warning(self, self.windowTitle(), str(exc))
             return
+        problem = self.output_problem(request)
+        if problem:
+            dialogs.show_warning(self, self.windowTitle(), problem)
+            return
+        if request.target.exists() and not dialogs.ask_yes_no(
+                self, "Replace file?", f"{request.target} already exists. Replace it?"):
+            return
         super().accept()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Shown again after a failed merge: read the thumbnails that closing it cancelled."""
+        for path in self.paths():
+            self._start_thumbnail(path)
+        super().showEvent(event)
 
 
 def merge_job(request: MergeRequest) -> Job:
@@ -340,14 +389,11 @@ def merge_job(request: MergeRequest) -> Job:
 def start_merge(window, request: MergeRequest):
     """Run the merge on the window's job runner; when it ends, open the result (or show why it failed)."""
     handle = window.runner.submit(merge_job(request))
-    window._merge_handles = getattr(window, "_merge_handles", [])
-    window._merge_handles.append(handle)
-    handle.ended.connect(lambda h: window._merge_handles.remove(h) if h in window._merge_handles else None)
     handle.finished.connect(lambda path: window.open_path(path))
 
     def failed(message: str) -> None:
         if isinstance(handle.job.error, MissingExposureError):
-            message += " (enter them in the Exposure times field)"
+            message += " (enter them in the Exposure times field, or choose Mertens fusion, which needs none)"
         dialogs.show_error(window, "Merge failed", message)
 
     handle.failed.connect(failed)
@@ -355,11 +401,18 @@ def start_merge(window, request: MergeRequest):
     return handle
 
 
-def open_merge_dialog(window, mode: str) -> None:
-    """Show the merge dialog for ``mode`` and start the merge when accepted."""
-    dialog = MergeDialog(mode, window)
-    if window.exec_dialog(dialog):
-        start_merge(window, dialog.request())
+def open_merge_dialog(window, mode: str, dialog: MergeDialog | None = None) -> None:
+    """Show the merge dialog for ``mode`` (or ``dialog`` again) and start the merge when accepted. A merge that
+    fails shows its error, then the same dialog with its frames and settings, until one succeeds or the user
+    cancels."""
+    dialog = dialog or MergeDialog(mode, window)
+    dialog.open_photo = window.document.path if window.document is not None else None
+    if not window.exec_dialog(dialog):
+        dialog.deleteLater()
+        return
+    handle = start_merge(window, dialog.request())
+    handle.ended.connect(lambda ended: open_merge_dialog(window, mode, dialog)
+                         if ended.job.state is JobState.FAILED else dialog.deleteLater())
 
 
 def _file_menu(window):

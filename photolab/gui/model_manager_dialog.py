@@ -3,12 +3,14 @@
 Import (safetensors, or weights-only .pth/.bin), download (a timm catalogue entry or any URL, with progress,
 cancel and a SHA-256 check) and export (safetensors, TorchScript, ONNX when the onnx package is there) run
 as jobs on the window's runner; rename and delete are quick file operations (built-ins are read-only and a
-delete is confirmed first). Every failure is shown with the model manager's own message.
+delete is confirmed first). An import whose name is taken offers another name (``free_name``), as the CLI's
+``--name`` does. Every other failure is shown with the model manager's own message.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -23,6 +25,40 @@ from photolab.jobs import Job
 
 WEIGHTS_FILTER = "Model weights (*.safetensors *.pth *.pt *.bin);;All files (*)"
 FOLDER_KEY = "models/import_folder"
+MAX_NAME = 80  # characters in a model name (photolab.models.card.check_model_name)
+
+
+@dataclass(frozen=True)
+class NameTaken:
+    """The outcome of an import that stored nothing because a model named ``name`` is installed."""
+
+    name: str
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """``name-2`` (or -3, ...): the first such name not in ``taken``, shortened to fit a model name."""
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = name[:MAX_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def import_work(context, manager, path: str | Path, name: str | None = None):
+    """Job work: import the weights at ``path`` (as ``name`` if given) and return the new entry, or
+    :class:`NameTaken` when the name the model would get is in use (nothing is stored)."""
+    from photolab.models.importing import prepare_import
+    from photolab.models.manager import ModelStoreError
+
+    try:
+        return manager.import_file(path, name=name, context=context)
+    except ModelStoreError:
+        wanted = name or prepare_import(path)[1].name  # the same checks passed a moment ago
+        if wanted in {entry.name for entry in manager.list_models()}:
+            return NameTaken(wanted)
+        raise
 
 
 def card_html(entry) -> str:
@@ -295,12 +331,24 @@ class ModelManagerDialog(QDialog):
         settings.setValue(FOLDER_KEY, str(Path(path).parent))
         return self.import_file(path)
 
-    def import_file(self, path: str | Path) -> JobHandle:
-        """Import the weights at ``path`` in the background."""
-        from photolab.models.manager import import_job
-
+    def import_file(self, path: str | Path, name: str | None = None) -> JobHandle:
+        """Import the weights at ``path`` (as ``name`` if given) in the background; when the model's name is
+        taken, ask for another (a free one offered) and import again."""
         self.status.setText(f"Importing {Path(path).name}…")
-        return self._submit(import_job(self._service.manager, path), "Import failed", self._added)
+        job = Job(import_work, self._service.manager, path, name, title=f"Import {Path(path).name}")
+        return self._submit(job, "Import failed", lambda result: self._imported(path, result))
+
+    def _imported(self, path: str | Path, result) -> None:
+        if not isinstance(result, NameTaken):
+            self._added(result)
+            return
+        taken = {entry.name for entry in self._service.manager.list_models()}
+        new_name = self.ask_text("Name in use", f"A model named {result.name} is already installed. Import "
+                                 f"{Path(path).name} as:", free_name(result.name, taken))
+        if new_name:
+            self.import_file(path, new_name)
+        else:
+            self.status.setText(f"{Path(path).name} was not imported.")
 
     def _added(self, entry) -> None:
         self._service.refresh()

@@ -2,8 +2,9 @@
 
 ``ModelService`` holds the :class:`~photolab.models.manager.ModelManager` and the model the window uses
 (remembered in QSettings). Importing torch takes seconds, so the manager is created by a background job the
-first time a panel needs it (``start()``), unless one is passed in (tests do). Until then, and whenever the
-store changes, ``models_changed`` tells the selectors to refill.
+first time a panel needs it (``start()``), unless one is passed in (tests do); a remembered GPU starts it at
+once. Until then, and whenever the store changes, ``models_changed`` tells the selectors to refill. The
+manager's device is the window's one device: the denoise step (previews, the loupe, exports) runs there too.
 
 Every inference runs through an :class:`InferenceChannel`: a Job on the window's ``JobRunner`` (never on the
 GUI thread) that loads the chosen model (through the manager's cache) and calls a work function with it. A
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from photolab.core.develop import denoise as denoise_step
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, render
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
@@ -120,6 +122,8 @@ class ModelService(QObject):
         if manager is not None:
             self._apply_remembered_device()
             self._refill()
+        elif str(self.settings.value(DEVICE_KEY, "cpu")) != "cpu":
+            self.start()  # check the remembered GPU now, so denoising runs there from the start
 
     # --- the manager -----------------------------------------------------------------------------------
     @property
@@ -143,6 +147,7 @@ class ModelService(QObject):
 
     def _on_manager(self, manager: "ModelManager") -> None:
         self._manager = manager
+        self._denoise_on_manager_device()
         self._refill()
 
     def _apply_remembered_device(self) -> None:
@@ -152,6 +157,11 @@ class ModelService(QObject):
             self._manager.set_device(str(self.settings.value(DEVICE_KEY, str(self._manager.device))))
         except ModelStoreError:
             pass
+        self._denoise_on_manager_device()
+
+    def _denoise_on_manager_device(self) -> None:
+        """The denoise step's device (``RUNTIME``, which every render reads) is the manager's, as checked."""
+        denoise_step.RUNTIME.device = str(self._manager.device)
 
     # --- the models --------------------------------------------------------------------------------------
     def entries(self) -> list["ModelEntry"]:
@@ -220,9 +230,11 @@ class ModelService(QObject):
         return str(self._manager.device) if self._manager is not None else str(self.settings.value(DEVICE_KEY, "cpu"))
 
     def set_device(self, device: str) -> None:
-        """Run models on ``device`` from now on (remembered); the manager's error if it is not available."""
+        """Run models and the denoiser on ``device`` from now on (remembered); the manager's error if it is not
+        available."""
         if self._manager is not None:
             self._manager.set_device(device)
+            self._denoise_on_manager_device()
         self.settings.setValue(DEVICE_KEY, device)
         self.device_changed.emit(device)
         self.current_changed.emit(self._current)  # results on the old device are stale

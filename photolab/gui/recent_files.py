@@ -1,4 +1,4 @@
-"""The Open Recent list, kept in QSettings (newest first, at most ten entries)."""
+"""The Open Recent list, kept in QSettings (newest first, at most ten entries), and its menu labels."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ class RecentFiles:
 
     def clear(self) -> None:
         self._store([])
+
+
+def recent_labels(paths: list[str]) -> list[str]:
+    """'name — folder' for each path; files of the same name get as many of their folders' trailing parts as
+    it takes to tell them apart (the whole path at most)."""
+    names = [Path(p).name for p in paths]
+    folders = [Path(p).parent.parts for p in paths]
+    labels = []
+    for index, (name, parts) in enumerate(zip(names, folders)):
+        namesakes = [folders[i] for i in range(len(paths)) if i != index and names[i] == name]
+        depth = 1
+        while depth < len(parts) and any(other[-depth:] == parts[-depth:] for other in namesakes):
+            depth += 1
+        labels.append(f"{name} — {Path(*parts[-depth:])}" if parts else name)
+    return labels

@@ -290,7 +290,7 @@ class PreviewRenderer(QObject):
         job = Job(_render_job, document.proxy, recipe, document.proxy_scale, self._before,
                   False, self._generation, self._fit_area, self._proxy_stage,
                   title="Denoising the preview" if slow else "Preview")
-        handle = self._runner.submit(job, lane=INTERACTIVE, visible=slow)
+        handle = self._runner.submit(job, lane=INTERACTIVE, visible=slow, ask_before_quit=False)
         handle.finished.connect(self._on_preview)
         handle.ended.connect(self._on_preview_ended)
         self._preview_handle = handle
@@ -348,7 +348,7 @@ class PreviewRenderer(QObject):
         job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation, None,
                   self._full_stage,
                   title="Denoising at full resolution" if slow else "Rendering at full resolution")
-        handle = self._runner.submit(job, lane=BACKGROUND, visible=True)
+        handle = self._runner.submit(job, lane=BACKGROUND, visible=True, ask_before_quit=False)
         handle.finished.connect(lambda result, source=document: self._on_full(result, source))
         handle.ended.connect(lambda ended: self._forget_full(ended))
         self._full_handle = handle

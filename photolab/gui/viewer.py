@@ -111,12 +111,13 @@ class ImageViewer(QWidget):
         return self._fit
 
     def fit_zoom(self) -> float:
-        """The zoom (device px per photo px) at which the whole photo fits the viewer."""
+        """The zoom (device px per photo px) at which the whole photo fits the viewer; never above 100 %
+        (a photo smaller than the viewer is shown at its own size, not enlarged)."""
         if self._scene.width() <= 0 or self._scene.height() <= 0:
             return 1.0
         width, height = max(self.width() - 2 * FIT_MARGIN, 1), max(self.height() - 2 * FIT_MARGIN, 1)
         logical = min(width / self._scene.width(), height / self._scene.height())
-        return max(logical, 1e-6) * self.devicePixelRatioF()
+        return min(max(logical, 1e-6) * self.devicePixelRatioF(), 1.0)
 
     def zoom_to_fit(self) -> None:
         """Show the whole photo, centred; stays fitted when the window or the crop changes."""

@@ -1,4 +1,5 @@
-"""Small widgets of the develop panel: a labelled slider with a number box, reset by double-click."""
+"""Small widgets of the develop panel: a labelled slider with a number box, reset by double-click, and the
+rule that a control takes the mouse wheel only when it has the focus (so the wheel scrolls the panel)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import math
 import time
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
+                               QSlider, QWidget)
 
 MERGE_WINDOW_S = 1.0  # keyboard/wheel steps on the same control this close together form one undo step
 
@@ -149,3 +151,24 @@ def log_mapping(minimum: float, maximum: float) -> tuple[Callable[[float], float
     """(value -> fraction, fraction -> value) for a slider whose positions are spaced logarithmically."""
     ratio = math.log(maximum / minimum)
     return (lambda v: math.log(v / minimum) / ratio), (lambda f: minimum * math.exp(f * ratio))
+
+
+class _WheelOnlyWithFocus(QObject):
+    """Event filter: a wheel turned over a control without the focus is left to its parents (Qt passes an
+    ignored wheel event up, to the scroll area around the panel)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+def wheel_only_with_focus(root: QWidget) -> None:
+    """Make every slider, spin box and combo box in ``root`` take the mouse wheel only once it has the focus
+    (a click or Tab gives it); until then the wheel scrolls whatever holds ``root``."""
+    guard = _WheelOnlyWithFocus(root)
+    for control in root.findChildren(QWidget):
+        if isinstance(control, (QAbstractSlider, QAbstractSpinBox, QComboBox)):
+            control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel must not focus it
+            control.installEventFilter(guard)

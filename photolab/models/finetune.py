@@ -45,6 +45,10 @@ classifier learn; ``full``: every layer learns (the backbone at a lower rate, af
 DEFAULT_LR = {"probe": 3e-3, "last": 1e-3, "full": 5e-4}
 """Learning rate per strategy (AdamW with warm-up and cosine decay)."""
 
+USER_TRAINED_LICENSE = "user-trained; see your data"
+"""The card's licence for a model trained on the user's own photos: no licence claimed by PhotoLab, and not
+the base model's (the card's ``source`` names the base model)."""
+
 
 class FinetuneError(PhotoLabError):
     """A fine-tuning run cannot start, go on, or be saved; the message says why and what was kept."""
@@ -191,7 +195,6 @@ class FinetuneOutcome:
     val_images: int
     wrong: list[WrongPrediction] = field(default_factory=list)
     cancelled: bool = False
-    base_license: str | None = None
 
     @property
     def model(self) -> nn.Module:
@@ -310,8 +313,7 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
     finally:
         model.__dict__.pop("get_classifier", None)
     return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, val_fraction,
-                           len(train), len(val), confidently_wrong(model, val, classes), cancelled,
-                           entry.card.license)
+                           len(train), len(val), confidently_wrong(model, val, classes), cancelled)
 
 
 def finetune_job(manager, report: DatasetReport, settings: FinetuneSettings,
@@ -341,7 +343,8 @@ def training_card(outcome: FinetuneOutcome, description: str = "") -> dict:
 
 def save_outcome(manager, outcome: FinetuneOutcome, name: str, description: str = "", *,
                  overwrite: bool = False):
-    """Store the trained model as ``name`` with its full card; the new :class:`ModelEntry`.
+    """Store the trained model as ``name`` with its full card; the new :class:`ModelEntry`. Its licence is
+    :data:`USER_TRAINED_LICENSE`: PhotoLab claims none for a model trained on the user's photos.
 
     The store writes atomically: when the disk is full (or any write fails) nothing is left behind and a
     :class:`FinetuneError` says so; a name already taken is the store's :class:`ModelStoreError`.
@@ -349,7 +352,7 @@ def save_outcome(manager, outcome: FinetuneOutcome, name: str, description: str 
     try:
         return manager.save_model(outcome.model, name, outcome.result.classes, preprocessing=outcome.preprocessing,
                                   source={"kind": "trained", "base_model": outcome.base},
-                                  license=outcome.base_license, training=training_card(outcome, description),
+                                  license=USER_TRAINED_LICENSE, training=training_card(outcome, description),
                                   overwrite=overwrite)
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))

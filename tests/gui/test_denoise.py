@@ -31,6 +31,7 @@ from photolab.jobs import Job, JobState
 from photolab.models import denoise as models
 
 from .conftest import image_array, open_and_wait, scene_image, wait_until_shown
+from .model_store import make_window, manager, manager_for, seeded_store  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -419,3 +420,51 @@ def test_auto_and_the_loupe_wait_for_the_full_photo(qtbot, window, noisy_photo, 
     qtbot.waitUntil(lambda: window.document.is_fully_loaded, timeout=10000)
     wait_for_loupe(qtbot, window)
     assert view.message == "" and view.after is not None
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """torch says a GPU is there (the CI has none): a device choice of "cuda" is accepted. The denoise step's
+    settings are this test's own."""
+    from photolab.core.develop import denoise as denoise_step
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(denoise_step, "RUNTIME", denoise_step.DenoiseRuntime())
+    return denoise_step
+
+
+def test_the_device_chosen_in_the_model_manager_runs_the_denoiser(qtbot, settings, manager, fake_gpu,
+                                                                  tiny_denoiser, noisy_photo, monkeypatch):
+    devices = []
+
+    def load(name=models.DEFAULT_DENOISER, **kwargs):
+        devices.append(str(kwargs.get("device")))
+        return tiny_denoiser.load(name, **kwargs)  # a CPU network: denoise_array runs where it lives
+
+    monkeypatch.setattr(models, "load_denoiser", load)
+    window = make_window(qtbot, settings, manager)
+    open_and_wait(qtbot, window, noisy_photo)
+    window.show_model_manager().set_device("cuda")
+    assert window.models.device() == "cuda" and settings.value("models/device") == "cuda"
+    set_strength(window, 10.0)
+    wait_until_shown(qtbot, window)
+    assert devices and set(devices) == {"cuda"}
+    window.model_manager_dialog.set_device("cpu")
+    set_strength(window, 20.0)
+    wait_until_shown(qtbot, window)
+    assert devices[-1] == "cpu"
+
+
+def test_a_remembered_device_reaches_the_denoiser_when_it_is_there(qtbot, settings, tmp_path, fake_gpu,
+                                                                    monkeypatch):
+    settings.setValue("models/device", "cuda")
+    make_window(qtbot, settings, manager_for(tmp_path / "store"))
+    assert fake_gpu.RUNTIME.device == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the GPU is gone: the CPU it is
+    make_window(qtbot, settings, manager_for(tmp_path / "store"))
+    assert fake_gpu.RUNTIME.device == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(tmp_path / "data"))
+    window = make_window(qtbot, settings, None)  # the manager is made in the background, at once for a GPU
+    qtbot.waitUntil(lambda: window.models.is_ready, timeout=20000)
+    assert fake_gpu.RUNTIME.device == "cuda"

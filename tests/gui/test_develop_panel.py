@@ -93,3 +93,33 @@ def test_crop_edges_keep_a_minimum_size(panel):
     crop = edits[-1][0].get("crop")
     assert crop.left == pytest.approx(0.59) and crop.right == pytest.approx(0.6)
     assert panel.crop.edges["left"].value() == pytest.approx(59.0)
+
+
+def turn_wheel_over(window, widget, notches: int = -1) -> None:
+    """A real (spontaneous) wheel turn at ``widget``'s centre, as the mouse gives it."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtTest import QTest
+
+    centre = widget.mapTo(window, widget.rect().center())
+    QTest.wheelEvent(window.windowHandle(), QPointF(centre), QPoint(0, 120 * notches))
+
+
+def test_the_wheel_scrolls_the_panel_until_a_control_is_clicked(qtbot, window, png_photo):
+    from .conftest import open_and_wait
+
+    open_and_wait(qtbot, window, png_photo)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    bar = window.side_dock.widget().verticalScrollBar()
+    assert bar.maximum() > 0
+    exposure = window.develop.sliders["exposure.ev"]
+    recipe = window.document.recipe
+    for control in (exposure.slider, exposure.spin, window.develop.wb_mode):
+        bar.setValue(0)
+        turn_wheel_over(window, control)
+        assert bar.value() > 0, control  # the panel scrolled ...
+        assert window.document.recipe == recipe  # ... and nothing changed
+    bar.setValue(0)
+    exposure.slider.setFocus(Qt.FocusReason.MouseFocusReason)  # what a click on it does
+    turn_wheel_over(window, exposure.slider)
+    assert bar.value() == 0 and window.document.recipe.get("exposure").ev != 0.0

@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 
 from photolab.gui.finetune_wizard import FinetuneWizard
 from photolab.gui.jobs import JobRunner
+from photolab.gui.model_manager_dialog import card_html
 from photolab.gui.model_service import ModelService
 from photolab.gui.training_curves import TrainingCurves
 from photolab.models import manager as manager_module
@@ -95,8 +96,26 @@ def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
     assert entry.card.training["description"] == "Red, green and blue squares"
     assert entry.card.training["data"]["excluded_classes"] == ["odd"]
     assert entry.card.training["recipe"]["strategy"] == "full"
+    assert "<td>user-trained; see your data</td>" in card_html(entry)  # no licence claimed for the user's model
     assert "my-colours" in [e.name for e in service.entries()]  # the Classify panel's list refills from this
     assert "model list" in results.save_status.text()
+
+
+def test_the_split_note_says_what_training_holds_out(qtbot, settings, tmp_path):
+    folder = make_folder(tmp_path / "colours")  # 6 images a class: a quarter of 6 rounds to 2, a third
+    wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
+    go_to_data_check(qtbot, wizard, folder)
+    wizard.next()
+    wizard.next()
+    page = wizard.settings_page
+    assert page.split_note.text().startswith("6 of the 18 images (33%) are held out")
+    page.val_auto.setChecked(False)
+    page.val_ratio.setValue(0.45)
+    assert page.split_note.text() == "9 of the 18 images (50%) are held out to measure accuracy."
+    page.epochs.setValue(1)
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.training_page.isComplete(), timeout=TIMEOUT)
+    assert wizard.outcome.val_images == 9
 
 
 def test_messy_and_empty_folders_do_not_crash_and_block_training(qtbot, settings, tmp_path):

@@ -5,7 +5,7 @@ recent files, errors."""
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.recipe import Recipe
@@ -124,8 +124,8 @@ def test_zoom_actions_and_wheel(qtbot, window, dng_photo):
     window.zoom_in_action.trigger()
     assert viewer.zoom == pytest.approx(1.25)
     window.fit_action.trigger()
-    assert viewer.is_fit
-    qtbot.waitUntil(lambda: viewer.displayed.full_resolution, timeout=5000)  # a small photo: shown enlarged
+    assert viewer.is_fit and viewer.zoom == pytest.approx(1.0)  # a small photo: never enlarged
+    assert window.zoom_label.text() == "Fit (100 %)"
 
 
 def test_open_corrupt_file_shows_error_and_keeps_the_current_photo(qtbot, window, dng_photo, tmp_path,
@@ -168,7 +168,8 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     assert window.recent.paths() == [str(dng_photo.resolve()), str(png_photo.resolve())]
     fill_recent_menu(window)
     labels = [action.text() for action in window.recent_menu.actions() if action.data()]
-    assert labels == ["&1  scene.dng", "&2  scene.png"]
+    folder = png_photo.parent.name
+    assert labels == [f"&1  scene.dng — {folder}", f"&2  scene.png — {folder}"]
     png_photo.unlink()
     window.open_recent(str(png_photo.resolve()))
     assert "no longer exists" in recorded_dialogs.infos[-1]
@@ -178,6 +179,21 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     assert len(window.recent.paths()) == 10 and window.recent.paths()[0] == "/photos/11.jpg"
     fill_recent_menu(window)  # the menu prunes entries that vanished, with a status message
     assert window.recent.paths() == [] and "no longer found" in window.statusBar().currentMessage()
+
+
+def test_open_recent_tells_files_of_the_same_name_apart(window, tmp_path):
+    paths = [tmp_path / "a" / "2024" / "scene.png", tmp_path / "b" / "2024" / "scene.png",
+             tmp_path / "c" / "Q&A.png"]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        window.recent.add(path)
+    fill_recent_menu(window)
+    entries = [action for action in window.recent_menu.actions() if action.data()]
+    assert [action.text() for action in entries] == ["&1  Q&&A.png — c", "&2  scene.png — b/2024",
+                                                     "&3  scene.png — a/2024"]
+    assert [action.toolTip() for action in entries] == [str(p.resolve()) for p in reversed(paths)]
+    assert entries[1].statusTip() == str(paths[1].resolve())
 
 
 def test_dropping_a_photo_opens_it(qtbot, window, png_photo, tmp_path):
@@ -217,3 +233,45 @@ def test_opening_another_photo_before_the_first_shows_keeps_only_the_last(qtbot,
     qtbot.wait(200)  # whatever the abandoned DNG still delivers must not replace it
     assert window.document.path == png_photo and window.windowTitle().startswith("scene.png")
     assert recorded_dialogs.errors == []
+
+
+def test_redo_answers_ctrl_shift_z_and_ctrl_y(qtbot, window, png_photo):
+    open_and_wait(qtbot, window, png_photo)
+    window.develop.sliders["contrast.amount"].spin.setValue(40)
+    window.develop.sliders["saturation.vibrance"].spin.setValue(-20)
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    control = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Z, control | Qt.KeyboardModifier.ShiftModifier)
+    assert window.undo_stack.index() == 1
+    qtbot.keyClick(window.viewer, Qt.Key.Key_Y, control)
+    assert window.undo_stack.index() == 2
+
+
+def test_no_key_is_bound_twice(window):
+    bound = [sequence.toString() for action in window.findChildren(QAction) for sequence in action.shortcuts()
+             if not sequence.isEmpty()]
+    assert bound and len(bound) == len(set(bound)), sorted(key for key in bound if bound.count(key) > 1)
+
+
+def test_open_dialog_starts_in_the_last_used_folder(qtbot, window, settings, png_photo, tmp_path, monkeypatch):
+    from photolab.gui import dialogs
+    from photolab.gui.main_window import MainWindow
+
+    asked = []
+    chosen = tmp_path / "elsewhere" / "other.png"
+    chosen.parent.mkdir()
+    chosen.write_bytes(png_photo.read_bytes())
+    monkeypatch.setattr(dialogs, "get_open_path", lambda parent, title, folder, name_filter: asked.append(folder)
+                        or str(chosen))
+    open_and_wait(qtbot, window, png_photo)  # from the command line, say: no folder remembered yet
+    window.choose_and_open()
+    assert asked == [str(png_photo.parent)]  # first use: the current photo's folder
+    qtbot.waitUntil(lambda: window.document.path == chosen and window.document.is_fully_loaded, timeout=10000)
+    later = MainWindow(settings)  # the next session, with no photo open
+    qtbot.addWidget(later)
+    later.choose_and_open()
+    assert asked[-1] == str(chosen.parent)
+    later.close()

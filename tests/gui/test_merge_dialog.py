@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -70,19 +72,29 @@ def test_merge_to_hdr_from_the_menu_opens_the_result(qtbot, window, tmp_path, re
     assert pixels.shape == (128, 192, 3) and 0.02 < pixels.mean() < 0.8
 
 
-def test_failed_merge_explains_what_to_enter(qtbot, window, tmp_path, recorded_dialogs):
+def test_failed_merge_explains_what_to_enter_and_shows_the_dialog_again(qtbot, window, tmp_path,
+                                                                         recorded_dialogs):
     paths = brackets(tmp_path)
+    shown = []
 
-    def fill_and_accept(dialog):
+    def fill_accept_then_cancel(dialog):
+        shown.append((dialog, dialog.paths(), dialog.output.text(), dialog.deghost.isChecked()))
+        if len(shown) > 1:
+            assert window.runner.unfinished_work() == []  # the failed merge is over
+            return False  # the user gives up
         dialog.set_paths(paths)
         dialog.output.setText(str(tmp_path / "out.hdr"))
+        dialog.deghost.setChecked(False)
         return True
 
-    window.exec_dialog = fill_and_accept
+    window.exec_dialog = fill_accept_then_cancel
     window.merge_hdr_action.trigger()
-    qtbot.waitUntil(lambda: bool(recorded_dialogs.errors), timeout=20000)
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=20000)
     assert "no exposure time" in recorded_dialogs.errors[0] and "Exposure times field" in recorded_dialogs.errors[0]
-    assert window.document is None
+    first, again = shown
+    assert again[0] is first[0]  # the same dialog, with everything the user chose
+    assert again[1:] == (tuple(str(p) for p in paths), str(tmp_path / "out.hdr"), False)
+    assert window.document is None and not (tmp_path / "out.hdr").exists()
 
 
 def test_burst_dialog_has_a_reference_choice(qtbot, tmp_path):
@@ -159,3 +171,109 @@ def test_frames_without_exposure_metadata_say_so(qtbot, tmp_path):
     assert list_texts(dialog)[1].endswith("EV +3.0") and "frame0.png" in dialog.summary.text()
     assert dialog.times.text() == ""
     qtbot.waitUntil(lambda: dialog.thumbnails_pending() == 0, timeout=20000)
+
+
+def test_quitting_while_a_merge_runs_asks_first(qtbot, window, tmp_path, recorded_dialogs, monkeypatch):
+    from photolab.gui import merge_dialog
+    from photolab.gui.jobs import BACKGROUND
+    from photolab.jobs import Job
+
+    started = threading.Event()
+
+    def endless_merge(paths, target, *, context, **options):
+        started.set()
+        while True:
+            context.progress(0.5, "Merging")  # raises once cancelled
+            time.sleep(0.01)
+
+    monkeypatch.setattr(merge_dialog, "merge_hdr_files", endless_merge)
+    paths = brackets(tmp_path)
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(paths)
+        dialog.times.setText("1/64 1/8 1")
+        return True
+
+    window.exec_dialog = fill_and_accept
+    window.merge_hdr_action.trigger()
+    assert started.wait(5)
+    window.runner.submit(Job(lambda context: time.sleep(0.2), title="Rendering"), lane=BACKGROUND,
+                         ask_before_quit=False)  # a view that is simply made again: never asked about
+    window.close()
+    assert recorded_dialogs.questions == ["Merging 3 brackets to HDR is still running. Quit and cancel it?"]
+    assert window.isVisible()  # the answer was no
+    recorded_dialogs.answers = [True]
+    window.close()
+    assert not window.isVisible()
+    qtbot.waitUntil(lambda: window.runner.unfinished_work() == [], timeout=5000)  # cancelled
+
+
+def accepted(dialog) -> bool:
+    """Press Merge, as the user does: True when the dialog closed with a request."""
+    dialog.setResult(MergeDialog.DialogCode.Rejected)
+    dialog.accept()
+    return dialog.result() == MergeDialog.DialogCode.Accepted
+
+
+def test_merge_asks_before_replacing_a_file_and_never_writes_over_a_frame(qtbot, tmp_path, recorded_dialogs):
+    paths = brackets(tmp_path)
+    dialog = MergeDialog(BURST)
+    qtbot.addWidget(dialog)
+    dialog.set_paths(paths)
+    dialog.output.setText(str(paths[1]))
+    assert not accepted(dialog) and "frame1.png is one of the frames to merge" in recorded_dialogs.warnings[-1]
+    existing = tmp_path / "merged.png"
+    existing.write_bytes(b"an earlier merge")
+    dialog.output.setText(str(existing))
+    recorded_dialogs.answers = [False]
+    assert not accepted(dialog) and recorded_dialogs.questions == [f"{existing} already exists. Replace it?"]
+    recorded_dialogs.answers = [True]
+    assert accepted(dialog) and dialog.request().target == existing
+    dialog.output.setText(str(tmp_path))
+    assert not accepted(dialog) and "is a folder" in recorded_dialogs.warnings[-1]
+
+
+def test_merge_never_writes_over_the_photo_in_the_viewer(qtbot, window, tmp_path, recorded_dialogs):
+    from .conftest import open_and_wait
+
+    paths = brackets(tmp_path)
+    shown = tmp_path / "shown.png"
+    shown.write_bytes(paths[0].read_bytes())
+    open_and_wait(qtbot, window, shown)
+
+    def fill_and_press_merge(dialog):
+        dialog.set_paths(paths)
+        dialog.times.setText("1/64 1/8 1")
+        dialog.output.setText(str(shown))
+        return accepted(dialog)
+
+    window.exec_dialog = fill_and_press_merge
+    window.merge_hdr_action.trigger()
+    assert "shown.png is the photo open in the viewer" in recorded_dialogs.warnings[-1]
+    assert not recorded_dialogs.questions and window.runner.unfinished_work() == []
+    assert shown.read_bytes() == paths[0].read_bytes()
+
+
+def test_mertens_fusion_asks_for_no_exposure_times(qtbot, window, tmp_path, recorded_dialogs):
+    paths = brackets(tmp_path)  # PNGs: no exposure time in their metadata
+    dialog = MergeDialog(HDR)
+    qtbot.addWidget(dialog)
+    dialog.set_paths(paths)
+    assert "type the exposure times" in dialog.summary.text() and dialog.times.isEnabled()
+    dialog.method.setCurrentText("mertens")
+    assert "exposure times" not in dialog.summary.text().replace("needs no exposure times", "")
+    assert not dialog.times.isEnabled() and dialog.request().times is None
+    assert all("type the times" not in text for text in list_texts(dialog))
+    target = tmp_path / "fused.tif"
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(paths)
+        dialog.method.setCurrentText("mertens")
+        dialog.output.setText(str(target))
+        return accepted(dialog)
+
+    window.exec_dialog = fill_and_accept
+    window.merge_hdr_action.trigger()
+    qtbot.waitUntil(lambda: window.document is not None and window.document.path == target
+                    and window.document.is_fully_loaded, timeout=20000)
+    assert not recorded_dialogs.errors and not recorded_dialogs.warnings

@@ -91,6 +91,34 @@ def test_imports_a_weights_file(qtbot, dialog, recorded_dialogs, weights_file, s
     assert recorded_dialogs.errors == []
 
 
+def test_an_import_whose_name_is_taken_offers_a_free_one(qtbot, dialog, recorded_dialogs, weights_file, store,
+                                                         monkeypatch):
+    from photolab.gui.model_manager_dialog import free_name
+
+    asked = []
+    answers = ["", "starter", None]  # cancel; a built-in's name; then whatever is offered
+
+    def ask(title, label, text):
+        asked.append((label, text))
+        answer = answers.pop(0)
+        return text if answer is None else answer
+
+    monkeypatch.setattr(dialog, "ask_text", ask)
+    dialog.import_file(weights_file)
+    wait_for_jobs(qtbot, dialog)
+    dialog.import_file(weights_file)  # "garden" is taken now: the user cancels
+    wait_for_jobs(qtbot, dialog)
+    offer = ("A model named garden is already installed. Import garden.safetensors as:", "garden-2")
+    assert asked == [offer] and dialog.status.text() == "garden.safetensors was not imported."
+    dialog.import_file(weights_file)  # "starter" is a built-in's name: offered another, which is taken
+    wait_for_jobs(qtbot, dialog)
+    assert asked[1:] == [offer, ("A model named starter is already installed. Import garden.safetensors as:",
+                                 "starter-2")]
+    assert dialog.names() == ["starter", "garden", "starter-2", MODEL] and dialog.selected_name() == "starter-2"
+    assert recorded_dialogs.errors == []
+    assert free_name("x" * 80, {"x" * 78 + "-2"}) == "x" * 78 + "-3"
+
+
 def test_renames_and_keeps_the_choice(qtbot, dialog, recorded_dialogs, store, monkeypatch):
     service = dialog._service
     service.set_current(MODEL)

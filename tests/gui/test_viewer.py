@@ -43,6 +43,15 @@ def test_fit_shows_the_whole_photo_centred(viewer):
     assert rect.center().x() == pytest.approx(200) and rect.center().y() == pytest.approx(150)
 
 
+def test_fit_never_enlarges_a_small_photo(viewer):
+    for width, height in ((1, 1), (120, 80)):
+        viewer.set_rendered(rendered(width, height))
+        viewer.zoom_to_fit()
+        assert viewer.is_fit and viewer.zoom == pytest.approx(1.0)
+        assert viewer.image_rect().width() == pytest.approx(width)
+        assert viewer.image_rect().center().x() == pytest.approx(200)
+
+
 def test_100_percent_and_back_to_fit(viewer):
     viewer.set_rendered(rendered(400, 200, scale=0.25))
     viewer.zoom_to_actual()
