@@ -109,7 +109,9 @@ class Job:
             self._report(1.0, self.message)
         except JobCancelled:
             self.state = JobState.CANCELLED
-        except Exception as exc:  # noqa: BLE001 - a job turns every failure into a reportable error
+        except KeyboardInterrupt:
+            raise  # Ctrl+C stops the program, not just the job
+        except BaseException as exc:  # noqa: BLE001 - a job turns every failure (SystemExit too) into an error
             self.error = exc
             self.error_details = traceback.format_exc()
             self.state = JobState.FAILED

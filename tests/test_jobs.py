@@ -1,5 +1,7 @@
 import threading
 
+import pytest
+
 from photolab.core.errors import CorruptFileError
 from photolab.jobs import Job, JobState
 
@@ -67,3 +69,18 @@ def test_errors_become_messages_not_exceptions():
     assert job.state is JobState.FAILED
     assert job.error_message == "Export failed: ZeroDivisionError: division by zero"
     assert "Traceback" in job.error_details
+
+
+def test_a_library_calling_sys_exit_fails_the_job_and_ctrl_c_still_stops():
+    def exits(context):
+        raise SystemExit(3)
+
+    job = Job(exits, title="Reading x.png")
+    job.run()
+    assert job.state is JobState.FAILED and job.error_message == "Reading x.png failed: SystemExit: 3"
+
+    def interrupted(context):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Job(interrupted).run()

@@ -8,7 +8,7 @@ from photolab.models.card import Preprocessing
 from photolab.models.data import scan_folder
 from photolab.models.finetune import USER_TRAINED_LICENSE, FinetuneSettings, run_finetune, save_outcome
 from photolab.models.manager import ModelManager
-from tests.test_cli_train import make_folder
+from tests.cli.test_train import make_folder
 
 from .store_utils import tiny_model
 
