@@ -181,6 +181,73 @@ def _parse_ifd(data: bytes, start: int, offset: int, order: str) -> dict[int, An
     return tags
 
 
+_SUB_IFDS, _EXIF_AND_SUB = 330, (330, EXIF_IFD_POINTER)
+_DATA_TAGS = {273: 279, 324: 325, 513: 514}  # strip, tile and JPEG offsets -> their byte counts
+_MAX_IFDS = 32
+_MAX_SEGMENTS = 1 << 20
+
+
+def tiff_data_end(read_at: Callable[[int, int], bytes]) -> int | None:
+    """Where the last image data (strips, tiles, JPEG previews) of a TIFF-based file ends, over IFD0, the
+    IFDs chained after it and their sub-IFDs; None if the file has no classic TIFF header (BigTIFF, CR3,
+    RAF...). ``read_at(offset, size)``
+    returns the file's bytes there (fewer at its end). Damaged structures are skipped, not reported: this
+    only tells whether data lies past the end of a truncated file."""
+    header = read_at(0, 8)
+    order = {b"II": "<", b"MM": ">"}.get(header[:2])
+    if order is None or len(header) < 8 or struct.unpack_from(order + "H", header, 2)[0] != 42:
+        return None
+    pending, visited, end = [struct.unpack_from(order + "I", header, 4)[0]], set(), 0
+    while pending and len(visited) < _MAX_IFDS:
+        offset = pending.pop()
+        if not offset or offset in visited:
+            continue
+        visited.add(offset)
+        entries = _ifd_entries(read_at, offset, order)
+        segments = {}
+        for tag, kind, number, value_at in entries:
+            if tag in _EXIF_AND_SUB or tag in _DATA_TAGS or tag in _DATA_TAGS.values():
+                values = _read_integers(read_at, value_at, kind, min(number, _MAX_SEGMENTS), order)
+                if tag in _EXIF_AND_SUB:
+                    pending.extend(values)
+                else:
+                    segments[tag] = values
+        for offsets_tag, counts_tag in _DATA_TAGS.items():
+            for start, count in zip(segments.get(offsets_tag, ()), segments.get(counts_tag, ())):
+                end = max(end, start + count)
+        following = read_at(offset + 2 + 12 * len(entries), 4)
+        if len(following) == 4:
+            pending.append(struct.unpack(order + "I", following)[0])
+    return end
+
+
+def _ifd_entries(read_at, offset: int, order: str) -> list[tuple[int, int, int, int]]:
+    """(tag, type, count, where the value is) of each entry of the IFD at ``offset``."""
+    count_bytes = read_at(offset, 2)
+    if len(count_bytes) < 2:
+        return []
+    count = struct.unpack(order + "H", count_bytes)[0]
+    table = read_at(offset + 2, 12 * count)
+    entries = []
+    for index in range(len(table) // 12):
+        tag, kind, number = struct.unpack_from(order + "HHI", table, 12 * index)
+        size = _TYPE_SIZES.get(kind, 0) * number
+        inline = offset + 2 + 12 * index + 8
+        entries.append((tag, kind, number, inline if size <= 4 else struct.unpack_from(order + "I", table,
+                                                                                       12 * index + 8)[0]))
+    return entries
+
+
+def _read_integers(read_at, at: int, kind: int, number: int, order: str) -> list[int]:
+    code = {3: "H", 4: "I", 13: "I"}.get(kind)
+    if code is None:
+        return []
+    size = struct.calcsize(code)
+    data = read_at(at, number * size)
+    whole = len(data) // size
+    return list(struct.unpack(f"{order}{whole}{code}", data[:whole * size]))
+
+
 def _decode_value(data: bytes, at: int, kind: int, number: int, order: str) -> Any:
     if kind in (2, 7):
         return data[at:at + number].split(b"\x00", 1)[0].decode("latin-1").strip()
