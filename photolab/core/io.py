@@ -120,6 +120,14 @@ def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | No
     return photo
 
 
+def check_file(path: str | Path) -> None:
+    """Raise a PhotoLabError naming ``path`` unless it is a non-empty regular file (links followed): what
+    every reader checks before opening a file, for callers that open it themselves (a FIFO never ends)."""
+    path = Path(path)
+    with _reading(path):
+        _check_regular(path, os.stat(path))
+
+
 def resolve_max_pixels(max_pixels: int | None = None) -> int:
     """The pixel-count guard in force: the argument, else $PHOTOLAB_MAX_PIXELS, else 250 megapixels."""
     if max_pixels is not None:
