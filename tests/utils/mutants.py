@@ -141,8 +141,16 @@ def generate(count: int, seed: int = 0, seeds: list[Seed] | None = None, kinds=K
 
 
 def quick_set(seed: int = 0, per_kind: int = 4, seeds: list[Seed] | None = None) -> list[Mutant]:
-    """A small deterministic set with ``per_kind`` mutants of every kind (the test suite's fast set)."""
-    return generate(per_kind * len(KINDS), seed, seeds)
+    """A small deterministic set (the test suite's fast set): ``per_kind`` mutants of every kind, and one
+    special file of every sort."""
+    seeds = seeds if seeds is not None else make_seeds()
+    kinds = tuple(kind for kind in KINDS if kind != "special")
+    mutants = generate(per_kind * len(kinds), seed, seeds, kinds)
+    source = seeds[0]
+    for special in SPECIALS:
+        mutants.append(Mutant(f"{len(mutants):05d}-special-{special}{source.suffix}", "special", source.name,
+                              special, source.data, special=special))
+    return mutants
 
 
 # --- seeds -------------------------------------------------------------------------------------------------
