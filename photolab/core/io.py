@@ -184,7 +184,8 @@ def _read_raster(path: Path, file: _File, limit: int, preview_side: int | None, 
 def _open_raw(path: Path, file: _File, limit: int):
     """LibRaw's view of the file; for a file not named like a RAW file, its complaints mean "not an image"."""
     try:
-        return raw.open_raw(path, max_pixels=limit, header=file.header, file_size=file.size)
+        return raw.open_raw(path, max_pixels=limit, header=file.header, file_size=file.size,
+                            read_at=FileView(file.handle, file.size).read_at)
     except (UnsupportedFormatError, CorruptFileError):
         if path.suffix.lower() in RAW_EXTENSIONS:
             raise

@@ -29,7 +29,7 @@ from photolab.core.bands import run_in_bands
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
 from photolab.core.headers import MAX_COMPRESSION
 from photolab.core.metadata import (LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags,
-                                    tiff_data_end)
+                                    tiff_extent)
 from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
 
 # name -> (LibRaw algorithm, suppress false colour afterwards)
@@ -52,10 +52,15 @@ _RAW_SIGNATURES = ((0, b"II"), (0, b"MM"), (4, b"ftyp"), (6, b"HEAPCCDR"), (0, b
                    (0, b"FOVb"), (0, b"ARRI"))
 
 
-def open_raw(path: Path, max_pixels: int, header: bytes = b"", file_size: int = 0) -> rawpy.RawPy:
+def open_raw(path: Path, max_pixels: int, header: bytes = b"", file_size: int = 0, read_at=None) -> rawpy.RawPy:
     """Open a RAW file and check its size from the header; the sensor data is not decoded yet. ``header``
     (the file's first bytes) tells a damaged RAW file from one that is not RAW at all; ``file_size`` lets
-    a sensor size that the file cannot hold be refused before LibRaw allocates it."""
+    a sensor size that the file cannot hold be refused before LibRaw allocates it; ``read_at(offset, size)``
+    (reading the file) lets a TIFF-based file whose header runs past its end be refused before LibRaw reads
+    there (it would print "Unexpected end of file" on stderr)."""
+    extent = tiff_extent(read_at) if read_at is not None else None
+    if extent is not None and extent.structure > file_size:
+        raise CorruptFileError(f"{path}: the RAW file is truncated (its header runs past the end of the file)")
     raw = rawpy.RawPy()
     try:
         with libraw_errors(path, header):
@@ -81,8 +86,8 @@ def check_complete(path: Path, read_at, file_size: int) -> None:
     """Raise CorruptFileError when the image data of a TIFF-based RAW file runs past the end of the file (a
     truncated download or copy): LibRaw would print "Unexpected end of file" on stderr and develop the
     missing part as black. ``read_at(offset, size)`` reads the file."""
-    end = tiff_data_end(read_at)
-    if end is not None and end > file_size:
+    extent = tiff_extent(read_at)
+    if extent is not None and extent.data > file_size:
         raise CorruptFileError(f"{path}: the RAW file is truncated (its image data runs past the end of the file)")
 
 

@@ -288,6 +288,19 @@ def test_pillow_warnings_about_damaged_exif_go_to_the_log(tmp_path, recwarn, cap
     assert capfd.readouterr().err == ""
 
 
+def test_truncated_or_tampered_dngs_are_refused_before_libraw_reads_past_the_end(tmp_path, capfd):
+    data = write_dng(tmp_path / "good.dng", load_fixture("fig_bowl")[:32, :48]).path.read_bytes()
+    cut = tmp_path / "cut.dng"
+    cut.write_bytes(data[:491])  # inside the tag values: LibRaw's identify would read past the end
+    longer = tmp_path / "longer.dng"
+    longer.write_bytes(tamper_tiff_tag(data, 257, value=4760))  # rows that the strip does not hold
+    for reader in (io.read_photo, io.read_preview, io.read_metadata):
+        expect_error(reader, cut, CorruptFileError, "truncated")
+    for reader in (io.read_photo, io.read_preview):
+        expect_error(reader, longer, CorruptFileError, "truncated")
+    assert capfd.readouterr().err == ""
+
+
 # --- 6. files that are not RAW at all, named .dng ---------------------------------------------------------
 
 @pytest.mark.parametrize("content,word", [(b"hello\n", "text"), (b"{}", "text"), ("été".encode(), "text"),
