@@ -22,7 +22,7 @@ COMMANDS = ("info", "develop", "classify", "attention")
 GOOD_OUTCOMES = ("ok", "clean")
 BAD_OUTCOMES = ("traceback", "signal", "hang", "memory", "silent", "noisy", "modified", "partial", "exit")
 FILE_FORMATS = ("jpeg", "png", "tiff", "webp", "raw")
-_MEMORY_WORDS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out of memory")
+_MEMORY_WORDS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out of memory", "not enough memory")
 
 
 def command_line(command: str, path: Path, output: Path) -> list[str]:
@@ -66,9 +66,10 @@ def judge(command: str, path: Path, code: int, stdout: str, stderr: str, before:
           after: Snapshot, output: Path) -> tuple[str, str]:
     """(outcome, why) of one run; see the module docstring for the outcomes."""
     lines = [line for line in stderr.splitlines() if line.strip()]
+    if any(word in stderr for word in _MEMORY_WORDS):
+        return "memory", lines[-1] if lines else ""
     if "Traceback (most recent call last)" in stderr:
-        kind = "memory" if any(word in stderr for word in _MEMORY_WORDS) else "traceback"
-        return kind, lines[-1] if lines else ""
+        return "traceback", lines[-1] if lines else ""
     if before.input_hash != after.input_hash:
         return "modified", "the input file changed"
     left = sorted(after.beside_input - before.beside_input)
