@@ -82,11 +82,12 @@ class FileView(io.RawIOBase):
         return self._position
 
     def readinto(self, buffer) -> int:
-        wanted = min(len(buffer), max(0, self.limit - self._position))
+        target = memoryview(buffer).cast("B")  # tifffile reads straight into typed numpy arrays
+        wanted = min(len(target), max(0, self.limit - self._position))
         if not wanted:
             return 0
         data = os.pread(self._fd, wanted, self._position)
-        buffer[:len(data)] = data
+        target[:len(data)] = data
         self._position += len(data)
         return len(data)
 

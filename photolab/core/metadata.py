@@ -257,9 +257,9 @@ def _ifd_entries(read_at, offset: int, order: str) -> tuple[int, list[tuple[int,
 
 
 def _read_integers(read_at, at: int, kind: int, number: int, order: str) -> list[int]:
-    code = {3: "H", 4: "I", 13: "I"}.get(kind)
-    if code is None:
-        return []
+    """``number`` integers at ``at`` the way LibRaw reads offsets and counts: SHORTs as SHORTs, any other
+    type (even a damaged one) as 4-byte integers."""
+    code = "H" if kind == 3 else "I"
     size = struct.calcsize(code)
     data = read_at(at, number * size)
     whole = len(data) // size

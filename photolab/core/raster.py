@@ -126,13 +126,13 @@ def open_image(path: Path, handle, size: int, header: bytes) -> OpenedImage:
         raise CorruptFileError(f"{path}: the JPEG image is damaged and cannot be read") from None
     except _DECODE_ERRORS as exc:
         raise CorruptFileError(f"{path}: the JPEG header is damaged{_detail(exc)}") from None
+    width, height, channels = *image.size, len(image.getbands())
     try:
-        width, height = image.size
-        check_plausible(path, "jpeg", width, height, len(image.getbands()), 8, size)
+        check_plausible(path, "jpeg", width, height, channels, 8, size)
     except CorruptFileError:
         image.close()
         raise
-    view.limit = min(size, view.tell() + 8 * width * height * 3 + (1 << 20))  # no entropy data is longer
+    view.limit = min(size, view.tell() + 8 * width * height * channels + (1 << 20))  # no entropy data is longer
     with _pillow_warnings_logged(path):
         try:
             tags = pillow_exif_tags(image.getexif())

@@ -383,3 +383,13 @@ def test_the_input_file_is_never_written(tmp_path):
     for reader in READERS:
         reader(source)
     assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_tiffs_opencv_cannot_decode_are_read_by_tifffile_through_the_window(tmp_path, monkeypatch, dtype):
+    pixels = (np.random.default_rng(4).random((32, 48, 3)) * (1 if dtype == np.float32 else 65535)).astype(dtype)
+    path = tmp_path / "fallback.tif"
+    path.write_bytes(tifffile_bytes(pixels))
+    monkeypatch.setattr(cv2, "imdecode", lambda *args: None)
+    stored, _ = io.read_stored(path)
+    assert stored.dtype == dtype and np.array_equal(stored, pixels)
