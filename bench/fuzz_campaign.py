@@ -17,7 +17,8 @@ train.
 
 Outcomes (tests/utils/fuzz.py): ok, clean (exit 1/2, one line naming the file), and the bad ones:
 traceback, signal (killed by a signal: a crash), hang, memory, silent (exit 0 with a missing or absurd
-result), noisy (library lines on stderr), modified (the input changed), partial (output left), exit.
+result), refused (a sound image refused), noisy (library lines on stderr), modified (the input changed),
+partial (output left), exit.
 Prints counts per outcome, per sub-command and per mutation kind, the bad runs, throughput, and one JSON
 line; the exit status is 1 when any run was bad. Nothing is written outside a temporary folder unless
 ``--keep DIR`` is given (the mutants of bad runs are copied there to reproduce them).
@@ -131,7 +132,8 @@ class Campaign:
                           memory_gb=self.args.memory_gb, env=self.env)
         run = Run(command, mutant.name, mutant.kind, mutant.detail, seconds=process.seconds)
         run.outcome, run.why = process_outcome(process) or judge(
-            command, path, process.code, process.stdout, process.stderr, before, snapshot(path, output), output)
+            command, path, process.code, process.stdout, process.stderr, before, snapshot(path, output), output,
+            mutant.readable_by(command))
         self.finish(folder, run, mutant)
         return run
 
@@ -161,7 +163,7 @@ class Campaign:
             code = 0 if stdout else 1
             run = Run("classify", mutant.name, mutant.kind, mutant.detail, seconds=process.seconds / len(paths))
             run.outcome, run.why = judge("classify", path, code, stdout, "\n".join(named[path]), state,
-                                         snapshot(path, output), output)
+                                         snapshot(path, output), output, mutant.readable_by("classify"))
             runs.append(run)
         for mutant, run in zip(mutants, runs):
             self.keep(run, mutant)

@@ -4,8 +4,9 @@ bench/fuzz_campaign.py (in subprocesses, where crashes, hangs and memory limits 
 A run is one command on one mutant. :func:`judge` names its outcome: ``ok`` (exit 0 and a sound result)
 and ``clean`` (exit 1 or 2, exactly one line on stderr naming the file, nothing left behind) are good;
 ``traceback``, ``noisy`` (other lines on stderr: a library talking, or several lines), ``silent`` (exit 0
-with a missing or absurd result), ``modified`` (the input changed), ``partial`` (output left after a
-failure), ``exit`` (another status) are bad; the campaign adds ``signal``, ``hang`` and ``memory``.
+with a missing or absurd result), ``refused`` (a sound image refused), ``modified`` (the input changed),
+``partial`` (output left after a failure), ``memory`` (a memory error), ``exit`` (another status) are bad;
+the campaign adds ``signal`` and ``hang``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from PIL import Image
 
 COMMANDS = ("info", "develop", "classify", "attention")
 GOOD_OUTCOMES = ("ok", "clean")
-BAD_OUTCOMES = ("traceback", "signal", "hang", "memory", "silent", "noisy", "modified", "partial", "exit")
+BAD_OUTCOMES = ("traceback", "signal", "hang", "memory", "silent", "refused", "noisy", "modified", "partial",
+                "exit")
 FILE_FORMATS = ("jpeg", "png", "tiff", "webp", "raw")
 _MEMORY_WORDS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out of memory", "not enough memory")
 
@@ -63,8 +65,9 @@ def _hash(path: Path) -> str | None:
 
 
 def judge(command: str, path: Path, code: int, stdout: str, stderr: str, before: Snapshot,
-          after: Snapshot, output: Path) -> tuple[str, str]:
-    """(outcome, why) of one run; see the module docstring for the outcomes."""
+          after: Snapshot, output: Path, sound: bool = False) -> tuple[str, str]:
+    """(outcome, why) of one run; see the module docstring for the outcomes. ``sound``: the input is a
+    readable image that ``command`` must succeed on."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     if any(word in stderr for word in _MEMORY_WORDS):
         return "memory", lines[-1] if lines else ""
@@ -88,7 +91,7 @@ def judge(command: str, path: Path, code: int, stdout: str, stderr: str, before:
             return "noisy", " | ".join(lines[:3]) or "no message"
         if str(path) not in lines[0] and path.name not in lines[0]:
             return "noisy", f"the message does not name the file: {lines[0]}"
-        return "clean", lines[0]
+        return ("refused" if sound else "clean"), lines[0]
     return "exit", f"exit status {code}"
 
 

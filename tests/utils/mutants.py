@@ -94,10 +94,13 @@ class Mutant:
                 path.chmod(0)
         return path
 
-    @property
-    def regular(self) -> bool:
-        """True when the mutant is an ordinary file (its contents can be hashed before and after)."""
-        return self.special in ("", "unreadable")
+    def readable_by(self, command: str) -> bool:
+        """True when the mutant is a sound image that ``command`` must succeed on: a photo under another
+        name, with a sparse tail (LibRaw refuses any file over 2 GB, so not a DNG), behind a symlink;
+        1x1 and NaN images for info and develop (classifiers refuse them)."""
+        sound = self.kind in ("wrong_ext", "odd_name") or self.special == "symlink" \
+            or self.kind == "tail" and self.seed != "dng"
+        return sound or self.kind in ("tiny", "extreme") and command in ("info", "develop")
 
 
 def make_seeds(size: tuple[int, int] = (48, 32)) -> list[Seed]:
