@@ -3,7 +3,7 @@ bench/fuzz_campaign.py (in subprocesses, where crashes, hangs and memory limits 
 
 A run is one command on one mutant. :func:`judge` names its outcome: ``ok`` (exit 0 and a sound result)
 and ``clean`` (exit 1 or 2, exactly one line on stderr naming the file, nothing left behind) are good;
-``traceback``, ``noisy`` (other lines on stderr: a library talking, or several lines), ``silent`` (exit 0
+``traceback`` (also an exception that is no PhotoLabError, shown by a Job), ``noisy`` (other lines on stderr: a library talking, or several lines), ``silent`` (exit 0
 with a missing or absurd result), ``refused`` (a sound image refused), ``modified`` (the input changed),
 ``partial`` (output left after a failure), ``memory`` (a memory error), ``exit`` (another status) are bad;
 the campaign adds ``signal`` and ``hang``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ GOOD_OUTCOMES = ("ok", "clean")
 BAD_OUTCOMES = ("traceback", "signal", "hang", "memory", "silent", "refused", "noisy", "modified", "partial",
                 "exit")
 FILE_FORMATS = ("jpeg", "png", "tiff", "webp", "raw")
+_JOB_EXCEPTION = re.compile(r" failed: [A-Z]\w*: ")  # jobs.Job.error_message of an error that is no PhotoLabError
 _MEMORY_WORDS = ("MemoryError", "std::bad_alloc", "Cannot allocate memory", "Out of memory", "not enough memory")
 
 
@@ -71,7 +73,7 @@ def judge(command: str, path: Path, code: int, stdout: str, stderr: str, before:
     lines = [line for line in stderr.splitlines() if line.strip()]
     if any(word in stderr for word in _MEMORY_WORDS):
         return "memory", lines[-1] if lines else ""
-    if "Traceback (most recent call last)" in stderr:
+    if "Traceback (most recent call last)" in stderr or _JOB_EXCEPTION.search(stderr):
         return "traceback", lines[-1] if lines else ""
     if before.input_hash != after.input_hash:
         return "modified", "the input file changed"
