@@ -1,19 +1,22 @@
 """Reading photos: camera RAW through LibRaw, ordinary images through Pillow/OpenCV; and exporting them.
 
 Every reader returns an upright ``Photo`` in linear sRGB. The file's contents decide how it is read, not
-its name (a PNG called .jpg opens); a pixel-count guard runs on the header before any decoding; and
-every failure is a PhotoLabError whose message names the file.
+its name (a PNG called .jpg opens). Only regular files are opened (a FIFO, a device or a symlink loop is
+refused before anything could block), headers are checked for sizes the file cannot hold, a pixel-count
+guard runs on the header before any decoding, and no reader reads more of a file than its image needs.
+Every failure is a PhotoLabError whose message names the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import stat
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import cv2
 import numpy as np
@@ -21,6 +24,7 @@ import numpy as np
 from photolab.core import noise_profile, raster, raw
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
 from photolab.core.export import EXPORT_FORMATS, export_photo  # noqa: F401 - part of this module's API
+from photolab.core.headers import FileView
 from photolab.core.photo import NoiseProfile, Photo, PhotoMetadata, downscaled
 from photolab.core.raw import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS  # noqa: F401 - part of this module's API
 
@@ -38,6 +42,14 @@ SUPPORTED_EXTENSIONS = RAW_EXTENSIONS | IMAGE_EXTENSIONS
 DEFAULT_MAX_PIXELS = 250_000_000
 MAX_PIXELS_ENV = "PHOTOLAB_MAX_PIXELS"
 _HEADER_SIZE = 64
+_FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+# OpenCV's log lines ("[ WARN:0@...] imdecode_ ...", libtiff's complaints) would reach stderr ahead of
+# PhotoLab's own message for the same failure, which every caller gets as a PhotoLabError; set once for the
+# process. OPENCV_LOG_LEVEL, when set, still decides.
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
 
 # Recognisable formats we do not read, by their first bytes.
 _UNSUPPORTED_SIGNATURES = (
@@ -50,26 +62,26 @@ _UNSUPPORTED_SIGNATURES = (
 def read_metadata(path: str | Path) -> PhotoMetadata:
     """What the info panel shows (camera, exposure, date, size, orientation), read cheaply from the header."""
     path = Path(path)
-    header = _read_header(path)
-    if _route(path, header) == "raster":
+    with _opened(path) as file:
+        if _route(path, file.header) == "raster":
+            try:
+                return _raster_metadata(path, file)
+            except raster.LooksLikeRaw:
+                pass
         try:
-            return _raster_metadata(path, header)
-        except raster.LooksLikeRaw:
-            pass
-    try:
-        opened_raw = _open_raw(path, limit=2**62)
-    except UnsupportedFormatError:
-        if raster.sniff(header) != "tiff":
-            raise
-        return _plain_tiff(path, lambda: _raster_metadata(path, header))
-    try:
-        return raw.raw_metadata(path, opened_raw, unpacked=False)
-    finally:
-        opened_raw.close()
+            opened_raw = _open_raw(path, file, limit=2**62)
+        except UnsupportedFormatError:
+            if raster.sniff(file.header) != "tiff":
+                raise
+            return _plain_tiff(path, lambda: _raster_metadata(path, file))
+        try:
+            return raw.raw_metadata(path, opened_raw, unpacked=False)
+        finally:
+            opened_raw.close()
 
 
-def _raster_metadata(path: Path, header: bytes) -> PhotoMetadata:
-    with raster.open_image(path, path, header) as opened:
+def _raster_metadata(path: Path, file: _File) -> PhotoMetadata:
+    with raster.open_image(path, file.handle, file.size, file.header) as opened:
         return opened.metadata
 
 
@@ -85,16 +97,15 @@ def read_stored(path: str | Path, *, max_pixels: int | None = None) -> tuple[np.
     """An ordinary image's pixels as stored, upright, alpha kept (see ``raster.decode_stored``), with its
     metadata; ``None`` for a camera RAW file (read it with :func:`read_photo`)."""
     path = Path(path)
-    header = _read_header(path)
-    if _route(path, header) != "raster":
-        return None
-    data = _read_bytes(path)
-    try:
-        with raster.open_image(path, data, header) as opened:
-            _check_pixel_count(path, opened.pixel_count, resolve_max_pixels(max_pixels))
-            return raster.decode_stored(opened), opened.metadata
-    except raster.LooksLikeRaw:
-        return None
+    with _opened(path) as file:
+        if _route(path, file.header) != "raster":
+            return None
+        try:
+            with raster.open_image(path, file.handle, file.size, file.header) as opened:
+                _check_pixel_count(path, opened.pixel_count, resolve_max_pixels(max_pixels))
+                return raster.decode_stored(opened), opened.metadata
+        except raster.LooksLikeRaw:
+            return None
 
 
 def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | None = None) -> Photo:
@@ -107,6 +118,14 @@ def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | No
     if full_width and photo.width < full_width:  # a reduced decode (half-size RAW, JPEG draft) is smaller too
         photo = dataclasses.replace(photo, scale=photo.width / full_width)
     return photo
+
+
+def check_file(path: str | Path) -> None:
+    """Raise a PhotoLabError naming ``path`` unless it is a non-empty regular file (links followed): what
+    every reader checks before opening a file, for callers that open it themselves (a FIFO never ends)."""
+    path = Path(path)
+    with _reading(path):
+        _check_regular(path, os.stat(path))
 
 
 def resolve_max_pixels(max_pixels: int | None = None) -> int:
@@ -129,18 +148,18 @@ def _read(path: Path, *, context, max_pixels: int | None, preview_side: int | No
     limit = resolve_max_pixels(max_pixels)
     if context is not None:
         context.progress(0.0, f"Reading {path.name}")
-    header = _read_header(path)
-    if _route(path, header) == "raster":
+    with _opened(path) as file:
+        if _route(path, file.header) == "raster":
+            try:
+                return _read_raster(path, file, limit, preview_side, context)
+            except raster.LooksLikeRaw:
+                pass
         try:
-            return _read_raster(path, header, limit, preview_side, context)
-        except raster.LooksLikeRaw:
-            pass
-    try:
-        return _read_raw(path, limit, preview_side, demosaic, context)
-    except UnsupportedFormatError:
-        if raster.sniff(header) != "tiff":
-            raise
-        return _plain_tiff(path, lambda: _read_raster(path, header, limit, preview_side, context))
+            return _read_raw(path, file, limit, preview_side, demosaic, context)
+        except UnsupportedFormatError:
+            if raster.sniff(file.header) != "tiff":
+                raise
+            return _plain_tiff(path, lambda: _read_raster(path, file, limit, preview_side, context))
 
 
 def _plain_tiff(path: Path, read):
@@ -151,9 +170,8 @@ def _plain_tiff(path: Path, read):
         raise CorruptFileError(f"{path}: the DNG file is damaged (LibRaw cannot make sense of it)") from None
 
 
-def _read_raster(path: Path, header: bytes, limit: int, preview_side: int | None, context) -> Photo:
-    data = _read_bytes(path)
-    with raster.open_image(path, data, header) as opened:
+def _read_raster(path: Path, file: _File, limit: int, preview_side: int | None, context) -> Photo:
+    with raster.open_image(path, file.handle, file.size, file.header) as opened:
         _check_pixel_count(path, opened.pixel_count, limit)
         if context is not None:
             context.progress(0.1, f"Decoding {path.name}")
@@ -163,10 +181,11 @@ def _read_raster(path: Path, header: bytes, limit: int, preview_side: int | None
     return Photo(pixels, opened.metadata)
 
 
-def _open_raw(path: Path, limit: int):
+def _open_raw(path: Path, file: _File, limit: int):
     """LibRaw's view of the file; for a file not named like a RAW file, its complaints mean "not an image"."""
     try:
-        return raw.open_raw(path, max_pixels=limit)
+        return raw.open_raw(path, max_pixels=limit, header=file.header, file_size=file.size,
+                            read_at=FileView(file.handle, file.size).read_at)
     except (UnsupportedFormatError, CorruptFileError):
         if path.suffix.lower() in RAW_EXTENSIONS:
             raise
@@ -175,9 +194,10 @@ def _open_raw(path: Path, limit: int):
         ) from None
 
 
-def _read_raw(path: Path, limit: int, preview_side: int | None, demosaic: str, context) -> Photo:
-    opened = _open_raw(path, limit)
+def _read_raw(path: Path, file: _File, limit: int, preview_side: int | None, demosaic: str, context) -> Photo:
+    opened = _open_raw(path, file, limit)
     try:
+        raw.check_complete(path, FileView(file.handle, file.size).read_at, file.size)
         metadata = raw.raw_metadata(path, opened, unpacked=True)  # before developing changes LibRaw's sizes
         mosaic = noise_profile.sample_mosaic(opened, metadata.orientation)  # small copies, for the noise
         if context is not None:
@@ -231,39 +251,59 @@ def _check_pixel_count(path: Path, pixels: int, limit: int) -> None:
             f"megapixels (set {MAX_PIXELS_ENV} to allow more)")
 
 
+@dataclasses.dataclass(frozen=True)
+class _File:
+    """An open regular file: its handle, size and first bytes."""
+
+    handle: BinaryIO
+    size: int
+    header: bytes
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[_File]:
+    """Open ``path`` for reading, after making sure it is a regular file: a FIFO would block forever and a
+    device never ends. Opened without blocking and checked again on the open file, in case the path was
+    replaced in between."""
+    with _reading(path):
+        _check_regular(path, os.stat(path))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        with _reading(path):
+            info = os.fstat(descriptor)
+            _check_regular(path, info)
+            header = handle.read(_HEADER_SIZE)
+        if not header:
+            raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
+        yield _File(handle, info.st_size, header)
+
+
+def _check_regular(path: Path, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise FileAccessError(f"{path}: is a folder, not a photo")
+    for is_kind, kind in _FILE_KINDS:
+        if is_kind(info.st_mode):
+            raise FileAccessError(f"{path}: is {kind}, not a photo file")
+    if not stat.S_ISREG(info.st_mode):
+        raise FileAccessError(f"{path}: is not a regular file, so it cannot be a photo")
+    if info.st_size == 0:
+        raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
+
+
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[None]:
     """Turn the OS's errors while looking at or reading ``path`` into FileAccessErrors that say what is wrong."""
     try:
         yield
     except FileNotFoundError:
+        if path.is_symlink():
+            raise FileAccessError(f"{path}: is a symbolic link to a file that does not exist") from None
         raise FileAccessError(f"{path}: the file does not exist (was it moved or deleted?)") from None
     except PermissionError:
         raise FileAccessError(f"{path}: cannot be read: permission denied") from None
     except IsADirectoryError:
         raise FileAccessError(f"{path}: is a folder, not a photo") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FileAccessError(f"{path}: is a symbolic link that loops (it leads back to itself)") from None
         raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
-def _stat_file(path: Path) -> os.stat_result:
-    with _reading(path):
-        info = path.stat()
-    if stat.S_ISDIR(info.st_mode):
-        raise FileAccessError(f"{path}: is a folder, not a photo")
-    if info.st_size == 0:
-        raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
-    return info
-
-
-def _read_header(path: Path) -> bytes:
-    _stat_file(path)
-    return _read_bytes(path, _HEADER_SIZE)
-
-
-def _read_bytes(path: Path, size: int = -1) -> bytes:
-    with _reading(path), open(path, "rb") as handle:
-        data = handle.read(size)
-    if not data:
-        raise CorruptFileError(f"{path}: the file is empty (0 bytes)")
-    return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _datetime
 import logging
 import struct
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -179,6 +180,90 @@ def _parse_ifd(data: bytes, start: int, offset: int, order: str) -> dict[int, An
             continue
         tags[tag] = _decode_value(data, value_at, kind, number, order)
     return tags
+
+
+_SUB_IFDS = 330
+_DATA_TAGS = {273: 279, 324: 325, 513: 514}  # strip, tile and JPEG offsets -> their byte counts
+_LAYOUT_TAGS = (256, 257, 258, 259, 277)  # width, length, bits per sample, compression, samples per pixel
+_MAX_IFDS = 32
+_MAX_SEGMENTS = 1 << 20
+
+
+@dataclass(frozen=True)
+class TiffExtent:
+    """How far into a TIFF-based file its structures reach: ``structure``, the end of the last IFD (IFD0,
+    those chained after it, their sub-IFDs) or tag value; ``data``, the end of the last strip, tile or JPEG
+    preview (for uncompressed strips, of the rows the image's size calls for: LibRaw reads them whatever the
+    byte counts say). Either beyond the end of the file means it is truncated."""
+
+    structure: int
+    data: int
+
+
+def tiff_extent(read_at: Callable[[int, int], bytes]) -> TiffExtent | None:
+    """The :class:`TiffExtent` of a classic TIFF-based file (None without a classic TIFF header: BigTIFF,
+    CR3, RAF...). ``read_at(offset, size)`` returns the file's bytes there (fewer at its end). The EXIF
+    sub-IFD counts for data only (cameras write odd offsets there); values are not checked."""
+    header = read_at(0, 8)
+    order = {b"II": "<", b"MM": ">"}.get(header[:2])
+    if order is None or len(header) < 8 or struct.unpack_from(order + "H", header, 2)[0] != 42:
+        return None
+    pending, visited = [(struct.unpack_from(order + "I", header, 4)[0], False)], set()
+    structure = data = 0
+    while pending and len(visited) < _MAX_IFDS:
+        offset, in_exif = pending.pop()
+        if not offset or offset in visited:
+            continue
+        visited.add(offset)
+        count, entries = _ifd_entries(read_at, offset, order)
+        end = offset + 2 + 12 * count + 4
+        if not in_exif:
+            structure = max(structure, end, *(at + size for _, _, _, at, size in entries if size > 4))
+        values = {}
+        for tag, kind, number, at, _ in entries:
+            if tag in (_SUB_IFDS, EXIF_IFD_POINTER) or tag in _DATA_TAGS or tag in _DATA_TAGS.values():
+                values[tag] = _read_integers(read_at, at, kind, min(number, _MAX_SEGMENTS), order)
+                if tag in (_SUB_IFDS, EXIF_IFD_POINTER):
+                    pending += [(value, in_exif or tag == EXIF_IFD_POINTER) for value in values[tag]]
+            elif tag in _LAYOUT_TAGS:
+                values[tag] = _read_integers(read_at, at, kind, 1, order)
+        for offsets_tag, counts_tag in _DATA_TAGS.items():
+            for start, size in zip(values.get(offsets_tag, ()), values.get(counts_tag, ())):
+                data = max(data, start + size)
+        width, length, bits, compression, samples = (next(iter(values.get(tag, ())), 0) for tag in _LAYOUT_TAGS)
+        if compression == 1 and values.get(273):  # uncompressed strips: the rows the size calls for
+            data = max(data, values[273][0] + width * length * max(samples, 1) * bits // 8)
+        following = read_at(end - 4, 4)
+        if len(following) == 4:
+            pending.append((struct.unpack(order + "I", following)[0], in_exif))
+    return TiffExtent(structure, data)
+
+
+def _ifd_entries(read_at, offset: int, order: str) -> tuple[int, list[tuple[int, int, int, int, int]]]:
+    """The entry count of the IFD at ``offset`` and (tag, type, count, where the value is, its size in bytes)
+    of each entry that could be read."""
+    count_bytes = read_at(offset, 2)
+    if len(count_bytes) < 2:
+        return 0, []
+    count = struct.unpack(order + "H", count_bytes)[0]
+    table = read_at(offset + 2, 12 * count)
+    entries = []
+    for index in range(len(table) // 12):
+        tag, kind, number = struct.unpack_from(order + "HHI", table, 12 * index)
+        size = _TYPE_SIZES.get(kind, 0) * number
+        at = offset + 2 + 12 * index + 8 if size <= 4 else struct.unpack_from(order + "I", table, 12 * index + 8)[0]
+        entries.append((tag, kind, number, at, size))
+    return count, entries
+
+
+def _read_integers(read_at, at: int, kind: int, number: int, order: str) -> list[int]:
+    """``number`` integers at ``at`` the way LibRaw reads offsets and counts: SHORTs as SHORTs, any other
+    type (even a damaged one) as 4-byte integers."""
+    code = "H" if kind == 3 else "I"
+    size = struct.calcsize(code)
+    data = read_at(at, number * size)
+    whole = len(data) // size
+    return list(struct.unpack(f"{order}{whole}{code}", data[:whole * size]))
 
 
 def _decode_value(data: bytes, at: int, kind: int, number: int, order: str) -> Any:

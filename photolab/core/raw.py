@@ -27,7 +27,9 @@ import rawpy
 
 from photolab.core.bands import run_in_bands
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
-from photolab.core.metadata import LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags
+from photolab.core.headers import MAX_COMPRESSION
+from photolab.core.metadata import (LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags,
+                                    tiff_extent)
 from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
 
 # name -> (LibRaw algorithm, suppress false colour afterwards)
@@ -44,13 +46,24 @@ DEMOSAIC_METHODS = {
 DEFAULT_DEMOSAIC = "ppg"
 _HEADER_BYTES = 1 << 20  # where read_raw_tags looks for TIFF structures
 _BAND_ROWS = 64  # rows converted at a time
+# First bytes of the RAW containers LibRaw reads: TIFF-based (DNG, CR2, NEF, ARW, PEF, ORF, RW2, IIQ, ...),
+# CR3, CRW, RAF, MRW, X3F and ARRI. A file without one that LibRaw cannot read is not RAW at all.
+_RAW_SIGNATURES = ((0, b"II"), (0, b"MM"), (4, b"ftyp"), (6, b"HEAPCCDR"), (0, b"FUJIFILM"), (0, b"\x00MRM"),
+                   (0, b"FOVb"), (0, b"ARRI"))
 
 
-def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
-    """Open a RAW file and check its size from the header; the sensor data is not decoded yet."""
+def open_raw(path: Path, max_pixels: int, header: bytes = b"", file_size: int = 0, read_at=None) -> rawpy.RawPy:
+    """Open a RAW file and check its size from the header; the sensor data is not decoded yet. ``header``
+    (the file's first bytes) tells a damaged RAW file from one that is not RAW at all; ``file_size`` lets
+    a sensor size that the file cannot hold be refused before LibRaw allocates it; ``read_at(offset, size)``
+    (reading the file) lets a TIFF-based file whose header runs past its end be refused before LibRaw reads
+    there (it would print "Unexpected end of file" on stderr)."""
+    extent = tiff_extent(read_at) if read_at is not None else None
+    if extent is not None and extent.structure > file_size:
+        raise CorruptFileError(f"{path}: the RAW file is truncated (its header runs past the end of the file)")
     raw = rawpy.RawPy()
     try:
-        with libraw_errors(path):
+        with libraw_errors(path, header):
             raw.open_file(str(path))
     except BaseException:
         raw.close()
@@ -62,26 +75,61 @@ def open_raw(path: Path, max_pixels: int) -> rawpy.RawPy:
         raise ImageTooLargeError(
             f"{path}: the image has {pixels / 1e6:.0f} megapixels, more than the limit of "
             f"{max_pixels / 1e6:.0f} megapixels (set PHOTOLAB_MAX_PIXELS to allow more)")
+    if not pixels or file_size and pixels > file_size * MAX_COMPRESSION["raw"]:
+        raw.close()
+        raise CorruptFileError(f"{path}: the RAW file is damaged (its header claims a {sizes.raw_width}x"
+                               f"{sizes.raw_height} sensor, which a file of {file_size} bytes cannot hold)")
     return raw
 
 
+def check_complete(path: Path, read_at, file_size: int) -> None:
+    """Raise CorruptFileError when the image data of a TIFF-based RAW file runs past the end of the file (a
+    truncated download or copy): LibRaw would print "Unexpected end of file" on stderr and develop the
+    missing part as black. ``read_at(offset, size)`` reads the file."""
+    extent = tiff_extent(read_at)
+    if extent is not None and extent.data > file_size:
+        raise CorruptFileError(f"{path}: the RAW file is truncated (its image data runs past the end of the file)")
+
+
+def contents(header: bytes) -> str:
+    """What a file's first bytes look like to a person: "text" or "unknown data"."""
+    try:
+        text = header.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut off at the end of the header is still text
+        text = header[:exc.start].decode("utf-8") if exc.start >= len(header) - 3 else ""
+    return "text" if text and all(c.isprintable() or c in "\t\r\n\f" for c in text) else "unknown data"
+
+
+def looks_like_raw(header: bytes) -> bool:
+    """True when a file's first bytes are those of a container LibRaw reads (see _RAW_SIGNATURES)."""
+    return any(header[offset:offset + len(signature)] == signature for offset, signature in _RAW_SIGNATURES)
+
+
 @contextlib.contextmanager
-def libraw_errors(path: Path) -> Iterator[None]:
-    """Turn LibRaw's exceptions into PhotoLab errors that name the file and say what is wrong."""
+def libraw_errors(path: Path, header: bytes = b"") -> Iterator[None]:
+    """Turn LibRaw's exceptions into PhotoLab errors that name the file and say what is wrong; with the
+    file's first bytes (``header``), a file that is not RAW at all is told from a damaged one."""
     try:
         yield
     except rawpy.LibRawFileUnsupportedError:
+        if header and not looks_like_raw(header):
+            raise UnsupportedFormatError(f"{path}: not a camera RAW file (its contents are {contents(header)})") \
+                from None
         raise UnsupportedFormatError(
             f"{path}: not a camera RAW file that PhotoLab can read (its contents are in no RAW format "
             "LibRaw knows; the file may be mis-named or damaged)") from None
     except rawpy.LibRawIOError:
         if not path.exists():
             raise FileAccessError(f"{path}: the file no longer exists (was it moved or deleted?)") from None
+        if header and not looks_like_raw(header):
+            raise UnsupportedFormatError(f"{path}: not a camera RAW file (its contents are {contents(header)})") \
+                from None
         raise CorruptFileError(f"{path}: the RAW file is truncated or damaged (its data ends too early)") from None
     except rawpy.LibRawTooBigError:
         raise ImageTooLargeError(f"{path}: the RAW image is too large for LibRaw to open") from None
     except (rawpy.LibRawUnsufficientMemoryError, rawpy.LibRawMemPoolOverflowError):
-        raise MemoryError(f"{path}: not enough memory to develop this RAW file") from None
+        raise ImageTooLargeError(f"{path}: not enough memory to develop this RAW file (or it is damaged)") \
+            from None
     except rawpy.LibRawError as exc:
         raise CorruptFileError(f"{path}: the RAW file is damaged and cannot be read ({exc})") from None
 

@@ -3,8 +3,11 @@
 :func:`scan_folder` walks ``root/<class>/**`` and returns a :class:`DatasetReport`: the usable images and
 their labels, plus every problem in words a photographer understands: an empty or missing folder, fewer
 than two classes, a class with too few images (error) or few images (warning), unreadable or corrupt files
-(listed and skipped), unsupported files (listed and ignored), the same file in two classes (listed and
-left out of both), the same file twice in one class (one copy kept), strongly unbalanced classes.
+(listed and skipped), images too small or too elongated to train on (listed and left out), unsupported
+files (listed and ignored), the same file in two classes (listed and left out of both), the same file twice
+in one class (one copy kept), strongly unbalanced classes, a class folder that is a link to another class
+(an error: one folder cannot teach two answers). Links to folders inside a class are followed once; a link
+that loops back, or leads into another class, is not followed.
 
 :class:`FolderDataset` feeds the report's images to :func:`photolab.models.training.fit`: photos are read
 with the app's own reader, encoded to 8-bit sRGB like every model input, cached at a modest size; training
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +32,9 @@ from torch.utils.data import Dataset
 
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import PhotoLabError
-from photolab.core.io import SUPPORTED_EXTENSIONS, read_preview
+from photolab.core.io import SUPPORTED_EXTENSIONS, check_file, read_metadata, read_preview
 from photolab.models.card import Preprocessing
-from photolab.models.preprocess import prepare
+from photolab.models.preprocess import MAX_ASPECT, MIN_SIDE, prepare
 
 MIN_IMAGES_PER_CLASS = 5
 """Fewer images than this in a class is an error: it cannot be split into training and validation sensibly."""
@@ -68,6 +72,7 @@ class DatasetReport:
     unsupported: list[Path] = field(default_factory=list)
     duplicates: list[tuple[Path, ...]] = field(default_factory=list)
     issues: list[DatasetIssue] = field(default_factory=list)
+    unsuitable: list[tuple[Path, str]] = field(default_factory=list)  # too small or too elongated, and why
 
     @property
     def counts(self) -> dict[str, int]:
@@ -121,17 +126,14 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _visible(path: Path, root: Path) -> bool:
-    return not any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def scan_folder(root: str | Path, *, min_images: int = MIN_IMAGES_PER_CLASS,
                 recommended_images: int = RECOMMENDED_IMAGES_PER_CLASS, imbalance_ratio: float = IMBALANCE_RATIO,
                 check_images: bool = True, context=None) -> DatasetReport:
     """Check a dataset folder (one sub-folder per class; images may sit in nested folders below a class).
 
-    ``check_images`` decodes every image (a small preview) so corrupt files are found now, not mid-training;
-    ``context`` (a JobContext) gets progress and may cancel. Hidden files and folders are skipped silently.
+    ``check_images`` decodes every image (a small preview) so corrupt files, and images too small or too
+    elongated to train on, are found now, not mid-training; ``context`` (a JobContext) gets progress and
+    may cancel. Hidden files and folders are skipped silently.
     """
     root = Path(root)
     report = DatasetReport(root)
@@ -140,28 +142,34 @@ def scan_folder(root: str | Path, *, min_images: int = MIN_IMAGES_PER_CLASS,
         add(DatasetIssue("error", "not_found", f"{root} is not a folder"))
         return report
     try:
-        entries = list(root.iterdir())
+        entries = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: p.name.lower())
     except OSError as exc:
         add(DatasetIssue("error", "not_readable", f"{root} cannot be read ({exc.strerror or exc})"))
         return report
-    class_dirs = sorted((d for d in entries if d.is_dir() and not d.name.startswith(".")),
-                        key=lambda d: d.name.lower())
-    stray = sorted(p for p in entries if p.is_file() and not p.name.startswith("."))
+    stray = [p for p in entries if not p.is_dir()]
     if stray:
         add(DatasetIssue("warning", "stray_files", f"{len(stray)} file(s) directly in {root.name} are ignored: "
                          f"put each image in the sub-folder named after its class", tuple(map(str, stray))))
+    class_dirs = _distinct_classes([p for p in entries if p.is_dir()], root, report)
     if not class_dirs:
-        add(DatasetIssue("error", "empty", f"{root} has no class sub-folders: make one folder per class "
-                         f"(e.g. {root.name}/cats, {root.name}/dogs) and put the images inside"))
+        if not report.errors:
+            add(DatasetIssue("error", "empty", f"{root} has no class sub-folders: make one folder per class "
+                             f"(e.g. {root.name}/cats, {root.name}/dogs) and put the images inside"))
         return report
     report.classes = [d.name for d in class_dirs]
+    class_roots = {_real(d) for d in class_dirs}
     candidates: list[tuple[Path, int]] = []
+    skipped_links: list[str] = []
     for label, folder in enumerate(class_dirs):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and _visible(p, root)):
+        for path in _class_files(folder, class_roots, skipped_links):
             if path.suffix.lower() in SUPPORTED_EXTENSIONS:
                 candidates.append((path, label))
             else:
                 report.unsupported.append(path)
+    if skipped_links:
+        add(DatasetIssue("info", "links_not_followed", f"{len(skipped_links)} link(s) to folders are not "
+                         f"followed: they loop back to a folder already included or lead into another class",
+                         tuple(skipped_links)))
     if report.unsupported:
         add(DatasetIssue("info", "unsupported", f"{len(report.unsupported)} file(s) are not images PhotoLab "
                          f"reads (JPEG, PNG, TIFF, WebP, camera RAW) and are ignored",
@@ -172,25 +180,101 @@ def scan_folder(root: str | Path, *, min_images: int = MIN_IMAGES_PER_CLASS,
     return report
 
 
+def _real(path: Path) -> Path | None:
+    """Where a path leads once every link is followed; None for a link that loops or leads nowhere."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return None
+
+
+def _distinct_classes(folders: list[Path], root: Path, report: DatasetReport) -> list[Path]:
+    """The class folders that hold their own images, sorted by name. A folder that is a link to another
+    class's folder (or into it, or to a folder holding it, or to the dataset folder) is an error, not a
+    second class with the same images."""
+    real_root = _real(root)
+    owners: dict[Path, Path] = {}
+    for folder in sorted(folders, key=lambda f: (f.is_symlink(), f.name.lower())):  # real folders claim first
+        real = _real(folder)
+        if real == real_root or real in real_root.parents:
+            other = "the dataset folder itself"
+        else:
+            other = next((f"class {owner.name}" for path, owner in owners.items()
+                          if real == path or path in real.parents or real in path.parents), None)
+        if other is None:
+            owners[real] = folder
+            continue
+        report.issues.append(DatasetIssue(
+            "error", "linked_class", f"class folder {folder.name} is a link to the same images as {other}: one "
+            f"folder cannot be two classes; remove the link, or give {folder.name} its own images", (str(folder),)))
+    return sorted(owners.values(), key=lambda f: f.name.lower())
+
+
+def _class_files(folder: Path, class_roots: set[Path], skipped_links: list[str]) -> list[Path]:
+    """Every visible entry below a class folder that is not a folder (files, and links that loop or lead
+    nowhere, which the readers then report), sorted. A link to a folder is followed unless it leads back to
+    a folder already walked or into another class's folder (listed in ``skipped_links``)."""
+    own = _real(folder)
+    walked, pending, found = {own}, [folder], []
+    while pending:
+        current = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue  # a folder that cannot be listed holds nothing we could read either
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if not os.path.isdir(path):  # follows links; False for a link that loops or leads nowhere
+                found.append(path)
+                continue
+            real = _real(path)
+            owner = next((p for p in (real, *real.parents) if p in class_roots), own)
+            if real in walked or owner != own:
+                skipped_links.append(f"{path} -> {real}")
+                continue
+            walked.add(real)
+            pending.append(path)
+    return sorted(found)
+
+
+def _unsuitable_size(width: int, height: int) -> str | None:
+    """Why a width x height image cannot be trained on (the classifiers' own limits), or None."""
+    if min(width, height) < MIN_SIDE:
+        return f"{width}x{height} px is too small to train on (each side needs at least {MIN_SIDE} px)"
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        return f"{width}x{height} px is too elongated to train on (more than {MAX_ASPECT:g}:1)"
+    return None
+
+
 def _readable(candidates, report: DatasetReport, check_images: bool, context) -> list[tuple[Path, int, str]]:
-    """Hash (and, if asked, decode) every candidate; the unreadable ones are listed in the report."""
+    """Check, hash (and, if asked, decode) every candidate; the unreadable and unsuitable ones are listed."""
     usable = []
     for index, (path, label) in enumerate(candidates):
         if context is not None:
             context.progress(index / max(1, len(candidates)), f"Checking {path.name}")
         try:
-            digest = _file_digest(path)
+            check_file(path)  # a FIFO or a device is never opened to be hashed
             if check_images:
-                read_preview(path, max_side=256)
+                metadata = read_preview(path, max_side=256).metadata
+                problem = _unsuitable_size(metadata.width, metadata.height)
+                if problem:
+                    report.unsuitable.append((path, problem))
+                    continue
+            digest = _file_digest(path)
         except Exception as exc:  # noqa: BLE001 - any decoder failure means "skip this file", reported
             report.unreadable.append((path, str(exc) or type(exc).__name__))
             continue
         usable.append((path, label, digest))
     if report.unreadable:
-        add_paths = tuple(f"{path}: {reason}" for path, reason in report.unreadable)
         report.issues.append(DatasetIssue("warning", "unreadable", f"{len(report.unreadable)} file(s) cannot be "
                                           f"read (corrupt, truncated or not really images) and are skipped",
-                                          add_paths))
+                                          tuple(f"{path}: {reason}" for path, reason in report.unreadable)))
+    if report.unsuitable:
+        report.issues.append(DatasetIssue(
+            "warning", "unsuitable", f"{len(report.unsuitable)} image(s) are too small or too elongated to train "
+            f"on and are left out", tuple(f"{path}: {reason}" for path, reason in report.unsuitable)))
     if context is not None:
         context.progress(1.0, f"Checked {len(candidates)} files")
     return usable
@@ -290,7 +374,11 @@ class FolderDataset(Dataset):
         """The cached 8-bit preview of item ``index``."""
         if self.cache is not None and index in self.cache:
             return self.cache[index]
-        image = load_srgb8(self.items[index][0], self.max_side)
+        path = self.items[index][0]
+        image = load_srgb8(path, self.max_side)
+        if min(image.shape[:2]) < MIN_SIDE:  # an elongated photo: a longer preview keeps the classifiers' minimum
+            size = read_metadata(path)
+            image = load_srgb8(path, math.ceil(MIN_SIDE * max(size.width, size.height) / min(size.width, size.height)))
         if self.cache is not None:
             self.cache[index] = image
         return image

@@ -16,6 +16,7 @@ from photolab.core.errors import (CorruptFileError, FileAccessError, ImageTooLar
                                   UnsupportedFormatError)
 from utils.dng import write_dng
 from utils.images import load_fixture, write_image
+from utils.mutants import png_bomb
 
 READERS = [io.read_photo, io.read_preview, io.read_metadata]
 DECODERS = [io.read_photo, io.read_preview]
@@ -177,11 +178,18 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
 
 
 def test_pixel_guard_uses_header_before_decoding(tmp_path):
-    path = png_header_only(tmp_path / "bomb.png", 40000, 40000)  # 1600 MP claimed, 50 bytes on disk
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_bomb(40000, 40000))  # 1600 MP of zeros in 1.5 MB: a real decompression bomb
     for reader in DECODERS:
         message = expect_error(reader, path, ImageTooLargeError, "1600 megapixels", "250 megapixels")
         assert "PHOTOLAB_MAX_PIXELS" in message
     assert io.read_metadata(path).width == 40000  # metadata alone decodes nothing, so it is allowed
+
+
+def test_a_header_claiming_more_than_the_file_holds_is_damaged(tmp_path):
+    path = png_header_only(tmp_path / "claims.png", 40000, 40000)  # 1600 MP claimed, 50 bytes on disk
+    for reader in READERS:
+        expect_error(reader, path, CorruptFileError, "40000x40000", "far more than")
 
 
 def test_pixel_guard_on_raw_before_unpacking(tmp_path, good_files):

@@ -2,6 +2,7 @@
 duplicates, imbalance, stray files), progress and cancel, and the datasets fed to training."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -225,3 +226,99 @@ def test_make_datasets_splits_stratified_and_refuses_a_bad_report(tmp_path):
     make_classes(tmp_path / "bad", {"a": 1, "b": 5}, start=50)
     with pytest.raises(DatasetError, match="too few images in a"):
         make_datasets(scan_folder(tmp_path / "bad"), PREP)
+
+
+def test_images_too_small_or_too_elongated_are_left_out_before_training(tmp_path):
+    make_classes(tmp_path, {"a": 6, "b": 6})
+    for i in range(3):
+        write_image(tmp_path / "a" / f"dot{i}.png", 300 + i, size=(1, 1))
+        write_image(tmp_path / "b" / f"strip{i}.png", 400 + i, size=(100, 4000))
+    write_image(tmp_path / "b" / "thin.png", 500, size=(10, 4000))
+    report = scan_folder(tmp_path)
+    assert report.ok and report.counts == {"a": 6, "b": 6}
+    reasons = {path.name: reason for path, reason in report.unsuitable}
+    assert set(reasons) == {"dot0.png", "dot1.png", "dot2.png", "strip0.png", "strip1.png", "strip2.png", "thin.png"}
+    assert reasons["dot0.png"] == "1x1 px is too small to train on (each side needs at least 16 px)"
+    assert reasons["strip0.png"] == "4000x100 px is too elongated to train on (more than 20:1)"
+    assert reasons["thin.png"] == "4000x10 px is too small to train on (each side needs at least 16 px)"
+    issue = codes(report)["unsuitable"]
+    assert issue.severity == "warning" and any(p.endswith("dot0.png: " + reasons["dot0.png"]) for p in issue.paths)
+
+
+def test_a_class_of_only_unsuitable_images_is_an_error_at_the_check(tmp_path):
+    make_classes(tmp_path, {"b": 6})
+    for i in range(6):
+        write_image(tmp_path / "a" / f"dot{i}.png", 300 + i, size=(1, 1))
+        write_image(tmp_path / "c" / f"strip{i}.png", 400 + i, size=(4000, 10))
+    report = scan_folder(tmp_path)
+    assert not report.ok
+    assert "too few images in a (0), c (0)" in codes(report)["too_few_images"].message
+    assert len(report.unsuitable) == 12
+
+
+def test_a_class_folder_linked_to_another_class_is_a_clear_error(tmp_path):
+    make_classes(tmp_path, {"A": 6, "B": 6})
+    (tmp_path / "C").symlink_to("A")
+    (tmp_path / "D").symlink_to(tmp_path / "B" / ".." / "B")
+    report = scan_folder(tmp_path)
+    assert not report.ok and report.classes == ["A", "B"] and report.counts == {"A": 6, "B": 6}
+    messages = [issue.message for issue in report.errors]
+    assert messages == [
+        "class folder C is a link to the same images as class A: one folder cannot be two classes; remove the "
+        "link, or give C its own images",
+        "class folder D is a link to the same images as class B: one folder cannot be two classes; remove the "
+        "link, or give D its own images"]
+    assert "too_few_images" not in codes(report)
+
+
+def test_a_class_linked_to_the_dataset_folder_is_an_error_not_a_loop(tmp_path):
+    make_classes(tmp_path, {"a": 6, "b": 6})
+    (tmp_path / "all").symlink_to(".")
+    report = scan_folder(tmp_path)
+    assert report.classes == ["a", "b"] and "the dataset folder itself" in report.errors[0].message
+
+
+def test_links_to_files_in_another_class_are_cross_class_duplicates(tmp_path):
+    make_classes(tmp_path, {"a": 6, "b": 6})
+    (tmp_path / "b" / "alias.png").symlink_to(tmp_path / "a" / "img0.png")
+    report = scan_folder(tmp_path)
+    assert "a/img0.png = b/alias.png" in codes(report)["duplicate_across_classes"].paths[0]
+    assert report.counts == {"a": 5, "b": 6}
+
+
+def test_folder_links_inside_a_class_are_followed_once_and_loops_are_cut(tmp_path):
+    make_classes(tmp_path, {"a": 5, "b": 6})
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    write_image(outside / "extra.png", 900)
+    (tmp_path / "a" / "more").symlink_to(outside)  # a link to images elsewhere: followed
+    (tmp_path / "a" / "again").symlink_to(".")  # back to the class folder: a loop
+    (tmp_path / "a" / "sub").mkdir()
+    (tmp_path / "a" / "sub" / "up").symlink_to("..")  # a loop two levels down
+    (tmp_path / "a" / "other").symlink_to(tmp_path / "b")  # into another class: not followed
+    write_image(tmp_path / "a" / "x.jpg" / "inside.png", 901)  # a folder named like a photo
+    report = scan_folder(tmp_path)
+    assert report.ok, report.summary()
+    assert report.counts == {"a": 7, "b": 6}
+    skipped = codes(report)["links_not_followed"].paths
+    assert sorted(path.split(" -> ")[0].rsplit("/", 1)[1] for path in skipped) == ["again", "other", "up"]
+
+
+def test_special_files_in_a_class_are_reported_without_blocking(tmp_path):
+    make_classes(tmp_path, {"a": 5, "b": 5})
+    os.mkfifo(tmp_path / "a" / "pipe.jpg")
+    (tmp_path / "a" / "m.dng").symlink_to("m.dng")
+    (tmp_path / "b" / "zero.png").symlink_to("/dev/zero")
+    (tmp_path / "b" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    for check_images in (True, False):
+        report = scan_folder(tmp_path, check_images=check_images)
+        reasons = {path.name: reason for path, reason in report.unreadable}
+        assert set(reasons) == {"pipe.jpg", "m.dng", "zero.png", "gone.jpg"}
+        assert "FIFO" in reasons["pipe.jpg"] and "loops" in reasons["m.dng"]
+        assert "character device" in reasons["zero.png"] and "does not exist" in reasons["gone.jpg"]
+        assert report.counts == {"a": 5, "b": 5}
+
+
+def test_elongated_photos_keep_enough_pixels_for_a_small_input(tmp_path):
+    path = write_image(tmp_path / "a" / "panorama.png", 7, size=(20, 380))  # 19:1, allowed
+    tensor, label = FolderDataset([(path, 0)], PREP, train=False)[0]  # previews are 32 px: 1.7 px high
+    assert tensor.shape == (3, 16, 16)
