@@ -12,7 +12,7 @@ import shutil
 import pytest
 import torch
 
-from photolab import cli_models
+from photolab.cli import models as cli_models
 from photolab.cli import main
 from photolab.models.manager import ModelManager
 from utils.fuzz import COMMANDS, command_line, judge, snapshot
@@ -20,19 +20,11 @@ from utils.mutants import quick_set
 
 MUTANTS = quick_set(seed=2024, per_kind=3)
 
-# Cases that stay bad until photolab/cli.py has its error boundary: the reader is not involved.
-NEEDS_CLI_BOUNDARY = {
-    ("develop", "loop"): "cli._output_path calls Path.resolve() on the input before reading it: RuntimeError "
-                         "'Symlink loop' escapes main()",
-}
-
 
 def _cases():
     for mutant in MUTANTS:
         for command in COMMANDS:
-            reason = NEEDS_CLI_BOUNDARY.get((command, mutant.special))
-            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-            yield pytest.param(command, mutant, marks=marks, id=f"{command}-{mutant.name[:60]}")
+            yield pytest.param(command, mutant, id=f"{command}-{mutant.name[:60]}")
 
 
 @pytest.fixture(scope="module")

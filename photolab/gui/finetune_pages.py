@@ -19,6 +19,7 @@ from photolab.jobs import Job
 
 WHAT_HAPPENS = {
     "stray_files": "ignored", "unsupported": "ignored", "unreadable": "skipped",
+    "unsuitable": "left out of training", "links_not_followed": "not followed",
     "duplicate_across_classes": "left out of both classes", "duplicate_within_class": "one copy is used",
     "few_images": "training goes ahead; add images for more reliable results",
     "imbalance": "training goes ahead; the larger class may be favoured",
