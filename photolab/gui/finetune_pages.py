@@ -6,6 +6,8 @@ The training page lives in :mod:`photolab.gui.training_curves`, the results page
 
 from __future__ import annotations
 
+import numpy as np
+
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -255,8 +257,8 @@ class BasePage(QWizardPage):
         return next((e for e in self._wizard.service.entries() if e.name == self.base_name()), None)
 
     def strategy(self) -> str:
-        """The chosen strategy key (``probe``, ``last`` or ``full``)."""
-        return next((key for key, radio in self.radios.items() if radio.isChecked()), "last")
+        """The chosen strategy key (``auto``, ``probe``, ``last`` or ``full``)."""
+        return next((key for key, radio in self.radios.items() if radio.isChecked()), "auto")
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         """A base model is chosen."""
@@ -310,7 +312,11 @@ class SettingsPage(QWizardPage):
         entry = self._wizard.base_page.base_entry()
         if entry is not None:
             self.image_size.setValue(entry.card.preprocessing.input_size[1])
-        self.lr.setValue(DEFAULT_LR[self._wizard.base_page.strategy()])
+        strategy = self._wizard.base_page.strategy()
+        self.lr.setValue(DEFAULT_LR[strategy])
+        for field in (self.epochs, self.lr, self.batch_size, self.crops, self.flip, self.val_auto, self.patience):
+            field.setEnabled(strategy != "auto")  # auto sets these itself and measures by cross-validation
+        self.val_ratio.setEnabled(strategy != "auto" and not self.val_auto.isChecked())
         self._describe_split()
 
     def _describe_split(self, *_args) -> None:
@@ -319,11 +325,18 @@ class SettingsPage(QWizardPage):
         from photolab.models.finetune import auto_val_fraction
         from photolab.models.training import stratified_split
 
+        from photolab.models.fewshot import folds_for
+
         report = self._wizard.filtered_report()
         if report is None or not report.items:
             self.split_note.setText("")
             return
         total = len(report.items)
+        if self._wizard.base_page.strategy() == "auto":
+            folds = len(folds_for(np.asarray(report.labels), self.seed.value()))
+            self.split_note.setText(f"Automatic training uses all {total} images and measures itself by {folds}-fold "
+                                    f"cross-validation: each image is judged by a model trained without it.")
+            return
         auto = self.val_auto.isChecked()
         fraction = auto_val_fraction(total) if auto else self.val_ratio.value()
         held_out = len(stratified_split(report.labels, fraction, self.seed.value())[1])

@@ -243,13 +243,21 @@ class ResultsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Show the finished run's metrics."""
+        from photolab.models.finetune import STRATEGIES
+
         outcome = self._wizard.outcome
         metrics = outcome.result.metrics
         note = (" Training was cancelled: the best epoch so far is shown and can be saved."
                 if outcome.cancelled else "")
-        self.summary.setText(f"<b>Validation accuracy {metrics.accuracy:.1%}</b> on {outcome.val_images} held-out "
-                             f"photos ({outcome.train_images} used for training; best epoch "
-                             f"{outcome.result.best_epoch}).{note}")
+        if outcome.result.history:
+            self.summary.setText(f"<b>Validation accuracy {metrics.accuracy:.1%}</b> on {outcome.val_images} "
+                                 f"held-out photos ({outcome.train_images} used for training; best epoch "
+                                 f"{outcome.result.best_epoch}).{note}")
+        else:  # auto: every photo was predicted out of fold
+            extra = outcome.result.extra
+            self.summary.setText(f"<b>Cross-validated accuracy {metrics.accuracy:.1%}</b> on all "
+                                 f"{outcome.train_images} photos, each judged by a model trained without it "
+                                 f"({extra['folds']} folds; {STRATEGIES[extra['chosen']].lower()} chosen).")
         classes = list(metrics.classes)
         self.per_class.setRowCount(len(classes))
         self.per_class.setVerticalHeaderLabels(classes)

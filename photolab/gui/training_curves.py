@@ -175,6 +175,7 @@ class TrainingPage(QWizardPage):
         wizard.outcome = None
         settings = wizard.settings()
         self.curves.reset(settings.epochs)
+        self.curves.setVisible(settings.strategy != "auto")  # auto trains no epochs: its candidates are scored
         if self.relay is not None:  # epochs of an earlier, cancelled run are not drawn any more
             self.relay.epoch.disconnect(self.curves.add_epoch)
         relay = self.relay = EpochRelay(self)
@@ -226,9 +227,12 @@ class TrainingPage(QWizardPage):
         outcome = self._wizard.outcome
         self.curves.epochs = list(outcome.result.history)
         self.curves.update()
-        self._on_ended(handle, f"{outcome.result.stop_reason.capitalize()}. Validation accuracy "
-                               f"{outcome.result.metrics.accuracy:.1%} (best epoch {outcome.result.best_epoch}). "
-                               f"Nothing is saved until you save on the next page.")
+        if outcome.result.history:
+            done = (f"{outcome.result.stop_reason.capitalize()}. Validation accuracy "
+                    f"{outcome.result.metrics.accuracy:.1%} (best epoch {outcome.result.best_epoch}).")
+        else:
+            done = f"{outcome.result.stop_reason.capitalize()}."
+        self._on_ended(handle, f"{done} Nothing is saved until you save on the next page.")
         self.progress.setValue(100)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name

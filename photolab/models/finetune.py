@@ -31,18 +31,22 @@ from photolab.models.data import (DatasetError, DatasetIssue, DatasetReport, Fol
 from photolab.models.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
 from photolab.models.inference import load_entry
 from photolab.models.preprocess import prepare
-from photolab.models.training import (EpochMetrics, TrainConfig, TrainingResult, evaluate, fit,
-                                      stratified_split)
+from photolab.models.training import (EpochMetrics, TrainConfig, TrainingResult, classification_metrics, evaluate,
+                                      fit, stratified_split)
 
 STRATEGIES = {
+    "auto": "Automatic (the best of a linear probe and a last-stage fine-tune, by cross-validation)",
     "probe": "Linear probe (train only the classifier)",
     "last": "Fine-tune the last stage",
     "full": "Fine-tune everything",
 }
-"""Strategy key -> label. ``probe``: the backbone stays fixed; ``last``: the last residual stage and the
-classifier learn; ``full``: every layer learns (the backbone at a lower rate, after one head-only epoch)."""
+"""Strategy key -> label. ``auto``: :mod:`photolab.models.fewshot` scores a linear probe and a last-stage
+fine-tune by cross-validation on the user's images and keeps the better; ``probe``: the backbone stays fixed;
+``last``: the last residual stage and the classifier learn; ``full``: every layer learns (the backbone at a
+lower rate, after one head-only epoch). All but ``auto`` train with :func:`~photolab.models.training.fit` on
+one validation split."""
 
-DEFAULT_LR = {"probe": 3e-3, "last": 1e-3, "full": 5e-4}
+DEFAULT_LR = {"auto": 1e-3, "probe": 3e-3, "last": 1e-3, "full": 5e-4}
 """Learning rate per strategy (AdamW with warm-up and cosine decay)."""
 
 USER_TRAINED_LICENSE = "user-trained; see your data"
@@ -60,7 +64,7 @@ class FinetuneSettings:
     ``val_fraction`` None: chosen by data size (:func:`auto_val_fraction`); ``lr`` None: :data:`DEFAULT_LR`."""
 
     base: str
-    strategy: str = "last"
+    strategy: str = "auto"
     epochs: int = 10
     image_size: int | None = None
     lr: float | None = None
@@ -93,6 +97,10 @@ class FinetuneSettings:
 def recommend_strategy(counts: dict[str, int]) -> tuple[str, str]:
     """The strategy to suggest for ``counts`` (images per class) and a one-sentence reason."""
     smallest = min(counts.values()) if counts else 0
+    if smallest < 100:
+        return "auto", (f"With {smallest} images in the smallest class, PhotoLab tries a linear probe and a "
+                        f"last-stage fine-tune on your own images, each judged by cross-validation, and keeps the "
+                        f"better one.")
     if smallest < 15:
         return "probe", (f"With {smallest} images in the smallest class, training only the classifier is the "
                          f"safest choice: more trainable layers would memorise so few examples.")
@@ -280,6 +288,8 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
     card_prep = entry.card.preprocessing
     size = settings.image_size or card_prep.input_size[1]
     prep = replace(card_prep, input_size=(3, size, size), crop_mode="center")
+    if settings.strategy == "auto":
+        return _run_auto(entry, model, prep, report, settings, context)
     val_fraction = settings.val_fraction or auto_val_fraction(len(report.items))
     train_index, val_index = stratified_split(report.labels, val_fraction, settings.seed)
     options = dict(random_crops=settings.random_crops, flip=settings.flip)
@@ -316,6 +326,49 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
                            len(train), len(val), confidently_wrong(model, val, classes), cancelled)
 
 
+def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetReport, settings: FinetuneSettings,
+              context) -> FinetuneOutcome:
+    """The ``auto`` strategy (:mod:`photolab.models.fewshot`): every image is used both to train and, out of
+    fold, to measure; the outcome's metrics are the winner's cross-validated ones."""
+    from photolab.models import fewshot
+
+    start = time.monotonic()
+    stage = (lambda a, b: context.subtask(a, b)) if context is not None else (lambda a, b: None)
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    images = TrainingImages(report.items, prep, False, settings.seed)
+    _preload((images,), stage(0.0, 0.1), Path(report.root))
+    labels = np.asarray(report.labels)
+    classes = tuple(report.classes)
+    views = fewshot.extract_views(model, [images.image(i) for i in range(len(images))], prep, settings.seed,
+                                  stage(0.1, 0.5))
+    folds = fewshot.folds_for(labels, settings.seed)
+    probe = fewshot.probe_candidate(views, labels, len(classes), folds)
+    last = fewshot.last_stage_candidate(model, views, labels, len(classes), folds, probe, settings.seed,
+                                        stage(0.55, 0.9))
+    winner = fewshot.choose([probe, last])
+    if context is not None:
+        context.progress(0.92, f"Training the {winner.name} on every image")
+    model = fewshot.finish(model, views, labels, len(classes), winner, probe, settings.seed)
+    model.default_cfg = prep.to_config(entry.card.architecture, len(classes))
+    metrics = classification_metrics(labels, winner.predicted, classes)
+    wrong = sorted((WrongPrediction(Path(report.items[i][0]), classes[labels[i]], classes[winner.predicted[i]],
+                                    float(winner.probabilities[i]))
+                    for i in np.flatnonzero(winner.predicted != labels)), key=lambda w: -w.confidence)[:8]
+    tried = [c for c in (probe, last) if c is not None]
+    scores = {c.name: {"cross_validated_accuracy": round(c.accuracy, 4), "seconds": round(c.seconds, 1), **c.detail}
+              for c in tried}
+    if last is None:
+        scores["last"] = {"skipped": f"more than {fewshot.LAST_STAGE_BUDGET} sample passes for this folder"}
+    reason = (f"auto: {STRATEGIES[winner.name].lower()} won with {winner.accuracy:.1%} cross-validated accuracy "
+              f"over {len(folds)} folds (" + ", ".join(f"{c.name} {c.accuracy:.1%}" for c in tried) + ")")
+    config = train_config(settings)
+    result = TrainingResult(model, classes, [], metrics, 0, reason, config, time.monotonic() - start,
+                            extra={"chosen": winner.name, "folds": len(folds), "candidates": scores})
+    return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, 0.0,
+                           len(report.items), len(report.items), wrong, False)
+
+
 def finetune_job(manager, report: DatasetReport, settings: FinetuneSettings,
                  on_epoch: Callable[[EpochMetrics], None] | None = None) -> Job:
     """A :class:`Job` running :func:`run_finetune` (``on_epoch`` is called from the job's thread)."""
@@ -337,6 +390,7 @@ def training_card(outcome: FinetuneOutcome, description: str = "") -> dict:
                                         "flip": outcome.settings.flip},
                        "config": result.config.to_dict()},
             "metrics": result.metrics.to_dict(), "best_epoch": result.best_epoch,
+            "selection": result.extra or None,
             "stop_reason": result.stop_reason, "seconds": round(result.seconds, 2),
             "history": [asdict(h) for h in result.history]}
 

@@ -198,9 +198,9 @@ def test_cancel_before_the_first_epoch_keeps_nothing_and_later_keeps_the_best_ep
 
 
 def test_strategies_recommendation_split_and_exclusion(tmp_path):
-    assert recommend_strategy({"a": 8, "b": 100})[0] == "probe"
-    assert recommend_strategy({"a": 30, "b": 40})[0] == "last"
-    assert recommend_strategy({"a": 80, "b": 90})[0] == "full"
+    assert recommend_strategy({"a": 8, "b": 100})[0] == "auto"
+    assert recommend_strategy({"a": 30, "b": 99})[0] == "auto"
+    assert recommend_strategy({"a": 100, "b": 190})[0] == "full"
     assert all(reason.endswith(".") and reason.count(". ") == 0 for _, reason in
                (recommend_strategy({"a": n}) for n in (5, 30, 100)))
     assert auto_val_fraction(20) > auto_val_fraction(200) > auto_val_fraction(1000) > auto_val_fraction(5000)

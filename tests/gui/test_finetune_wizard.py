@@ -64,7 +64,7 @@ def test_train_from_folder_to_saved_model(qtbot, settings, tmp_path):
     assert page.isComplete()  # ... until the class is excluded
     wizard.next()
     assert wizard.base_page.base_name() == "base"
-    assert wizard.base_page.strategy() == "probe"  # 6-7 images per class
+    assert wizard.base_page.strategy() == "auto"  # candidates judged by cross-validation
     assert "Recommended" in wizard.base_page.reason.text()
     wizard.base_page.radios["full"].setChecked(True)
     wizard.next()
@@ -106,6 +106,7 @@ def test_the_split_note_says_what_training_holds_out(qtbot, settings, tmp_path):
     wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
     go_to_data_check(qtbot, wizard, folder)
     wizard.next()
+    wizard.base_page.radios["last"].setChecked(True)
     wizard.next()
     page = wizard.settings_page
     assert page.split_note.text().startswith("6 of the 18 images (33%) are held out")
@@ -116,6 +117,26 @@ def test_the_split_note_says_what_training_holds_out(qtbot, settings, tmp_path):
     wizard.next()
     qtbot.waitUntil(lambda: wizard.training_page.isComplete(), timeout=TIMEOUT)
     assert wizard.outcome.val_images == 9
+
+
+def test_automatic_training_explains_its_cross_validation(qtbot, settings, tmp_path):
+    folder = make_folder(tmp_path / "colours")
+    wizard, _, _ = open_wizard(qtbot, settings, tmp_path)
+    go_to_data_check(qtbot, wizard, folder)
+    wizard.next()
+    assert wizard.base_page.strategy() == "auto" and "cross-validation" in wizard.base_page.reason.text()
+    wizard.next()
+    page = wizard.settings_page
+    assert "5-fold cross-validation" in page.split_note.text() and "all 18 images" in page.split_note.text()
+    assert not page.epochs.isEnabled() and not page.val_auto.isEnabled() and page.image_size.isEnabled()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.training_page.isComplete(), timeout=2 * TIMEOUT)  # five folds, then all
+    assert not wizard.training_page.curves.isVisible()
+    assert "cross-validated accuracy over 5 folds" in wizard.training_page.status.text()
+    wizard.next()
+    summary = wizard.results_page.summary.text()
+    assert "Cross-validated accuracy" in summary and "all 18 photos" in summary and "chosen" in summary
+    assert sum(map(sum, wizard.outcome.result.metrics.confusion)) == 18
 
 
 def test_messy_and_empty_folders_do_not_crash_and_block_training(qtbot, settings, tmp_path):
@@ -144,6 +165,7 @@ def test_cancel_keeps_nothing_before_the_first_epoch_and_save_on_a_full_disk_fai
     wizard, manager, _ = open_wizard(qtbot, settings, tmp_path)
     go_to_data_check(qtbot, wizard, folder)
     wizard.next()
+    wizard.base_page.radios["probe"].setChecked(True)
     wizard.next()
     wizard.settings_page.epochs.setValue(1)
     wizard.next()
