@@ -1,6 +1,6 @@
 """photolab-cli train: fine-tune an SE classifier on a folder (one sub-folder per class) and store it.
 
-    photolab-cli train FOLDER --name NAME [--base MODEL] [--strategy probe|last|full] [--epochs N]
+    photolab-cli train FOLDER --name NAME [--base MODEL] [--strategy auto|probe|last|full] [--epochs N]
                  [--image-size PX] [--val-split F] [--seed S] [--json]
 
 The folder is checked first (every problem is printed; errors stop the run). Progress goes to stderr (a bar
@@ -29,9 +29,10 @@ def add_train_commands(subparsers) -> None:
     train.add_argument("--name", required=True, help="name of the new model in the store")
     train.add_argument("--base", metavar="MODEL",
                        help="model to start from (default: the built-in backbone, else the first built-in classifier)")
-    train.add_argument("--strategy", choices=("probe", "last", "full"),
-                       help="what learns: probe = classifier only, last = last stage, full = everything "
-                            "(default: recommended for the amount of data)")
+    train.add_argument("--strategy", choices=("auto", "probe", "last", "full"),
+                       help="what learns: auto = the best of probe and last by cross-validation on your images, "
+                            "probe = classifier only, last = last stage, full = everything (default: recommended "
+                            "for the amount of data, auto below 100 images per class)")
     train.add_argument("--epochs", metavar="N", type=whole_number(1, 1000), default=10, help="epochs (default 10)")
     train.add_argument("--image-size", metavar="PX", type=whole_number(32, 1024),
                        help="input size in pixels (default: the base model's)")
@@ -97,8 +98,12 @@ def train_command(args, parser) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     metrics = outcome.result.metrics
-    print(f"saved model {entry.name}: validation accuracy {metrics.accuracy:.1%} on {outcome.val_images} images "
-          f"({outcome.result.stop_reason}, best epoch {outcome.result.best_epoch}, {outcome.result.seconds:.1f} s)")
+    if outcome.result.history:
+        print(f"saved model {entry.name}: validation accuracy {metrics.accuracy:.1%} on {outcome.val_images} images "
+              f"({outcome.result.stop_reason}, best epoch {outcome.result.best_epoch}, {outcome.result.seconds:.1f} s)")
+    else:
+        print(f"saved model {entry.name}: cross-validated accuracy {metrics.accuracy:.1%} on all {outcome.val_images} "
+              f"images ({outcome.result.stop_reason}; {outcome.result.seconds:.1f} s)")
     width = max(len(c) for c in metrics.classes)
     print(f"{'class':<{width}}  precision  recall  support")
     for name, values in metrics.per_class().items():
