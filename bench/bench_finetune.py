@@ -143,7 +143,7 @@ def run_draw(folder: Path, args, seed: int, work: Path) -> dict[str, tuple[float
     assert report.ok, report.summary()
     index = {name: i for i, name in enumerate(report.classes)}
     test = [(path, index[path.parent.name]) for path, _ in test]
-    manager = ModelManager(data_dir=work / "store")
+    manager = ModelManager(data_dir=work / "store", builtin_dir=args.models)
     base = manager.default_base()
     torch.manual_seed(seed)
     manager.save_model(create_model(base.card.architecture, num_classes=2), "scratch", ("a", "b"),
@@ -151,7 +151,7 @@ def run_draw(folder: Path, args, seed: int, work: Path) -> dict[str, tuple[float
     strategy, _ = recommend_strategy(report.counts)
     runs = [(f"PhotoLab ({strategy})", base.name, strategy, 10)]
     runs += [("PhotoLab probe only", base.name, "probe", 10)] if strategy != "probe" else []
-    runs += [("seresnet18 from scratch (full, augmented)", "scratch", "full", SCRATCH_EPOCHS)]
+    runs += [("seresnet18 from scratch (full, augmented)", "scratch", "full", SCRATCH_EPOCHS)] if args.baselines else []
     rows = {}
     for label, name, how, epochs in runs:
         settings = FinetuneSettings(base=name, strategy=how, epochs=epochs, num_threads=THREADS, seed=seed,
@@ -159,9 +159,10 @@ def run_draw(folder: Path, args, seed: int, work: Path) -> dict[str, tuple[float
         start = time.monotonic()
         outcome = run_finetune(manager, report, settings)
         rows[label] = (test_accuracy(outcome, test), time.monotonic() - start, outcome.result.stop_reason)
-    classes = len(report.classes)
-    rows["logistic regression on pixels"] = (*logistic_baseline(pixels, report.items, test, classes), "")
-    rows["logistic regression on HOG"] = (*logistic_baseline(hog, report.items, test, classes), "")
+    if args.baselines:
+        classes = len(report.classes)
+        rows["logistic regression on pixels"] = (*logistic_baseline(pixels, report.items, test, classes), "")
+        rows["logistic regression on HOG"] = (*logistic_baseline(hog, report.items, test, classes), "")
     return rows
 
 
@@ -198,7 +199,7 @@ def run_messy(folder: Path, args, work: Path) -> dict:
     train_root, test = draw(folder, args.per_class, 0, work)
     added = make_messy(train_root)
     report = scan_folder(train_root)
-    manager = ModelManager(data_dir=work / "store")
+    manager = ModelManager(data_dir=work / "store", builtin_dir=args.models)
     strategy, _ = recommend_strategy({k: v for k, v in report.counts.items() if k != "lonely"})
     settings = FinetuneSettings(base=manager.default_base().name, strategy=strategy, num_threads=THREADS,
                                 excluded=("lonely",))
@@ -220,6 +221,10 @@ def main() -> None:
     parser.add_argument("--folders", nargs="+", default=list(FOLDERS), choices=list(FOLDERS))
     parser.add_argument("--per-class", type=int, default=20, help="training images per class")
     parser.add_argument("--repeats", type=int, default=3, help="draws of each folder")
+    parser.add_argument("--models", type=Path, default=None,
+                        help="built-in models folder to take the base from (default resources/models)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="only PhotoLab's methods (to compare bases)")
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     bench_root = (args.root or proxy_data.default_root()) / "bench"
@@ -244,11 +249,12 @@ def main() -> None:
                                  "wall_s": round(float(seconds.mean()), 1)}
             ours = next(v["mean"] for k, v in table.items() if k.startswith("PhotoLab ("))
             baselines = {k: v["mean"] for k, v in table.items() if not k.startswith("PhotoLab")}
-            best = max(baselines, key=baselines.get)
-            table["margin_over_best_baseline"] = round(ours - baselines[best], 4)
-            print(f"margin over the best baseline ({best}): {100 * (ours - baselines[best]):+.1f} points")
+            if baselines:
+                best = max(baselines, key=baselines.get)
+                table["margin_over_best_baseline"] = round(ours - baselines[best], 4)
+                print(f"margin over the best baseline ({best}): {100 * (ours - baselines[best]):+.1f} points")
             print("chosen: " + "; ".join(d[next(k for k in d if k.startswith("PhotoLab ("))][2] for d in draws))
-        if "clipart" in args.folders:
+        if "clipart" in args.folders and args.baselines:
             messy = run_messy(bench_root / FOLDERS["clipart"], args, Path(temporary) / "messy")
             print(f"\nmessy clip-art folder: added {'; '.join(messy['added'])}")
             print("data check:\n  " + "\n  ".join(messy["issues"]))

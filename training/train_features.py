@@ -43,10 +43,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+import degradations as deg  # noqa: E402
 import fetch_photos  # noqa: E402
 import proxy_data  # noqa: E402
 from run_support import start_run  # noqa: E402
-from train_backbone import cell_classes, cell_crop  # noqa: E402
 from train_quality_classifier import (IMAGENET_MEAN, IMAGENET_STD, load_photos, new_model, save_weights,  # noqa: E402
                                       shipped_split)
 
@@ -59,11 +59,44 @@ TASKS = ("icon concepts", "clip-art kinds", "letters", "photo cells")
 TASK_SHARES = (0.25, 0.3, 0.15, 0.3)
 """Each task's share of the training samples (letters are plentiful but the least like users' photos)."""
 PHOTO_CROPS_PER_CELL = 24
+CROP_FRACTION = (0.2, 0.5)
+"""Side of a photo-cell crop as a fraction of the photo's short side."""
+EXPOSURE_EV = 0.5
+WHITE_BALANCE = 0.1
+"""Per-channel gain jitter of a photo-cell crop (+-10 %)."""
+GREY_PROBABILITY = 0.2
 VAL_SHARE = 0.08
 VAL_SHOWN = 1000  # validation images looked at at each checkpoint
 
 
 # ---------------------------------------------------------------------------------------------------- data
+
+def cell_classes(groups: list[str], grid: int) -> list[str]:
+    """Photo-cell class names: ``<group>-<row><col>`` for every cell of every photo group."""
+    return [f"{group}-{row}{col}" for group in groups for row in range(grid) for col in range(grid)]
+
+
+def cell_crop(photo: np.ndarray, grid: int, cell: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A jittered 8-bit sRGB crop (``size`` px) centred at a random point of ``cell`` of the linear ``photo``:
+    mirrored, exposure and white-balance jitter, grey at times, faint sensor noise and JPEG (exemplar learning,
+    Dosovitskiy et al. 2014)."""
+    height, width, _ = photo.shape
+    side = int(rng.uniform(*CROP_FRACTION) * min(height, width))
+    row, col = divmod(cell, grid)
+    centre_y, centre_x = (row + rng.random()) * height / grid, (col + rng.random()) * width / grid
+    top = int(np.clip(centre_y - side / 2, 0, height - side))
+    left = int(np.clip(centre_x - side / 2, 0, width - side))
+    crop = deg.resize_linear(photo[top:top + side, left:left + side], size, size)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    crop = crop * np.float32(2.0 ** rng.uniform(-EXPOSURE_EV, EXPOSURE_EV))
+    crop = crop * rng.uniform(1 - WHITE_BALANCE, 1 + WHITE_BALANCE, 3).astype(np.float32)
+    if rng.random() < GREY_PROBABILITY:
+        crop = np.repeat(crop.mean(axis=2, keepdims=True), 3, axis=2)
+    crop = deg.add_noise(np.clip(crop, 0.0, 1.0).astype(np.float32), rng, rng.uniform(0, deg.NUISANCE_SHOT),
+                         rng.uniform(0, deg.NUISANCE_READ), chroma=bool(rng.random() < 0.5))
+    return deg.finish(crop, rng)
+
 
 def photo_cells(cache: Path, side: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Task 3: fixed jittered crops of every cell of every training photo group (8-bit sRGB), their labels,
