@@ -69,7 +69,7 @@ def draw(folder: Path, per_class: int, seed: int, work: Path) -> tuple[Path, lis
     split by source."""
     rng = np.random.default_rng(seed)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    files = {name: sorted(p for p in (folder / name).iterdir() if p.is_file()) for name in classes}
+    files = {name: sorted(p for p in (folder / name).iterdir() if p.is_file() and suitable(p)) for name in classes}
     sources = sorted({source_of(p) for name in classes for p in files[name]})
     rng.shuffle(sources)
     order = {source: index for index, source in enumerate(sources)}
@@ -82,6 +82,14 @@ def draw(folder: Path, per_class: int, seed: int, work: Path) -> tuple[Path, lis
         train_sources = {source_of(p) for p in ranked[:per_class]}
         test += [(p, label) for p in ranked[per_class:] if source_of(p) not in train_sources][:TEST_PER_CLASS]
     return train_root, test
+
+
+def suitable(path: Path) -> bool:
+    """Whether the data check would train on the image (not under 16 px a side, not over 20:1): the bench's
+    folders keep only such images, so the test images are ones Classify accepts."""
+    with Image.open(path) as image:
+        width, height = image.size
+    return min(width, height) >= 16 and max(width, height) <= 20 * min(width, height)
 
 
 def hog(image: np.ndarray, side: int = 64, cell: int = 8, bins: int = 9) -> np.ndarray:
