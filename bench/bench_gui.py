@@ -34,7 +34,8 @@ from photolab.core.develop.highlights import HighlightsParams  # noqa: E402
 from photolab.core.develop.saturation import SaturationParams  # noqa: E402
 from photolab.core.develop.shadows import ShadowsParams  # noqa: E402
 from photolab.core.develop.white_balance import WhiteBalanceParams  # noqa: E402
-from photolab.core.recipe import Recipe, render  # noqa: E402
+from photolab.core.recipe import Recipe  # noqa: E402
+from photolab.core.render import render  # noqa: E402
 
 LATENCY_GOAL_MS = 100.0
 STALL_GOAL_MS = 100.0

@@ -12,7 +12,8 @@ from photolab.core import io
 from photolab.core.errors import PhotoLabError, UnsupportedFormatError
 from photolab.core.export import STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, load_sidecar, render
+from photolab.core.recipe import Recipe, load_sidecar
+from photolab.core.render import render
 from photolab.jobs import JobContext
 
 
@@ -123,7 +124,7 @@ def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: 
 
 def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float | None, model: str, options: dict,
                  recipe: Recipe, quality: int, demosaic: str) -> DenoiseOutcome:
-    from photolab.core.develop import OPERATIONS, denoise
+    from photolab.core.develop import denoise
 
     file_format = RAW_DENOISE_FORMATS.get(target.suffix.lower())
     if file_format is None:
@@ -137,12 +138,8 @@ def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float |
     denoised = before.with_pixels(denoise.decode(denoise.denoise_srgb(
         srgb, params, estimate=estimate, profile=profile, progress=context.subtask(0.3, 0.85).progress,
         **options)))
-    earlier = [op.name for op in OPERATIONS[:OPERATIONS.index(denoise.OPERATION) + 1]]
-    rest = recipe
-    for op_name in earlier:
-        rest = rest.with_enabled(op_name, False)
     context.progress(0.85, f"Developing {source.name}")
-    developed = render(denoised, rest)
+    developed = render(denoised, recipe, start_after="denoise")
     written = io.export_photo(developed, target, file_format=file_format, quality=quality,
                               metadata=photo.metadata, context=context.subtask(0.9, 1.0))
     return DenoiseOutcome(written, params.sigma, sigma is None, model)

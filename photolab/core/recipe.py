@@ -1,4 +1,5 @@
 """The recipe: which develop operations are on, with which parameters, as data; saved as a JSON sidecar.
+``photolab.core.render`` renders it.
 
 A recipe is immutable: every edit makes a new one, which keeps undo/redo trivial. The sidecar of
 ``IMG_0001.CR2`` is ``IMG_0001.CR2.photolab.json`` beside it; the original is never written.
@@ -12,12 +13,11 @@ import logging
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from photolab import __version__
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
 from photolab.core.errors import RecipeError
-from photolab.core.photo import Photo
 
 SCHEMA_NAME = "photolab.recipe"
 SCHEMA_VERSION = 1
@@ -65,6 +65,10 @@ class Recipe:
             params = self.get(op.name)
             if op.name not in self.disabled and not op.is_identity(params):
                 yield op, params
+
+    def is_active(self, name: str) -> bool:
+        """True when operation ``name`` is on and changes the photo."""
+        return any(op.name == name for op, _ in self.active_operations())
 
     @property
     def is_neutral(self) -> bool:
@@ -156,35 +160,6 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if not ok:
         raise RecipeError(f"parameter {name!r} has the wrong type: {value!r}")
     return value
-
-
-def render(photo: Photo, recipe: Recipe, *, stop_before: str | None = None,
-           progress: Callable[[float], None] | None = None) -> Photo:
-    """Apply the recipe's active operations in pipeline order, stopping before ``stop_before`` if given
-    (whether or not that operation is active: the result is that operation's input). ``progress`` gets the
-    fraction done after each step (and within slow steps, such as denoise's tiles), weighed by the steps'
-    ``cost``; it is also how a job cancels: an exception it raises ends the render."""
-    if stop_before is not None and stop_before not in OPERATIONS_BY_NAME:
-        raise KeyError(f"unknown operation {stop_before!r}")
-    steps = []
-    for op, params in recipe.active_operations():
-        if stop_before is not None and OPERATIONS.index(op) >= OPERATIONS.index(OPERATIONS_BY_NAME[stop_before]):
-            break
-        steps.append((op, params))
-    total = sum(op.cost for op, _ in steps)
-    done = 0.0
-    for op, params in steps:
-        if progress is not None and op.reports_progress:
-            def step_progress(fraction: float, base: float = done, cost: float = op.cost) -> None:
-                progress((base + cost * fraction) / total)
-
-            photo = op.apply(photo, params, progress=step_progress)
-        else:
-            photo = op.apply(photo, params)
-        done += op.cost
-        if progress is not None:
-            progress(done / total)
-    return photo
 
 
 MAX_RECIPE_BYTES = 16_000_000

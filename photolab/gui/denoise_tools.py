@@ -17,11 +17,11 @@ from PySide6.QtWidgets import QDockWidget
 
 from photolab.core.develop.denoise import DenoiseParams, encode, estimate_params
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import render
 from photolab.gui import dialogs
 from photolab.gui.jobs import BACKGROUND, JobHandle
 from photolab.gui.loupe import Loupe, LoupePanel
-from photolab.gui.rendering import before_recipe, denoises
 from photolab.jobs import Job
 
 OPERATION = "denoise"
@@ -32,7 +32,7 @@ def measure_noise(context, photo: Photo, recipe: Recipe) -> DenoiseParams:
     (oriented and cropped as ``recipe`` says), keeping the recipe's model; the strength rounded as the
     slider shows it. A camera RAW photo's level comes from its sensor noise profile."""
     context.progress(0.0, "Measuring the noise")
-    region = render(photo, before_recipe(recipe))
+    region = render(photo, recipe, stop_before=OPERATION)
     context.check_cancelled()
     params, _estimate = estimate_params(encode(region.pixels), recipe.get(OPERATION).model,
                                         profile=region.metadata.noise_profile)
@@ -142,7 +142,7 @@ class DenoiseTools(QObject):
             self._on_recipe(document.recipe)
 
     def _on_recipe(self, recipe: Recipe) -> None:
-        if denoises(recipe):
+        if recipe.is_active(OPERATION):
             self.list_models()
 
     def _on_rendered(self, rendered) -> None:

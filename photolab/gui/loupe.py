@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from photolab.core.render import output_size, region_around
 from photolab.gui.jobs import LOUPE, JobHandle
-from photolab.gui.loupe_render import (LOUPE_SIDE, LoupeRequest, LoupeResult, NoiseCache, region_box, render_loupe,
-                                       stage_size)
+from photolab.gui.loupe_render import LOUPE_SIDE, LoupeRequest, LoupeResult, NoiseCache, render_loupe
 from photolab.jobs import Job
 
 HANDLE_GRAB = 6  # widget pixels either side of the split line that grab it
@@ -187,10 +187,10 @@ class Loupe(QObject):
         recipe = self.window.renderer.current_recipe()
         if document is None or recipe is None or document.full_size is None:
             return None
-        size = stage_size(document.full_size, recipe)
+        size = output_size(document.full_size, recipe)
         center = self.center or (size[0] / 2, size[1] / 2)
         side = self.panel.view.device_side()
-        x0, y0, x1, y1 = region_box(size, center, side)
+        x0, y0, x1, y1 = region_around(size, center, side)
         self.window.viewer.set_marker(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.panel.caption.setText(f"100 % at {int(center[0])}, {int(center[1])}")
         if document.full_photo is None:

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from photolab.core.develop import denoise as denoise_step
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import PrefixCache, render
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.jobs import Job
 
@@ -45,13 +46,11 @@ class PhotoSnapshot:
     proxy: Photo
     recipe: Recipe
     name: str
-    stages: Any = None  # the preview's StageCache (the proxy, denoised), so models do not denoise again
+    stages: PrefixCache | None = None  # the preview's cache (the proxy, denoised): models do not denoise again
 
     def render(self) -> Photo:
         """The edited proxy (``render(proxy, recipe)``); call it off the GUI thread."""
-        if self.stages is not None:
-            return self.stages.render(self.proxy, self.recipe)
-        return render(self.proxy, self.recipe)
+        return render(self.proxy, self.recipe, cache=self.stages)
 
 
 class CurrentPhoto(QObject):

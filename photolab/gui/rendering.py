@@ -5,15 +5,14 @@ edit (coalesced, newest request wins) and, when the viewer is zoomed in, the ful
 moment after the edits settle. Results carry a generation number; a result older than what is already
 shown, or made for another photo or before/after state, is dropped.
 
-Denoising is by far the slowest step and comes right after the geometry, so each of the two renders keeps
-the photo as it stands after it (``StageCache``): edits further down the pipeline (white balance, tone,
-colour) do not denoise again. A denoiser that cannot run (missing or damaged weights) does not stop the
-preview: the photo is shown without denoising and the render carries the message (``warning``).
+Denoising is by far the slowest step, so each of the two renders keeps the photo as it stands after it (a
+``PrefixCache``): edits further down the pipeline (white balance, tone, colour) do not denoise again. A
+denoiser that cannot run (missing or damaged weights) does not stop the preview: the photo is shown without
+denoising and the render carries the message (``warning``).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -25,13 +24,12 @@ from PySide6.QtGui import QImage
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import PrefixCache, geometry_recipe, render, slow_prefix
 from photolab.gui.jobs import BACKGROUND, INTERACTIVE, JobHandle, JobRunner
 from photolab.jobs import Job, JobState
 
-GEOMETRY_OPERATIONS = ("orient", "crop")
-DENOISE = "denoise"
-EARLY_OPERATIONS = (*GEOMETRY_OPERATIONS, DENOISE)  # the first steps of the pipeline: what StageCache keeps
+DENOISE = "denoise"  # the one step that can fail (missing weights): the photo is then shown without it
 FULL_RENDER_DELAY_MS = 300  # wait for the edits to settle before rendering the full photo
 
 
@@ -50,66 +48,6 @@ class RenderedImage:
     source: Photo  # the photo that was rendered (the document's proxy or its full photo)
     fitted: QImage | None = None  # ``image`` already shrunk to fit the viewer (device pixels), if smaller
     warning: str = ""  # why a step was left out (the denoiser could not run), or ""
-
-
-def before_recipe(recipe: Recipe) -> Recipe:
-    """The "before" view: only the geometry (rotation, crop) of ``recipe``, so before and after line up."""
-    params = {name: recipe.params[name] for name in GEOMETRY_OPERATIONS if name in recipe.params}
-    return Recipe(params=params, disabled=recipe.disabled & frozenset(GEOMETRY_OPERATIONS))
-
-
-def denoises(recipe: Recipe) -> bool:
-    """True when ``recipe`` has an active denoise step."""
-    return any(op.name == DENOISE for op, _ in recipe.active_operations())
-
-
-def early_recipe(recipe: Recipe) -> Recipe:
-    """Only the first steps of ``recipe``: geometry and denoise."""
-    return Recipe(params={name: value for name, value in recipe.params.items() if name in EARLY_OPERATIONS},
-                  disabled=recipe.disabled & frozenset(EARLY_OPERATIONS))
-
-
-def late_recipe(recipe: Recipe) -> Recipe:
-    """``recipe`` without its first steps: what remains to do on the output of ``early_recipe``."""
-    return Recipe(params=recipe.params, disabled=recipe.disabled | frozenset(EARLY_OPERATIONS))
-
-
-class StageCache:
-    """The photo after the geometry and denoise steps of the last recipe rendered through it.
-
-    Thread-safe (renders of one lane may overlap when one is cancelled). Holds one image the size of the
-    photo it renders; only recipes that denoise use it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entry: tuple[Photo, Recipe, Photo] | None = None  # (source, early recipe, stage)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entry = None
-
-    def lookup(self, photo: Photo, recipe: Recipe) -> Photo | None:
-        """The cached stage for ``photo`` and ``recipe``'s first steps, or None."""
-        early = early_recipe(recipe)
-        with self._lock:
-            entry = self._entry
-        if entry is not None and entry[0] is photo and entry[1] == early:
-            return entry[2]
-        return None
-
-    def render(self, photo: Photo, recipe: Recipe, *, progress=None) -> Photo:
-        """``render(photo, recipe)``, reusing (or keeping) the denoised stage."""
-        if not denoises(recipe):
-            return render(photo, recipe, progress=progress)
-        stage = self.lookup(photo, recipe)
-        late = late_recipe(recipe)
-        if stage is None:
-            early = early_recipe(recipe)
-            stage = render(photo, early, progress=None if progress is None else (lambda f: progress(0.9 * f)))
-            with self._lock:
-                self._entry = (photo, early, stage)
-        return render(stage, late, progress=None if progress is None else (lambda f: progress(0.9 + 0.1 * f)))
 
 
 def to_qimage(rgb8: np.ndarray) -> QImage:
@@ -140,7 +78,7 @@ def fitted_size(width: int, height: int, area: tuple[int, int]) -> tuple[int, in
 
 
 def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None,
-                       fit_area: tuple[int, int] | None = None, cache: StageCache | None = None,
+                       fit_area: tuple[int, int] | None = None, cache: PrefixCache | None = None,
                        ) -> tuple[QImage, np.ndarray | None, QImage | None, str]:
     """Render, encode to 8-bit sRGB, and wrap as a QImage; plus the histogram when asked, the image
     shrunk (area-averaged) to fit ``fit_area`` when it is larger, so the GUI thread draws it 1:1, and a
@@ -149,12 +87,11 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
     if context is not None:
         stage = context.subtask(0.0, 0.9)
         progress = stage.progress
-    cache = cache if cache is not None else StageCache()
     warning = ""
     try:
-        rendered = cache.render(photo, recipe, progress=progress)
+        rendered = render(photo, recipe, cache=cache, progress=progress)
     except PhotoLabError as error:
-        if not denoises(recipe):
+        if not recipe.is_active(DENOISE):
             raise
         warning = str(error)
         rendered = render(photo, recipe.with_enabled(DENOISE, False), progress=progress)
@@ -170,7 +107,7 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
 
 
 def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: bool, full: bool,
-                generation: int, fit_area: tuple[int, int] | None, cache: StageCache) -> RenderedImage:
+                generation: int, fit_area: tuple[int, int] | None, cache: PrefixCache) -> RenderedImage:
     started = time.perf_counter()
     image, histogram, fitted, warning = render_for_display(photo, recipe, histogram=not full, context=context,
                                                            fit_area=fit_area, cache=cache)
@@ -197,12 +134,12 @@ class PreviewRenderer(QObject):
         self._shown_generation = 0
         self._oldest_valid_generation = 0  # renders made before the last photo or mode switch are stale
         self._preview_handle: JobHandle | None = None
-        self._preview_early: Recipe | None = None  # the first steps of the running preview's recipe
+        self._preview_slow: tuple | None = None  # the slow steps the running preview runs (see slow_prefix)
         self._preview_pending = False
-        self._proxy_stage = StageCache()  # the proxy, denoised
-        self._full_stage = StageCache()  # the full photo, denoised
+        self._proxy_stage = PrefixCache()  # the proxy, denoised
+        self._full_stage = PrefixCache()  # the full photo, denoised
         self._full_handle: JobHandle | None = None
-        self._full_denoising: tuple[Photo, Recipe] | None = None  # (photo, early recipe) the full job denoises
+        self._full_denoising: tuple[Photo, tuple] | None = None  # (photo, slow steps) the full job runs
         self._full_again = False  # render the full photo again when the running job ends
         self._full_result: RenderedImage | None = None
         self._coalesce = QTimer(self, singleShot=True, interval=0)
@@ -219,7 +156,7 @@ class PreviewRenderer(QObject):
         return self._preview_handle is not None or self._coalesce.isActive()
 
     @property
-    def proxy_stages(self) -> StageCache:
+    def proxy_stages(self) -> PrefixCache:
         """The proxy after geometry and denoise, shared with whoever renders the proxy too (the models)."""
         return self._proxy_stage
 
@@ -260,7 +197,7 @@ class PreviewRenderer(QObject):
         if self._document is None:
             return None
         recipe = self._document.recipe
-        recipe = before_recipe(recipe) if self._before else recipe
+        recipe = geometry_recipe(recipe) if self._before else recipe
         return recipe.with_enabled("crop", False) if self._crop_editing else recipe
 
     def invalidate(self, *, drop_older: bool = False) -> None:
@@ -281,12 +218,12 @@ class PreviewRenderer(QObject):
         recipe = self.current_recipe()
         if self._preview_handle is not None:
             self._preview_pending = True  # the newest request starts when the running one ends
-            if self._preview_early is not None and early_recipe(recipe) != self._preview_early:
+            if self._preview_slow is not None and slow_prefix(recipe) != self._preview_slow:
                 self._preview_handle.cancel()  # it is denoising for a strength no longer wanted
             return
         self._preview_pending = False
         # Denoising the proxy takes seconds on a CPU: then the job shows in the status bar, with Cancel.
-        slow = denoises(recipe) and self._proxy_stage.lookup(document.proxy, recipe) is None
+        slow = self._proxy_stage.runs_slow_step(document.proxy, recipe)
         job = Job(_render_job, document.proxy, recipe, document.proxy_scale, self._before,
                   False, self._generation, self._fit_area, self._proxy_stage,
                   title="Denoising the preview" if slow else "Preview")
@@ -294,7 +231,7 @@ class PreviewRenderer(QObject):
         handle.finished.connect(self._on_preview)
         handle.ended.connect(self._on_preview_ended)
         self._preview_handle = handle
-        self._preview_early = early_recipe(recipe) if slow else None
+        self._preview_slow = slow_prefix(recipe) if slow else None
 
     def _on_preview(self, result: RenderedImage) -> None:
         if result.generation <= self._shown_generation or result.generation < self._oldest_valid_generation:
@@ -304,7 +241,7 @@ class PreviewRenderer(QObject):
 
     def _on_preview_ended(self, handle: JobHandle) -> None:
         self._preview_handle = None
-        self._preview_early = None
+        self._preview_slow = None
         if self._preview_pending:
             self._start_preview()
         if handle.job.error is not None:
@@ -324,7 +261,7 @@ class PreviewRenderer(QObject):
             return
         document, recipe = self._document, self.current_recipe()
         if keep_denoising and document is not None and recipe is not None and self._full_denoising == (
-                document.full_photo, early_recipe(recipe)):
+                document.full_photo, slow_prefix(recipe)):
             self._full_again = True
             return
         self._full_handle.cancel()
@@ -344,7 +281,7 @@ class PreviewRenderer(QObject):
         if self._full_handle is not None:
             self._full_again = True
             return
-        slow = denoises(recipe) and self._full_stage.lookup(document.full_photo, recipe) is None
+        slow = self._full_stage.runs_slow_step(document.full_photo, recipe)
         job = Job(_render_job, document.full_photo, recipe, 1.0, self._before, True, self._generation, None,
                   self._full_stage,
                   title="Denoising at full resolution" if slow else "Rendering at full resolution")
@@ -352,7 +289,7 @@ class PreviewRenderer(QObject):
         handle.finished.connect(lambda result, source=document: self._on_full(result, source))
         handle.ended.connect(lambda ended: self._forget_full(ended))
         self._full_handle = handle
-        self._full_denoising = (document.full_photo, early_recipe(recipe)) if slow else None
+        self._full_denoising = (document.full_photo, slow_prefix(recipe)) if slow else None
 
     def _forget_full(self, handle: JobHandle) -> None:
         if self._full_handle is handle:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from photolab.core.photo import Photo
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import render
 from photolab.jobs import Job
 
 

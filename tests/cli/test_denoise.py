@@ -14,7 +14,8 @@ from photolab.core import io
 from photolab.core.color import encode_srgb_integer
 from photolab.core.develop.denoise import DenoiseParams, encode, estimate_params
 from photolab.core.quality import psnr
-from photolab.core.recipe import Recipe, render, save_sidecar
+from photolab.core.recipe import Recipe, save_sidecar
+from photolab.core.render import render
 from utils.dng import write_dng
 from utils.images import load_fixture
 

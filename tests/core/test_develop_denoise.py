@@ -19,7 +19,8 @@ from photolab.core.develop.geometry import CropParams
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo, downscaled
 from photolab.core.quality import psnr
-from photolab.core.recipe import Recipe, load_sidecar, render, save_sidecar
+from photolab.core.recipe import Recipe, load_sidecar, save_sidecar
+from photolab.core.render import render
 from photolab.jobs import Job, JobState
 from utils.images import load_fixture
 

@@ -15,7 +15,8 @@ from photolab.core.develop.saturation import SaturationParams
 from photolab.core.develop.shadows import ShadowsParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.photo import Photo, PhotoMetadata
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import render
 
 EXTREME_SETTINGS = [
     ("exposure", ExposureParams(ev=10.0)), ("exposure", ExposureParams(ev=-10.0)),

@@ -18,7 +18,8 @@ from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.denoise import encode, estimate_params, noise_map
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.photo import NoiseProfile, Photo, downscaled
-from photolab.core.recipe import Recipe, render
+from photolab.core.recipe import Recipe
+from photolab.core.render import render
 from utils.dng import write_dng
 from utils.images import load_fixture
 

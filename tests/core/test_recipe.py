@@ -1,4 +1,4 @@
-"""The recipe as data: JSON round trip, validation, sidecars next to the original, and render order."""
+"""The recipe as data: JSON round trip, validation, sidecars next to the original."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from photolab.core.recipe import (
     Recipe,
     load_sidecar,
     read_recipe_file,
-    render,
     save_sidecar,
     sidecar_path,
 )
@@ -194,65 +193,6 @@ def test_a_sidecar_that_is_not_text_is_reported(original):
     sidecar_path(original).write_bytes(b"\xff\xfe\x00binary")
     recipe, warning = load_sidecar(original)
     assert recipe is None and "not a text file" in warning
-
-
-# --- render -----------------------------------------------------------------------------------------------
-
-
-def apply_in_order(photo: Photo, recipe: Recipe, names) -> Photo:
-    for name in names:
-        photo = OPERATIONS_BY_NAME[name].apply(photo, recipe.get(name))
-    return photo
-
-
-def test_render_applies_operations_in_pipeline_order_whatever_the_edit_order():
-    photo = sample_photo()
-    forward = full_recipe()
-    backward = Recipe()
-    for name in reversed(list(EVERY_OPERATION)):
-        backward = backward.with_params(name, EVERY_OPERATION[name])
-    expected = apply_in_order(photo, forward, [op.name for op in OPERATIONS])
-    np.testing.assert_array_equal(render(photo, forward).pixels, expected.pixels)
-    np.testing.assert_array_equal(render(photo, backward).pixels, expected.pixels)
-    # Turned first (36 rows x 24 columns), then cropped: rows 2..32, columns 2..19.
-    assert render(photo, forward).pixels.shape == (30, 17, 3)
-
-
-def test_order_matters_so_the_check_above_can_fail():
-    photo = sample_photo()
-    recipe = full_recipe()
-    names = [op.name for op in OPERATIONS]
-    swapped = names[:5] + [names[7], names[6], names[5]] + names[8:]  # contrast before highlights
-    assert not np.allclose(apply_in_order(photo, recipe, swapped).pixels, render(photo, recipe).pixels)
-
-
-def test_render_skips_disabled_and_neutral_operations():
-    photo = sample_photo()
-    recipe = full_recipe().with_enabled("exposure", False).with_params("contrast", ContrastParams())
-    expected = apply_in_order(photo, recipe, ["orient", "crop", "denoise", "white_balance", "highlights", "shadows",
-                                              "saturation"])
-    np.testing.assert_array_equal(render(photo, recipe).pixels, expected.pixels)
-    assert render(photo, Recipe()) is photo
-
-
-def test_render_stop_before_gives_the_input_of_that_stage():
-    photo = sample_photo()
-    recipe = full_recipe()
-    stage = render(photo, recipe, stop_before="white_balance")
-    np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["orient", "crop", "denoise"]).pixels)
-
-
-def test_render_stop_before_a_neutral_operation_still_stops_there():
-    photo = sample_photo()
-    recipe = Recipe().with_params("exposure", ExposureParams(1.0))  # white balance stays as shot
-    assert render(photo, recipe, stop_before="white_balance") is photo
-
-
-def test_render_reports_progress_up_to_one():
-    seen = []
-    render(sample_photo(), full_recipe(), progress=seen.append)
-    # one report per operation at least (slow ones, like denoise, report within their step too)
-    assert len(seen) >= len(OPERATIONS) and seen == sorted(seen) and seen[-1] == 1.0
 
 
 def test_default_parameters_are_dropped_so_equal_edits_compare_equal():

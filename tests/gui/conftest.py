@@ -112,9 +112,9 @@ def wait_until_shown(qtbot, window, recipe=None, *, before: bool = False, timeou
             return False  # made from the quick preview, before the full photo arrived
         expected = recipe if recipe is not None else document.recipe
         if before:
-            from photolab.gui.rendering import before_recipe
+            from photolab.core.render import geometry_recipe
 
-            expected = before_recipe(expected)
+            expected = geometry_recipe(expected)
         return displayed.recipe == expected
 
     qtbot.waitUntil(shown, timeout=timeout)

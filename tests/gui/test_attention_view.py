@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
-from photolab.core.recipe import render
+from photolab.core.render import render
 
 from .conftest import open_and_wait
 from .model_store import MODEL, make_window, manager, seeded_store, write_photo  # noqa: F401

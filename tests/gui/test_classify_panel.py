@@ -3,7 +3,7 @@
 import threading
 
 from photolab.core.develop.exposure import ExposureParams
-from photolab.core.recipe import render
+from photolab.core.render import render
 from photolab.gui.classify_panel import NO_MODEL_TEXT
 from photolab.gui.jobs import JobRunner
 from photolab.gui.model_service import ModelService

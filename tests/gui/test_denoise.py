@@ -21,12 +21,12 @@ from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.photo import NoiseProfile, Photo, PhotoMetadata, downscaled
-from photolab.core.recipe import Recipe, render, sidecar_path
+from photolab.core.recipe import Recipe, sidecar_path
+from photolab.core.render import PrefixCache, output_size, region_around, render
 from photolab.gui.denoise_tools import measure_noise
 from photolab.gui.export_dialog import ExportRequest
-from photolab.gui.loupe_render import (CONTEXT, LoupeRequest, NoiseCache, cut_stage, local_recipe, region_box,
-                                       render_loupe, stage_size)
-from photolab.gui.rendering import StageCache, before_recipe, render_for_display
+from photolab.gui.loupe_render import CONTEXT, LoupeRequest, NoiseCache, local_recipe, render_loupe
+from photolab.gui.rendering import render_for_display
 from photolab.jobs import Job, JobState
 from photolab.models import denoise as models
 
@@ -148,20 +148,7 @@ def test_model_selector_only_when_there_is_a_choice(panel):
     assert "not installed" in controls.model.currentText()
 
 
-# --- the loupe's geometry -------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("turns", [0, 1, 2, 3])
-@pytest.mark.parametrize("crop", [CropParams(), CropParams(0.1, 0.2, 0.83, 0.9)])
-def test_a_loupe_region_is_cut_from_the_original_as_the_full_render_has_it(turns, crop):
-    photo = Photo(np.random.default_rng(0).random((37, 53, 3), dtype=np.float32))
-    for recipe in (Recipe(params={"orient": OrientParams(turns), "crop": crop}),
-                   Recipe(params={"orient": OrientParams(turns), "crop": crop}, disabled=frozenset({"crop"}))):
-        whole = render(photo, recipe).pixels
-        assert stage_size((53, 37), recipe) == (whole.shape[1], whole.shape[0])
-        for center in ((0, 0), (10, 7), (100, 100), (20.4, 3.3)):
-            x0, y0, x1, y1 = region_box((whole.shape[1], whole.shape[0]), center, 9)
-            assert np.array_equal(cut_stage(photo, recipe, (x0, y0, x1, y1)).pixels, whole[y0:y1, x0:x1])
-
+# --- the loupe ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, monkeypatch):
@@ -177,7 +164,7 @@ def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, m
                                          "exposure": ExposureParams(ev=0.5)}), adaptive=adaptive)
     noise = NoiseCache()
     result = render_loupe(None, LoupeRequest(photo, proxy, recipe, (120, 200), side=64, noise=noise))
-    size = stage_size((420, 300), recipe)
+    size = output_size((420, 300), recipe)
     assert measured == ([(size[1], size[0])] if adaptive else [])  # the noise of the whole photo, not the crop
     if adaptive:
         assert noise.estimate(photo, recipe).levels and len(measured) == 1  # measured once
@@ -208,7 +195,7 @@ def test_auto_and_the_loupe_follow_a_raw_photos_noise_profile(tiny_denoiser, mon
                             "exposure": ExposureParams(ev=0.5)})
     job = Job(measure_noise, photo, recipe)
     job.run()
-    region = render(photo, before_recipe(recipe))  # oriented and cropped: what the step sees
+    region = render(photo, recipe, stop_before="denoise")  # oriented and cropped: what the step sees
     expected, _ = estimate_params(encode(region.pixels), profile=profile)
     params = job.result
     assert params.adaptive and params.sigma == round(expected.sigma, 1) > 0
@@ -280,7 +267,7 @@ def test_loupe_follows_the_cursor_and_the_strength(qtbot, window, noisy_photo, t
     for x in range(5, 60, 5):  # a quick cursor movement: only the newest position matters
         window.viewer.hovered.emit(float(x), 40.0)
     result = wait_for_loupe(qtbot, window, center=(55, 40))
-    assert result.box == region_box((192, 128), (55, 40), window.denoise_tools.loupe_panel.view.device_side())
+    assert result.box == region_around((192, 128), (55, 40), window.denoise_tools.loupe_panel.view.device_side())
     assert window.viewer._marker is not None
     set_strength(window, 30)
     result = wait_for_loupe(qtbot, window, recipe=window.document.recipe)
@@ -345,7 +332,7 @@ def test_display_render_cancel_stops_inside_the_denoise_step(tiny_denoiser):
     photo = Photo(np.random.default_rng(0).random((560, 1100, 3), dtype=np.float32))
 
     def work(context):
-        return render_for_display(photo, denoised(20), histogram=False, context=context, cache=StageCache())
+        return render_for_display(photo, denoised(20), histogram=False, context=context, cache=PrefixCache())
 
     job = Job(work)
     job.on_progress(lambda fraction, message: fraction > 0 and job.cancel())

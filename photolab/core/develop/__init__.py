@@ -1,7 +1,9 @@
 """Develop operations: one module per operation, each a params dataclass plus a pure ``apply``.
 
-``OPERATIONS`` lists them in pipeline order (like darktable's pixelpipe the order is fixed; a recipe only
-says which are on and with what parameters).
+``OPERATIONS`` lists them in pipeline order (like darktable's pixelpipe the order is fixed, and versioned by
+``ORDER_VERSION``; a recipe only says which are on and with what parameters). Each operation also says how a
+region of its output maps back to its input (darktable's ``modify_roi_in``), which ``photolab.core.render``
+uses to develop part of a photo.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from photolab.core.photo import Photo
+
+Size = tuple[int, int]  # width, height
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, end-exclusive
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,15 @@ class Operation:
     cost: float = 1.0  # relative running time, to weigh the steps' shares of render's progress
 
     identity: Callable[[Any], bool] | None = None  # when params other than the defaults do nothing too
+
+    # Regions (see photolab.core.render). Geometry steps move pixels: they give the output's size for an input
+    # size, where an output box lies in the input, and how to turn the input's pixels in that box into the
+    # output's (default: ``apply``). Other steps keep positions; a neighbourhood step's ``margin`` says how far
+    # around a pixel it looks (None from it: the whole input, as automatic white balance does).
+    output_size: Callable[[Any, Size], Size] | None = None
+    region_in: Callable[[Any, Size, Box], Box] | None = None
+    apply_to_region: Callable[[Photo, Any], Photo] | None = None
+    margin: Callable[[Any], int | None] | None = None
 
     def is_identity(self, params: Any) -> bool:
         """True when these params leave the photo unchanged (such steps are skipped)."""
@@ -49,4 +63,5 @@ def _collect() -> tuple[Operation, ...]:
 
 
 OPERATIONS: tuple[Operation, ...] = _collect()
+ORDER_VERSION = 1  # raise it when OPERATIONS changes order (a recipe then renders differently)
 OPERATIONS_BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

@@ -185,5 +185,11 @@ def apply(photo: Photo, params: DenoiseParams, progress: Callable[[float], None]
     return denoise_photo(photo, params, progress=progress)
 
 
+def margin(params: DenoiseParams) -> int | None:
+    """How far around a pixel the step looks: the tiles' margin, or the whole photo when ``adaptive`` (the
+    noise level function is measured on all of it)."""
+    return None if params.adaptive else RUNTIME.margin
+
+
 OPERATION = Operation("denoise", "Denoise", DenoiseParams, apply, reports_progress=True, cost=20.0,
-                      identity=lambda params: params.sigma <= 0.0)
+                      identity=lambda params: params.sigma <= 0.0, margin=margin)

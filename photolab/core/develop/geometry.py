@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photolab.core.develop import Operation
+from photolab.core.develop import Box, Operation, Size
 from photolab.core.photo import Photo
 
 _ROTATE_CODES = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -75,5 +75,45 @@ def crop(photo: Photo, params: CropParams) -> Photo:
     return photo.with_pixels(photo.pixels[y0:y1, x0:x1].copy())
 
 
-ORIENT = Operation("orient", "Orientation", OrientParams, orient)
-CROP = Operation("crop", "Crop", CropParams, crop)
+def oriented_size(params: OrientParams, size: Size) -> Size:
+    """(width, height) of a photo of ``size`` after ``orient``."""
+    width, height = size
+    return (height, width) if params.quarter_turns % 2 else (width, height)
+
+
+def oriented_region_in(params: OrientParams, size: Size, box: Box) -> Box:
+    """Where ``box`` of the oriented photo lies in the photo of ``size`` before ``orient``."""
+    width, height = size
+    x0, y0, x1, y1 = box
+    turns = params.quarter_turns
+    if turns == 1:  # turned clockwise: oriented (x, y) shows original (y, height - 1 - x)
+        return y0, height - x1, y1, height - x0
+    if turns == 2:
+        return width - x1, height - y1, width - x0, height - y0
+    if turns == 3:  # counter-clockwise: oriented (x, y) shows original (width - 1 - y, x)
+        return width - y1, x0, width - y0, x1
+    return box
+
+
+def cropped_size(params: CropParams, size: Size) -> Size:
+    """(width, height) of a photo of ``size`` after ``crop``."""
+    x0, y0, x1, y1 = crop_box(*size, params)
+    return x1 - x0, y1 - y0
+
+
+def cropped_region_in(params: CropParams, size: Size, box: Box) -> Box:
+    """Where ``box`` of the cropped photo lies in the photo of ``size`` before ``crop``."""
+    left, top, _, _ = crop_box(*size, params)
+    x0, y0, x1, y1 = box
+    return x0 + left, y0 + top, x1 + left, y1 + top
+
+
+def crop_region(photo: Photo, params: CropParams) -> Photo:
+    """``crop`` of a region already cut from the crop's input: cutting it was the crop."""
+    return photo
+
+
+ORIENT = Operation("orient", "Orientation", OrientParams, orient,
+                   output_size=oriented_size, region_in=oriented_region_in)
+CROP = Operation("crop", "Crop", CropParams, crop,
+                 output_size=cropped_size, region_in=cropped_region_in, apply_to_region=crop_region)

@@ -242,4 +242,9 @@ def spot_white_balance(photo: Photo, x: float, y: float, radius: int = 4) -> Whi
     )
 
 
-OPERATION = Operation("white_balance", "White balance", WhiteBalanceParams, apply)
+def margin(params: WhiteBalanceParams) -> int | None:
+    """0: each pixel is balanced on its own, except in ``auto`` mode, which measures the whole photo (None)."""
+    return None if params.mode == "auto" else 0
+
+
+OPERATION = Operation("white_balance", "White balance", WhiteBalanceParams, apply, margin=margin)

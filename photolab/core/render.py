@@ -1,0 +1,235 @@
+"""The pixel pipeline: a recipe rendered on a photo, whole or in part (darktable's pixelpipe).
+
+The operations run in one fixed order (``photolab.core.develop.OPERATIONS``, versioned by ``ORDER_VERSION``);
+a recipe only says which are on and with what parameters. :func:`render` can
+
+* run part of that order: ``start_after`` (the photo given is that step's output) and ``stop_before`` (the
+  result is that step's input); ``render(render(p, r, stop_before=s), r, start_after=t)`` with ``t`` the step
+  just before ``s`` is ``render(p, r)``;
+* develop only a ``region`` of the result: the region is mapped back through every step (geometry steps move
+  it, neighbourhood steps widen it by their margin, steps that look at the whole photo take all of it), and
+  only those input pixels are developed;
+* reuse a :class:`PrefixCache`: the photo after the slow steps (denoise) is kept, keyed by the photo and the
+  parameters of every step up to there, so an edit further down the pipeline does not run them again.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, Box, Operation, Size
+from photolab.core.photo import Photo
+from photolab.core.recipe import Recipe
+
+Step = tuple[Operation, Any]  # an active operation and its params
+CACHED_COST = 10.0  # steps at least this costly (see Operation.cost) have their output kept by a PrefixCache
+
+
+def _position(name: str | None, default: int) -> int:
+    if name is None:
+        return default
+    if name not in OPERATIONS_BY_NAME:
+        raise KeyError(f"unknown operation {name!r}")
+    return OPERATIONS.index(OPERATIONS_BY_NAME[name])
+
+
+def steps(recipe: Recipe, *, start_after: str | None = None, stop_before: str | None = None) -> list[Step]:
+    """The active steps of ``recipe`` after ``start_after`` and before ``stop_before`` (operation names,
+    whether or not those operations are active), in pipeline order."""
+    first = _position(start_after, -1) + 1
+    end = _position(stop_before, len(OPERATIONS))
+    return [(op, params) for op, params in recipe.active_operations() if first <= OPERATIONS.index(op) < end]
+
+
+def is_geometry(op: Operation) -> bool:
+    """True for steps that move pixels (orient, crop): they map regions to other places."""
+    return op.region_in is not None
+
+
+def geometry_recipe(recipe: Recipe) -> Recipe:
+    """Only the geometry of ``recipe`` (the "before" view: unedited, but turned and cropped like the edit)."""
+    names = frozenset(op.name for op in OPERATIONS if is_geometry(op))
+    return Recipe(params={name: value for name, value in recipe.params.items() if name in names},
+                  disabled=recipe.disabled & names)
+
+
+def output_size(size: Size, recipe: Recipe, *, start_after: str | None = None,
+                stop_before: str | None = None) -> Size:
+    """(width, height) of what :func:`render` makes of a photo of ``size``."""
+    return _sizes(size, steps(recipe, start_after=start_after, stop_before=stop_before))[-1]
+
+
+def region_around(size: Size, center: tuple[float, float], side: int) -> Box:
+    """The ``side`` x ``side`` box around ``center``, moved inside an image of ``size`` (smaller if it is)."""
+    boxes = []
+    for extent, middle in zip(size, center):
+        length = min(side, extent)
+        start = int(round(middle - length / 2))
+        start = min(max(start, 0), extent - length)
+        boxes.append((start, start + length))
+    (x0, x1), (y0, y1) = boxes
+    return x0, y0, x1, y1
+
+
+def grown(box: Box, margin: int, size: Size) -> Box:
+    """``box`` widened by ``margin`` on each side, as far as an image of ``size`` goes."""
+    x0, y0, x1, y1 = box
+    return max(0, x0 - margin), max(0, y0 - margin), min(size[0], x1 + margin), min(size[1], y1 + margin)
+
+
+def _sizes(size: Size, plan: list[Step]) -> list[Size]:
+    """The input size of every step, then the output's."""
+    sizes = [tuple(size)]
+    for op, params in plan:
+        sizes.append(op.output_size(params, sizes[-1]) if op.output_size is not None else sizes[-1])
+    return sizes
+
+
+def _regions(sizes: list[Size], plan: list[Step], region: Box) -> list[Box]:
+    """The box of every step's input that ``region`` of the output needs, then ``region``."""
+    boxes = [region]
+    for (op, params), size in zip(reversed(plan), reversed(sizes[:-1])):
+        box = boxes[0]
+        if op.region_in is not None:
+            box = op.region_in(params, size, box)
+        else:
+            margin = op.margin(params) if op.margin is not None else 0
+            box = (0, 0, *size) if margin is None else grown(box, margin, size)
+        boxes.insert(0, box)
+    return boxes
+
+
+def input_region(size: Size, recipe: Recipe, region: Box, *, start_after: str | None = None,
+                 stop_before: str | None = None) -> Box:
+    """The box of a photo of ``size`` that :func:`render` develops to make ``region`` of its result."""
+    plan = steps(recipe, start_after=start_after, stop_before=stop_before)
+    sizes = _sizes(size, plan)
+    return _regions(sizes, plan, _checked(region, sizes[-1]))[0]
+
+
+def _checked(region: Box, size: Size) -> Box:
+    x0, y0, x1, y1 = (int(v) for v in region)
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(size[0], x1), min(size[1], y1)
+    if x0 >= x1 or y0 >= y1:
+        raise ValueError(f"region {tuple(region)} lies outside the {size[0]}x{size[1]} result")
+    return x0, y0, x1, y1
+
+
+def _cut(photo: Photo, box: Box, origin: tuple[int, int] = (0, 0)) -> Photo:
+    """The pixels of ``box`` (in a frame where ``photo``'s top left pixel is at ``origin``)."""
+    x0, y0, x1, y1 = box[0] - origin[0], box[1] - origin[1], box[2] - origin[0], box[3] - origin[1]
+    if (x0, y0, x1, y1) == (0, 0, photo.width, photo.height):
+        return photo
+    return photo.with_pixels(photo.pixels[y0:y1, x0:x1])
+
+
+def _key(plan: list[Step]) -> tuple:
+    return tuple((op.name, params) for op, params in plan)
+
+
+class PrefixCache:
+    """The photo after the slow steps of the last recipe rendered through it (denoise: see ``CACHED_COST``),
+    keyed by the photo (its identity), where the render started and every step's parameters up to there.
+
+    Thread-safe (renders may overlap when one is cancelled). Holds one image, the size of the photo.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[Photo, str | None, tuple, Photo] | None = None  # (source, start_after, key, stage)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entry = None
+
+    def lookup(self, photo: Photo, plan: list[Step], start_after: str | None = None) -> tuple[int, Photo] | None:
+        """(number of steps done, their output) cached for ``photo`` and the start of ``plan``, or None."""
+        with self._lock:
+            entry = self._entry
+        if entry is None or entry[0] is not photo or entry[1] != start_after:
+            return None
+        key = entry[2]
+        return (len(key), entry[3]) if _key(plan[:len(key)]) == key else None
+
+    def store(self, photo: Photo, start_after: str | None, done: list[Step], stage: Photo) -> None:
+        """Keep ``stage``: ``photo`` after the steps ``done``."""
+        with self._lock:
+            self._entry = (photo, start_after, _key(done), stage)
+
+    def runs_slow_step(self, photo: Photo, recipe: Recipe) -> bool:
+        """True when rendering ``recipe`` on ``photo`` through this cache would run a slow step."""
+        plan = steps(recipe)
+        hit = self.lookup(photo, plan)
+        return any(op.cost >= CACHED_COST for op, _ in plan[hit[0] if hit else 0:])
+
+
+def slow_prefix(recipe: Recipe) -> tuple | None:
+    """The steps of ``recipe`` up to its last slow one, with their parameters (what a PrefixCache keeps), or
+    None when it has no slow step: two recipes with the same prefix share the slow work."""
+    plan = steps(recipe)
+    slow = [index for index, (op, _) in enumerate(plan) if op.cost >= CACHED_COST]
+    return _key(plan[:slow[-1] + 1]) if slow else None
+
+
+def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop_before: str | None = None,
+           region: Box | None = None, cache: PrefixCache | None = None,
+           progress: Callable[[float], None] | None = None) -> Photo:
+    """Apply the recipe's active operations in pipeline order, from the one after ``start_after`` (``photo`` is
+    then that step's output) up to the one before ``stop_before`` (the result is that step's input), whether
+    or not those two are active.
+
+    ``region`` (x0, y0, x1, y1, end-exclusive, in the result's pixels): develop only that part, as a crop of
+    the whole render (steps that look at their whole input, such as automatic white balance, still get it).
+    ``cache``: start from, and keep, the photo after the slow steps. ``progress`` gets the fraction done after
+    each step (and within slow steps, such as denoise's tiles), weighed by the steps' ``cost``; it is also how
+    a job cancels: an exception it raises ends the render."""
+    plan = steps(recipe, start_after=start_after, stop_before=stop_before)
+    source, done = photo, 0
+    hit = cache.lookup(photo, plan, start_after) if cache is not None else None
+    if hit is not None:
+        done, photo = hit
+    remaining = plan[done:]
+    if region is not None:
+        return _render_region(photo, remaining, region, progress)
+    keep = None
+    if cache is not None:
+        slow = [index for index, (op, _) in enumerate(remaining) if op.cost >= CACHED_COST]
+        keep = slow[-1] if slow else None
+    total = sum(op.cost for op, _ in remaining)
+    finished = 0.0
+    for index, (op, params) in enumerate(remaining):
+        photo = _apply(op, params, photo, progress, finished, total)
+        finished += op.cost
+        if progress is not None:
+            progress(finished / total)
+        if index == keep:
+            cache.store(source, start_after, plan[:done + index + 1], photo)
+    return photo
+
+
+def _apply(op: Operation, params: Any, photo: Photo, progress, finished: float, total: float) -> Photo:
+    if progress is not None and op.reports_progress:
+        def step_progress(fraction: float) -> None:
+            progress((finished + op.cost * fraction) / total)
+
+        return op.apply(photo, params, progress=step_progress)
+    return op.apply(photo, params)
+
+
+def _render_region(photo: Photo, plan: list[Step], region: Box, progress) -> Photo:
+    """``region`` of ``render(photo, plan)``, developed from the input pixels it needs only."""
+    sizes = _sizes((photo.width, photo.height), plan)
+    boxes = _regions(sizes, plan, _checked(region, sizes[-1]))
+    piece = _cut(photo, boxes[0])
+    total = sum(op.cost for op, _ in plan)
+    finished = 0.0
+    for (op, params), box_in, box_out in zip(plan, boxes, boxes[1:]):
+        if is_geometry(op):  # the piece is exactly the input's box_in: the step turns it into box_out
+            piece = (op.apply_to_region or op.apply)(piece, params)
+        else:  # same positions: keep what the next step needs
+            piece = _cut(_apply(op, params, piece, progress, finished, total), box_out, box_in[:2])
+        finished += op.cost
+        if progress is not None:
+            progress(finished / total)
+    return piece
