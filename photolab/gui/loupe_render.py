@@ -76,10 +76,10 @@ class NoiseCache:
 
     def estimate(self, photo: Photo, recipe: Recipe):
         """The ``NoiseEstimate`` of ``photo`` as the denoise step of ``recipe`` sees it (None: too small)."""
-        geometry = tuple((op.name, params) for op, params in steps(recipe, stop_before=DENOISE))
+        before_denoise = tuple((op.name, params) for op, params in steps(recipe, stop_before=DENOISE))
         with self._lock:
             entry = self._entry
-        if entry is not None and entry[0] is photo and entry[1] == geometry:
+        if entry is not None and entry[0] is photo and entry[1] == before_denoise:
             return entry[2]
         models = denoise._models()
         region = render(photo, recipe, stop_before=DENOISE)
@@ -88,7 +88,7 @@ class NoiseCache:
         except models.DenoiseError:
             estimate = None
         with self._lock:
-            self._entry = (photo, geometry, estimate)
+            self._entry = (photo, before_denoise, estimate)
         return estimate
 
 
