@@ -170,7 +170,7 @@ def classify_command(args, parser) -> int:
 
 def attention_command(args, parser) -> int:
     """``attention IN [--model NAME] [--json]``: the excitation of every SE block."""
-    from photolab.models.attention import excitation_record
+    from photolab.models.analysis.records import excitation_record
     from photolab.models.inference import excitations
 
     loaded = _load(make_manager(), args.model, args.device)

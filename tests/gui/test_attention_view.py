@@ -47,7 +47,7 @@ def select_sort(view, key):
 
 
 def test_one_bar_chart_per_block_with_its_channel_count(view, manager):
-    from photolab.models.attention import find_se_gates
+    from photolab.models.analysis.excitation import find_se_gates
 
     gates = find_se_gates(manager.load(MODEL).model)
     assert [g.channels for g in gates] == [64, 64, 128, 128, 256, 256, 512, 512]  # seresnet18
@@ -161,7 +161,7 @@ def dataset(tmp_path):
 
 
 def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, manager, dataset):
-    from photolab.models.attention import class_specificity, stage_specificity
+    from photolab.models.analysis.specificity import class_specificity, stage_specificity
     from photolab.models.data import load_srgb8
 
     tab = view.class_tab
