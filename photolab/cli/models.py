@@ -18,8 +18,8 @@ one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...
 prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]}, ...]}``, the shape
 the Attention view's export extends. ``--class-average FOLDER`` adds the class averages over a folder with one
 sub-folder of photos per class and how class-specific each block and stage is, with its chance level and
-interval (``"class_average"``, the same numbers and keys as the view's Class Average tab). Without ``--model`` the default model (the
-first built-in classifier) is used. The store is the user data
+interval (``"class_average"``, the same numbers and keys as the view's Class Average tab). Without
+``--model`` the default model (the first built-in classifier) is used. The store is the user data
 folder (``$PHOTOLAB_DATA_DIR`` overrides it). Exit status: 0 on success, 1 when anything failed (each
 failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
 ``photolab-cli``'s sub-parsers; each handler is called as ``handler(args, parser)``.

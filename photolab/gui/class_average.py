@@ -298,9 +298,11 @@ class ClassAverageTab(QWidget):
 
     def _show_result(self, result: ClassAverageResult) -> None:
         counts = ", ".join(f"{name} {count}" for name, count in result.counts().items())
-        stages = " → ".join(f"{name} {s.value:.2f} ({s.chance:.2f})" for name, s in result.specificity.stages.items())
+        stages = " → ".join(f"{name} {s.value:.2f} ({s.chance:.2f})"
+                            for name, s in result.specificity.stages.items())
         skipped = f"; {len(result.skipped)} unreadable file(s) skipped" if result.skipped else ""
-        self.status.setText(f"{len(result.labels)} images ({counts}){skipped}. Specificity per stage (shuffled labels): {stages}")
+        self.status.setText(f"{len(result.labels)} images ({counts}){skipped}. "
+                            f"Specificity per stage (shuffled labels): {stages}")
         self.show_result(result)
 
     def show_result(self, result: ClassAverageResult | None) -> None:
