@@ -119,17 +119,13 @@ class SpecificityReport:
 def class_specificity(excitations: Mapping[str, np.ndarray], labels: Sequence) -> "OrderedDict[str, float]":
     """The measure (see the module's docstring) of every block: ``excitations`` maps SE module paths to (N, C)
     arrays (e.g. ``ExcitationProbe(model, accumulate=True).excitations``), ``labels`` has N entries."""
-    values, groups, names = _stacked(excitations, labels, default_stage_of)
-    measured = _measures(values, _one_hot(labels)[None], np.ones((1, len(values))), groups)[0]
-    return OrderedDict((name, float(v)) for name, v in list(zip(names, measured))[:len(excitations)])
+    return OrderedDict(list(_measured(excitations, labels, default_stage_of).items())[:len(excitations)])
 
 
 def stage_specificity(excitations: Mapping[str, np.ndarray], labels: Sequence,
                       stage_of: Callable[[str], str] = default_stage_of) -> "OrderedDict[str, float]":
     """The measure of every stage (``layer1`` ... ``layer4``), over the channels of all its blocks."""
-    values, groups, names = _stacked(excitations, labels, stage_of)
-    measured = _measures(values, _one_hot(labels)[None], np.ones((1, len(values))), groups)[0]
-    return OrderedDict((name, float(v)) for name, v in list(zip(names, measured))[len(excitations):])
+    return OrderedDict(list(_measured(excitations, labels, stage_of).items())[len(excitations):])
 
 
 def specificity_report(excitations: Mapping[str, np.ndarray], labels: Sequence,
@@ -152,6 +148,14 @@ def specificity_report(excitations: Mapping[str, np.ndarray], labels: Sequence,
     return SpecificityReport(OrderedDict(zip(names[:split], results[:split])),
                              OrderedDict(zip(names[split:], results[split:])),
                              tuple(int(c) for c in one_hot.sum(axis=0)), permutations, bootstrap, seed)
+
+
+def _measured(excitations: Mapping[str, np.ndarray], labels: Sequence,
+              stage_of: Callable[[str], str]) -> "OrderedDict[str, float]":
+    """The measure of every block, then of every stage, with the labels as given."""
+    values, groups, names = _stacked(excitations, labels, stage_of)
+    measured = _measures(values, _one_hot(labels)[None], np.ones((1, len(values))), groups)[0]
+    return OrderedDict((name, float(v)) for name, v in zip(names, measured))
 
 
 def _one_hot(labels: Sequence) -> np.ndarray:
