@@ -96,6 +96,6 @@ def analyse_folder(context, loaded, root: str) -> ClassAverageResult:
     labels_array = np.array([remap[label] for label in labels])
     stacked = OrderedDict((block, np.stack([r[block] for r in records])) for block in records[0])
     context.progress(0.95, "Measuring class specificity against shuffled labels")
-    specificity = specificity_report(stacked, labels_array)
+    specificity = specificity_report(stacked, labels_array, progress=context.subtask(0.95, 1.0).progress)
     return ClassAverageResult(loaded.name, str(root), tuple(report.classes[k] for k in present), labels_array,
                               tuple(paths), stacked, specificity, tuple(skipped))

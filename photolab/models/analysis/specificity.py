@@ -130,17 +130,20 @@ def stage_specificity(excitations: Mapping[str, np.ndarray], labels: Sequence,
 
 def specificity_report(excitations: Mapping[str, np.ndarray], labels: Sequence,
                        stage_of: Callable[[str], str] = default_stage_of, permutations: int = PERMUTATIONS,
-                       bootstrap: int = BOOTSTRAP, seed: int = SEED) -> SpecificityReport:
+                       bootstrap: int = BOOTSTRAP, seed: int = SEED,
+                       progress: Callable[[float], None] | None = None) -> SpecificityReport:
     """Every block's and stage's measure with its chance level (``permutations`` label shufflings) and
-    confidence interval (``bootstrap`` resamplings within each class); ``seed`` makes both repeatable."""
+    confidence interval (``bootstrap`` resamplings within each class); ``seed`` makes both repeatable.
+    ``progress`` gets the fraction done now and then (a job's, whose cancel raises from it)."""
     values, groups, names = _stacked(excitations, labels, stage_of)
     one_hot = _one_hot(labels)
     count = len(values)
     measured = _measures(values, one_hot[None], np.ones((1, count)), groups)[0]
     rng = np.random.default_rng(seed)
-    shuffled = _batched(values, groups, [(one_hot[rng.permutation(count)], np.ones(count))
-                                         for _ in range(permutations)])
-    resampled = _batched(values, groups, [(one_hot, _resample_weights(one_hot, rng)) for _ in range(bootstrap)])
+    variants = [(one_hot[rng.permutation(count)], np.ones(count)) for _ in range(permutations)]
+    variants += [(one_hot, _resample_weights(one_hot, rng)) for _ in range(bootstrap)]
+    computed = _batched(values, groups, variants, progress)
+    shuffled, resampled = computed[:permutations], computed[permutations:]
     results = [Specificity(float(value), _mean(chance), _quantile(chance, 0.95), _p_value(value, chance),
                            *_interval(value, resamples))
                for value, chance, resamples in zip(measured, shuffled.T, resampled.T)]
@@ -207,12 +210,15 @@ def _measures(values: np.ndarray, one_hots: np.ndarray, weights: np.ndarray, gro
     return np.where(total > _EMPTY, np.clip(between / safe, 0.0, 1.0), np.nan)
 
 
-def _batched(values: np.ndarray, groups: np.ndarray, variants: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def _batched(values: np.ndarray, groups: np.ndarray, variants: list[tuple[np.ndarray, np.ndarray]],
+             progress: Callable[[float], None] | None = None) -> np.ndarray:
     """(len(variants), G): :func:`_measures` of (one-hot, weights) variants, a few per matrix product."""
     rows = [np.zeros((0, groups.shape[1]))]
     for start in range(0, len(variants), _BATCH):
         chunk = variants[start:start + _BATCH]
         rows.append(_measures(values, np.stack([o for o, _ in chunk]), np.stack([w for _, w in chunk]), groups))
+        if progress is not None:
+            progress((start + len(chunk)) / len(variants))
     return np.concatenate(rows)
 
 

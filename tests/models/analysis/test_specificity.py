@@ -75,7 +75,9 @@ def test_a_tiny_folder_gets_the_caveat():
     assert data["too_small"] is True and data["caveat"] == report.caveat
     assert set(data["stages"]["layer1"]) == {"value", "chance", "chance_high", "p_value", "ci", "above_chance"}
     assert data["permutations"] == 200 and data["seed"] == 0
-    assert specificity_report(excitations, labels).to_dict() == data  # fixed seed: repeatable
+    done = []
+    assert specificity_report(excitations, labels, progress=done.append).to_dict() == data  # fixed seed: repeatable
+    assert done[-1] == 1.0 and done == sorted(done)
 
 
 def test_strong_class_signal_in_late_blocks_ranks_them_above_chance():
