@@ -6,7 +6,7 @@ per call rather than per image), 224x224:
 
 - ``no_se``: the same network with every block's SE module replaced by ``nn.Identity`` (the baseline);
 - ``se``: the network as it is;
-- ``se_probe``: the network with an :class:`~photolab.models.attention.ExcitationProbe` recording the
+- ``se_probe``: the network with an :class:`~photolab.models.analysis.excitation.ExcitationProbe` recording the
   excitation of all 16 SE blocks on every forward pass (what the attention view does).
 
 After a warm-up, each round times one forward pass of every variant, in a rotating order so drift (other
@@ -36,7 +36,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photolab.models.attention import ExcitationProbe, find_se_gates  # noqa: E402
+from photolab.models.analysis.excitation import ExcitationProbe, find_se_gates  # noqa: E402
 from photolab.models.se import BasicBlock, Bottleneck, create_model  # noqa: E402
 
 GOALS = {"se_vs_no_se": 0.03, "probe_vs_se": 0.02}

@@ -24,6 +24,7 @@ from pathlib import Path
 from photolab.cli.common import Progress, fail, same_file
 from photolab.core.burst import MAX_FRAMES as MAX_BURST_FRAMES
 from photolab.core.burst import merge_burst_files
+from photolab.core.exposure_times import parse_seconds
 from photolab.core.hdr import MAX_FRAMES as MAX_HDR_FRAMES
 from photolab.core.hdr import METHODS, MIN_FRAMES, HdrOptions, MissingExposureError, merge_hdr_files
 from photolab.core.tonemap import DISPLAY_FORMATS, RADIANCE_SUFFIXES, TONEMAPS
@@ -66,18 +67,6 @@ def _add_output(parser) -> None:
                         help='print one JSON line: {"inputs": [...], "output", "seconds", ...}')
 
 
-def _seconds(text: str) -> float:
-    """An exposure time in seconds: ``0.004`` or ``1/250``; ValueError when it is not one."""
-    if "/" in text:
-        numerator, denominator = text.split("/", 1)
-        value = float(numerator) / float(denominator)
-    else:
-        value = float(text)
-    if not (value > 0 and value < float("inf")):
-        raise ValueError(f"exposure times must be positive, got {text!r}")
-    return value
-
-
 def _times_and_frames(args, parser) -> tuple[list[float] | None, list[str]]:
     """Split ``--times``' tokens into the times and the frame names it swallowed when it came before them
     (argparse gives every following word to ``--times``): the times end at the first word that is not one."""
@@ -87,9 +76,9 @@ def _times_and_frames(args, parser) -> tuple[list[float] | None, list[str]]:
     times: list[float] = []
     for position, token in enumerate(tokens):
         try:
-            times.append(_seconds(token))
+            times.append(parse_seconds(token))
             continue
-        except (ValueError, ZeroDivisionError):
+        except ValueError:
             pass
         looks_like_a_number = token[:1].isdigit() or token[:1] == "."
         if not times or (looks_like_a_number and not os.path.lexists(token)):

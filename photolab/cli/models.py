@@ -2,6 +2,7 @@
 
     photolab-cli classify IN... [--model NAME] [--top K] [--device cpu|cuda|auto] [--no-sidecar] [--json]
     photolab-cli attention IN [--model NAME] [--device cpu|cuda|auto] [--no-sidecar] [--json]
+    photolab-cli attention IN --class-average FOLDER [--model NAME] [--json]
     photolab-cli models list [--json]
     photolab-cli models info NAME [--json]
     photolab-cli models import FILE [--name NAME] [--arch ARCH] [--timm WEIGHTS] [--labels FILE]
@@ -15,8 +16,10 @@ Like the window, ``classify`` and ``attention`` look at the photo as edited (its
 the screen-sized copy the window shows; ``--no-sidecar`` looks at it unedited). ``classify --json`` prints
 one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...]}``; ``attention --json``
 prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]}, ...]}``, the shape
-the Attention view's export extends. Without ``--model`` the default model (the
-first built-in classifier) is used. The store is the user data
+the Attention view's export extends. ``--class-average FOLDER`` adds the class averages over a folder with one
+sub-folder of photos per class and how class-specific each block and stage is, with its chance level and
+interval (``"class_average"``, the same numbers and keys as the view's Class Average tab). Without
+``--model`` the default model (the first built-in classifier) is used. The store is the user data
 folder (``$PHOTOLAB_DATA_DIR`` overrides it). Exit status: 0 on success, 1 when anything failed (each
 failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
 ``photolab-cli``'s sub-parsers; each handler is called as ``handler(args, parser)``.
@@ -32,7 +35,7 @@ from pathlib import Path
 from photolab.cli.common import Progress, add_device_option, fail, warn, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.core.pipeline import edited_preview
-from photolab.jobs import JobState, describe_error
+from photolab.jobs import Job, JobState, describe_error
 
 
 def add_model_commands(subparsers) -> None:
@@ -50,6 +53,9 @@ def add_model_commands(subparsers) -> None:
     attention.add_argument("input", metavar="IN", help="photo to look at")
     attention.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
     attention.add_argument("--json", action="store_true", help="print every excitation as JSON")
+    attention.add_argument("--class-average", metavar="FOLDER",
+                           help="also average the excitations over FOLDER/<class>/ photos and say how class-specific "
+                                "each stage is, against shuffled labels (the SENet paper's Fig. 6)")
     add_device_option(attention)
     _add_sidecar_option(attention)
     attention.set_defaults(command=attention_command)
@@ -169,8 +175,9 @@ def classify_command(args, parser) -> int:
 
 
 def attention_command(args, parser) -> int:
-    """``attention IN [--model NAME] [--json]``: the excitation of every SE block."""
-    from photolab.models.attention import excitation_record
+    """``attention IN [--model NAME] [--class-average FOLDER] [--json]``: the excitation of every SE block,
+    and with a folder, its class averages and class specificity."""
+    from photolab.models.analysis.records import excitation_record
     from photolab.models.inference import excitations
 
     loaded = _load(make_manager(), args.model, args.device)
@@ -180,15 +187,55 @@ def attention_command(args, parser) -> int:
         raise
     except Exception as exc:  # noqa: BLE001 - said as one line naming the file
         return fail(_file_error(args.input, exc, "reading the excitations of"))
+    classes = None
+    if args.class_average is not None:
+        classes = _class_average(loaded, args.class_average)
+        if classes is None:
+            return 1
     if args.json:
-        print(json.dumps(excitation_record(loaded.name, recorded)))
+        data = excitation_record(loaded.name, recorded)
+        if classes is not None:
+            data["class_average"] = classes.to_dict()
+        print(json.dumps(data))
         return 0
     print(f"{args.input}: SE excitations of {loaded.name}")
     print(f"{'block':<16} {'channels':>8} {'mean':>7} {'std':>7} {'min':>7} {'max':>7}")
     for name, values in recorded.items():
         print(f"{name:<16} {values.shape[0]:>8} {values.mean():>7.3f} {values.std():>7.3f} "
               f"{values.min():>7.3f} {values.max():>7.3f}")
+    if classes is not None:
+        _print_class_average(classes)
     return 0
+
+
+def _class_average(loaded, folder: str):
+    """The Attention view's class-average analysis of ``folder`` as a job with progress; None (after saying
+    why) when it failed."""
+    from photolab.models.analysis.class_average import analyse_folder
+
+    job = Job(analyse_folder, loaded, folder, title=f"Class averages of {Path(folder).name}")
+    progress = Progress()
+    job.on_progress(progress)
+    job.run()
+    progress.finish()
+    if job.state is not JobState.FINISHED:
+        fail(job.error_message or "cancelled")
+        return None
+    return job.result
+
+
+def _print_class_average(result) -> None:
+    """The class-average analysis as text: images per class, then every stage's specificity against chance."""
+    report = result.specificity
+    counts = ", ".join(f"{name} {count}" for name, count in result.counts().items())
+    print(f"\n{result.root}: {len(result.labels)} images ({counts}); class specificity (share of the excitations' "
+          "variance explained by the class)")
+    print(f"{'stage':<16} {'value':>7} {'95% interval':>15} {'chance':>7} {'p':>6}")
+    for name, s in report.stages.items():
+        print(f"{name:<16} {s.value:>7.3f} {s.low:>7.3f}-{s.high:<7.3f} {s.chance:>7.3f} {s.p_value:>6.3f}")
+    for path, reason in result.skipped:
+        warn(f"skipped {path}: {reason}")
+    print(report.summary())
 
 
 def _summary(entry) -> dict:

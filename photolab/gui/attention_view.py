@@ -8,7 +8,7 @@ now, or a recent photo. A and B are shown side by side or as the difference A âˆ
 The Class Average tab (:mod:`photolab.gui.class_average`) and the Activation Map tab
 (:mod:`photolab.gui.attention_cam`) complete it. Numbers export to CSV or JSON, figures to PNG.
 Every computation runs as a job on an inference channel (:mod:`photolab.gui.attention_data` holds the
-jobs and the numbers); the view only draws.
+jobs, :mod:`photolab.models.analysis.records` the numbers); the view only draws.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QPushButto
 from photolab.gui import dialogs
 from photolab.gui.attention_cam import CamTab
 from photolab.gui.attention_charts import SERIES_COLORS, BarChart, Heatmap
-from photolab.gui.attention_data import (ExcitationSet, channel_orders, class_rows, excitation_rows, excite_file,
-                                         excite_snapshot, numbers_dict, write_csv, write_json)
+from photolab.gui.attention_data import excite_file, excite_snapshot
 from photolab.gui.class_average import ClassAverageTab
 from photolab.gui.model_service import CurrentPhoto, ModelSelector, ModelService, PhotoSnapshot
+from photolab.models.analysis.records import (ExcitationSet, channel_orders, class_rows, excitation_rows, numbers_dict,
+                                              write_csv, write_json)
 
 DEBOUNCE_MS = 300
 MODES = (("Photo A", "a"), ("A and B side by side", "both"), ("Difference A âˆ’ B", "diff"))

@@ -1,19 +1,17 @@
-"""Class-average excitations over a folder dataset: the analysis of the SENet paper's Fig. 6, in a tab.
+"""The Attention view's Class Average tab: the SENet paper's Fig. 6 analysis of a folder dataset, drawn.
 
-Hu et al. (Squeeze-and-Excitation Networks, Fig. 6) average each SE block's excitations over the images of
-each class: in early blocks the class curves coincide (the features are class-agnostic), in later blocks
-they part (class-specific). ``analyse_folder`` runs that over a folder with one sub-folder per class (the
-layout of a fine-tuning dataset, checked by :func:`photolab.models.data.scan_folder`) as a job with progress
-and cancel, and measures the class-specificity of every block and stage with
-:func:`photolab.models.attention.stage_specificity`. ``ClassAverageTab`` shows the stages as bars (with the
-blocks as a line) and the per-class average curves of one chosen block.
+The analysis itself (:func:`photolab.models.analysis.class_average.analyse_folder`, the same function
+``photolab-cli attention --class-average`` runs) is a job on the view's inference channel. ``ClassAverageTab``
+shows the class specificity of the stages as bars with their confidence intervals and chance levels (the
+blocks as a line), says when the folder is too small to tell, and draws the per-class average curves of one
+chosen block.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -21,102 +19,44 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
                                QWidget)
 
-from photolab.core.errors import PhotoLabError
 from photolab.gui import dialogs
 from photolab.gui.attention_charts import BACKGROUND, SERIES_COLORS, TEXT, Chart
 
+from photolab.models.analysis.records import default_stage_of
+
+if TYPE_CHECKING:
+    from photolab.models.analysis.class_average import ClassAverageResult
+    from photolab.models.analysis.specificity import SpecificityReport
+
 RECENT_KEY = "attention/datasets"
-
-
-@dataclass(frozen=True)
-class ClassAverageResult:
-    """Excitations of every usable image of a folder dataset, and what they say per class, block and stage."""
-
-    model: str
-    root: str
-    classes: tuple[str, ...]
-    labels: np.ndarray  # (N,) class index of each image
-    paths: tuple[str, ...]
-    excitations: "OrderedDict[str, np.ndarray]"  # block -> (N, C)
-    block_specificity: "OrderedDict[str, float]"
-    stage_specificity: "OrderedDict[str, float]"
-    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason) of images that could not be read
-
-    def class_means(self, block: str) -> np.ndarray:
-        """(K, C): the average excitation of each class in ``block``."""
-        values = self.excitations[block]
-        return np.stack([values[self.labels == k].mean(axis=0) for k in range(len(self.classes))])
-
-    def counts(self) -> dict[str, int]:
-        """Images per class."""
-        return {name: int((self.labels == k).sum()) for k, name in enumerate(self.classes)}
-
-    def to_dict(self) -> dict:
-        """JSON-ready: classes, counts, per-block class means, block and stage specificity."""
-        return {"model": self.model, "root": self.root, "classes": list(self.classes), "counts": self.counts(),
-                "images": [{"path": p, "class": self.classes[k]} for p, k in zip(self.paths, self.labels)],
-                "class_means": {block: {name: means.tolist() for name, means in zip(self.classes,
-                                                                                      self.class_means(block))}
-                                for block in self.excitations},
-                "block_specificity": dict(self.block_specificity),
-                "stage_specificity": dict(self.stage_specificity),
-                "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
-
-
-def analyse_folder(context, loaded, root: str) -> ClassAverageResult:
-    """Job work: the excitations of every image below ``root/<class>/`` and their class-specificity."""
-    from photolab.models.attention import class_specificity, stage_specificity
-    from photolab.models.data import load_srgb8, scan_folder
-    from photolab.models.inference import excitations
-
-    report = scan_folder(root, min_images=1, recommended_images=1, imbalance_ratio=float("inf"),
-                         check_images=False, context=context.subtask(0.0, 0.05))
-    if not report.ok:
-        raise PhotoLabError("\n".join(issue.message for issue in report.errors))
-    side = max(512, 4 * max(loaded.card.preprocessing.input_size[1:]))
-    records: list[OrderedDict] = []
-    labels, paths, skipped = [], [], []
-    total = len(report.items)
-    for index, (path, label) in enumerate(report.items):
-        context.progress(0.05 + 0.95 * index / total, f"{path.name} ({index + 1} of {total})")
-        try:
-            image = load_srgb8(path, side)
-        except PhotoLabError as exc:
-            skipped.append((str(path), str(exc)))
-            continue
-        records.append(excitations(loaded, image))
-        labels.append(label)
-        paths.append(str(path))
-    present = sorted(set(labels))
-    if len(present) < 2:
-        raise PhotoLabError(f"{root}: fewer than two classes have readable images; nothing to compare")
-    remap = {old: new for new, old in enumerate(present)}  # classes whose every image was unreadable drop out
-    labels_array = np.array([remap[label] for label in labels])
-    stacked = OrderedDict((block, np.stack([r[block] for r in records])) for block in records[0])
-    blocks = class_specificity(stacked, labels_array)
-    stages = stage_specificity(stacked, labels_array)
-    return ClassAverageResult(loaded.name, str(root), tuple(report.classes[k] for k in present), labels_array,
-                              tuple(paths), stacked, blocks, stages, tuple(skipped))
+CAVEAT_COLOR = "#e0a040"  # the verdict's colour when the folder cannot tell the stages apart
 
 
 class StageChart(Chart):
-    """Class-specificity per stage (bars spanning their blocks) and per block (a line with points)."""
+    """Class-specificity per stage (bars spanning their blocks, with their confidence intervals and a dashed
+    chance level) and per block (a line with points)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = ("Class specificity per stage (bars) and block (line): between-class / total variance "
-                      "of the excitations, 0 = same for every class, 1 = fully class-specific")
+        self.title = ("Class specificity per stage (bars, 95 % intervals; dashed: shuffled labels) and block (line): "
+                      "share of the excitations' variance explained by the class")
         self.stages: OrderedDict[str, float] = OrderedDict()
         self.blocks: OrderedDict[str, float] = OrderedDict()
+        self.report: SpecificityReport | None = None
         self._stage_of = lambda block: block
 
-    def set_values(self, stages: dict[str, float], blocks: dict[str, float], stage_of) -> None:
-        """Show ``stages`` (stage -> value) as bars over their ``blocks`` (block -> value, in order)."""
-        self.stages, self.blocks, self._stage_of = OrderedDict(stages), OrderedDict(blocks), stage_of
+    def set_report(self, report: SpecificityReport | None, stage_of) -> None:
+        """Show ``report``'s stages as bars over their blocks (None clears the chart)."""
+        self.report, self._stage_of = report, stage_of
+        self.stages = OrderedDict((name, s.value) for name, s in (report.stages.items() if report else ()))
+        self.blocks = OrderedDict((name, s.value) for name, s in (report.blocks.items() if report else ()))
         self.update()
 
     def _high(self) -> float:
-        values = [v for v in list(self.stages.values()) + list(self.blocks.values()) if np.isfinite(v)]
+        values = list(self.stages.values()) + list(self.blocks.values())
+        if self.report is not None:
+            values += [s.high for s in self.report.stages.values()]
+        values = [v for v in values if np.isfinite(v)]
         return float(min(1.0, max(0.1, np.ceil(max(values, default=0.0) * 10 + 0.5) / 10)))
 
     def paintEvent(self, event) -> None:
@@ -126,21 +66,30 @@ class StageChart(Chart):
         high = self._high()
         self._y_axis(painter, plot, 0.0, high, [0.0, round(high / 2, 3), high])
         names = list(self.blocks)
-        if not names:
+        if not names or self.report is None:
             return
         slot = plot.width() / len(names)
-        to_y = lambda v: plot.bottom() - (v / high) * plot.height()  # noqa: E731
-        for index, (stage, value) in enumerate(self.stages.items()):
+        to_y = lambda v: plot.bottom() - (min(v, high) / high) * plot.height()  # noqa: E731
+        for index, (stage, measure) in enumerate(self.report.stages.items()):
             members = [i for i, b in enumerate(names) if self._stage_of(b) == stage]
             left, right = plot.left() + members[0] * slot + 3, plot.left() + (members[-1] + 1) * slot - 3
             color = SERIES_COLORS[index % len(SERIES_COLORS)]
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color.darker(160))
-            if np.isfinite(value):
-                painter.drawRect(QRectF(left, to_y(value), right - left, plot.bottom() - to_y(value)))
+            if np.isfinite(measure.value):
+                painter.drawRect(QRectF(left, to_y(measure.value), right - left, plot.bottom() - to_y(measure.value)))
+            middle = (left + right) / 2
+            if np.isfinite(measure.low):
+                painter.setPen(QPen(color.lighter(130), 1.5))
+                painter.drawLine(QPointF(middle, to_y(measure.low)), QPointF(middle, to_y(measure.high)))
+                for y in (to_y(measure.low), to_y(measure.high)):
+                    painter.drawLine(QPointF(middle - 5, y), QPointF(middle + 5, y))
+            if np.isfinite(measure.chance):
+                painter.setPen(QPen(TEXT, 1.2, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(left, to_y(measure.chance)), QPointF(right, to_y(measure.chance)))
             painter.setPen(TEXT)
             painter.drawText(QRectF(left, plot.bottom() + 2, right - left, 16), Qt.AlignmentFlag.AlignHCenter,
-                             f"{stage}  {value:.3f}")
+                             f"{stage}  {measure.value:.3f}")
         points = [QPointF(plot.left() + (i + 0.5) * slot, to_y(v)) for i, v in enumerate(self.blocks.values())
                   if np.isfinite(v)]
         painter.setPen(QPen(TEXT, 1.5))
@@ -150,14 +99,16 @@ class StageChart(Chart):
             painter.drawEllipse(point, 2.5, 2.5)
 
     def tooltip_at(self, point: QPointF) -> str:
-        """Block (or stage/class), channel and value under ``point``; '' outside the plot."""
+        """Block and stage under ``point``: their specificity, chance level and interval; '' outside the plot."""
         plot = self.plot_rect()
-        if not self.blocks or not plot.contains(point):
+        if self.report is None or not self.blocks or not plot.contains(point):
             return ""
         index = min(int((point.x() - plot.left()) / plot.width() * len(self.blocks)), len(self.blocks) - 1)
-        block, value = list(self.blocks.items())[index]
+        block = list(self.blocks)[index]
         stage = self._stage_of(block)
-        return f"{block} · specificity {value:.4f}\n{stage} (stage mean) · {self.stages.get(stage, float('nan')):.4f}"
+        return "\n".join(f"{name} · specificity {s.value:.4f} (95 % {s.low:.4f}–{s.high:.4f}), "
+                         f"shuffled labels {s.chance:.4f}, p = {s.p_value:.3f}"
+                         for name, s in ((block, self.report.blocks[block]), (stage, self.report.stages[stage])))
 
 
 class CurveChart(Chart):
@@ -239,6 +190,8 @@ class ClassAverageTab(QWidget):
         self.progress = QProgressBar(textVisible=False, maximum=1000)
         self.status = QLabel("Average the excitations of each class over a folder dataset (SENet paper, Fig. 6).")
         self.status.setWordWrap(True)
+        self.verdict = QLabel()  # which stage is most class-specific, or why the folder cannot tell
+        self.verdict.setWordWrap(True)
         self.stage_chart = StageChart()
         self.block_combo = QComboBox()
         self.block_combo.setMinimumContentsLength(12)
@@ -261,6 +214,7 @@ class ClassAverageTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(status_row)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.stage_chart, 2)
         layout.addLayout(block_row)
         layout.addWidget(self.curves, 3)
@@ -314,6 +268,8 @@ class ClassAverageTab(QWidget):
         self._settings.setValue(RECENT_KEY, recent[:8])
         self.progress.setValue(0)
         self.status.setText(f"Analysing {folder}…")
+        from photolab.models.analysis.class_average import analyse_folder
+
         generation = self.channel.request(analyse_folder, folder, title=f"Class averages of {Path(folder).name}")
         if generation < 0:
             self.status.setText("No model is installed: import or download one in the Model Manager.")
@@ -342,15 +298,15 @@ class ClassAverageTab(QWidget):
 
     def _show_result(self, result: ClassAverageResult) -> None:
         counts = ", ".join(f"{name} {count}" for name, count in result.counts().items())
-        stages = " → ".join(f"{s} {v:.2f}" for s, v in result.stage_specificity.items())
+        stages = " → ".join(f"{name} {s.value:.2f} ({s.chance:.2f})"
+                            for name, s in result.specificity.stages.items())
         skipped = f"; {len(result.skipped)} unreadable file(s) skipped" if result.skipped else ""
-        self.status.setText(f"{len(result.labels)} images ({counts}){skipped}. Specificity per stage: {stages}")
+        self.status.setText(f"{len(result.labels)} images ({counts}){skipped}. "
+                            f"Specificity per stage (shuffled labels): {stages}")
         self.show_result(result)
 
     def show_result(self, result: ClassAverageResult | None) -> None:
         """Show ``result`` (None clears the charts)."""
-        from photolab.models.attention import default_stage_of
-
         self.result = result
         block = self.block_combo.currentText()
         self.block_combo.blockSignals(True)
@@ -360,8 +316,10 @@ class ClassAverageTab(QWidget):
             last = list(result.excitations)[-1]
             self.block_combo.setCurrentText(block if block in result.excitations else last)
         self.block_combo.blockSignals(False)
-        self.stage_chart.set_values(result.stage_specificity if result else {},
-                                    result.block_specificity if result else {}, default_stage_of)
+        self.stage_chart.set_report(result.specificity if result else None, default_stage_of)
+        caveat = result.specificity.caveat if result else ""
+        self.verdict.setText(result.specificity.summary() if result else "")
+        self.verdict.setStyleSheet(f"color: {CAVEAT_COLOR}; font-weight: bold;" if caveat else "")
         self._show_block()
         self.result_changed.emit(result)
 

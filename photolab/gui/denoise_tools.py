@@ -8,17 +8,16 @@ status bar. torch is imported by jobs only, never on the GUI thread.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from photolab.core.develop.denoise import DenoiseParams, encode, estimate_params
+from photolab.core.develop.denoise import DenoiseParams
+from photolab.core.noise_measure import auto_denoise_params
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe
-from photolab.core.render import render
 from photolab.gui import dialogs
 from photolab.gui.jobs import BACKGROUND, JobHandle
 from photolab.gui.loupe import Loupe, LoupePanel
@@ -28,16 +27,11 @@ OPERATION = "denoise"
 
 
 def measure_noise(context, photo: Photo, recipe: Recipe) -> DenoiseParams:
-    """Job work: Auto's denoise parameters for the full-resolution ``photo`` as the denoise step sees it
-    (oriented and cropped as ``recipe`` says), keeping the recipe's model; the strength rounded as the
-    slider shows it. A camera RAW photo's level comes from its sensor noise profile."""
+    """Job work: :func:`~photolab.core.noise_measure.auto_denoise_params` of the full-resolution ``photo``."""
     context.progress(0.0, "Measuring the noise")
-    region = render(photo, recipe, stop_before=OPERATION)
+    params = auto_denoise_params(photo, recipe, progress=context.subtask(0.0, 0.5).progress)
     context.check_cancelled()
-    params, _estimate = estimate_params(encode(region.pixels), recipe.get(OPERATION).model,
-                                        profile=region.metadata.noise_profile)
-    sigma = round(params.sigma, 1)
-    return dataclasses.replace(params, sigma=sigma) if sigma > 0 else DenoiseParams(model=params.model)
+    return params
 
 
 def installed_denoisers(context) -> tuple[list[str], str]:

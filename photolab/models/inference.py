@@ -20,7 +20,8 @@ from safetensors.torch import load_file
 
 from photolab.core.photo import Photo
 from photolab.models import ModelImportError
-from photolab.models.attention import ExcitationProbe, class_activation_map
+from photolab.models.analysis.cam import class_activation_map
+from photolab.models.analysis.excitation import ExcitationProbe
 from photolab.models.card import ModelCard, sha256_file
 from photolab.models.preprocess import PreparedImage, prepare
 from photolab.models.se import SEResNet, create_model

@@ -3,7 +3,7 @@
 The SE block follows Hu et al., "Squeeze-and-Excitation Networks": for a feature map U (B, C, H, W),
 z = mean over H, W (squeeze); s = sigmoid(W2 relu(W1 z)) (excitation, W1: C -> C/r, W2: C/r -> C, as 1x1
 convolutions with bias); output = s_c * u_c (scale). The gating sigmoid is its own submodule, ``gate``, so
-a forward hook on it records the excitation vector (see ``photolab.models.attention``).
+a forward hook on it records the excitation vector (see ``photolab.models.analysis.excitation``).
 
 Module names mirror timm's ``ResNet`` (``conv1``, ``bn1``, ``layer1.0.se.fc1``, ``fc``...), so the state_dict
 of timm's ``seresnet50`` / ``seresnext26d_32x4d`` loads without renaming; timm's legacy ``SENet`` needs four

@@ -106,6 +106,46 @@ def test_attention_json_lists_every_se_block(store, capsys):
     assert code == 0 and "layer4.1.se" in out and "channels" in out
 
 
+def class_folder(root, classes=("cats", "dogs"), per_class=3):
+    """A folder dataset: ``root/<class>/<i>.png``, the fixture photos shifted in brightness per class."""
+    from PIL import Image
+
+    for k, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.asarray(Image.open(PHOTOS[i % 2]).convert("RGB"), np.float32) * (0.4 + 0.3 * k + 0.05 * i)
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(root / name / f"{i}.png")
+    return root
+
+
+def test_attention_class_average_adds_the_views_numbers(store, tmp_path, capsys):
+    """--class-average FOLDER adds the class-average analysis to the usual JSON: the very numbers of the
+    Attention view's Class Average tab (one function computes both), with the too-small caveat."""
+    from photolab.jobs import Job
+    from photolab.models.analysis.class_average import analyse_folder
+
+    folder = class_folder(tmp_path / "dataset")
+    code, out, _ = run(capsys, "attention", PHOTOS[1], "--model", "pets", "--class-average", str(folder), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert list(data) == ["model", "blocks", "class_average"]
+    plain = json.loads(run(capsys, "attention", PHOTOS[1], "--model", "pets", "--json")[1])
+    assert data["blocks"] == plain["blocks"]
+    job = Job(analyse_folder, ModelManager(cache_size=1).load(ModelManager().get("pets")), str(folder))
+    job.run()
+    assert data["class_average"] == json.loads(json.dumps(job.result.to_dict()))
+    average = data["class_average"]
+    assert average["counts"] == {"cats": 3, "dogs": 3}
+    assert average["specificity"]["too_small"] is True
+    assert average["specificity"]["caveat"].startswith("Too small to tell")
+    assert set(average["stage_specificity"]) == {"layer1", "layer2", "layer3", "layer4"}
+
+    code, out, _ = run(capsys, "attention", PHOTOS[1], "--model", "pets", "--class-average", str(folder))
+    assert code == 0 and "layer4.1.se" in out and "chance" in out and "Too small to tell" in out
+    code, _, err = run(capsys, "attention", PHOTOS[1], "--model", "pets", "--class-average", str(tmp_path / "no"))
+    assert code == 1 and "photolab-cli: " in err
+
+
 def test_models_list_info_rename_export_remove(store, tmp_path, capsys):
     code, out, _ = run(capsys, "models", "list", "--json")
     listed = json.loads(out)

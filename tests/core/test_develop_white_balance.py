@@ -16,6 +16,7 @@ from photolab.core.develop.white_balance import (
     kelvin_multipliers,
     multipliers_to_temperature,
     spot_white_balance,
+    spot_white_balance_at,
 )
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import SRGB_TO_XYZ, CameraColor, Photo
@@ -262,3 +263,12 @@ def test_spot_white_balance_uses_only_unclipped_pixels_of_a_mostly_fine_spot():
     params = spot_white_balance(Photo(pixels), 4, 4, radius=2)
     np.testing.assert_allclose(params.multipliers, (0.4 / 0.3, 1.0, 0.4 / 0.5), rtol=1e-5)
 
+
+
+def test_spot_white_balance_at_a_normalised_position_is_the_eyedroppers_pixel():
+    rng = np.random.default_rng(7)
+    pixels = np.clip(0.3 + 0.2 * rng.random((20, 40, 3)), 0, 1).astype(np.float32)
+    photo = Photo(pixels)
+    assert spot_white_balance_at(photo, 0.5, 0.25) == spot_white_balance(photo, 20, 5)
+    assert spot_white_balance_at(photo, 1.0, 1.0) == spot_white_balance(photo, 39, 19)  # clamped inside
+    assert spot_white_balance_at(photo, -0.2, 0.0, radius=1) == spot_white_balance(photo, 0, 0, radius=1)

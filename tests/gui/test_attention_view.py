@@ -47,7 +47,7 @@ def select_sort(view, key):
 
 
 def test_one_bar_chart_per_block_with_its_channel_count(view, manager):
-    from photolab.models.attention import find_se_gates
+    from photolab.models.analysis.excitation import find_se_gates
 
     gates = find_se_gates(manager.load(MODEL).model)
     assert [g.channels for g in gates] == [64, 64, 128, 128, 256, 256, 512, 512]  # seresnet18
@@ -161,7 +161,7 @@ def dataset(tmp_path):
 
 
 def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, manager, dataset):
-    from photolab.models.attention import class_specificity, stage_specificity
+    from photolab.models.analysis.specificity import class_specificity, stage_specificity
     from photolab.models.data import load_srgb8
 
     tab = view.class_tab
@@ -187,6 +187,10 @@ def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, mana
         assert result.block_specificity[block] == pytest.approx(value, abs=1e-9)
     assert dict(tab.stage_chart.stages) == dict(result.stage_specificity)
     assert loaded.name == MODEL and result.model == MODEL
+    # 3 images per class: the view says the folder is too small to tell the stages apart
+    assert result.specificity.too_small and tab.verdict.text() == result.specificity.caveat
+    assert tab.verdict.text().startswith("Too small to tell") and "(shuffled labels)" in tab.status.text()
+    assert "shuffled labels" in tab.stage_chart.tooltip_at(tab.stage_chart.plot_rect().center())
 
     assert tab.block_combo.currentText() == "layer4.1.se"  # the last, most class-specific block by default
     names = [name for name, _ in tab.curves.series]
@@ -309,3 +313,28 @@ def test_the_view_and_the_cli_read_an_edited_photo_file_alike(qtbot, view, manag
     exported = json.loads(view.export_numbers(tmp_path / "numbers.json").read_text())
     assert set(cli) <= set(exported) and exported["model"] == cli["model"]
     assert [list(block) for block in exported["blocks"]] == [list(block) for block in cli["blocks"]]
+
+
+def test_the_cli_class_average_gives_the_views_numbers(qtbot, view, manager, dataset, monkeypatch, capsys):
+    """``photolab-cli attention IN --class-average FOLDER --json`` and the Class Average tab: one JSON."""
+    from photolab.cli import main
+    from photolab.models import manager as manager_module
+
+    tab = view.class_tab
+    tab.analyse(str(dataset))
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=30000)
+    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(manager.data_dir))
+    monkeypatch.setattr(manager_module, "BUILTIN_MODELS_DIR", manager.data_dir / "no-builtins")
+    photo = write_photo(dataset.parent / "photo.png", seed=3)
+    assert main(["attention", str(photo), "--model", MODEL, "--class-average", str(dataset), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["class_average"]
+    view_numbers = json.loads(json.dumps(tab.result.to_dict()))
+    assert cli.keys() == view_numbers.keys()
+    for key in ("model", "root", "classes", "counts", "images", "skipped"):
+        assert cli[key] == view_numbers[key]
+    assert cli["stage_specificity"] == pytest.approx(view_numbers["stage_specificity"], abs=1e-6)
+    for stage, numbers in cli["specificity"]["stages"].items():
+        expected = view_numbers["specificity"]["stages"][stage]
+        assert numbers["chance"] == pytest.approx(expected["chance"], abs=1e-6)
+        assert numbers["ci"] == pytest.approx(expected["ci"], abs=1e-6)
+    assert cli["specificity"]["caveat"] == view_numbers["specificity"]["caveat"] != ""

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from photolab.core.photo import Photo
-from photolab.models.attention import ExcitationProbe, find_se_gates
+from photolab.models.analysis.excitation import ExcitationProbe, find_se_gates
 from photolab.models.card import Preprocessing
 from photolab.models.inference import cam, classify, excitations, load_entry, predict
 from photolab.models.manager import ModelManager

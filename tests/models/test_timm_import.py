@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import save_file
 
 from photolab.models import ModelImportError
-from photolab.models.attention import ExcitationProbe
+from photolab.models.analysis.excitation import ExcitationProbe
 from photolab.models.timm_import import (CATALOGUE, find_weights, load_state_dict_checked, load_timm_checkpoint,
                                          read_state_dict)
 

@@ -247,4 +247,13 @@ def margin(params: WhiteBalanceParams) -> int | None:
     return None if params.mode == "auto" else 0
 
 
+def spot_white_balance_at(stage: Photo, u: float, v: float, radius: int = 4) -> WhiteBalanceParams:
+    """:func:`spot_white_balance` at the normalised position (u, v) (0..1 across and down) of ``stage``, the
+    white balance step's input, clamped inside it: the eyedropper's click, since the operations before white
+    balance (rotation, crop) also give the shown photo its geometry."""
+    x = min(max(int(u * stage.width), 0), stage.width - 1)
+    y = min(max(int(v * stage.height), 0), stage.height - 1)
+    return spot_white_balance(stage, x, y, radius)
+
+
 OPERATION = Operation("white_balance", "White balance", WhiteBalanceParams, apply, margin=margin)
