@@ -17,7 +17,6 @@ Core stays free of torch: the model module is imported when the step first runs.
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,10 +24,10 @@ import numpy as np
 
 from photolab.core.bands import run_in_bands
 from photolab.core.develop import Operation
-from photolab.core.noise_profile import ProfileEstimate, profile_noise_map
+from photolab.core.develop.params import check_params, param
+from photolab.core.noise_profile import MAX_SIGMA, ProfileEstimate, profile_noise_map
 from photolab.core.photo import NoiseProfile, Photo
 
-MAX_SIGMA = 100.0  # the same limit as photolab.models.denoise.MAX_SIGMA (0-255 scale)
 DEFAULT_TILE = 512
 DEFAULT_MARGIN = 64
 
@@ -40,23 +39,12 @@ class DenoiseParams:
     overall level is ``sigma``, instead of one level everywhere. ``model``: a denoiser name or a
     ``.safetensors`` path ("" = the built-in default)."""
 
-    sigma: float = 0.0
-    adaptive: bool = False
-    model: str = ""
+    sigma: float = param(0.0, label="Strength", range=(0.0, MAX_SIGMA), step=0.5)
+    adaptive: bool = param(False, label="Adaptive")
+    model: str = param("", label="Model")
 
     def __post_init__(self) -> None:
-        sigma = self.sigma
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-            raise ValueError(f"denoise sigma must be a number, got {sigma!r}")
-        if not math.isfinite(sigma) or not 0.0 <= sigma <= MAX_SIGMA:
-            raise ValueError(f"denoise sigma must be between 0 and {MAX_SIGMA:g} (noise std on the 0-255 scale), "
-                             f"got {sigma!r}")
-        object.__setattr__(self, "sigma", float(sigma))
-        if not isinstance(self.adaptive, (bool, np.bool_)):
-            raise ValueError(f"denoise adaptive must be true or false, got {self.adaptive!r}")
-        object.__setattr__(self, "adaptive", bool(self.adaptive))
-        if not isinstance(self.model, str):
-            raise ValueError(f"denoise model must be a name (text), got {self.model!r}")
+        check_params(self, "denoise")
 
 
 @dataclass
