@@ -69,7 +69,7 @@ def test_recipe_and_sidecar_round_trip(tmp_path):
     recipe = recipe.with_params("exposure", ExposureParams(0.5))
     data = json.loads(json.dumps(recipe.to_dict()))
     entry = next(e for e in data["operations"] if e["op"] == "denoise")
-    assert entry == {"op": "denoise", "enabled": True,
+    assert entry == {"op": "denoise", "version": 1, "enabled": True,
                      "params": {"sigma": 12.5, "adaptive": True, "model": "photolab-denoise-unet"}}
     assert Recipe.from_dict(data) == recipe
     photo_path = tmp_path / "photo.png"
