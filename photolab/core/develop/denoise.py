@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from photolab.core.bands import run_in_bands
+from photolab.core.color import srgb_curve, srgb_curve_inverse
 from photolab.core.develop import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.noise_profile import MAX_SIGMA, ProfileEstimate, profile_noise_map
@@ -62,17 +63,11 @@ RUNTIME = DenoiseRuntime()
 
 
 def _encode_band(x: np.ndarray) -> np.ndarray:
-    magnitude = np.abs(x)
-    curve = np.where(magnitude <= 0.0031308, 12.92 * magnitude,
-                     1.055 * np.power(magnitude, 1 / 2.4, dtype=np.float32) - 0.055)
-    return np.copysign(curve, x)
+    return np.copysign(srgb_curve(np.abs(x)), x)
 
 
 def _decode_band(y: np.ndarray) -> np.ndarray:
-    magnitude = np.abs(y)
-    linear = np.where(magnitude <= 0.04045, magnitude / 12.92,
-                      np.power((magnitude + 0.055) / 1.055, 2.4, dtype=np.float32))
-    return np.copysign(linear, y)
+    return np.copysign(srgb_curve_inverse(np.abs(y)), y)
 
 
 def _banded(function: Callable[[np.ndarray], np.ndarray], values: np.ndarray) -> np.ndarray:

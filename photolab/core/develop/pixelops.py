@@ -23,8 +23,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-# Relative luminance of linear sRGB (the Y row of SRGB_TO_XYZ, Rec. 709 weights); sums to 1.
-LUMA_WEIGHTS = np.array([0.2126729, 0.7151522, 0.0721750], dtype=np.float32)
+from photolab.core.color import LUMA_WEIGHTS
+
 _LUMA_ROW = LUMA_WEIGHTS.reshape(1, 3)
 
 _BAND_PIXELS = 1 << 16

@@ -17,8 +17,8 @@ import numpy as np
 
 from photolab.core.develop import Operation
 from photolab.core.develop.params import check_params, param
+from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.pixelops import (
-    LUMA_WEIGHTS,
     Band,
     add_grey,
     affine,
