@@ -24,11 +24,10 @@ from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.params import param_spec
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
+from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.pipeline import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
 from photolab.jobs import Job, JobState
-
-FORMAT_BY_SUFFIX = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
 
 
 def add_develop_commands(subparsers) -> None:
