@@ -35,7 +35,7 @@ DEFAULT_MARGIN = 64
 
 @dataclass(frozen=True)
 class DenoiseParams:
-    """``sigma``: noise std to remove, 0-255 scale of the sRGB-encoded full-resolution photo (0..100; 0 = off).
+    """``sigma``: noise std to remove, 0-255 scale of the sRGB-encoded full-resolution photo (0 = off).
     ``adaptive``: follow the photo's estimated noise level function (noise per brightness), scaled so its
     overall level is ``sigma``, instead of one level everywhere. ``model``: a denoiser name or a
     ``.safetensors`` path ("" = the built-in default)."""

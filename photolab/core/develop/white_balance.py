@@ -46,7 +46,7 @@ class WhiteBalanceError(PhotoLabError, ValueError):
 class WhiteBalanceParams:
     """``mode``: as_shot | auto | kelvin | custom.
 
-    kelvin uses ``temperature`` (K, 1500-50000) and ``tint`` (-150..150, + = magenta picture);
+    kelvin uses ``temperature`` (K) and ``tint`` (+ = magenta picture);
     custom uses ``multipliers`` (camera-space R, G, B gains; normalised to green = 1). In other modes
     ``temperature``/``tint`` may hold the Kelvin equivalent for display (0 = unknown).
     """
