@@ -96,7 +96,8 @@ def check_params(params: Any, operation: str) -> None:
             if spec.choices and value not in spec.choices:
                 raise ValueError(f"{what} must be one of {', '.join(spec.choices)}; got {value!r}")
         elif spec.range is not None:
-            object.__setattr__(params, field.name, _checked_number(what, value, spec, whole=isinstance(field.default, int)))
+            number = _checked_number(what, value, spec, whole=isinstance(field.default, int))
+            object.__setattr__(params, field.name, number)
 
 
 def _checked_number(what: str, value: Any, spec: ParamSpec, *, whole: bool) -> float | int:
