@@ -150,3 +150,8 @@ def test_a_value_beyond_the_sliders_travel_can_be_typed_and_shown(panel):
     assert exposure.value() == -9.0 and exposure.slider.value() == 0
     panel.temperature.spin.setValue(1600)  # below the slider's 2000 K, within the parameter's 1500 K
     assert edits[-1][0].get("white_balance").temperature == 1600.0
+
+
+def test_the_crop_edges_show_the_parameters_range_and_step_in_percent(panel):
+    for name, spin in panel.crop.edges.items():
+        assert (spin.minimum(), spin.maximum(), spin.singleStep(), spin.decimals()) == (0.0, 100.0, 0.5, 1)

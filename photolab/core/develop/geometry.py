@@ -34,10 +34,10 @@ def orient(photo: Photo, params: OrientParams) -> Photo:
 class CropParams:
     """Edges as fractions of the oriented photo's width (left, right) and height (top, bottom)."""
 
-    left: float = param(0.0, label="Left", range=(0.0, 1.0), step=0.001)
-    top: float = param(0.0, label="Top", range=(0.0, 1.0), step=0.001)
-    right: float = param(1.0, label="Right", range=(0.0, 1.0), step=0.001)
-    bottom: float = param(1.0, label="Bottom", range=(0.0, 1.0), step=0.001)
+    left: float = param(0.0, label="Left", range=(0.0, 1.0), step=0.005)
+    top: float = param(0.0, label="Top", range=(0.0, 1.0), step=0.005)
+    right: float = param(1.0, label="Right", range=(0.0, 1.0), step=0.005)
+    bottom: float = param(1.0, label="Bottom", range=(0.0, 1.0), step=0.005)
 
     def __post_init__(self) -> None:
         check_params(self, "crop")
