@@ -1,6 +1,6 @@
 """Small widgets of the develop panel: a labelled slider with a number box, reset by double-click (built
-from a develop parameter's metadata by ``slider_for``), and the
-rule that a control takes the mouse wheel only when it has the focus (so the wheel scrolls the panel)."""
+from a develop parameter's metadata by ``slider_for``), and the rule that a control takes the mouse wheel
+only when it has the focus (so the wheel scrolls the panel)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class ParamSlider(QWidget):
 
     The slider travels [minimum, maximum]; the number box takes ``limits`` (default: the same), so a value
     beyond the slider's travel can be typed and the slider then rests at its end.
+
     ``edited(value, merge_key)`` fires only for user edits, never for ``set_value``. Double-clicking the
     label calls ``reset_handler`` (default: ``reset``, back to ``default``). Every edit of one
     slider drag carries the same ``merge_key`` (so the drag becomes one undo step); so do keyboard or wheel
