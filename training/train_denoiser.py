@@ -51,10 +51,8 @@ import fetch_photos  # noqa: E402
 from run_support import start_run  # noqa: E402
 from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
-from photolab.core.align import LUMA  # noqa: E402
 from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
-from photolab.core.color import srgb_decode, srgb_encode  # noqa: E402
-from photolab.core.photo import SRGB_TO_XYZ  # noqa: E402
+from photolab.core.color import LUMA_WEIGHTS, SRGB_TO_XYZ, srgb_decode, srgb_encode  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
 from photolab.core.raw import false_colour_suppressed  # noqa: E402
 from photolab.models.card import sha256_file  # noqa: E402
@@ -216,7 +214,7 @@ def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) 
         gain = 2.0 ** rng.uniform(-1.5, 0.7)
         patch = srgb_encode(np.clip(srgb_decode(patch) * gain, 0, 1))
     if rng.random() < DESATURATE_PROBABILITY:
-        grey = patch @ LUMA  # the Rec. 709 weights, here on sRGB-encoded values (luma)
+        grey = patch @ LUMA_WEIGHTS  # the Rec. 709 weights, here on sRGB-encoded values (luma)
         saturation = 0.0 if rng.random() < 0.5 else rng.uniform()
         patch = grey[..., None] + np.float32(saturation) * (patch - grey[..., None])
     return np.ascontiguousarray(patch, dtype=np.float32)

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from photolab.cli.common import Progress, add_device_option, fail, jpeg_quality, number, same_file, warn, whole_number
-from photolab.core.develop.denoise import DEFAULT_TILE, MAX_SIGMA
+from photolab.core.develop.denoise import DEFAULT_TILE, DenoiseParams
+from photolab.core.develop.params import param_spec
 from photolab.core.export import STORED_SUFFIXES
 from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
 from photolab.core.pipeline import denoise_file
@@ -41,8 +42,9 @@ def add_denoise_commands(subparsers) -> None:
                          help="output file (one input; its extension picks the format: .jpg, .png, .tif, .webp) "
                               "or folder (several inputs)")
     level = denoise.add_mutually_exclusive_group()
-    level.add_argument("--sigma", type=number(0, MAX_SIGMA, what="sigma (0-255 scale)"), metavar="S",
-                       help=f"noise std to remove, 0-{MAX_SIGMA:g} on the 0-255 scale (15: light, 25: strong)")
+    low, high = param_spec(DenoiseParams, "sigma").range
+    level.add_argument("--sigma", type=number(low, high, what="sigma (0-255 scale)"), metavar="S",
+                       help=f"noise std to remove, {low:g}-{high:g} on the 0-255 scale (15: light, 25: strong)")
     level.add_argument("--auto", action="store_true",
                        help="measure each photo's noise and follow it (the default)")
     denoise.add_argument("--model", default="", metavar="NAME",

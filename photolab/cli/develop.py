@@ -21,13 +21,13 @@ from pathlib import Path
 from photolab.cli.common import Progress, fail, jpeg_quality, same_file, warn
 from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
+from photolab.core.develop.params import param_spec
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
+from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.pipeline import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
 from photolab.jobs import Job, JobState
-
-FORMAT_BY_SUFFIX = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
 
 
 def add_develop_commands(subparsers) -> None:
@@ -42,9 +42,12 @@ def add_develop_commands(subparsers) -> None:
                          help="output file (one input) or folder (default: beside each photo)")
     develop.add_argument("--recipe", metavar="SIDECAR", help="apply this recipe instead of each photo's sidecar")
     develop.add_argument("--no-sidecar", action="store_true", help="ignore sidecars; start from the neutral recipe")
+    temperature, tint = (param_spec(WhiteBalanceParams, name).range for name in ("temperature", "tint"))
     develop.add_argument("--wb", metavar="as-shot|auto|KELVIN", type=_white_balance,
-                         help="white balance: as shot, automatic, or a colour temperature in kelvin")
-    develop.add_argument("--tint", type=float, default=0.0, help="tint with a KELVIN white balance (+ = magenta)")
+                         help="white balance: as shot, automatic, or a colour temperature in kelvin "
+                              f"({temperature[0]:g}-{temperature[1]:g})")
+    develop.add_argument("--tint", type=float, default=0.0,
+                         help=f"tint with a KELVIN white balance, {tint[0]:g} to {tint[1]:g} (+ = magenta)")
     develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
     develop.add_argument("--quality", metavar="Q", type=jpeg_quality, default=92, help="JPEG quality 1-100 (default 92)")
@@ -64,9 +67,10 @@ def _white_balance(text: str) -> WhiteBalanceParams:
         kelvin = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected as-shot, auto or a temperature in kelvin, got {text!r}") from None
-    if not 1500 <= kelvin <= 50000:
-        raise argparse.ArgumentTypeError(f"temperature {kelvin:g} K is outside 1500-50000 K")
-    return WhiteBalanceParams(mode="kelvin", temperature=kelvin)
+    try:
+        return WhiteBalanceParams(mode="kelvin", temperature=kelvin)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _exposure(text: str) -> ExposureParams:

@@ -24,10 +24,11 @@ from pathlib import Path
 from photolab.cli.common import Progress, fail, same_file
 from photolab.core.burst import MAX_FRAMES as MAX_BURST_FRAMES
 from photolab.core.burst import merge_burst_files
+from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.exposure_times import parse_seconds
 from photolab.core.hdr import MAX_FRAMES as MAX_HDR_FRAMES
 from photolab.core.hdr import METHODS, MIN_FRAMES, HdrOptions, MissingExposureError, merge_hdr_files
-from photolab.core.tonemap import DISPLAY_FORMATS, RADIANCE_SUFFIXES, TONEMAPS
+from photolab.core.tonemap import RADIANCE_SUFFIXES, TONEMAPS
 from photolab.jobs import Job, JobState
 
 
@@ -108,7 +109,7 @@ def _check_frames(paths: list[str], parser, maximum: int) -> None:
 
 def _check_output(args, parser, paths: list[str]) -> Path | None:
     target = Path(args.output)
-    if target.suffix.lower() not in (*RADIANCE_SUFFIXES, *DISPLAY_FORMATS):
+    if target.suffix.lower() not in (*RADIANCE_SUFFIXES, *FORMAT_BY_SUFFIX):
         parser.error(f"-o {args.output}: use .hdr or .exr for radiance, .tif, .png or .jpg for an image")
     if any(same_file(p, target) for p in paths):
         fail(f"{target}: refusing to overwrite an input frame")

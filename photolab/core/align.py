@@ -14,9 +14,9 @@ import functools
 import cv2
 import numpy as np
 
+from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.errors import PhotoLabError
 
-LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 class MergeError(PhotoLabError):
@@ -29,7 +29,7 @@ class AlignmentError(MergeError):
 
 def luminance(pixels: np.ndarray) -> np.ndarray:
     """Rec. 709 luminance of linear RGB pixels, float32 (H, W)."""
-    return cv2.transform(np.ascontiguousarray(pixels, np.float32), LUMA.reshape(1, 3)).reshape(pixels.shape[:2])
+    return cv2.transform(np.ascontiguousarray(pixels, np.float32), LUMA_WEIGHTS.reshape(1, 3)).reshape(pixels.shape[:2])
 
 
 def _working_scale(shape: tuple[int, int], max_side: int) -> float:

@@ -1,4 +1,5 @@
-"""sRGB transfer functions and fast encoders from linear float to 8/16-bit output."""
+"""sRGB: its primaries and luminance weights, its transfer curve, and fast encoders from linear float to
+8/16-bit output. Every sRGB and luma constant of PhotoLab is here, once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,41 @@ import functools
 
 import cv2
 import numpy as np
+
+# Linear sRGB (Rec. 709 primaries, D65) to CIE XYZ, IEC 61966-2-1.
+SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ],
+    dtype=np.float64,
+)
+XYZ_TO_SRGB = np.linalg.inv(SRGB_TO_XYZ)
+
+LUMA_WEIGHTS = SRGB_TO_XYZ[1].astype(np.float32)
+"""Relative luminance Y of linear sRGB (the Y row of SRGB_TO_XYZ: the Rec. 709 weights); sums to 1."""
+
+# The sRGB transfer curve: a straight segment near black, then an offset 1/2.4 power law.
+SRGB_LINEAR_KNEE = 0.0031308  # linear value where the power law takes over ...
+SRGB_ENCODED_KNEE = 0.04045  # ... and its encoded value
+SRGB_SLOPE = 12.92  # of the straight segment
+SRGB_GAMMA = 2.4
+SRGB_SCALE = 1.055  # encoded = SRGB_SCALE * linear ** (1 / SRGB_GAMMA) - SRGB_OFFSET
+SRGB_OFFSET = 0.055
+
+
+def srgb_curve(linear: np.ndarray) -> np.ndarray:
+    """The sRGB encoding of non-negative linear values, in their own float precision, not clipped (the power
+    law continues above 1)."""
+    return np.where(linear <= SRGB_LINEAR_KNEE, SRGB_SLOPE * linear,
+                    SRGB_SCALE * np.power(linear, 1 / SRGB_GAMMA) - SRGB_OFFSET)
+
+
+def srgb_curve_inverse(encoded: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`srgb_curve`: non-negative sRGB-encoded values to linear, in their precision."""
+    return np.where(encoded <= SRGB_ENCODED_KNEE, encoded / SRGB_SLOPE,
+                    np.power((encoded + SRGB_OFFSET) / SRGB_SCALE, SRGB_GAMMA))
 
 
 def clip_unit(values: np.ndarray) -> np.ndarray:
@@ -20,14 +56,12 @@ def clip_unit(values: np.ndarray) -> np.ndarray:
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """Linear [0, 1] values to sRGB-encoded [0, 1] floats (exact IEC 61966-2-1 curve, clipped; NaN is 0)."""
-    x = clip_unit(linear)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+    return srgb_curve(clip_unit(linear)).astype(np.float32)
 
 
 def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     """sRGB-encoded [0, 1] values to linear floats."""
-    x = np.asarray(encoded, dtype=np.float32)
-    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
+    return srgb_curve_inverse(np.asarray(encoded, dtype=np.float32)).astype(np.float32)
 
 
 # Encoding goes through a 65536-entry lookup table. The input is first clipped to [0, 1] with NaN made black
@@ -44,8 +78,7 @@ def _encode_lut(dtype_name: str) -> np.ndarray:
     dtype = np.dtype(dtype_name)
     index = np.arange(_INDEX_MAX + 1, dtype=np.float64) / _INDEX_MAX
     linear = index if dtype == np.uint8 else index * index
-    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.round(encoded * np.iinfo(dtype).max).astype(dtype)
+    return np.round(srgb_curve(linear) * np.iinfo(dtype).max).astype(dtype)
 
 
 def encode_srgb_integer(linear: np.ndarray, dtype=np.uint8) -> np.ndarray:

@@ -33,6 +33,8 @@ from photolab.core.photo import Photo, PhotoMetadata
 log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = {"jpg": ".jpg", "png": ".png", "png16": ".png", "tiff16": ".tif"}
+FORMAT_BY_SUFFIX = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
+"""The export format an output file's extension picks when none is named (PNG: 8-bit)."""
 _ACCEPTED_SUFFIXES = {"jpg": (".jpg", ".jpeg", ".jpe"), "png": (".png",), "png16": (".png",),
                       "tiff16": (".tif", ".tiff")}
 _SOFTWARE = f"PhotoLab {__version__}"

@@ -20,7 +20,7 @@ import numpy as np
 from photolab.core.align import (AlignmentError, MergeError, exposure_normalised, find_euclidean,  # noqa: F401
                                  luminance, warp_frame)
 from photolab.core.bands import run_in_bands
-from photolab.core.color import encode_srgb_integer, srgb_decode
+from photolab.core.color import SRGB_GAMMA, SRGB_SCALE, SRGB_SLOPE, encode_srgb_integer, srgb_decode
 from photolab.core.photo import Photo
 
 METHODS = ("radiance", "debevec", "robertson", "mertens")
@@ -130,7 +130,8 @@ def _noise_variance(signal: np.ndarray, eight_bit: bool) -> np.ndarray:
     signal = cv2.max(np.asarray(signal, np.float32), 1e-9)
     variance = cv2.add(cv2.multiply(signal, SHOT_NOISE), READ_NOISE)
     if eight_bit:
-        step = cv2.max(cv2.multiply(cv2.pow(signal, 1 / 1.7143), 2.4 / 1.055 / 255.0), 1 / 12.92 / 255.0)
+        step = cv2.max(cv2.multiply(cv2.pow(signal, 1 / 1.7143), SRGB_GAMMA / SRGB_SCALE / 255.0),
+                       1 / SRGB_SLOPE / 255.0)
         variance = cv2.add(variance, cv2.multiply(step, step, scale=1 / 12.0))
     return variance
 

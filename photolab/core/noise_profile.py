@@ -31,11 +31,12 @@ import numpy as np
 import rawpy
 
 from photolab.core.bands import run_in_bands
-from photolab.core.color import srgb_decode
+from photolab.core.color import SRGB_GAMMA, SRGB_LINEAR_KNEE, SRGB_SCALE, srgb_decode
 from photolab.core.photo import NoiseProfile
 
 MAX_SIGMA = 100.0
-"""Largest noise level (0-255 scale) of a map (the same as photolab.models.denoise.MAX_SIGMA)."""
+"""Largest noise level (0-255 scale) of a map, and of the denoiser's strength (DenoiseParams.sigma; the
+network was trained up to about 75)."""
 
 MAP_BLUR = 1.5
 """Gaussian blur (px) of the noisy sRGB image that stands in for the noise-free one in a map (as in training)."""
@@ -68,8 +69,8 @@ _GAIN_MIN_RAW = 0.01  # ... and above this (the ratio of two tiny numbers is mos
 
 def srgb_slope(linear: np.ndarray) -> np.ndarray:
     """d(sRGB encode)/d(linear) at ``linear`` (clipped to a finite slope near black)."""
-    linear = np.maximum(linear, 0.0031308)
-    return (1.055 / 2.4) * np.power(linear, 1 / 2.4 - 1)
+    linear = np.maximum(linear, SRGB_LINEAR_KNEE)
+    return (SRGB_SCALE / SRGB_GAMMA) * np.power(linear, 1 / SRGB_GAMMA - 1)
 
 
 def poisson_gaussian_map(reference_srgb: np.ndarray, shot_gain: float, read_variance: float) -> np.ndarray:

@@ -7,16 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Linear sRGB (Rec. 709 primaries, D65) to CIE XYZ, IEC 61966-2-1.
-SRGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ],
-    dtype=np.float64,
-)
-XYZ_TO_SRGB = np.linalg.inv(SRGB_TO_XYZ)
+from photolab.core.color import XYZ_TO_SRGB
 
 
 @dataclass(frozen=True)

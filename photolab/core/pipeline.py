@@ -10,7 +10,7 @@ import numpy as np
 
 from photolab.core import io
 from photolab.core.errors import PhotoLabError, UnsupportedFormatError
-from photolab.core.export import STORED_SUFFIXES, write_stored
+from photolab.core.export import FORMAT_BY_SUFFIX, STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, load_sidecar
 from photolab.core.render import render
@@ -50,9 +50,6 @@ def develop_file(context: JobContext, source: str | Path, target: str | Path, re
 
 
 # ------------------------------------------------------------------------------------------------- denoise
-
-RAW_DENOISE_FORMATS = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
-"""Export formats of a denoised RAW photo, by the output's extension (as ``photolab-cli develop`` makes them)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float |
                  recipe: Recipe, quality: int, demosaic: str) -> DenoiseOutcome:
     from photolab.core.develop import denoise
 
-    file_format = RAW_DENOISE_FORMATS.get(target.suffix.lower())
+    file_format = FORMAT_BY_SUFFIX.get(target.suffix.lower())  # as photolab-cli develop picks them
     if file_format is None:
         raise UnsupportedFormatError(f"{target}: a RAW photo is exported as .jpg, .png or .tif")
     photo = io.read_photo(source, context=context.subtask(0.0, 0.3), demosaic=demosaic)

@@ -30,7 +30,8 @@ from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLarg
 from photolab.core.headers import MAX_COMPRESSION
 from photolab.core.metadata import (LIBRAW_FLIP_TO_ORIENTATION, WHITE_LEVEL, exposure_values, read_raw_tags,
                                     tiff_extent)
-from photolab.core.photo import XYZ_TO_SRGB, CameraColor, PhotoMetadata
+from photolab.core.color import XYZ_TO_SRGB
+from photolab.core.photo import CameraColor, PhotoMetadata
 
 # name -> (LibRaw algorithm, suppress false colour afterwards)
 DEMOSAIC_METHODS = {

@@ -3,6 +3,11 @@
 
 A recipe is immutable: every edit makes a new one, which keeps undo/redo trivial. The sidecar of
 ``IMG_0001.CR2`` is ``IMG_0001.CR2.photolab.json`` beside it; the original is never written.
+
+The sidecar has one schema version for its layout and, per operation entry, that operation's ``version``
+(an entry without one, as PhotoLab wrote before, is version 1). An older entry is migrated with the
+operation's ``migrate``; a newer one than this PhotoLab knows makes the sidecar unreadable, like a newer
+schema: it is then ignored with a warning and never overwritten silently.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from photolab import __version__
-from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
+from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, Operation
 from photolab.core.errors import RecipeError
 
 SCHEMA_NAME = "photolab.recipe"
@@ -81,7 +86,8 @@ class Recipe:
             "version": SCHEMA_VERSION,
             "software": f"PhotoLab {__version__}",
             "operations": [
-                {"op": op.name, "enabled": op.name not in self.disabled, "params": _params_to_json(self.get(op.name))}
+                {"op": op.name, "version": op.version, "enabled": op.name not in self.disabled,
+                 "params": _params_to_json(self.get(op.name))}
                 for op in OPERATIONS
             ],
         }
@@ -110,10 +116,30 @@ class Recipe:
             name = entry["op"]
             if name not in OPERATIONS_BY_NAME:
                 raise RecipeError(f"unknown operation {name!r}")
-            params[name] = _params_from_json(OPERATIONS_BY_NAME[name].params_type, entry.get("params", {}))
+            op = OPERATIONS_BY_NAME[name]
+            params[name] = _params_from_json(op.params_type, _current_params(op, entry))
             if not entry.get("enabled", True):
                 disabled.add(name)
         return Recipe(params=params, disabled=frozenset(disabled))
+
+
+def _current_params(op: Operation, entry: dict) -> Any:
+    """The entry's params as the operation's current version reads them (older ones migrated)."""
+    version = entry.get("version", 1)
+    data = entry.get("params", {})
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise RecipeError(f"operation {op.name!r} has no valid 'version' (a whole number from 1): {version!r}")
+    if version > op.version:
+        raise RecipeError(f"operation {op.name!r} was written by a newer PhotoLab (version {version}, this one "
+                          f"reads up to {op.version})")
+    if version == op.version:
+        return data
+    if op.migrate is None or not isinstance(data, dict):
+        raise RecipeError(f"operation {op.name!r}: cannot read parameters of version {version}")
+    try:
+        return op.migrate(dict(data), version)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecipeError(f"operation {op.name!r}: cannot migrate parameters of version {version} ({exc})") from exc
 
 
 def _params_to_json(params: Any) -> dict:

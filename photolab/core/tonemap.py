@@ -17,12 +17,11 @@ from photolab.core.align import luminance
 from photolab.core.atomic import atomic_path
 from photolab.core.bands import run_in_bands
 from photolab.core.errors import UnsupportedFormatError
-from photolab.core.export import export_photo
+from photolab.core.export import FORMAT_BY_SUFFIX, export_photo
 from photolab.core.photo import Photo
 
 TONEMAPS = ("local", "reinhard", "none")  # none: the linear pixels as they are (clipped at white)
 RADIANCE_SUFFIXES = (".hdr", ".exr")
-DISPLAY_FORMATS = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".tif": "tiff16", ".tiff": "tiff16"}
 _EPS = 1e-6
 _BAND_ROWS = 64
 
@@ -138,8 +137,8 @@ def write_result(photo: Photo, target: str | Path, *, tonemap_name: str = "local
             if not cv2.imwrite(str(temporary), bgr):
                 raise UnsupportedFormatError(f"{target}: OpenCV could not write the {suffix} file")
         return target
-    if suffix not in DISPLAY_FORMATS:
+    if suffix not in FORMAT_BY_SUFFIX:
         raise UnsupportedFormatError(f"{target}: unknown output type {suffix or '(none)'}; use .hdr or .exr for "
                                      f"radiance, .tif, .png or .jpg for a tone-mapped image")
     display = photo if display_referred else tonemap(photo, tonemap_name)
-    return export_photo(display, target, file_format=DISPLAY_FORMATS[suffix], context=context)
+    return export_photo(display, target, file_format=FORMAT_BY_SUFFIX[suffix], context=context)

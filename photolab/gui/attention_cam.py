@@ -15,8 +15,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from photolab.gui.attention_charts import BACKGROUND, cam_overlay, rgb_image
+from photolab.gui.attention_charts import BACKGROUND, cam_overlay
 from photolab.gui.model_service import PhotoSnapshot
+from photolab.gui.rendering import to_qimage
 
 DISPLAY_SIDE = 1024  # long side of the photo the map is drawn over
 DEFAULT_OPACITY = 50  # percent
@@ -181,4 +182,4 @@ class CamTab(QWidget):
 
     def _redraw(self) -> None:
         pixels = self.composite()
-        self.view.set_image(rgb_image(pixels) if pixels is not None else None)
+        self.view.set_image(to_qimage(pixels) if pixels is not None else None)

@@ -16,6 +16,8 @@ from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from photolab.gui.rendering import to_qimage
+
 BACKGROUND = QColor(28, 28, 28)
 GRID = QColor(62, 62, 62)
 TEXT = QColor(190, 190, 190)
@@ -43,13 +45,6 @@ def colorize(values: np.ndarray, low: float, high: float, lut: np.ndarray) -> np
     span = (high - low) or 1.0
     index = np.clip((np.asarray(values, np.float64) - low) / span * 255.0 + 0.5, 0, 255).astype(np.intp)
     return lut[index]
-
-
-def rgb_image(rgb: np.ndarray) -> QImage:
-    """An (H, W, 3) uint8 array as a QImage that owns a copy of the pixels."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    height, width = rgb.shape[:2]
-    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
 def resample_row(values: np.ndarray, width: int) -> np.ndarray:
@@ -281,7 +276,7 @@ class Heatmap(Chart):
         low, high = self._range()
         lut = DIVERGING if self.diverging else VIRIDIS
         pixels = np.stack([resample_row(row[order], width) for row, order in zip(self.rows, self.orders)])
-        return rgb_image(colorize(pixels, low, high, lut))
+        return to_qimage(colorize(pixels, low, high, lut))
 
     def resizeEvent(self, event) -> None:
         self._image = None
@@ -311,7 +306,7 @@ class Heatmap(Chart):
         low, high = self._range()
         bar = QRectF(plot.right() + 8, plot.top(), 10, plot.height())
         ramp = (DIVERGING if self.diverging else VIRIDIS)[::-1][:, None, :].repeat(2, axis=1)
-        painter.drawImage(bar, rgb_image(ramp))
+        painter.drawImage(bar, to_qimage(ramp))
         painter.setPen(TEXT)
         for value, y in ((high, bar.top()), ((low + high) / 2, bar.center().y()), (low, bar.bottom())):
             painter.drawText(QRectF(bar.right() + 2, y - 8, 40, 16), Qt.AlignmentFlag.AlignVCenter, f"{value:.2g}")

@@ -8,6 +8,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QToolButton, QVBoxLayout, QWidget)
 
+from photolab.core.develop.geometry import CropParams
+from photolab.core.develop.params import param_specs
 from photolab.core.recipe import Recipe
 
 ASPECT_PRESETS = (("Free", None), ("Original", "original"), ("1 : 1", 1.0), ("5 : 4", 5 / 4), ("4 : 3", 4 / 3),
@@ -66,16 +68,16 @@ class CropControls(QWidget):
         self.edges: dict[str, QDoubleSpinBox] = {}
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
-        for index, name in enumerate(("left", "top", "right", "bottom")):
-            spin = QDoubleSpinBox()
-            spin.setRange(0.0, 100.0)
-            spin.setDecimals(1)
-            spin.setSingleStep(0.5)
+        for index, (name, spec) in enumerate(param_specs(CropParams).items()):
+            spin = QDoubleSpinBox()  # the edge in percent of the photo (the parameter is a fraction)
+            spin.setRange(*(100.0 * limit for limit in spec.range))
+            spin.setDecimals(max(0, spec.decimals - 2))
+            spin.setSingleStep(100.0 * spec.step)
             spin.setSuffix(" %")
             spin.setKeyboardTracking(False)
             spin.valueChanged.connect(lambda value, edge=name: self._on_edge(edge, value))
             self.edges[name] = spin
-            grid.addWidget(QLabel(name.capitalize()), index // 2, (index % 2) * 2)
+            grid.addWidget(QLabel(spec.label), index // 2, (index % 2) * 2)
             grid.addWidget(spin, index // 2, (index % 2) * 2 + 1)
 
         buttons = QHBoxLayout()

@@ -12,9 +12,9 @@ import dataclasses
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from photolab.core.develop.denoise import MAX_SIGMA, DenoiseParams
+from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.recipe import Recipe
-from photolab.gui.widgets import ParamSlider
+from photolab.gui.widgets import slider_for
 
 OPERATION = "denoise"
 DEFAULT_MODEL_LABEL = "Default"
@@ -30,7 +30,7 @@ class DenoiseControls(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._recipe = Recipe()
-        self.strength = ParamSlider("denoise.sigma", "Strength", 0.0, MAX_SIGMA, 0.0, decimals=1, step=0.5)
+        self.strength = slider_for("denoise", "sigma")
         self.strength.setToolTip("The noise to remove: its standard deviation on the 0-255 scale (0 = off)")
         self.adaptive = QCheckBox("Adaptive")
         self.adaptive.setToolTip("Follow the photo's measured noise, which grows and shrinks with brightness, "

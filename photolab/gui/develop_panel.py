@@ -8,7 +8,6 @@ the new recipe.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
@@ -16,36 +15,14 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolBu
 from photolab.core.recipe import Recipe
 from photolab.gui.crop_controls import CropControls
 from photolab.gui.denoise_controls import DenoiseControls
-from photolab.gui.widgets import ParamSlider, log_mapping, wheel_only_with_focus
+from photolab.gui.widgets import ParamSlider, slider_for, wheel_only_with_focus
 
-TEMPERATURE_RANGE = (2000.0, 50000.0)
-TINT_LIMIT = 150.0
 DAYLIGHT = (6500.0, 0.0)  # what the sliders show before a photo tells us its as-shot white
 
-
-@dataclass(frozen=True)
-class SliderSpec:
-    operation: str
-    field: str
-    label: str
-    minimum: float = -100.0
-    maximum: float = 100.0
-    decimals: int = 0
-    step: float = 1.0
-    suffix: str = ""
-
-
-TONE = (
-    SliderSpec("exposure", "ev", "Exposure", -5.0, 5.0, 2, 0.01, " EV"),
-    SliderSpec("contrast", "amount", "Contrast"),
-    SliderSpec("highlights", "amount", "Highlights"),
-    SliderSpec("shadows", "shadows", "Shadows"),
-    SliderSpec("shadows", "blacks", "Blacks"),
-)
-PRESENCE = (
-    SliderSpec("saturation", "vibrance", "Vibrance"),
-    SliderSpec("saturation", "saturation", "Saturation"),
-)
+# (operation, parameter) of each slider; range, step, unit and label come from the parameter's metadata.
+TONE = (("exposure", "ev"), ("contrast", "amount"), ("highlights", "amount"), ("shadows", "shadows"),
+        ("shadows", "blacks"))
+PRESENCE = (("saturation", "vibrance"), ("saturation", "saturation"))
 WB_MODES = (("As shot", "as_shot"), ("Auto", "auto"), ("Custom", "kelvin"))
 
 
@@ -67,12 +44,9 @@ class DevelopPanel(QWidget):
             self.wb_mode.addItem(label)
         self.eyedropper = QToolButton(text="Pick", checkable=True)
         self.eyedropper.setToolTip("White balance from a neutral spot: click something grey or white in the photo (W)")
-        to_fraction, from_fraction = log_mapping(*TEMPERATURE_RANGE)
-        self.temperature = ParamSlider("white_balance.temperature", "Temp", *TEMPERATURE_RANGE, DAYLIGHT[0],
-                                       step=50.0, suffix=" K", to_fraction=to_fraction, from_fraction=from_fraction,
-                                       positions=1000, reset_handler=self._reset_white_balance)
-        self.tint = ParamSlider("white_balance.tint", "Tint", -TINT_LIMIT, TINT_LIMIT, 0.0,
-                                reset_handler=self._reset_white_balance)
+        self.temperature = slider_for("white_balance", "temperature", DAYLIGHT[0], positions=1000,
+                                      reset_handler=self._reset_white_balance)
+        self.tint = slider_for("white_balance", "tint", reset_handler=self._reset_white_balance)
         wb_row = QHBoxLayout()
         wb_row.addWidget(QLabel("WB"))
         wb_row.addWidget(self.wb_mode, 1)
@@ -83,8 +57,8 @@ class DevelopPanel(QWidget):
         self.tint.edited.connect(lambda value, key: self._on_kelvin(tint=value, merge_key=key))
         self.eyedropper.toggled.connect(self.eyedropper_toggled)
 
-        tone_box = self._group("Tone", [self._slider(spec) for spec in TONE])
-        presence_box = self._group("Presence", [self._slider(spec) for spec in PRESENCE])
+        tone_box = self._group("Tone", [self._slider(*parameter) for parameter in TONE])
+        presence_box = self._group("Presence", [self._slider(*parameter) for parameter in PRESENCE])
         self.denoise = DenoiseControls()
         self.denoise.edit_requested.connect(self.edit_requested)
         denoise_box = self._group("Denoise", [self.denoise])
@@ -109,12 +83,10 @@ class DevelopPanel(QWidget):
             layout.addLayout(item) if isinstance(item, QHBoxLayout) else layout.addWidget(item)
         return box
 
-    def _slider(self, spec: SliderSpec) -> ParamSlider:
-        key = f"{spec.operation}.{spec.field}"
-        slider = ParamSlider(key, spec.label, spec.minimum, spec.maximum, 0.0, decimals=spec.decimals,
-                             step=spec.step, suffix=spec.suffix)
-        slider.edited.connect(lambda value, merge_key, s=spec: self._on_slider(s, value, merge_key))
-        self.sliders[key] = slider
+    def _slider(self, operation: str, field: str) -> ParamSlider:
+        slider = slider_for(operation, field)
+        slider.edited.connect(lambda value, merge_key: self._on_slider(operation, field, value, merge_key))
+        self.sliders[slider.name] = slider
         return slider
 
     # --- showing a photo and a recipe ----------------------------------------------------------------
@@ -157,9 +129,9 @@ class DevelopPanel(QWidget):
     def _emit(self, operation: str, params, text: str, merge_key: str = "") -> None:
         self.edit_requested.emit(self._recipe.with_params(operation, params), text, merge_key)
 
-    def _on_slider(self, spec: SliderSpec, value: float, merge_key: str) -> None:
-        params = dataclasses.replace(self._recipe.get(spec.operation), **{spec.field: value})
-        self._emit(spec.operation, params, spec.label, merge_key)
+    def _on_slider(self, operation: str, field: str, value: float, merge_key: str) -> None:
+        params = dataclasses.replace(self._recipe.get(operation), **{field: value})
+        self._emit(operation, params, self.sliders[f"{operation}.{field}"].label.text(), merge_key)
 
     def _on_kelvin(self, *, temperature: float | None = None, tint: float | None = None, merge_key: str = "") -> None:
         current = self._recipe.get("white_balance")

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from photolab.gui.jobs import JobHandle, JobRunner
+from photolab.gui.rendering import to_qimage
 from photolab.jobs import Job
 
 THUMBNAILS_PER_CLASS = 4
@@ -29,10 +30,7 @@ THUMBNAIL_SIDE = 72
 
 def pixmap_from(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> QPixmap:
     """A QPixmap (GUI thread only) of an 8-bit sRGB (H, W, 3) array, scaled to fit ``side``."""
-    image = np.ascontiguousarray(image[:, :, :3])
-    height, width = image.shape[:2]
-    qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(qimage).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+    return QPixmap.fromImage(to_qimage(image[:, :, :3])).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                             Qt.TransformationMode.SmoothTransformation)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QIcon, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -29,6 +29,7 @@ from photolab.core.tonemap import TONEMAPS
 from photolab.gui import dialogs
 from photolab.gui.export_dialog import same_file
 from photolab.gui.jobs import JobRunner
+from photolab.gui.rendering import to_qimage
 from photolab.jobs import Job, JobState
 
 HDR, BURST = "hdr", "burst"
@@ -220,9 +221,7 @@ class MergeDialog(QDialog):
 
     def _thumbnail_ready(self, result) -> None:
         path, rgb = result
-        height, width = rgb.shape[:2]
-        image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-        self._icons[path] = QIcon(QPixmap.fromImage(image))
+        self._icons[path] = QIcon(QPixmap.fromImage(to_qimage(rgb)))
         for row in range(self.files.count()):
             if self.files.item(row).data(Qt.ItemDataRole.UserRole) == path:
                 self.files.item(row).setIcon(self._icons[path])

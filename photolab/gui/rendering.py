@@ -51,7 +51,7 @@ class RenderedImage:
 
 
 def to_qimage(rgb8: np.ndarray) -> QImage:
-    """An (H, W, 3) uint8 RGB array as a QImage that owns its pixels.
+    """An (H, W, 3) uint8 RGB array as a QImage that owns its pixels (every numpy -> QImage in the GUI).
 
     The image is 32-bit (``Format_RGB32``: B, G, R, 255 in memory), the format Qt's raster painter
     scales fastest, so the GUI thread spends a few milliseconds, not tens, drawing a screen-sized preview.

@@ -1,5 +1,6 @@
-"""Small widgets of the develop panel: a labelled slider with a number box, reset by double-click, and the
-rule that a control takes the mouse wheel only when it has the focus (so the wheel scrolls the panel)."""
+"""Small widgets of the develop panel: a labelled slider with a number box, reset by double-click (built
+from a develop parameter's metadata by ``slider_for``), and the rule that a control takes the mouse wheel
+only when it has the focus (so the wheel scrolls the panel)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from typing import Callable
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
                                QSlider, QWidget)
+
+from photolab.core.develop import OPERATIONS_BY_NAME
+from photolab.core.develop.params import param_spec
 
 MERGE_WINDOW_S = 1.0  # keyboard/wheel steps on the same control this close together form one undo step
 
@@ -27,6 +31,9 @@ class ResetLabel(QLabel):
 class ParamSlider(QWidget):
     """Label, slider and number box for one float parameter.
 
+    The slider travels [minimum, maximum]; the number box takes ``limits`` (default: the same), so a value
+    beyond the slider's travel can be typed and the slider then rests at its end.
+
     ``edited(value, merge_key)`` fires only for user edits, never for ``set_value``. Double-clicking the
     label calls ``reset_handler`` (default: ``reset``, back to ``default``). Every edit of one
     slider drag carries the same ``merge_key`` (so the drag becomes one undo step); so do keyboard or wheel
@@ -39,7 +46,8 @@ class ParamSlider(QWidget):
                  decimals: int = 0, step: float = 1.0, suffix: str = "",
                  to_fraction: Callable[[float], float] | None = None,
                  from_fraction: Callable[[float], float] | None = None, positions: int | None = None,
-                 reset_handler: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
+                 limits: tuple[float, float] | None = None, reset_handler: Callable[[], None] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self.default = default
@@ -61,7 +69,7 @@ class ParamSlider(QWidget):
         self.slider.setRange(0, self._positions)
         self.slider.setPageStep(max(1, self._positions // 20))
         self.spin = QDoubleSpinBox()
-        self.spin.setRange(minimum, maximum)
+        self.spin.setRange(*(limits or (minimum, maximum)))
         self.spin.setDecimals(decimals)
         self.spin.setSingleStep(step)
         self.spin.setSuffix(suffix)
@@ -145,6 +153,21 @@ class ParamSlider(QWidget):
         finally:
             self._updating = False
         self._emit(round(value, self._decimals))
+
+
+def slider_for(operation: str, field: str, default: float | None = None, **options) -> ParamSlider:
+    """A ParamSlider for parameter ``field`` of develop operation ``operation``, built from the parameter's
+    metadata (label, range, soft range, step, unit, log scale); ``default`` is where a reset goes (the
+    parameter's default unless given). ``options`` go to ParamSlider (``reset_handler``, ``positions``)."""
+    params_type = OPERATIONS_BY_NAME[operation].params_type
+    spec = param_spec(params_type, field)
+    minimum, maximum = spec.slider_range
+    if spec.log_scale:
+        options["to_fraction"], options["from_fraction"] = log_mapping(minimum, maximum)
+    if default is None:
+        default = float(getattr(params_type(), field))
+    return ParamSlider(f"{operation}.{field}", spec.label, minimum, maximum, default, decimals=spec.decimals,
+                       step=spec.step, suffix=f" {spec.unit}" if spec.unit else "", limits=spec.range, **options)
 
 
 def log_mapping(minimum: float, maximum: float) -> tuple[Callable[[float], float], Callable[[float], float]]:

@@ -27,16 +27,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from photolab.core.errors import PhotoLabError
-from photolab.core.noise_profile import poisson_gaussian_map, srgb_slope  # noqa: F401 - part of this module's API
+from photolab.core.noise_profile import MAX_SIGMA, poisson_gaussian_map, srgb_slope  # noqa: F401 - part of this API
 
 DENOISE_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "denoise"
 """Folder of the built-in denoisers (weights + card)."""
 
 DEFAULT_DENOISER = "photolab-denoise-unet"
 """Name of the denoiser used when none is asked for."""
-
-MAX_SIGMA = 100.0
-"""Largest noise level (0-255 scale) a caller may ask for; the network was trained up to about 75."""
 
 ALIGN = 8
 """Image sides are padded to a multiple of this (pixel unshuffle x two poolings)."""

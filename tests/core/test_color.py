@@ -1,5 +1,10 @@
+import re
+from pathlib import Path
+
 import numpy as np
 
+import photolab
+from photolab.core import color
 from photolab.core.color import clip_unit, decode_srgb_integer, encode_srgb_integer, srgb_decode, srgb_encode
 
 
@@ -43,3 +48,26 @@ def test_clip_unit_leaves_its_input_alone():
     values = np.array([np.nan, 2.0], np.float32)
     clip_unit(values)
     assert np.isnan(values[0]) and values[1] == 2.0
+
+
+
+def _code_lines(pattern: str):
+    """(file, line number) of every code line of the photolab package matching ``pattern`` (comments and
+    docstring lines left out)."""
+    package = Path(photolab.__file__).parent
+    regex = re.compile(pattern)
+    for path in sorted(package.rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if regex.search(line.split("#")[0]) and '"""' not in line:
+                yield str(path.relative_to(package)), number
+
+
+def test_srgb_and_luma_constants_are_written_once_in_color():
+    assert np.array_equal(color.LUMA_WEIGHTS, color.SRGB_TO_XYZ[1].astype(np.float32))
+    assert abs(float(color.LUMA_WEIGHTS.sum()) - 1.0) < 1e-6
+    found = _code_lines(r"0\.0031308|0\.04045|12\.92|\b1\.055\b|0\.2126|0\.7152|0\.0722")
+    assert {path for path, _ in found} == {"core/color.py"}
+
+
+def test_max_sigma_is_defined_once():
+    assert [path for path, _ in _code_lines(r"^MAX_SIGMA\s*=")] == ["core/noise_profile.py"]

@@ -15,6 +15,7 @@ from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
 from photolab.core.develop import denoise as denoise_op
 from photolab.core.develop.denoise import DenoiseParams, decode, encode
 from photolab.core.develop.exposure import ExposureParams
+from photolab.core.develop.params import param_spec
 from photolab.core.develop.geometry import CropParams
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo, downscaled
@@ -40,7 +41,7 @@ def test_denoise_runs_right_after_crop():
 
 def test_the_limits_are_the_models():
     models = pytest.importorskip("photolab.models.denoise")
-    assert denoise_op.MAX_SIGMA == models.MAX_SIGMA
+    assert param_spec(DenoiseParams, "sigma").range == (0.0, models.MAX_SIGMA)
     assert denoise_op.DEFAULT_TILE % models.ALIGN == 0 and denoise_op.DEFAULT_MARGIN % models.ALIGN == 0
 
 
@@ -70,7 +71,7 @@ def test_recipe_and_sidecar_round_trip(tmp_path):
     recipe = recipe.with_params("exposure", ExposureParams(0.5))
     data = json.loads(json.dumps(recipe.to_dict()))
     entry = next(e for e in data["operations"] if e["op"] == "denoise")
-    assert entry == {"op": "denoise", "enabled": True,
+    assert entry == {"op": "denoise", "version": 1, "enabled": True,
                      "params": {"sigma": 12.5, "adaptive": True, "model": "photolab-denoise-unet"}}
     assert Recipe.from_dict(data) == recipe
     photo_path = tmp_path / "photo.png"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photolab.core.develop.pixelops import LUMA_WEIGHTS
+from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.saturation import SaturationParams, apply, vibrance_factor
 from photolab.core.photo import Photo
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop import contrast, exposure, highlights, shadows
 from photolab.core.develop.contrast import ContrastParams, contrast_curve
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.highlights import KNEE, HighlightsParams, highlight_curve
-from photolab.core.develop.pixelops import LUMA_WEIGHTS
 from photolab.core.develop.shadows import ShadowsParams, shadow_curve
 from photolab.core.photo import Photo
 

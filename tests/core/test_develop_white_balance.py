@@ -19,7 +19,8 @@ from photolab.core.develop.white_balance import (
     spot_white_balance_at,
 )
 from photolab.core.errors import PhotoLabError
-from photolab.core.photo import SRGB_TO_XYZ, CameraColor, Photo
+from photolab.core.color import SRGB_TO_XYZ
+from photolab.core.photo import CameraColor, Photo
 
 # A real camera's XYZ -> camera matrix (Canon EOS 5D Mark II, DNG ColorMatrix2 / dcraw adobe_coeff).
 CAM_XYZ = np.array([[4716, 603, -830], [-7798, 15474, 2480], [-1496, 1937, 6651]]) / 10000.0

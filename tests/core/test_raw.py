@@ -11,7 +11,8 @@ import rawpy
 
 from photolab.core import io
 from photolab.core.color import srgb_decode, srgb_encode
-from photolab.core.photo import SRGB_TO_XYZ, downscaled
+from photolab.core.color import SRGB_TO_XYZ
+from photolab.core.photo import downscaled
 from utils.dng import ShotInfo, write_dng
 from utils.images import NATURAL_PHOTOS, exposure_gain, load_fixture, matched_psnr, psnr
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,7 +81,7 @@ def test_to_dict_lists_every_operation_in_pipeline_order_with_schema_and_version
     assert data["schema"] == SCHEMA_NAME and data["version"] == SCHEMA_VERSION
     assert [entry["op"] for entry in data["operations"]] == [op.name for op in OPERATIONS]
     exposure_entry = next(entry for entry in data["operations"] if entry["op"] == "exposure")
-    assert exposure_entry == {"op": "exposure", "enabled": True, "params": {"ev": 1.0}}
+    assert exposure_entry == {"op": "exposure", "version": 1, "enabled": True, "params": {"ev": 1.0}}
 
 
 def test_a_partial_recipe_reads_back_to_the_same_settings():
@@ -126,6 +128,79 @@ def with_entry(op: str, params: dict) -> dict:
 def test_invalid_recipes_raise_recipe_error_with_a_clear_message(data, words):
     with pytest.raises(RecipeError, match=words):
         Recipe.from_dict(data)
+
+
+# --- per-operation versions ------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_a_sidecar_written_before_operation_versions_still_loads(tmp_path):
+    recipe = read_recipe_file(FIXTURES / "sidecar_before_operation_versions.photolab.json")
+    assert recipe == full_recipe().with_enabled("contrast", False)
+
+
+def test_every_entry_records_its_operations_version():
+    entries = Recipe().to_dict()["operations"]
+    assert [entry["version"] for entry in entries] == [op.version for op in OPERATIONS]
+
+
+def exposure_entry_of_version(version: int, params: dict) -> dict:
+    data = Recipe().to_dict()
+    data["operations"] = [{"op": "exposure", "version": version, "enabled": True, "params": params}]
+    return data
+
+
+@pytest.fixture
+def exposure_version_2(monkeypatch):
+    """Exposure as if its version 2 had renamed ``stops`` (version 1) to ``ev``."""
+    calls = []
+
+    def migrate(params: dict, from_version: int) -> dict:
+        calls.append((dict(params), from_version))
+        return {"ev": params.pop("stops")}
+
+    op = dataclasses.replace(OPERATIONS_BY_NAME["exposure"], version=2, migrate=migrate)
+    monkeypatch.setitem(OPERATIONS_BY_NAME, "exposure", op)
+    return calls
+
+
+def test_an_older_operation_version_is_migrated(exposure_version_2):
+    recipe = Recipe.from_dict(exposure_entry_of_version(1, {"stops": 1.5}))
+    assert recipe.get("exposure") == ExposureParams(1.5)
+    assert exposure_version_2 == [({"stops": 1.5}, 1)]
+    assert Recipe.from_dict(exposure_entry_of_version(2, {"ev": 0.5})).get("exposure") == ExposureParams(0.5)
+
+
+def test_a_migration_that_fails_is_a_recipe_error(exposure_version_2):
+    with pytest.raises(RecipeError, match="operation 'exposure': cannot migrate parameters of version 1"):
+        Recipe.from_dict(exposure_entry_of_version(1, {"ev": 1.0}))
+
+
+def test_an_older_version_without_a_migration_is_a_recipe_error(monkeypatch):
+    monkeypatch.setitem(OPERATIONS_BY_NAME, "exposure", dataclasses.replace(OPERATIONS_BY_NAME["exposure"], version=3))
+    with pytest.raises(RecipeError, match="cannot read parameters of version 1"):
+        Recipe.from_dict(exposure_entry_of_version(1, {"ev": 1.0}))
+
+
+@pytest.mark.parametrize("version,words", [
+    (2, "operation 'exposure' was written by a newer PhotoLab \\(version 2, this one reads up to 1\\)"),
+    (0, "no valid 'version'"),
+    ("1", "no valid 'version'"),
+    (True, "no valid 'version'"),
+])
+def test_a_newer_or_invalid_operation_version_is_a_recipe_error(version, words):
+    with pytest.raises(RecipeError, match=words):
+        Recipe.from_dict(exposure_entry_of_version(version, {"ev": 1.0}))
+
+
+def test_a_sidecar_with_a_newer_operation_is_ignored_with_a_warning_and_kept(tmp_path):
+    photo = tmp_path / "photo.png"
+    sidecar_path(photo).write_text(json.dumps(exposure_entry_of_version(7, {"ev": 1.0})))
+    recipe, warning = load_sidecar(photo)
+    assert recipe is None and "newer PhotoLab (version 7" in warning
+    with pytest.raises(RecipeError, match="not overwriting"):
+        save_sidecar(photo, full_recipe())
 
 
 # --- sidecars ---------------------------------------------------------------------------------------------

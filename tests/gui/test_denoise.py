@@ -220,7 +220,7 @@ def test_strength_edits_are_undoable_rendered_and_saved(qtbot, window, noisy_pho
     sidecar = sidecar_path(noisy_photo)
     qtbot.waitUntil(sidecar.exists, timeout=5000)
     saved = json.loads(sidecar.read_text())
-    assert {"op": "denoise", "enabled": True, "params": {"sigma": 25.0, "adaptive": False, "model": ""}} \
+    assert {"op": "denoise", "version": 1, "enabled": True, "params": {"sigma": 25.0, "adaptive": False, "model": ""}} \
         in saved["operations"]
     window.undo_stack.undo()
     assert window.document.recipe.get("denoise") == DenoiseParams() and window.develop.denoise.strength.value() == 0

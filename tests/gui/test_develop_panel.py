@@ -123,3 +123,35 @@ def test_the_wheel_scrolls_the_panel_until_a_control_is_clicked(qtbot, window, p
     exposure.slider.setFocus(Qt.FocusReason.MouseFocusReason)  # what a click on it does
     turn_wheel_over(window, exposure.slider)
     assert bar.value() == 0 and window.document.recipe.get("exposure").ev != 0.0
+
+
+def test_the_sliders_take_range_step_unit_and_label_from_the_parameter_metadata(panel):
+    from photolab.core.develop import OPERATIONS_BY_NAME
+    from photolab.core.develop.params import param_spec
+
+    sliders = {**panel.sliders, "white_balance.temperature": panel.temperature, "white_balance.tint": panel.tint,
+               "denoise.sigma": panel.denoise.strength}
+    for key, slider in sliders.items():
+        operation, field = key.split(".")
+        spec = param_spec(OPERATIONS_BY_NAME[operation].params_type, field)
+        assert slider.label.text() == spec.label
+        assert (slider.spin.minimum(), slider.spin.maximum()) == spec.range
+        assert slider.spin.singleStep() == spec.step and slider.spin.decimals() == spec.decimals
+        assert slider.spin.suffix() == (f" {spec.unit}" if spec.unit else "")
+
+
+def test_a_value_beyond_the_sliders_travel_can_be_typed_and_shown(panel):
+    edits = collect(panel)
+    exposure = panel.sliders["exposure.ev"]
+    exposure.spin.setValue(7.5)  # the slider travels -5..5 EV, the parameter takes -10..10
+    assert edits[-1][0].get("exposure") == ExposureParams(ev=7.5)
+    assert exposure.slider.value() == exposure.slider.maximum()
+    panel.set_recipe(Recipe().with_params("exposure", ExposureParams(ev=-9.0)))
+    assert exposure.value() == -9.0 and exposure.slider.value() == 0
+    panel.temperature.spin.setValue(1600)  # below the slider's 2000 K, within the parameter's 1500 K
+    assert edits[-1][0].get("white_balance").temperature == 1600.0
+
+
+def test_the_crop_edges_show_the_parameters_range_and_step_in_percent(panel):
+    for name, spin in panel.crop.edges.items():
+        assert (spin.minimum(), spin.maximum(), spin.singleStep(), spin.decimals()) == (0.0, 100.0, 0.5, 1)

@@ -135,6 +135,18 @@ def test_to_qimage_keeps_every_pixel():
         assert (colour.red(), colour.green(), colour.blue()) == tuple(pixels[y, x])
 
 
+def test_to_qimage_is_the_guis_only_numpy_to_qimage_conversion():
+    from pathlib import Path
+
+    import photolab.gui
+
+    folder = Path(photolab.gui.__file__).parent
+    makers = [path.name for path in sorted(folder.glob("*.py")) if "QImage(" in path.read_text()]
+    assert makers == ["rendering.py"]
+    strided = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)[:, ::-1]  # e.g. a thumbnail's slice
+    assert to_qimage(strided).pixelColor(0, 0).red() == strided[0, 0, 0] == 6
+
+
 def test_the_workers_fitted_copy_is_drawn_at_fit_zoom(viewer):
     import dataclasses
 

@@ -21,7 +21,7 @@ import numpy as np
 import tifffile
 
 from photolab.core.color import decode_srgb_integer
-from photolab.core.photo import SRGB_TO_XYZ
+from photolab.core.color import SRGB_TO_XYZ
 
 # Adobe DNG ColorMatrix (XYZ D65 -> camera), x 1/10000, as published in dcraw's adobe_coeff table.
 ADOBE_COLOR_MATRICES = {

@@ -1,9 +1,14 @@
 """Develop operations: one module per operation, each a params dataclass plus a pure ``apply``.
 
 ``OPERATIONS`` lists them in pipeline order (like darktable's pixelpipe the order is fixed, and versioned by
-``ORDER_VERSION``; a recipe only says which are on and with what parameters). Each operation also says how a
-region of its output maps back to its input (darktable's ``modify_roi_in``), which ``photolab.core.render``
-uses to develop part of a photo.
+``ORDER_VERSION``; a recipe only says which are on and with what parameters). Each params field carries its
+range, step, unit and label (``photolab.core.develop.params``). Each operation also says how a region of its
+output maps back to its input (darktable's ``modify_roi_in``), which ``photolab.core.render`` uses to develop
+part of a photo.
+
+Sidecars record each operation's ``version``. Changing what an operation's parameters mean or are called
+raises its version and gives it a ``migrate(old_params, from_version) -> params`` (darktable's
+``legacy_params``) that turns a sidecar entry of any older version into the current one.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from photolab.core.develop.params import describe_params
 from photolab.core.photo import Photo
 
 Size = tuple[int, int]  # width, height
@@ -30,6 +36,8 @@ class Operation:
     cost: float = 1.0  # relative running time, to weigh the steps' shares of render's progress
 
     identity: Callable[[Any], bool] | None = None  # when params other than the defaults do nothing too
+    version: int = 1  # of the parameters' meaning, written to sidecars
+    migrate: Callable[[dict, int], dict] | None = None  # older sidecar params (a JSON dict) -> this version's
 
     # Regions (see photolab.core.render). Geometry steps move pixels: they give the output's size for an input
     # size, where an output box lies in the input, and how to turn the input's pixels in that box into the
@@ -43,6 +51,11 @@ class Operation:
     def is_identity(self, params: Any) -> bool:
         """True when these params leave the photo unchanged (such steps are skipped)."""
         return params == self.params_type() or (self.identity is not None and self.identity(params))
+
+    def describe(self) -> dict:
+        """JSON-ready description: name, label, version and every parameter (see ``describe_params``)."""
+        return {"name": self.name, "label": self.label, "version": self.version,
+                "parameters": describe_params(self.params_type)}
 
 
 def _collect() -> tuple[Operation, ...]:

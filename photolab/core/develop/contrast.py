@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
+from photolab.core.develop.params import check_params, param
 from photolab.core.develop.pixelops import (
     Band,
     affine,
-    check_amount,
     clamp_above,
     clamp_below,
     clamp_zero,
@@ -56,10 +56,10 @@ _LOG_WHITE = math.log1p(1.0 / TOE)
 
 @dataclass(frozen=True)
 class ContrastParams:
-    amount: float = 0.0  # -100..100
+    amount: float = param(0.0, label="Contrast", range=(-100.0, 100.0), step=1.0)
 
     def __post_init__(self) -> None:
-        check_amount("contrast amount", self.amount)
+        check_params(self, "contrast")
 
 
 def _strength(amount: float) -> float:

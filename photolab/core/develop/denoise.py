@@ -17,46 +17,35 @@ Core stays free of torch: the model module is imported when the step first runs.
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from photolab.core.bands import run_in_bands
+from photolab.core.color import srgb_curve, srgb_curve_inverse
 from photolab.core.develop import Operation
-from photolab.core.noise_profile import ProfileEstimate, profile_noise_map
+from photolab.core.develop.params import check_params, param
+from photolab.core.noise_profile import MAX_SIGMA, ProfileEstimate, profile_noise_map
 from photolab.core.photo import NoiseProfile, Photo
 
-MAX_SIGMA = 100.0  # the same limit as photolab.models.denoise.MAX_SIGMA (0-255 scale)
 DEFAULT_TILE = 512
 DEFAULT_MARGIN = 64
 
 
 @dataclass(frozen=True)
 class DenoiseParams:
-    """``sigma``: noise std to remove, 0-255 scale of the sRGB-encoded full-resolution photo (0..100; 0 = off).
+    """``sigma``: noise std to remove, 0-255 scale of the sRGB-encoded full-resolution photo (0 = off).
     ``adaptive``: follow the photo's estimated noise level function (noise per brightness), scaled so its
     overall level is ``sigma``, instead of one level everywhere. ``model``: a denoiser name or a
     ``.safetensors`` path ("" = the built-in default)."""
 
-    sigma: float = 0.0
-    adaptive: bool = False
-    model: str = ""
+    sigma: float = param(0.0, label="Strength", range=(0.0, MAX_SIGMA), step=0.5)
+    adaptive: bool = param(False, label="Adaptive")
+    model: str = param("", label="Model")
 
     def __post_init__(self) -> None:
-        sigma = self.sigma
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-            raise ValueError(f"denoise sigma must be a number, got {sigma!r}")
-        if not math.isfinite(sigma) or not 0.0 <= sigma <= MAX_SIGMA:
-            raise ValueError(f"denoise sigma must be between 0 and {MAX_SIGMA:g} (noise std on the 0-255 scale), "
-                             f"got {sigma!r}")
-        object.__setattr__(self, "sigma", float(sigma))
-        if not isinstance(self.adaptive, (bool, np.bool_)):
-            raise ValueError(f"denoise adaptive must be true or false, got {self.adaptive!r}")
-        object.__setattr__(self, "adaptive", bool(self.adaptive))
-        if not isinstance(self.model, str):
-            raise ValueError(f"denoise model must be a name (text), got {self.model!r}")
+        check_params(self, "denoise")
 
 
 @dataclass
@@ -74,17 +63,11 @@ RUNTIME = DenoiseRuntime()
 
 
 def _encode_band(x: np.ndarray) -> np.ndarray:
-    magnitude = np.abs(x)
-    curve = np.where(magnitude <= 0.0031308, 12.92 * magnitude,
-                     1.055 * np.power(magnitude, 1 / 2.4, dtype=np.float32) - 0.055)
-    return np.copysign(curve, x)
+    return np.copysign(srgb_curve(np.abs(x)), x)
 
 
 def _decode_band(y: np.ndarray) -> np.ndarray:
-    magnitude = np.abs(y)
-    linear = np.where(magnitude <= 0.04045, magnitude / 12.92,
-                      np.power((magnitude + 0.055) / 1.055, 2.4, dtype=np.float32))
-    return np.copysign(linear, y)
+    return np.copysign(srgb_curve_inverse(np.abs(y)), y)
 
 
 def _banded(function: Callable[[np.ndarray], np.ndarray], values: np.ndarray) -> np.ndarray:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from photolab.core.develop import Operation
-from photolab.core.develop.pixelops import check_amount, transform_pixels
+from photolab.core.develop.params import check_params, param
+from photolab.core.develop.pixelops import transform_pixels
 from photolab.core.photo import Photo
 
 EV_LIMIT = 10.0
@@ -15,10 +16,11 @@ EV_LIMIT = 10.0
 
 @dataclass(frozen=True)
 class ExposureParams:
-    ev: float = 0.0  # stops; +1 doubles the light, -10..10
+    ev: float = param(0.0, label="Exposure", range=(-EV_LIMIT, EV_LIMIT), step=0.01, unit="EV",
+                      soft_range=(-5.0, 5.0))  # stops; +1 doubles the light
 
     def __post_init__(self) -> None:
-        check_amount("exposure ev", self.ev, -EV_LIMIT, EV_LIMIT)
+        check_params(self, "exposure")
 
 
 def apply(photo: Photo, params: ExposureParams) -> Photo:

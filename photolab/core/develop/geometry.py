@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from photolab.core.develop import Box, Operation, Size
+from photolab.core.develop.params import check_params, param
 from photolab.core.photo import Photo
 
 _ROTATE_CODES = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
@@ -16,15 +16,10 @@ _ROTATE_CODES = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90
 
 @dataclass(frozen=True)
 class OrientParams:
-    quarter_turns: int = 0  # clockwise 90-degree turns, 0..3
+    quarter_turns: int = param(0, label="Quarter turns", range=(0, 3), step=1)  # clockwise 90-degree turns
 
     def __post_init__(self) -> None:
-        turns = self.quarter_turns
-        if isinstance(turns, bool) or not isinstance(turns, (int, float, np.integer, np.floating)):
-            raise ValueError(f"quarter_turns must be a whole number 0..3, got {turns!r}")
-        if not float(turns).is_integer() or not 0 <= turns <= 3:
-            raise ValueError(f"quarter_turns must be a whole number 0..3, got {turns!r}")
-        object.__setattr__(self, "quarter_turns", int(turns))
+        check_params(self, "orient")
 
 
 def orient(photo: Photo, params: OrientParams) -> Photo:
@@ -39,19 +34,13 @@ def orient(photo: Photo, params: OrientParams) -> Photo:
 class CropParams:
     """Edges as fractions of the oriented photo's width (left, right) and height (top, bottom)."""
 
-    left: float = 0.0
-    top: float = 0.0
-    right: float = 1.0
-    bottom: float = 1.0
+    left: float = param(0.0, label="Left", range=(0.0, 1.0), step=0.005)
+    top: float = param(0.0, label="Top", range=(0.0, 1.0), step=0.005)
+    right: float = param(1.0, label="Right", range=(0.0, 1.0), step=0.005)
+    bottom: float = param(1.0, label="Bottom", range=(0.0, 1.0), step=0.005)
 
     def __post_init__(self) -> None:
-        for name in ("left", "top", "right", "bottom"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ValueError(f"crop {name} must be a number, got {value!r}")
-            if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"crop {name} must be between 0 and 1 (a fraction of the image), got {value!r}")
-            object.__setattr__(self, name, float(value))
+        check_params(self, "crop")
         if not self.left < self.right:
             raise ValueError(f"crop left ({self.left:g}) must be less than right ({self.right:g})")
         if not self.top < self.bottom:

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
+from photolab.core.develop.params import check_params, param
 from photolab.core.develop.pixelops import (
     Band,
     affine,
-    check_amount,
     clamp_below,
     clamp_zero,
     map_bands,
@@ -37,10 +37,10 @@ _BOOST_SOFTNESS = (1.0 - KNEE) / 2.0  # ``c`` of the brightening curve
 
 @dataclass(frozen=True)
 class HighlightsParams:
-    amount: float = 0.0  # -100..100; negative recovers highlights
+    amount: float = param(0.0, label="Highlights", range=(-100.0, 100.0), step=1.0)  # negative recovers them
 
     def __post_init__(self) -> None:
-        check_amount("highlights amount", self.amount)
+        check_params(self, "highlights")
 
 
 def _curve_constants(amount: float) -> tuple[float, float]:

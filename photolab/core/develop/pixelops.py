@@ -23,8 +23,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-# Relative luminance of linear sRGB (the Y row of SRGB_TO_XYZ, Rec. 709 weights); sums to 1.
-LUMA_WEIGHTS = np.array([0.2126729, 0.7151522, 0.0721750], dtype=np.float32)
+from photolab.core.color import LUMA_WEIGHTS
+
 _LUMA_ROW = LUMA_WEIGHTS.reshape(1, 3)
 
 _BAND_PIXELS = 1 << 16
@@ -115,10 +115,3 @@ def transform_pixels(pixels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
     return map_bands(pixels, kernel)
 
-
-def check_amount(name: str, value: float, low: float = -100.0, high: float = 100.0) -> None:
-    """Raise ValueError unless ``value`` is a finite number in [low, high] (slider parameters)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not np.isfinite(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:g} and {high:g}, got {value!r}")

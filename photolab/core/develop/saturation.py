@@ -16,12 +16,12 @@ import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
+from photolab.core.develop.params import check_params, param
+from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.pixelops import (
-    LUMA_WEIGHTS,
     Band,
     add_grey,
     affine,
-    check_amount,
     clamp_above,
     clamp_below,
     clamp_zero,
@@ -41,12 +41,11 @@ _TINY = 1e-6
 
 @dataclass(frozen=True)
 class SaturationParams:
-    saturation: float = 0.0  # -100..100; -100 = greyscale
-    vibrance: float = 0.0  # -100..100
+    saturation: float = param(0.0, label="Saturation", range=(-100.0, 100.0), step=1.0)  # -100 = greyscale
+    vibrance: float = param(0.0, label="Vibrance", range=(-100.0, 100.0), step=1.0)
 
     def __post_init__(self) -> None:
-        check_amount("saturation", self.saturation)
-        check_amount("vibrance", self.vibrance)
+        check_params(self, "saturation")
 
 
 def saturation_matrix(factor: float) -> np.ndarray:

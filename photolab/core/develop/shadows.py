@@ -19,11 +19,11 @@ import cv2
 import numpy as np
 
 from photolab.core.develop import Operation
+from photolab.core.develop.params import check_params, param
 from photolab.core.develop.pixelops import (
     Band,
     add_grey,
     affine,
-    check_amount,
     clamp_zero,
     luminance,
     map_bands,
@@ -39,12 +39,11 @@ BLACK_LIFT = 0.02  # the raised black level L at blacks = +100
 
 @dataclass(frozen=True)
 class ShadowsParams:
-    shadows: float = 0.0  # -100..100
-    blacks: float = 0.0  # -100..100
+    shadows: float = param(0.0, label="Shadows", range=(-100.0, 100.0), step=1.0)
+    blacks: float = param(0.0, label="Blacks", range=(-100.0, 100.0), step=1.0)
 
     def __post_init__(self) -> None:
-        check_amount("shadows", self.shadows)
-        check_amount("blacks", self.blacks)
+        check_params(self, "shadows")
 
 
 def shadow_curve(luma: np.ndarray, shadows: float, blacks: float) -> np.ndarray:

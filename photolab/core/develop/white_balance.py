@@ -18,7 +18,9 @@ import numpy as np
 
 from photolab.core.develop import Operation
 from photolab.core.develop import temperature as kelvin_science
-from photolab.core.develop.pixelops import LUMA_WEIGHTS, luminance, transform_pixels
+from photolab.core.develop.params import check_params, param
+from photolab.core.color import LUMA_WEIGHTS
+from photolab.core.develop.pixelops import luminance, transform_pixels
 from photolab.core.develop.temperature import TEMPERATURE_MAX, TEMPERATURE_MIN, TINT_LIMIT
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import CameraColor, Photo
@@ -44,35 +46,22 @@ class WhiteBalanceError(PhotoLabError, ValueError):
 class WhiteBalanceParams:
     """``mode``: as_shot | auto | kelvin | custom.
 
-    kelvin uses ``temperature`` (K, 1500-50000) and ``tint`` (-150..150, + = magenta picture);
+    kelvin uses ``temperature`` (K) and ``tint`` (+ = magenta picture);
     custom uses ``multipliers`` (camera-space R, G, B gains; normalised to green = 1). In other modes
     ``temperature``/``tint`` may hold the Kelvin equivalent for display (0 = unknown).
     """
 
-    mode: str = "as_shot"
-    temperature: float = 0.0
-    tint: float = 0.0
-    multipliers: tuple | None = None
+    mode: str = param("as_shot", label="Mode", choices=MODES)
+    temperature: float = param(0.0, label="Temperature", range=(TEMPERATURE_MIN, TEMPERATURE_MAX), step=50.0,
+                               unit="K", unset=0.0, soft_range=(2000.0, TEMPERATURE_MAX), log_scale=True)
+    tint: float = param(0.0, label="Tint", range=(-TINT_LIMIT, TINT_LIMIT), step=1.0)
+    multipliers: tuple[float, float, float] | None = param(None, label="Multipliers")
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"white balance mode must be one of {', '.join(MODES)}; got {self.mode!r}")
-        temperature, tint = self.temperature, self.tint
-        for name, value in (("temperature", temperature), ("tint", tint)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise ValueError(f"white balance {name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"white balance {name} must be finite, got {value!r}")
-        if self.mode == "kelvin" or temperature != 0:
-            if not TEMPERATURE_MIN <= temperature <= TEMPERATURE_MAX:
-                raise ValueError(
-                    f"white balance temperature must be between {TEMPERATURE_MIN:.0f} and {TEMPERATURE_MAX:.0f} K, "
-                    f"got {temperature!r}"
-                )
-        if not -TINT_LIMIT <= tint <= TINT_LIMIT:
-            raise ValueError(f"white balance tint must be between -{TINT_LIMIT:.0f} and {TINT_LIMIT:.0f}, got {tint!r}")
-        object.__setattr__(self, "temperature", float(temperature))
-        object.__setattr__(self, "tint", float(tint))
+        check_params(self, "white_balance")
+        if self.mode == "kelvin" and self.temperature == 0:
+            raise ValueError(f"white balance temperature must be between {TEMPERATURE_MIN:g} and "
+                             f"{TEMPERATURE_MAX:g} K in kelvin mode, got 0")
         if self.multipliers is not None:
             object.__setattr__(self, "multipliers", _normalised_multipliers(self.multipliers))
         elif self.mode == "custom":
