@@ -26,7 +26,7 @@ from photolab.cli.common import Progress, add_device_option, fail, jpeg_quality,
 from photolab.core.develop.denoise import DEFAULT_TILE, MAX_SIGMA
 from photolab.core.export import STORED_SUFFIXES
 from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
-from photolab.core.pipeline import denoise_file
+from photolab.services import denoise_file
 from photolab.core.recipe import load_sidecar
 from photolab.jobs import Job, JobState
 
@@ -100,7 +100,7 @@ def _device(choice: str) -> str:
     """``cpu`` or ``cuda``: ``auto`` picks a GPU when there is one."""
     if choice != "auto":
         return choice
-    from photolab.models.manager import resolve_device
+    from photolab.models.store.manager import resolve_device
 
     return resolve_device("auto").type
 

@@ -23,7 +23,7 @@ from photolab.core import io
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
-from photolab.core.pipeline import develop_file
+from photolab.services import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
 from photolab.jobs import Job, JobState
 

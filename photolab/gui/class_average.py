@@ -3,7 +3,7 @@
 Hu et al. (Squeeze-and-Excitation Networks, Fig. 6) average each SE block's excitations over the images of
 each class: in early blocks the class curves coincide (the features are class-agnostic), in later blocks
 they part (class-specific). ``analyse_folder`` runs that over a folder with one sub-folder per class (the
-layout of a fine-tuning dataset, checked by :func:`photolab.models.data.scan_folder`) as a job with progress
+layout of a fine-tuning dataset, checked by :func:`photolab.models.training.data.scan_folder`) as a job with progress
 and cancel, and measures the class-specificity of every block and stage with
 :func:`photolab.models.attention.stage_specificity`. ``ClassAverageTab`` shows the stages as bars (with the
 blocks as a line) and the per-class average curves of one chosen block.
@@ -66,7 +66,7 @@ class ClassAverageResult:
 def analyse_folder(context, loaded, root: str) -> ClassAverageResult:
     """Job work: the excitations of every image below ``root/<class>/`` and their class-specificity."""
     from photolab.models.attention import class_specificity, stage_specificity
-    from photolab.models.data import load_srgb8, scan_folder
+    from photolab.models.training.data import load_srgb8, scan_folder
     from photolab.models.inference import excitations
 
     report = scan_folder(root, min_images=1, recommended_images=1, imbalance_ratio=float("inf"),

@@ -22,7 +22,7 @@ from photolab.core.color import encode_srgb_integer
 from photolab.core.develop import denoise
 from photolab.core.develop.geometry import crop_box, orient
 from photolab.core.develop.white_balance import WhiteBalanceParams, target_multipliers
-from photolab.core.errors import PhotoLabError
+from photolab.core.errors import DenoiseError, PhotoLabError
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, render
 from photolab.gui.rendering import DENOISE, before_recipe, denoises, to_qimage
@@ -139,11 +139,10 @@ class NoiseCache:
             entry = self._entry
         if entry is not None and entry[0] is photo and entry[1] == geometry:
             return entry[2]
-        models = denoise._models()
         region = render(photo, geometry)
         try:
             estimate = denoise.measure_noise(denoise.encode(region.pixels), region.metadata.noise_profile)
-        except models.DenoiseError:
+        except DenoiseError:
             estimate = None
         with self._lock:
             self._entry = (photo, geometry, estimate)

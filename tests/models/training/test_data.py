@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from photolab.jobs import Job, JobState
-from photolab.models.card import Preprocessing
-from photolab.models.data import (DatasetError, FolderDataset, load_srgb8, make_datasets, random_resized_crop,
-                                  scan_folder)
+from photolab.models.store.card import Preprocessing
+from photolab.models.training.data import (DatasetError, FolderDataset, load_srgb8, make_datasets, random_resized_crop,
+                                           scan_folder)
 from photolab.models.preprocess import prepare
 
 

@@ -9,7 +9,7 @@ in one class (one copy kept), strongly unbalanced classes, a class folder that i
 (an error: one folder cannot teach two answers). Links to folders inside a class are followed once; a link
 that loops back, or leads into another class, is not followed.
 
-:class:`FolderDataset` feeds the report's images to :func:`photolab.models.training.fit`: photos are read
+:class:`FolderDataset` feeds the report's images to :func:`photolab.models.training.training.fit`: photos are read
 with the app's own reader, encoded to 8-bit sRGB like every model input, cached at a modest size; training
 items get a random resized crop and a horizontal flip (seeded by epoch and index, so runs repeat), and
 validation items the app's exact eval preprocessing (:func:`photolab.models.preprocess.prepare`).
@@ -33,8 +33,9 @@ from torch.utils.data import Dataset
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import PhotoLabError
 from photolab.core.io import SUPPORTED_EXTENSIONS, check_file, read_metadata, read_preview
-from photolab.models.card import Preprocessing
+from photolab.models.store.card import Preprocessing
 from photolab.models.preprocess import MAX_ASPECT, MIN_SIDE, prepare
+from photolab.models.training.split import stratified_split
 
 MIN_IMAGES_PER_CLASS = 5
 """Fewer images than this in a class is an error: it cannot be split into training and validation sensibly."""
@@ -417,8 +418,6 @@ def random_resized_crop(image: np.ndarray, size: tuple[int, int], rng: np.random
 def make_datasets(report: DatasetReport, prep: Preprocessing, val_fraction: float = 0.2, seed: int = 0,
                   **dataset_options) -> tuple[FolderDataset, FolderDataset]:
     """Stratified, seeded train/validation datasets from a report (which must be :attr:`~DatasetReport.ok`)."""
-    from photolab.models.training import stratified_split
-
     if not report.ok:
         raise DatasetError(f"{report.root} cannot be used for training:\n"
                            + "\n".join(issue.message for issue in report.errors))

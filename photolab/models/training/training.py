@@ -139,25 +139,6 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], classes
                                  tuple(tuple(map(int, row)) for row in confusion))
 
 
-def stratified_split(labels: Sequence[int], val_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Indices ``(train, val)``: every class keeps about ``val_fraction`` of its items (at least one each way
-    when it has two or more), chosen by a seeded shuffle, so the split is the same on every run."""
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    train, val = [], []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        rng.shuffle(members)
-        count = int(round(len(members) * val_fraction))
-        if len(members) >= 2:
-            count = min(max(count, 1), len(members) - 1)
-        val += members[:count].tolist()
-        train += members[count:].tolist()
-    return sorted(train), sorted(val)
-
-
 class _Progress:
     """Adapts an optional JobContext-like object (``progress(fraction, message)``, ``check_cancelled()``)."""
 
@@ -360,8 +341,8 @@ def finetune(model: nn.Module, report, config: TrainConfig = TrainConfig(), prep
     stratified and seeded (``config.seed``); ``preprocessing`` defaults to the model's own (``default_cfg``).
     The result's ``extra`` holds the dataset summary and the split sizes, ready for the model card.
     """
-    from photolab.models.card import Preprocessing
-    from photolab.models.data import make_datasets
+    from photolab.models.store.card import Preprocessing
+    from photolab.models.training.data import make_datasets
 
     prep = preprocessing or Preprocessing.from_config(model.default_cfg)
     classes = tuple(report.classes)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from photolab.models import fewshot
-from photolab.models.data import scan_folder
-from photolab.models.finetune import FinetuneSettings, recommend_strategy, run_finetune, save_outcome
-from photolab.models.probe import (RidgePath, fit_logistic, logistic_cross_validation, ridge_cross_validation,
-                                   stratified_folds, temperature)
-from photolab.models.se import SEResNet
+from photolab.models.training import fewshot
+from photolab.models.training.data import scan_folder
+from photolab.models.training.finetune import FinetuneSettings, recommend_strategy, run_finetune, save_outcome
+from photolab.models.training.probe import (RidgePath, fit_logistic, logistic_cross_validation, ridge_cross_validation,
+                                            stratified_folds, temperature)
+from photolab.models.archs.seresnet import SEResNet
 from tests.cli.test_train import make_folder, seed_store
 
 torch.set_num_threads(2)

@@ -11,14 +11,16 @@ from safetensors.torch import save_file
 
 from photolab.jobs import JobState
 from photolab.models import ModelImportError
-from photolab.models.download import ChecksumMismatchError, DownloadError
-from photolab.models.export import TORCHSCRIPT_CARD, ModelExportError, onnx_available
-from photolab.models.importing import identify_architecture
-from photolab.models.manager import ModelManager, download_job, import_job
-from photolab.models.timm_import import find_weights, load_timm_checkpoint
+from photolab.models.store.download import ChecksumMismatchError, DownloadError
+from photolab.models.store.export import TORCHSCRIPT_CARD, ModelExportError, onnx_available
+from photolab.models.store.importing import identify_architecture
+from photolab.models.store.manager import ModelManager, download_job, import_job
+from photolab.models.archs.seresnet import find_weights
+from photolab.models.store.timm_import import load_timm_checkpoint
 
-from .store_utils import TINY_CLASSES, Resource, files_in, loopback_server, save_safetensors, tiny_model, to_legacy_keys
-from .timm_reference import state_dict_keys
+from tests.models.store_utils import (TINY_CLASSES, Resource, files_in, loopback_server, save_safetensors, tiny_model,
+                                      to_legacy_keys)
+from tests.models.timm_reference import state_dict_keys
 
 MARKER_NAME = "pwned"
 

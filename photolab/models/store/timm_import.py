@@ -1,4 +1,5 @@
-"""Load timm's SE-ResNet checkpoints into PhotoLab's own models, and the catalogue of those checkpoints.
+"""Load timm's SE-ResNet checkpoints into PhotoLab's own models (the catalogue of those checkpoints lives
+beside the family, ``photolab.models.archs.seresnet.CATALOGUE``).
 
 Two on-disk formats occur: timm's legacy SENet weights are pickled state_dicts (``.pth``), read only with
 ``torch.load(path, map_location="cpu", weights_only=True)`` so a file carrying arbitrary pickled objects is
@@ -8,14 +9,12 @@ timm's KEY_MAPPING (``layer0.conv1.`` -> ``conv1.``, ``layer0.bn1.`` -> ``bn1.``
 ``last_linear.`` -> ``fc.``). Legacy weights also need the legacy forward pass (``create_model("legacy_...")``),
 which renaming alone cannot give: the importer therefore refuses a legacy file for a new-family name and
 vice versa, since tensor shapes are identical and would not reveal the mistake.
-
-Nothing here touches the network: :data:`CATALOGUE` only says where a model manager could download from.
 """
 
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,90 +22,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from photolab.models import ModelImportError
-from photolab.models.se import ModelConfig, SEResNet, arch_spec, create_model
-
-_GITHUB = "https://github.com/rwightman/pytorch-image-models/releases/download"
-_HF_GITHUB = "https://github.com/huggingface/pytorch-image-models/releases/download"
+from photolab.models.archs.seresnet import SEResNet, TimmWeights, arch_spec, create_model, find_weights
 
 LEGACY_RENAMES = (("layer0.conv1.", "conv1."), ("layer0.bn1.", "bn1."), (".se_module.", ".se."),
                   ("last_linear.", "fc."))
 """timm legacy SENet -> new ResNet key renames; a leading dot marks an infix, otherwise a prefix."""
-
-
-@dataclass(frozen=True)
-class TimmWeights:
-    """One set of pretrained timm weights: where to get them, how to feed the model, under which licence.
-
-    ``url`` is the direct download (for hub weights, the ``resolve/main`` URL of ``hf_filename``);
-    ``sha256_prefix`` is the hash prefix torch.hub embeds in a legacy file name (``seresnet18-4bb0ce65.pth``),
-    which a downloader can check; ``config`` is timm's resolved data config of these weights.
-    """
-
-    name: str
-    arch: str
-    file_name: str
-    file_format: str
-    source: str
-    url: str
-    config: ModelConfig
-    license: str | None
-    hf_repo_id: str | None = None
-    hf_filename: str | None = None
-    hf_fallback_filename: str | None = None
-    alternative_url: str | None = None
-    sha256_prefix: str | None = None
-    test_input_size: tuple[int, int, int] | None = None
-    test_crop_pct: float | None = None
-    paper: str | None = None
-
-
-def _legacy(arch: str, tag: str, url: str, interpolation: str, license: str | None) -> TimmWeights:
-    file_name = url.rsplit("/", 1)[1]
-    return TimmWeights(
-        name=f"{arch}.{tag}", arch=arch, file_name=file_name, file_format="pth", source="url", url=url,
-        config=ModelConfig(architecture=arch, interpolation=interpolation, crop_pct=0.875), license=license,
-        sha256_prefix=file_name.rsplit("-", 1)[1].split(".")[0])
-
-
-def _hub(arch: str, tag: str, crop_pct: float, test_crop_pct: float, alternative_url: str,
-         paper: str | None = None) -> TimmWeights:
-    repo = f"timm/{arch}.{tag}"
-    first_conv = "conv1.0" if arch_spec(arch).stem_type == "deep" else "conv1"
-    return TimmWeights(
-        name=f"{arch}.{tag}", arch=arch, file_name=f"{arch}.{tag}.safetensors", file_format="safetensors",
-        source="hf-hub", url=f"https://huggingface.co/{repo}/resolve/main/model.safetensors",
-        config=ModelConfig(architecture=arch, interpolation="bicubic", crop_pct=crop_pct, first_conv=first_conv),
-        license="apache-2.0", hf_repo_id=repo, hf_filename="model.safetensors",
-        hf_fallback_filename="pytorch_model.bin", alternative_url=alternative_url,
-        test_input_size=(3, 288, 288), test_crop_pct=test_crop_pct, paper=paper)
-
-
-CATALOGUE: tuple[TimmWeights, ...] = (
-    # From timm 1.0.31's pretrained_cfg (copied in tests/fixtures/timm/<arch>/pretrained_cfg.json).
-    _legacy("legacy_seresnet18", "in1k", f"{_GITHUB}/v0.1-weights/seresnet18-4bb0ce65.pth", "bicubic", "apache-2.0"),
-    _legacy("legacy_seresnet50", "in1k", f"{_GITHUB}/v0.1-cadene/se_resnet50-ce0d4300.pth", "bilinear",
-            "apache-2.0"),
-    _hub("seresnet50", "a1_in1k", 0.95, 1.0, f"{_HF_GITHUB}/v0.1-rsb-weights/seresnet50_a1_0-ffa00869.pth",
-         paper="arXiv:2110.00476"),
-    _hub("seresnext26d_32x4d", "bt_in1k", 0.875, 0.95, f"{_GITHUB}/v0.1-weights/seresnext26d_32x4d-80fa48a3.pth"),
-    # From timm's senet.py default_cfgs; not checked against a pretrained_cfg dump, so no licence is claimed.
-    _legacy("legacy_seresnet34", "in1k", f"{_GITHUB}/v0.1-weights/seresnet34-a4004e63.pth", "bilinear", None),
-)
-"""The timm checkpoints PhotoLab can import, as data for the model manager's download offer."""
-
-
-def find_weights(name: str) -> TimmWeights:
-    """Catalogue entry by weights name (``seresnet50.a1_in1k``), architecture (its first entry) or file name.
-
-    Hub files are all called ``model.safetensors`` upstream, so only their catalogue ``file_name`` identifies them.
-    """
-    for weights in CATALOGUE:
-        if name in (weights.name, weights.file_name):
-            return weights
-    for weights in CATALOGUE:
-        if name == weights.arch:
-            return weights
-    raise KeyError(f"no timm weights named {name!r} in the catalogue")
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -6,10 +6,10 @@ import os
 import pytest
 
 from photolab.jobs import Job, JobState
-from photolab.models.download import (CHUNK_SIZE, ChecksumMismatchError, DownloadError, download, file_name_for,
-                                      part_path)
+from photolab.models.store.download import (CHUNK_SIZE, ChecksumMismatchError, DownloadError, download, file_name_for,
+                                            part_path)
 
-from .store_utils import Resource, files_in, loopback_server
+from tests.models.store_utils import Resource, files_in, loopback_server
 
 PAYLOAD = os.urandom(3 * CHUNK_SIZE + 12345)
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()

@@ -5,7 +5,7 @@ apart, and too small to fine-tune a whole network without memorising it. So the 
 image (its plain view, exactly as Classify will show it, and a few augmented views: random crops and
 mirrors) and keeps two things per view: the pooled features and the last stage's input. Then:
 
-- **probe**: a ridge classifier on the pooled features (:mod:`photolab.models.probe`), its penalty chosen by
+- **probe**: a ridge classifier on the pooled features (:mod:`photolab.models.training.probe`), its penalty chosen by
   k-fold cross-validation over images (all views of a held-out image are held out; it is scored on its
   plain view), its scores scaled by the temperature that calibrates the out-of-fold probabilities;
 - **last**: the last residual stage and the head fine-tuned on the cached stage inputs of two views per image
@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photolab.models.data import random_resized_crop
+from photolab.models.training.data import random_resized_crop
 from photolab.models.preprocess import prepare
-from photolab.models.probe import LinearHead, RidgePath, ridge_cross_validation, stratified_folds, temperature
+from photolab.models.training.probe import LinearHead, RidgePath, ridge_cross_validation, stratified_folds, temperature
 
 AUGMENTED_VIEWS = 4
 MAX_FOLDS = 5

@@ -1,13 +1,9 @@
-"""The Squeeze-and-Excitation block and the SE-ResNet / SE-ResNeXt family, behind a small registry.
-
-The SE block follows Hu et al., "Squeeze-and-Excitation Networks": for a feature map U (B, C, H, W),
-z = mean over H, W (squeeze); s = sigmoid(W2 relu(W1 z)) (excitation, W1: C -> C/r, W2: C/r -> C, as 1x1
-convolutions with bias); output = s_c * u_c (scale). The gating sigmoid is its own submodule, ``gate``, so
-a forward hook on it records the excitation vector (see ``photolab.models.attention``).
+"""The SE-ResNet / SE-ResNeXt family (residual blocks with the SE block of ``layers.squeeze_excite``), its
+registered architectures and the pretrained timm weights that fit them (:data:`CATALOGUE`).
 
 Module names mirror timm's ``ResNet`` (``conv1``, ``bn1``, ``layer1.0.se.fc1``, ``fc``...), so the state_dict
 of timm's ``seresnet50`` / ``seresnext26d_32x4d`` loads without renaming; timm's legacy ``SENet`` needs four
-renames (``photolab.models.timm_import``). ``legacy=True`` switches on the forward differences of timm's legacy
+renames (``photolab.models.store.timm_import``). ``legacy=True`` switches on the forward differences of timm's legacy
 SENet, so its checkpoints compute exactly what timm computes:
 
 - stem max-pool ``MaxPool2d(3, 2, padding=0, ceil_mode=True)`` instead of ``MaxPool2d(3, 2, padding=1)``;
@@ -19,88 +15,15 @@ SENet, so its checkpoints compute exactly what timm computes:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from photolab.models.layers.squeeze_excite import scaled_residual, se_layer_for
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None, round_limit: float = 0.9) -> int:
-    """Round ``value`` to a multiple of ``divisor`` the way timm does (``timm.layers.make_divisible``)."""
-    min_value = min_value or divisor
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < round_limit * value:
-        rounded += divisor
-    return rounded
-
-
-class SEModule(nn.Module):
-    """Squeeze-and-Excitation block: ``x * gate(fc2(act(fc1(mean_hw(x)))))``.
-
-    ``rd_channels`` (the bottleneck width) defaults to ``channels // reduction``. ``gate`` is an ``nn.Sigmoid``
-    submodule whose output, shape (B, C, 1, 1), is the excitation vector.
-    """
-
-    def __init__(self, channels: int, reduction: int = 16, rd_channels: int | None = None):
-        super().__init__()
-        rd_channels = rd_channels or channels // reduction
-        if rd_channels < 1:
-            raise ValueError(f"SE block with {channels} channels and reduction {reduction} has no hidden units")
-        self.channels = channels
-        self.rd_channels = rd_channels
-        self.fc1 = nn.Conv2d(channels, rd_channels, kernel_size=1, bias=True)
-        self.act = nn.ReLU()
-        self.fc2 = nn.Conv2d(rd_channels, channels, kernel_size=1, bias=True)
-        self.gate = nn.Sigmoid()
-
-    def excitation(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the excitation s, shape (B, C, 1, 1), for the feature map ``x`` (B, C, H, W).
-
-        Unless a hook watches its submodules, the block runs as a handful of tensor calls: fc1 and fc2 act
-        on a 1x1 map, so they are matrix products (a 1x1 convolution call costs several times more on a
-        CPU), and ReLU and sigmoid are applied in place. At batch 1 these calls' fixed cost, not their
-        arithmetic, is most of what SE adds to a forward pass. A hooked submodule is called as a module,
-        so excitation probes (forward hooks on ``gate``) see every value.
-        """
-        if _hooked(self.fc1, self.act, self.fc2) or type(self.act) is not nn.ReLU:
-            z = F.adaptive_avg_pool2d(x, 1)
-            return self.gate(self.fc2(self.act(self.fc1(z))))
-        hidden = F.linear(x.mean((2, 3)), self.fc1.weight.flatten(1), self.fc1.bias).relu_()
-        s = F.linear(hidden, self.fc2.weight.flatten(1), self.fc2.bias).view(x.shape[0], -1, 1, 1)
-        if type(self.gate) is nn.Sigmoid and not (self.gate._forward_hooks or self.gate._forward_pre_hooks):
-            return s.sigmoid_()
-        return self.gate(s)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Scale every channel of ``x`` by its excitation."""
-        return x * self.excitation(x)
-
-
-def _hooked(*modules: nn.Module) -> bool:
-    """True when any of ``modules`` has a forward hook or pre-hook (a fast path must then call them)."""
-    for module in modules:  # a plain loop: this runs on every block of every forward pass
-        if module._forward_hooks or module._forward_pre_hooks:
-            return True
-    return False
-
-
-def scaled_residual(se: nn.Module, out: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
-    """``se(out) + shortcut``. For a plain :class:`SEModule` whose own hooks are unset, the channel scale is
-    fused into the addition: one pass over the feature map, as the addition alone takes without SE."""
-    if type(se) is SEModule and not _hooked(se):
-        return torch.addcmul(shortcut, out, se.excitation(out))
-    return se(out) + shortcut
-
-
-def se_layer_for(legacy: bool, reduction: int = 16):
-    """Return a factory ``channels -> SEModule`` with timm's reduced width for the (legacy or new) family."""
-    if legacy:
-        return lambda channels: SEModule(channels, reduction)
-    return lambda channels: SEModule(channels, reduction, make_divisible(channels / reduction, 8, round_limit=0.0))
 
 
 class BasicBlock(nn.Module):
@@ -167,23 +90,34 @@ class Bottleneck(nn.Module):
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """What a caller needs to feed and adapt a model: preprocessing (timm's data config) and head names.
+class DataConfig:
+    """How an image is fed to a model (timm's data config: the eval transform's parameters). A fresh model
+    carries timm's base defaults (224 px, ImageNet mean/std, crop 0.875, bilinear)."""
 
-    A fresh model carries timm's base defaults (224 px, ImageNet mean/std, crop 0.875, bilinear); a model
-    loaded from pretrained weights carries that checkpoint's own preprocessing (see ``timm_import.CATALOGUE``).
-    """
-
-    architecture: str = ""
     input_size: tuple[int, int, int] = (3, 224, 224)
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     crop_pct: float = 0.875
     interpolation: str = "bilinear"
     crop_mode: str = "center"
+
+
+@dataclass(frozen=True)
+class ModelConfig(DataConfig):
+    """What a caller needs to feed and adapt a model: its data config plus the architecture and head names.
+
+    A model loaded from pretrained weights carries that checkpoint's own preprocessing (see :data:`CATALOGUE`).
+    """
+
+    architecture: str = ""
     num_classes: int = 1000
     first_conv: str = "conv1"
     classifier: str = "fc"
+
+    @property
+    def data_config(self) -> dict:
+        """The :class:`DataConfig` fields of this config, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(DataConfig)}
 
 
 class SEResNet(nn.Module):
@@ -329,16 +263,101 @@ def arch_spec(name: str) -> ArchSpec:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
 
 
+def first_conv_name(stem_type: str) -> str:
+    """The module name of the stem's first convolution: ``conv1.0`` in the deep (three-conv) stem, else ``conv1``."""
+    return "conv1.0" if stem_type == "deep" else "conv1"
+
+
 def create_model(name: str, num_classes: int = 1000, **kwargs) -> SEResNet:
     """Build the registered architecture ``name`` with a ``num_classes`` head (randomly initialised).
 
     ``kwargs`` override the registered arguments of :class:`SEResNet`, e.g. ``legacy=True``, ``drop_rate``,
-    ``in_chans``. Pretrained weights are loaded separately (``photolab.models.timm_import``).
+    ``in_chans``. Pretrained weights are loaded separately (``photolab.models.store.timm_import``).
     """
     spec = arch_spec(name)
     args = dict(cardinality=spec.cardinality, base_width=spec.base_width, stem_type=spec.stem_type,
                 stem_width=spec.stem_width, avg_down=spec.avg_down, legacy=spec.legacy, drop_rate=spec.drop_rate)
     args.update(kwargs)
-    first_conv = "conv1.0" if args["stem_type"] == "deep" else "conv1"
-    config = ModelConfig(architecture=name, first_conv=first_conv)
+    config = ModelConfig(architecture=name, first_conv=first_conv_name(args["stem_type"]))
     return SEResNet(_BLOCKS[spec.block], spec.layers, num_classes=num_classes, config=config, **args)
+
+
+# ----------------------------------------------------------------------------------- pretrained weights
+
+_GITHUB = "https://github.com/rwightman/pytorch-image-models/releases/download"
+_HF_GITHUB = "https://github.com/huggingface/pytorch-image-models/releases/download"
+
+@dataclass(frozen=True)
+class TimmWeights:
+    """One set of pretrained timm weights: where to get them, how to feed the model, under which licence.
+
+    ``url`` is the direct download (for hub weights, the ``resolve/main`` URL of ``hf_filename``);
+    ``sha256_prefix`` is the hash prefix torch.hub embeds in a legacy file name (``seresnet18-4bb0ce65.pth``),
+    which a downloader can check; ``config`` is timm's resolved data config of these weights.
+    """
+
+    name: str
+    arch: str
+    file_name: str
+    file_format: str
+    source: str
+    url: str
+    config: ModelConfig
+    license: str | None
+    hf_repo_id: str | None = None
+    hf_filename: str | None = None
+    hf_fallback_filename: str | None = None
+    alternative_url: str | None = None
+    sha256_prefix: str | None = None
+    test_input_size: tuple[int, int, int] | None = None
+    test_crop_pct: float | None = None
+    paper: str | None = None
+
+
+def _legacy(arch: str, tag: str, url: str, interpolation: str, license: str | None) -> TimmWeights:
+    file_name = url.rsplit("/", 1)[1]
+    return TimmWeights(
+        name=f"{arch}.{tag}", arch=arch, file_name=file_name, file_format="pth", source="url", url=url,
+        config=ModelConfig(architecture=arch, interpolation=interpolation, crop_pct=0.875), license=license,
+        sha256_prefix=file_name.rsplit("-", 1)[1].split(".")[0])
+
+
+def _hub(arch: str, tag: str, crop_pct: float, test_crop_pct: float, alternative_url: str,
+         paper: str | None = None) -> TimmWeights:
+    repo = f"timm/{arch}.{tag}"
+    return TimmWeights(
+        name=f"{arch}.{tag}", arch=arch, file_name=f"{arch}.{tag}.safetensors", file_format="safetensors",
+        source="hf-hub", url=f"https://huggingface.co/{repo}/resolve/main/model.safetensors",
+        config=ModelConfig(architecture=arch, interpolation="bicubic", crop_pct=crop_pct,
+                           first_conv=first_conv_name(arch_spec(arch).stem_type)),
+        license="apache-2.0", hf_repo_id=repo, hf_filename="model.safetensors",
+        hf_fallback_filename="pytorch_model.bin", alternative_url=alternative_url,
+        test_input_size=(3, 288, 288), test_crop_pct=test_crop_pct, paper=paper)
+
+
+CATALOGUE: tuple[TimmWeights, ...] = (
+    # From timm 1.0.31's pretrained_cfg (copied in tests/fixtures/timm/<arch>/pretrained_cfg.json).
+    _legacy("legacy_seresnet18", "in1k", f"{_GITHUB}/v0.1-weights/seresnet18-4bb0ce65.pth", "bicubic", "apache-2.0"),
+    _legacy("legacy_seresnet50", "in1k", f"{_GITHUB}/v0.1-cadene/se_resnet50-ce0d4300.pth", "bilinear",
+            "apache-2.0"),
+    _hub("seresnet50", "a1_in1k", 0.95, 1.0, f"{_HF_GITHUB}/v0.1-rsb-weights/seresnet50_a1_0-ffa00869.pth",
+         paper="arXiv:2110.00476"),
+    _hub("seresnext26d_32x4d", "bt_in1k", 0.875, 0.95, f"{_GITHUB}/v0.1-weights/seresnext26d_32x4d-80fa48a3.pth"),
+    # From timm's senet.py default_cfgs; not checked against a pretrained_cfg dump, so no licence is claimed.
+    _legacy("legacy_seresnet34", "in1k", f"{_GITHUB}/v0.1-weights/seresnet34-a4004e63.pth", "bilinear", None),
+)
+"""The timm checkpoints PhotoLab can import, as data for the model manager's download offer."""
+
+
+def find_weights(name: str) -> TimmWeights:
+    """Catalogue entry by weights name (``seresnet50.a1_in1k``), architecture (its first entry) or file name.
+
+    Hub files are all called ``model.safetensors`` upstream, so only their catalogue ``file_name`` identifies them.
+    """
+    for weights in CATALOGUE:
+        if name in (weights.name, weights.file_name):
+            return weights
+    for weights in CATALOGUE:
+        if name == weights.arch:
+            return weights
+    raise KeyError(f"no timm weights named {name!r} in the catalogue")

@@ -1,19 +1,64 @@
-"""File in, developed (or denoised) file out: the develop-and-export paths shared by the GUI and the CLI."""
+"""The glue both front ends call: file in, developed (or denoised) file out, and the models installed into core.
+
+This is the one module that may use core and models together. Core's Denoise step declares what it needs (a
+``Denoiser``, see :mod:`photolab.core.develop.denoise`); :func:`install_models` fills it with the
+ModelManager's denoisers, so the step runs on the manager's device: the window installs its own manager (the
+device picked there reaches the denoiser), the CLI a default one at start. The models (and torch) are imported
+when a denoiser is first needed, so developing without denoising never loads them.
+"""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photolab.core import io
+from photolab.core.develop import OPERATIONS, denoise
 from photolab.core.errors import PhotoLabError, UnsupportedFormatError
 from photolab.core.export import STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe, load_sidecar, render
 from photolab.jobs import JobContext
+
+if TYPE_CHECKING:
+    from photolab.models.store.manager import ModelManager
+
+
+_manager: "ModelManager | None" = None
+"""The installed ModelManager (None: a default one is made when first needed)."""
+
+
+def install_models(manager: "ModelManager | None" = None) -> None:
+    """Make core's Denoise step load its denoisers through ``manager`` (None: a default ModelManager, created
+    when a denoiser is first needed), on the manager's device unless a caller names one."""
+    global _manager
+    _manager = manager
+    denoise.register_denoiser_loader(lambda model, device: model_manager().load_denoiser(model, device))
+
+
+def model_manager() -> "ModelManager":
+    """The installed ModelManager (a default one, made now, when none was installed)."""
+    global _manager
+    if _manager is None:
+        from photolab.models.store.manager import ModelManager
+
+        _manager = ModelManager()
+    return _manager
+
+
+def installed_denoiser_names() -> tuple[list[str], str]:
+    """The installed denoisers' names and the default's."""
+    return model_manager().list_denoisers(), default_denoiser()
+
+
+def default_denoiser() -> str:
+    """The name of the denoiser used when none is asked for."""
+    from photolab.models.denoise import DEFAULT_DENOISER
+
+    return DEFAULT_DENOISER
 
 
 def export_developed(context: JobContext, photo: Photo, recipe: Recipe, target: str | Path, *,
@@ -74,14 +119,12 @@ def denoise_file(context: JobContext, source: str | Path, target: str | Path, *,
     and exported as ``develop`` does; an ordinary image keeps its bit depth and alpha channel, and only its
     colour is denoised.
     """
-    from photolab.core.develop import denoise
-
     source, target = Path(source), Path(target)
     if sigma is not None:
         denoise.DenoiseParams(sigma)  # a bad level fails before any reading
     context.progress(0.0, f"Reading {source.name}")
     stored = io.read_stored(source)
-    name = model or importlib.import_module("photolab.models.denoise").DEFAULT_DENOISER
+    name = model or default_denoiser()
     if stored is None:
         outcome = _denoise_raw(context, source, target, sigma, model, dict(device=device, tile=tile),
                                recipe or Recipe(), quality, demosaic)
@@ -111,8 +154,6 @@ def denoise_file(context: JobContext, source: str | Path, target: str | Path, *,
 
 
 def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: str, profile=None):
-    from photolab.core.develop import denoise
-
     if sigma is not None:
         return denoise.DenoiseParams(sigma, model=model), None
     try:
@@ -123,8 +164,6 @@ def _denoise_params(source: Path, srgb: np.ndarray, sigma: float | None, model: 
 
 def _denoise_raw(context: JobContext, source: Path, target: Path, sigma: float | None, model: str, options: dict,
                  recipe: Recipe, quality: int, demosaic: str) -> DenoiseOutcome:
-    from photolab.core.develop import OPERATIONS, denoise
-
     file_format = RAW_DENOISE_FORMATS.get(target.suffix.lower())
     if file_format is None:
         raise UnsupportedFormatError(f"{target}: a RAW photo is exported as .jpg, .png or .tif")
@@ -158,8 +197,6 @@ def _split_alpha(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _stored_for(kind: str, srgb: np.ndarray, dtype: np.dtype, alpha: np.ndarray | None) -> np.ndarray:
     """Denoised sRGB values (0-1) as pixels of the input's depth (as near as ``kind`` allows) with its alpha."""
-    from photolab.core.develop import denoise
-
     if kind in ("jpeg", "webp"):
         dtype = np.dtype(np.uint8)
     elif kind == "png" and dtype.kind == "f":

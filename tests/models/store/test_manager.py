@@ -8,12 +8,12 @@ import time
 import pytest
 import torch
 
-from photolab.models import manager as manager_module
-from photolab.models.card import FORMAT_VERSION, ModelCard, ModelCardError, Preprocessing, sha256_file
-from photolab.models.manager import (DATA_DIR_ENV, ModelManager, ModelStoreError, NoModelInstalledError,
-                                     available_devices, resolve_device, user_data_dir)
+from photolab.models.store import manager as manager_module
+from photolab.models.store.card import FORMAT_VERSION, ModelCard, ModelCardError, Preprocessing, sha256_file
+from photolab.models.store.manager import (DATA_DIR_ENV, ModelManager, ModelStoreError, NoModelInstalledError,
+                                           available_devices, resolve_device, user_data_dir)
 
-from .store_utils import TINY_CLASSES, files_in, save_safetensors, tiny_model
+from tests.models.store_utils import TINY_CLASSES, files_in, save_safetensors, tiny_model
 
 
 @pytest.fixture(scope="module")

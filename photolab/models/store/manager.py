@@ -1,4 +1,5 @@
-"""ModelManager: every classifier PhotoLab knows, where it is stored, and the loaded ones in memory.
+"""ModelManager: every model PhotoLab knows (classifiers and denoisers), where it is stored, and the loaded ones in
+memory, on one device.
 
 Two stores: built-in models (``resources/models``, read-only) and the user's (``<data dir>/models``, where
 the data dir is the constructor's ``data_dir``, else ``$PHOTOLAB_DATA_DIR``, else the platform's user data
@@ -6,6 +7,9 @@ folder). A stored model is ``<name>.json`` (its :class:`ModelCard`) plus the wei
 ``<name>-<sha8>.safetensors``. The card is the commit point: weights are written (temporary name, fsync,
 rename) before the card (atomically), so a crash leaves at most an unreferenced weights file, never a card
 without its weights; replacing or renaming writes new files before removing old ones.
+
+Denoisers are read from ``denoiser_dir`` (the built-in ones by default; see
+:mod:`photolab.models.store.denoisers`) and share the cache, the device and the checksum check.
 
 Loaded models live in an LRU cache (``cache_size``), each with its own lock (see
 :mod:`photolab.models.inference`). Long operations take an optional JobContext for progress and cancel;
@@ -31,19 +35,22 @@ from safetensors.torch import save_file
 from photolab.core.atomic import write_bytes_atomic
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job
-from photolab.models import export as exporting
-from photolab.models.card import ModelCard, ModelCardError, Preprocessing, check_model_name, sha256_file
-from photolab.models.download import download as download_file
-from photolab.models.importing import CARD_METADATA_KEY, catalogue_entry, name_from, prepare_import, read_labels
+from photolab.models.store import export as exporting
+from photolab.models.denoise import DEFAULT_DENOISER, Denoiser
+from photolab.models.store.card import ModelCard, ModelCardError, Preprocessing, check_model_name, sha256_file
+from photolab.models.store.denoisers import DENOISERS_DIR, find_denoiser, list_denoisers, load_denoiser_entry
+from photolab.models.store.download import download as download_file
+from photolab.models.store.importing import CARD_METADATA_KEY, catalogue_entry, name_from, prepare_import, read_labels
 from photolab.models.inference import LoadedModel, ModelEntry, build_model, load_entry
-from photolab.models.timm_import import CATALOGUE, TimmWeights, load_state_dict_checked
+from photolab.models.archs.seresnet import CATALOGUE, TimmWeights
+from photolab.models.store.timm_import import load_state_dict_checked
 
 __all__ = ["ModelManager", "ModelEntry", "LoadedModel", "ModelStoreError", "NoModelInstalledError",
            "available_devices", "resolve_device", "user_data_dir", "download_job", "import_job", "read_labels",
            "CARD_METADATA_KEY"]
 
 DATA_DIR_ENV = "PHOTOLAB_DATA_DIR"
-BUILTIN_MODELS_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
+BUILTIN_MODELS_DIR = Path(__file__).resolve().parents[3] / "resources" / "models"
 
 
 def suggested_base(entries: Sequence[ModelEntry]) -> ModelEntry | None:
@@ -88,17 +95,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 class ModelManager:
-    """The registry and store of classifiers, with an LRU cache of loaded models (thread-safe)."""
+    """The registry and store of classifiers and denoisers, with an LRU cache of loaded models (thread-safe)."""
 
     def __init__(self, data_dir: str | Path | None = None, builtin_dir: str | Path | None = None,
-                 device: str = "cpu", cache_size: int = 2):
+                 device: str = "cpu", cache_size: int = 2, denoiser_dir: str | Path | None = None):
         self.data_dir = user_data_dir(data_dir)
         self.models_dir = self.data_dir / "models"
         self.temp_dir = self.data_dir / "tmp"
         self.builtin_dir = Path(builtin_dir) if builtin_dir is not None else BUILTIN_MODELS_DIR
+        self.denoiser_dir = Path(denoiser_dir) if denoiser_dir is not None else DENOISERS_DIR
         self._device = resolve_device(device)
         self._cache_size = max(0, int(cache_size))
-        self._cache: OrderedDict[tuple, LoadedModel] = OrderedDict()
+        self._cache: OrderedDict[tuple, LoadedModel | Denoiser] = OrderedDict()
         self._lock = threading.RLock()
 
     # ----- registry -------------------------------------------------------------------------------------
@@ -167,7 +175,7 @@ class ModelManager:
         return suggested_base(self.list_models()) or self.default_entry()
 
     def catalogue(self) -> tuple[TimmWeights, ...]:
-        """The pretrained timm weights that can be downloaded (see ``timm_import.CATALOGUE``)."""
+        """The pretrained timm weights that can be downloaded (see ``archs.seresnet.CATALOGUE``)."""
         return CATALOGUE
 
     # ----- adding ---------------------------------------------------------------------------------------
@@ -201,7 +209,7 @@ class ModelManager:
         name), else the card embedded by a PhotoLab export, else recognised from the weights. Labels come
         from ``labels`` (a list or a labels file), else the embedded card, else ``class 0 .. class N-1``.
         Timm catalogue weights get the catalogue's preprocessing and licence. Nothing is stored unless every
-        check passes (see :func:`photolab.models.importing.prepare_import`).
+        check passes (see :func:`photolab.models.store.importing.prepare_import`).
         """
         state, card = prepare_import(path, name=name, architecture=architecture, labels=labels,
                                      timm_weights=timm_weights, license=license, source=source, context=context)
@@ -372,12 +380,29 @@ class ModelManager:
         """The model, loaded on ``device`` (default: :attr:`device`), from the cache when it is there."""
         entry = self.get(model) if isinstance(model, str) else model
         target = resolve_device(device) if device is not None else self._device
-        key = (str(entry.card_path), entry.card.sha256, str(target))
+        return self._cached((str(entry.card_path), entry.card.sha256, str(target)), lambda: load_entry(entry, target))
+
+    def list_denoisers(self) -> list[str]:
+        """Names of the denoisers in :attr:`denoiser_dir`."""
+        return list_denoisers(self.denoiser_dir)
+
+    def load_denoiser(self, name: str | Path = "", device: str | torch.device | None = None) -> Denoiser:
+        """The denoiser ``name`` (a name in :attr:`denoiser_dir`, "" for the default, or a ``.safetensors`` path)
+        on ``device`` (default: :attr:`device`), checksum-verified, from the cache when it is there (a file
+        replaced on disk is loaded afresh)."""
+        entry = find_denoiser(name or DEFAULT_DENOISER, self.denoiser_dir)
+        target = resolve_device(device) if device is not None else self._device
+        stat = entry.weights_path.stat()
+        key = (str(entry.weights_path.resolve()), stat.st_mtime_ns, stat.st_size, str(target))
+        return self._cached(key, lambda: load_denoiser_entry(entry, target))
+
+    def _cached(self, key: tuple, load):
+        """The cached model under ``key``, else ``load()``'s, cached (least recently used evicted first)."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        loaded = load_entry(entry, target)
+        loaded = load()
         with self._lock:
             if self._cache_size > 0:
                 loaded = self._cache.setdefault(key, loaded)

@@ -1,10 +1,10 @@
 """Fine-tuning an installed SE classifier on the user's own folder: the glue shared by the wizard and the CLI.
 
-A run is: a checked folder (:func:`photolab.models.data.scan_folder`), minus the classes the user excluded
+A run is: a checked folder (:func:`photolab.models.training.data.scan_folder`), minus the classes the user excluded
 (:func:`without_classes`); a base model from the store; a *strategy* (:data:`STRATEGIES`) that decides what
-learns; settings (:class:`FinetuneSettings`) that become a :class:`~photolab.models.training.TrainConfig`.
+learns; settings (:class:`FinetuneSettings`) that become a :class:`~photolab.models.training.training.TrainConfig`.
 :func:`run_finetune` loads every image once (so a folder that moves away fails early, with a clear message),
-trains with :func:`photolab.models.training.fit`, and returns a :class:`FinetuneOutcome`: the model, its
+trains with :func:`photolab.models.training.training.fit`, and returns a :class:`FinetuneOutcome`: the model, its
 metrics and the most confidently wrong validation images. Cancelling after at least one epoch keeps the best
 epoch so far (``outcome.cancelled``); before that, :class:`~photolab.jobs.JobCancelled` propagates and there is
 nothing to keep. Nothing is written until :func:`save_outcome`, whose store write is atomic.
@@ -25,14 +25,15 @@ from torch.utils.data import DataLoader
 
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job, JobCancelled
-from photolab.models.card import Preprocessing
-from photolab.models.data import (DatasetError, DatasetIssue, DatasetReport, FolderDataset, check_counts,
-                                  random_resized_crop)
-from photolab.models.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
+from photolab.models.store.card import Preprocessing
+from photolab.models.training.data import (DatasetError, DatasetIssue, DatasetReport, FolderDataset, check_counts,
+                                           random_resized_crop)
+from photolab.models.training.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
 from photolab.models.inference import load_entry
 from photolab.models.preprocess import prepare
-from photolab.models.training import (EpochMetrics, TrainConfig, TrainingResult, classification_metrics, evaluate,
-                                      fit, stratified_split)
+from photolab.models.training.split import stratified_split
+from photolab.models.training.training import (EpochMetrics, TrainConfig, TrainingResult, classification_metrics,
+                                               evaluate, fit)
 
 STRATEGIES = {
     "auto": "Automatic (the best of a linear probe and a last-stage fine-tune, by cross-validation)",
@@ -40,10 +41,10 @@ STRATEGIES = {
     "last": "Fine-tune the last stage",
     "full": "Fine-tune everything",
 }
-"""Strategy key -> label. ``auto``: :mod:`photolab.models.fewshot` scores a linear probe and a last-stage
+"""Strategy key -> label. ``auto``: :mod:`photolab.models.training.fewshot` scores a linear probe and a last-stage
 fine-tune by cross-validation on the user's images and keeps the better; ``probe``: the backbone stays fixed;
 ``last``: the last residual stage and the classifier learn; ``full``: every layer learns (the backbone at a
-lower rate, after one head-only epoch). All but ``auto`` train with :func:`~photolab.models.training.fit` on
+lower rate, after one head-only epoch). All but ``auto`` train with :func:`~photolab.models.training.training.fit` on
 one validation split."""
 
 DEFAULT_LR = {"auto": 1e-3, "probe": 3e-3, "last": 1e-3, "full": 5e-4}
@@ -328,9 +329,9 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
 
 def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetReport, settings: FinetuneSettings,
               context) -> FinetuneOutcome:
-    """The ``auto`` strategy (:mod:`photolab.models.fewshot`): every image is used both to train and, out of
+    """The ``auto`` strategy (:mod:`photolab.models.training.fewshot`): every image is used both to train and, out of
     fold, to measure; the outcome's metrics are the winner's cross-validated ones."""
-    from photolab.models import fewshot
+    from photolab.models.training import fewshot
 
     start = time.monotonic()
     stage = (lambda a, b: context.subtask(a, b)) if context is not None else (lambda a, b: None)

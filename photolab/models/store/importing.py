@@ -18,11 +18,11 @@ import torch
 from safetensors import safe_open
 
 from photolab.models import ModelImportError
-from photolab.models.card import ModelCard, ModelCardError, Preprocessing, check_model_name, default_labels
+from photolab.models.store.card import ModelCard, ModelCardError, Preprocessing, check_model_name, default_labels
 from photolab.models.inference import build_model
-from photolab.models.se import arch_spec, list_models
-from photolab.models.timm_import import (CATALOGUE, TimmWeights, convert_timm_state_dict, find_weights,
-                                         is_legacy_layout, load_state_dict_checked, read_state_dict)
+from photolab.models.archs.seresnet import CATALOGUE, TimmWeights, arch_spec, find_weights, first_conv_name, list_models
+from photolab.models.store.timm_import import (convert_timm_state_dict, is_legacy_layout, load_state_dict_checked,
+                                               read_state_dict)
 
 CARD_METADATA_KEY = "photolab.card"
 """safetensors metadata key under which stored and exported weights carry their card (without the hash)."""
@@ -74,7 +74,7 @@ def identify_architecture(state: dict[str, torch.Tensor], source: str = "checkpo
         raise ModelImportError(f"{source}: these are not SE-ResNet weights (no layer1..layer4 blocks); PhotoLab "
                                f"knows {', '.join(list_models())}")
     bottleneck = "layer1.0.conv3.weight" in keys
-    deep = "conv1.0.weight" in keys
+    deep = f"{first_conv_name('deep')}.weight" in keys
     avg_down = any(re.match(r"layer\d\.0\.downsample\.2\.", k) for k in keys)
     conv2 = keys.get("layer1.0.conv2.weight")
     groups = conv2.shape[0] // conv2.shape[1] if conv2 is not None and conv2.dim() == 4 and conv2.shape[1] else 1

@@ -17,7 +17,7 @@ A card sits beside its weights in the model store (``<name>.json`` next to ``<na
       "role": "classifier"
     }
 
-The preprocessing block carries timm's data config (``ModelConfig`` in :mod:`photolab.models.se`), so an
+The preprocessing block carries timm's data config (``DataConfig`` in :mod:`photolab.models.archs.seresnet`), so an
 image is fed exactly as the weights expect. Cards from a newer PhotoLab (higher ``format_version``) are
 refused rather than misread.
 
@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from photolab.core.errors import PhotoLabError
-from photolab.models.se import IMAGENET_MEAN, IMAGENET_STD, ModelConfig, arch_spec
+from photolab.models.archs.seresnet import DataConfig, ModelConfig, arch_spec, first_conv_name
 
 FORMAT_VERSION = 1
 """Version of the card layout this PhotoLab writes and reads."""
@@ -84,28 +84,21 @@ def now_iso() -> str:
 
 
 @dataclass(frozen=True)
-class Preprocessing:
-    """How an image is turned into the model's input (timm's eval transform parameters)."""
-
-    input_size: tuple[int, int, int] = (3, 224, 224)
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    crop_pct: float = 0.875
-    interpolation: str = "bilinear"
-    crop_mode: str = "center"
+class Preprocessing(DataConfig):
+    """How an image is turned into the model's input: the card's copy of a model's :class:`DataConfig`."""
 
     @staticmethod
     def from_config(config: ModelConfig) -> "Preprocessing":
         """The preprocessing part of a model's ``default_cfg``."""
-        return Preprocessing(tuple(config.input_size), tuple(config.mean), tuple(config.std), float(config.crop_pct),
-                             config.interpolation, config.crop_mode)
+        values = config.data_config
+        return Preprocessing(**{**values, "input_size": tuple(values["input_size"]), "mean": tuple(values["mean"]),
+                                "std": tuple(values["std"]), "crop_pct": float(values["crop_pct"])})
 
     def to_config(self, architecture: str, num_classes: int) -> ModelConfig:
         """A ``ModelConfig`` for ``architecture`` carrying this preprocessing."""
-        first_conv = "conv1.0" if arch_spec(architecture).stem_type == "deep" else "conv1"
-        return ModelConfig(architecture=architecture, input_size=self.input_size, mean=self.mean, std=self.std,
-                           crop_pct=self.crop_pct, interpolation=self.interpolation, crop_mode=self.crop_mode,
-                           num_classes=num_classes, first_conv=first_conv)
+        return ModelConfig(architecture=architecture, num_classes=num_classes,
+                           first_conv=first_conv_name(arch_spec(architecture).stem_type),
+                           **{f.name: getattr(self, f.name) for f in dataclasses.fields(DataConfig)})
 
     def validate(self, where: str = "preprocessing") -> "Preprocessing":
         """Return self if every value is usable; raise :class:`ModelCardError` saying which one is not."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from photolab import __version__
 from photolab.core.errors import PhotoLabError
-from photolab.models.card import sha256_file
+from photolab.models.store.card import sha256_file
 
 CHUNK_SIZE = 1 << 18
 _USER_AGENT = f"PhotoLab/{__version__} (model download)"

@@ -13,9 +13,10 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from photolab.jobs import Job, JobCancelled, JobState
-from photolab.models.se import SEModule, create_model
-from photolab.models.training import (TrainConfig, classification_metrics, evaluate, finetune, fit,
-                                      stratified_split)
+from photolab.models.archs.seresnet import create_model
+from photolab.models.layers.squeeze_excite import SEModule
+from photolab.models.training.split import stratified_split
+from photolab.models.training.training import TrainConfig, classification_metrics, evaluate, finetune, fit
 
 
 class TinySE(nn.Module):
@@ -218,8 +219,8 @@ def test_fit_refuses_empty_data():
 
 
 def test_finetune_a_registered_model_on_a_folder(tmp_path):
-    from photolab.models.card import Preprocessing
-    from photolab.models.data import scan_folder
+    from photolab.models.store.card import Preprocessing
+    from photolab.models.training.data import scan_folder
 
     rng = np.random.default_rng(0)
     for label, level in (("dark", 40), ("bright", 215)):

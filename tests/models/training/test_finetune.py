@@ -1,16 +1,16 @@
-"""photolab.models.finetune's saving: what the card of a model trained on the user's photos says."""
+"""photolab.models.training.finetune's saving: what the card of a model trained on the user's photos says."""
 
 from __future__ import annotations
 
 import torch
 
-from photolab.models.card import Preprocessing
-from photolab.models.data import scan_folder
-from photolab.models.finetune import USER_TRAINED_LICENSE, FinetuneSettings, run_finetune, save_outcome
-from photolab.models.manager import ModelManager
+from photolab.models.store.card import Preprocessing
+from photolab.models.training.data import scan_folder
+from photolab.models.training.finetune import USER_TRAINED_LICENSE, FinetuneSettings, run_finetune, save_outcome
+from photolab.models.store.manager import ModelManager
 from tests.cli.test_train import make_folder
 
-from .store_utils import tiny_model
+from tests.models.store_utils import tiny_model
 
 
 def test_a_user_trained_model_claims_no_licence_not_even_its_bases(tmp_path):

@@ -9,12 +9,12 @@ import torch
 
 from photolab.core.photo import Photo
 from photolab.models.attention import ExcitationProbe, find_se_gates
-from photolab.models.card import Preprocessing
+from photolab.models.store.card import Preprocessing
 from photolab.models.inference import cam, classify, excitations, load_entry, predict
-from photolab.models.manager import ModelManager
+from photolab.models.store.manager import ModelManager
 from photolab.models.preprocess import ImageNotSuitableError
 
-from .store_utils import TINY_CLASSES, tiny_model
+from tests.models.store_utils import TINY_CLASSES, tiny_model
 
 SMALL = Preprocessing(input_size=(3, 64, 64), crop_pct=0.875, interpolation="bicubic")
 

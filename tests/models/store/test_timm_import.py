@@ -10,11 +10,11 @@ from safetensors.torch import save_file
 
 from photolab.models import ModelImportError
 from photolab.models.attention import ExcitationProbe
-from photolab.models.timm_import import (CATALOGUE, find_weights, load_state_dict_checked, load_timm_checkpoint,
-                                         read_state_dict)
+from photolab.models.archs.seresnet import CATALOGUE, find_weights
+from photolab.models.store.timm_import import load_state_dict_checked, load_timm_checkpoint, read_state_dict
 
-from .timm_reference import (ARCHS, expected_sha256, fill_rule_state_dict, pretrained_cfg, reference_tensors,
-                             se_gates, weights_sha256)
+from tests.models.timm_reference import (ARCHS, expected_sha256, fill_rule_state_dict, pretrained_cfg,
+                                         reference_tensors, se_gates, weights_sha256)
 
 TOL = dict(atol=1e-4, rtol=1e-4)
 
