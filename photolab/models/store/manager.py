@@ -14,6 +14,10 @@ Denoisers are read from ``denoiser_dir`` (the built-in ones by default; see
 Loaded models live in an LRU cache (``cache_size``), each with its own lock (see
 :mod:`photolab.models.inference`). Long operations take an optional JobContext for progress and cancel;
 :func:`download_job` wraps a download in a :class:`~photolab.jobs.Job` for either front end.
+
+The file is over 400 lines because ModelManager is one lock-protected façade: listing, the crash-safe
+writes (commit, rename, remove) and the cache share its lock and must be read together; the pieces without
+state live beside it (card, importing, download, export, denoisers).
 """
 
 from __future__ import annotations
