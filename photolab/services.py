@@ -9,6 +9,7 @@ when a denoiser is first needed, so developing without denoising never loads the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,24 +30,27 @@ if TYPE_CHECKING:
 
 _manager: "ModelManager | None" = None
 """The installed ModelManager (None: a default one is made when first needed)."""
+_manager_lock = threading.Lock()  # renders on several threads may ask for the default manager at once
 
 
 def install_models(manager: "ModelManager | None" = None) -> None:
     """Make core's Denoise step load its denoisers through ``manager`` (None: a default ModelManager, created
     when a denoiser is first needed), on the manager's device unless a caller names one."""
     global _manager
-    _manager = manager
+    with _manager_lock:
+        _manager = manager
     denoise.register_denoiser_loader(lambda model, device: model_manager().load_denoiser(model, device))
 
 
 def model_manager() -> "ModelManager":
     """The installed ModelManager (a default one, made now, when none was installed)."""
     global _manager
-    if _manager is None:
-        from photolab.models.store.manager import ModelManager
+    with _manager_lock:
+        if _manager is None:
+            from photolab.models.store.manager import ModelManager
 
-        _manager = ModelManager()
-    return _manager
+            _manager = ModelManager()
+        return _manager
 
 
 def installed_denoiser_names() -> tuple[list[str], str]:
