@@ -3,8 +3,8 @@ registered architectures and the pretrained timm weights that fit them (:data:`C
 
 Module names mirror timm's ``ResNet`` (``conv1``, ``bn1``, ``layer1.0.se.fc1``, ``fc``...), so the state_dict
 of timm's ``seresnet50`` / ``seresnext26d_32x4d`` loads without renaming; timm's legacy ``SENet`` needs four
-renames (``photolab.models.store.timm_import``). ``legacy=True`` switches on the forward differences of timm's legacy
-SENet, so its checkpoints compute exactly what timm computes:
+renames (``photolab.models.store.timm_import``). ``legacy=True`` switches on the forward differences of timm's
+legacy SENet, so its checkpoints compute exactly what timm computes:
 
 - stem max-pool ``MaxPool2d(3, 2, padding=0, ceil_mode=True)`` instead of ``MaxPool2d(3, 2, padding=1)``;
 - in bottlenecks with one group, the stride sits on the 1x1 ``conv1`` instead of the 3x3 ``conv2``;
@@ -286,6 +286,7 @@ def create_model(name: str, num_classes: int = 1000, **kwargs) -> SEResNet:
 
 _GITHUB = "https://github.com/rwightman/pytorch-image-models/releases/download"
 _HF_GITHUB = "https://github.com/huggingface/pytorch-image-models/releases/download"
+
 
 @dataclass(frozen=True)
 class TimmWeights:
