@@ -78,7 +78,7 @@ def timed(action) -> float:
 def measure(rounds: int, warmup: int) -> dict:
     folder = tempfile.TemporaryDirectory()
     settings = QSettings(str(Path(folder.name) / "settings.ini"), QSettings.Format.IniFormat)
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
 
     manager = ModelManager(data_dir=Path(folder.name) / "data", builtin_dir=Path(folder.name) / "none")
     service = ModelService(JobRunner(), settings, manager)

@@ -64,7 +64,10 @@ from bench_raw import make_24mp_source, peak_resident_mb  # noqa: E402
 from photolab.core import io  # noqa: E402
 from photolab.core.color import encode_srgb_integer  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
-from photolab.models.denoise import DEFAULT_DENOISER, denoise_array, estimate_noise, load_denoiser  # noqa: E402
+from photolab.core.noise_estimate import estimate_noise  # noqa: E402
+from photolab.models.denoise import DEFAULT_DENOISER, denoise_array  # noqa: E402
+from photolab.models.store.manager import ModelManager  # noqa: E402
+from photolab.services import install_models  # noqa: E402
 from utils.dng import write_dng  # noqa: E402
 
 import fetch_photos  # noqa: E402
@@ -280,7 +283,7 @@ def bench_memory(model_name: str, size: tuple[int, int], threads: int) -> dict:
 def run_memory_child(mode: str, size: str, model_name: str) -> None:
     """In a fresh interpreter: build a noisy image of ``size`` (WxH) and denoise it once."""
     width, height = (int(v) for v in size.split("x"))
-    model = load_denoiser(model_name).model
+    model = ModelManager().load_denoiser(model_name).model
     source = make_24mp_source()
     if (width, height) != (source.shape[1], source.shape[0]):
         reps = (-(-height // source.shape[0]), -(-width // source.shape[1]), 1)
@@ -470,7 +473,9 @@ def main() -> int:
         run_memory_child(*args.child_memory, args.model)
         return 0
 
-    denoiser = load_denoiser(args.model)
+    manager = ModelManager()
+    install_models(manager)  # the Denoise step (the app's path) loads through the same manager
+    denoiser = manager.load_denoiser(args.model)
     cache = args.cache or fetch_photos.default_cache("train")
     photos = test_photos(cache)
     if not photos:

@@ -37,7 +37,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photolab.models.analysis.excitation import ExcitationProbe, find_se_gates  # noqa: E402
-from photolab.models.se import BasicBlock, Bottleneck, create_model  # noqa: E402
+from photolab.models.archs.seresnet import BasicBlock, Bottleneck, create_model  # noqa: E402
 
 GOALS = {"se_vs_no_se": 0.03, "probe_vs_se": 0.02}
 

@@ -14,7 +14,7 @@ import torch
 
 from photolab.cli import models as cli_models
 from photolab.cli import main
-from photolab.models.manager import ModelManager
+from photolab.models.store.manager import ModelManager
 from utils.fuzz import COMMANDS, command_line, judge, snapshot
 from utils.mutants import quick_set
 

@@ -54,7 +54,7 @@ def test_every_class_keeps_training_images_and_tasks_get_their_share():
 
 
 def test_each_sample_is_judged_by_its_own_tasks_head():
-    from photolab.models.se import create_model
+    from photolab.models.archs.seresnet import create_model
 
     torch.manual_seed(0)
     model = train_features.MultiTask(create_model("seresnet18", num_classes=4), [4, 3, 5, 2]).eval()

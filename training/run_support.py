@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import torch
 
-from photolab.models.training import TrainConfig
+from photolab.models.training.training import TrainConfig
 
 
 def start_run(log_file: Path | None, threads: int) -> None:
@@ -32,7 +32,7 @@ def timed_config(args, patience: int = 0) -> TrainConfig:
 
 
 class Unattended:
-    """The job context :func:`photolab.models.training.fit` expects: logs progress at most once a minute and
+    """The job context :func:`photolab.models.training.training.fit` expects: logs progress at most once a minute and
     is never cancelled."""
 
     def __init__(self, log: logging.Logger):

@@ -50,7 +50,7 @@ from run_support import start_run  # noqa: E402
 from train_quality_classifier import (IMAGENET_MEAN, IMAGENET_STD, load_photos, new_model, save_weights,  # noqa: E402
                                       shipped_split)
 
-from photolab.models.card import ModelCard, now_iso  # noqa: E402
+from photolab.models.store.card import ModelCard, now_iso  # noqa: E402
 
 log = logging.getLogger("train_features")
 NAME = "photo-features-seresnet18"

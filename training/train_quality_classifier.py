@@ -5,7 +5,7 @@ The photos are natural photographs from Debian packages and scikit-image (``trai
 with ``training/fetch_photos.py train``). They are split BY PHOTO GROUP into train / validation (early
 stopping) / held-out test; each training sample is a random crop of a training photo, mirrored, with one
 synthetic defect drawn on the fly (``training/degradations.py``). The network is ``seresnet18`` from
-``photolab.models.se`` trained from scratch with ``photolab.models.training.fit``.
+``photolab.models.archs.seresnet`` trained from scratch with ``photolab.models.training.training.fit``.
 
 After training, the model is evaluated on the held-out photos and, once, on the independent photos of
 ``training/eval_photos.txt`` (packages never used for training or tuning), each in two ways:
@@ -14,7 +14,7 @@ After training, the model is evaluated on the held-out photos and, once, on the 
   the app's own preprocessing (``photolab.models.preprocess.prepare``), several defect draws per photo;
 - ``patches``: random crops as in training.
 
-The weights (float16) and the card (``photolab.models.card`` schema; every figure comes from this run) are
+The weights (float16) and the card (``photolab.models.store.card`` schema; every figure comes from this run) are
 written to ``resources/models``. Typical use (about 30-40 minutes on 2 CPU threads)::
 
     nice -n 19 python training/train_quality_classifier.py --log /tmp/quality.log
@@ -49,11 +49,11 @@ from run_support import Unattended, epoch_logger, start_run, timed_config  # noq
 from photolab.core.color import decode_srgb_integer  # noqa: E402
 from photolab.core.errors import UnsupportedFormatError  # noqa: E402
 from photolab.core.io import read_photo  # noqa: E402
-from photolab.models.card import ModelCard, Preprocessing, now_iso, sha256_file  # noqa: E402
-from photolab.models.importing import CARD_METADATA_KEY  # noqa: E402
+from photolab.models.store.card import ModelCard, Preprocessing, now_iso, sha256_file  # noqa: E402
+from photolab.models.store.importing import CARD_METADATA_KEY  # noqa: E402
 from photolab.models.preprocess import prepare  # noqa: E402
-from photolab.models.se import IMAGENET_MEAN, IMAGENET_STD, create_model  # noqa: E402
-from photolab.models.training import evaluate, fit  # noqa: E402
+from photolab.models.archs.seresnet import IMAGENET_MEAN, IMAGENET_STD, create_model  # noqa: E402
+from photolab.models.training.training import evaluate, fit  # noqa: E402
 
 log = logging.getLogger("train_quality")
 NAME = "photo-quality-seresnet18"

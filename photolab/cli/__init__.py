@@ -30,12 +30,14 @@ from photolab.cli.models import add_model_commands
 from photolab.cli.ops import add_ops_commands
 from photolab.cli.train import add_train_commands
 from photolab.core.errors import PhotoLabError
+from photolab.services import install_models
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``photolab-cli``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    install_models()  # the denoise step loads its denoiser through a ModelManager (on --device where given)
     with library_output_to_log(verbose=args.verbose, argv=sys.argv[1:] if argv is None else argv) as log:
         try:
             return args.command(args, parser)

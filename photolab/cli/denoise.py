@@ -27,7 +27,7 @@ from photolab.core.develop.denoise import DEFAULT_TILE, DenoiseParams
 from photolab.core.develop.params import param_spec
 from photolab.core.export import STORED_SUFFIXES
 from photolab.core.io import DEFAULT_DEMOSAIC, DEMOSAIC_METHODS
-from photolab.core.pipeline import denoise_file
+from photolab.services import denoise_file
 from photolab.core.recipe import load_sidecar
 from photolab.jobs import Job, JobState
 
@@ -102,7 +102,7 @@ def _device(choice: str) -> str:
     """``cpu`` or ``cuda``: ``auto`` picks a GPU when there is one."""
     if choice != "auto":
         return choice
-    from photolab.models.manager import resolve_device
+    from photolab.models.store.manager import resolve_device
 
     return resolve_device("auto").type
 

@@ -25,7 +25,7 @@ from photolab.core.develop.params import param_spec
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import FORMAT_BY_SUFFIX
-from photolab.core.pipeline import develop_file
+from photolab.services import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
 from photolab.jobs import Job, JobState
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 from photolab.cli.common import Progress, add_device_option, fail, warn, whole_number
 from photolab.core.errors import PhotoLabError
-from photolab.core.pipeline import edited_preview
 from photolab.jobs import Job, JobState, describe_error
+from photolab.services import edited_preview
 
 
 def add_model_commands(subparsers) -> None:
@@ -132,7 +132,7 @@ def _file_error(path: str, error: Exception, what: str) -> str:
 
 def make_manager():
     """The user's model manager (``$PHOTOLAB_DATA_DIR`` or the platform's data folder)."""
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
 
     return ModelManager(cache_size=1)
 
@@ -355,7 +355,7 @@ def models_import_command(args, parser) -> int:
 
 def models_download_command(args, parser) -> int:
     """``models download SOURCE [--sha256 HEX] ...`` or ``models download --list``."""
-    from photolab.models.manager import download_job
+    from photolab.models.store.manager import download_job
 
     manager = make_manager()
     if args.list:

@@ -47,9 +47,9 @@ def add_train_commands(subparsers) -> None:
 def train_command(args, parser) -> int:
     """``train FOLDER --name NAME ...``: check, train, print the summary, save."""
     from photolab.cli.models import make_manager
-    from photolab.models.card import check_model_name
-    from photolab.models.data import scan_folder
-    from photolab.models.finetune import FinetuneSettings, finetune_job, recommend_strategy, save_outcome
+    from photolab.models.store.card import check_model_name
+    from photolab.models.training.data import scan_folder
+    from photolab.models.training.finetune import FinetuneSettings, finetune_job, recommend_strategy, save_outcome
 
     try:
         check_model_name(args.name)

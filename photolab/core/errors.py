@@ -23,3 +23,8 @@ class FileAccessError(PhotoLabError):
 
 class RecipeError(PhotoLabError):
     """A recipe or sidecar is invalid, or comes from a newer PhotoLab."""
+
+
+class DenoiseError(PhotoLabError):
+    """A denoiser could not be loaded or run (missing/truncated/mismatched weights, no runtime installed), or a
+    photo is too small to measure its noise."""

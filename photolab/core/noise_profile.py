@@ -2,7 +2,7 @@
 
 Why the mosaic: demosaicing interpolates two of every three colour values of a pixel from its neighbours, so
 the developed photo's noise is spatially correlated and low-passed, and an operator that sees the finest scale
-only (Immerkaer's, :func:`photolab.models.denoise.estimate_noise`) reads it about three times too low. On the
+only (Immerkaer's, :func:`photolab.core.noise_estimate.estimate_noise`) reads it about three times too low. On the
 mosaic every photosite's noise is independent, and each of the four CFA phases (every other row and column)
 is a plain image with white noise, free of any demosaicing.
 
@@ -119,7 +119,7 @@ def map_level(level_map: np.ndarray) -> float:
 class ProfileEstimate:
     """A RAW photo's noise as the Denoise step uses it: its :class:`NoiseProfile` and the overall level
     ``sigma`` (0-255, :func:`map_level` of the profile's map) of the image it was measured on. Used like
-    ``photolab.models.denoise.NoiseEstimate``."""
+    ``photolab.core.noise_estimate.NoiseEstimate``."""
 
     profile: NoiseProfile
     sigma: float

@@ -22,7 +22,7 @@ def excite_snapshot(context, loaded, snapshot: PhotoSnapshot) -> ExcitationSet:
 def excite_file(context, loaded, path: str) -> ExcitationSet:
     """Job work: the excitations of a photo file, with the edits saved beside it (if any): the same input as
     ``photolab-cli attention``."""
-    from photolab.core.pipeline import edited_preview
+    from photolab.services import edited_preview
     from photolab.models.inference import excitations
 
     photo, _ = edited_preview(path)

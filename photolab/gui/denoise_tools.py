@@ -8,8 +8,6 @@ status bar. torch is imported by jobs only, never on the GUI thread.
 
 from __future__ import annotations
 
-import importlib
-
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
@@ -22,6 +20,7 @@ from photolab.gui import dialogs
 from photolab.gui.jobs import BACKGROUND, JobHandle
 from photolab.gui.loupe import Loupe, LoupePanel
 from photolab.jobs import Job
+from photolab.services import installed_denoiser_names
 
 OPERATION = "denoise"
 
@@ -36,8 +35,7 @@ def measure_noise(context, photo: Photo, recipe: Recipe) -> DenoiseParams:
 
 def installed_denoisers(context) -> tuple[list[str], str]:
     """Job work: the installed denoisers' names and the default's."""
-    models = importlib.import_module("photolab.models.denoise")
-    return models.list_denoisers(), models.DEFAULT_DENOISER
+    return installed_denoiser_names()
 
 
 class DenoiseTools(QObject):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from photolab.core import io
 from photolab.core.photo import Photo
-from photolab.core.pipeline import export_developed
+from photolab.services import export_developed
 from photolab.core.recipe import Recipe
 from photolab.gui import dialogs
 from photolab.jobs import Job

@@ -202,7 +202,7 @@ class BasePage(QWizardPage):
     """3. The base model and the strategy (recommended by the amount of data, with the reason)."""
 
     def __init__(self, wizard) -> None:
-        from photolab.models.finetune import STRATEGIES
+        from photolab.models.training.finetune import STRATEGIES
 
         super().__init__()
         self._wizard = wizard
@@ -241,7 +241,7 @@ class BasePage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Select the recommended strategy for the data that will be used."""
-        from photolab.models.finetune import recommend_strategy
+        from photolab.models.training.finetune import recommend_strategy
 
         report = self._wizard.filtered_report()
         strategy, reason = recommend_strategy(report.counts if report is not None else {})
@@ -307,7 +307,7 @@ class SettingsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Defaults from the base model (its input size) and the strategy (its learning rate)."""
-        from photolab.models.finetune import DEFAULT_LR
+        from photolab.models.training.finetune import DEFAULT_LR
 
         entry = self._wizard.base_page.base_entry()
         if entry is not None:
@@ -322,10 +322,10 @@ class SettingsPage(QWizardPage):
     def _describe_split(self, *_args) -> None:
         """Say how many images the run will hold out: the split training makes (``stratified_split`` of the
         same labels, share and seed), whose per-class rounding may differ from the share asked for."""
-        from photolab.models.finetune import auto_val_fraction
-        from photolab.models.training import stratified_split
+        from photolab.models.training.finetune import auto_val_fraction
+        from photolab.models.training.split import stratified_split
 
-        from photolab.models.fewshot import folds_for
+        from photolab.models.training.fewshot import folds_for
 
         report = self._wizard.filtered_report()
         if report is None or not report.items:

@@ -3,7 +3,7 @@
 Six pages (:mod:`photolab.gui.finetune_pages`): folder, data check, base model and strategy, settings,
 training (live curves), results and save. The wizard holds the run's state (the scan report, the thumbnails,
 the outcome) and starts the long work as Jobs on the window's ``JobRunner``: the scan, the training and the
-save, so the window stays responsive. The training itself is :func:`photolab.models.finetune.run_finetune`,
+save, so the window stays responsive. The training itself is :func:`photolab.models.training.finetune.run_finetune`,
 the same code ``photolab-cli train`` runs. The wizard is modeless; closing it cancels what still runs.
 
 Hook into the main window with one call after its menus exist: ``install_finetune_action(window)``.
@@ -35,7 +35,7 @@ def pixmap_from(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> QPixmap:
 
 
 def _thumbnail(path) -> np.ndarray | None:
-    from photolab.models.data import load_srgb8
+    from photolab.models.training.data import load_srgb8
 
     try:
         return load_srgb8(path, THUMBNAIL_SIDE)
@@ -45,7 +45,7 @@ def _thumbnail(path) -> np.ndarray | None:
 
 def scan_work(context, folder: str) -> tuple:
     """Job work: ``(report, {class: [thumbnail arrays]})`` for ``folder`` (a few thumbnails per class)."""
-    from photolab.models.data import scan_folder
+    from photolab.models.training.data import scan_folder
 
     report = scan_folder(folder, context=context.subtask(0.0, 0.9))
     thumbnails: dict[str, list[np.ndarray]] = {name: [] for name in report.classes}
@@ -61,15 +61,15 @@ def scan_work(context, folder: str) -> tuple:
 
 def train_work(context, manager, report, settings, on_epoch) -> tuple:
     """Job work: ``(outcome, {path: thumbnail})`` — the run, and thumbnails of its most confidently wrong images."""
-    from photolab.models.finetune import run_finetune
+    from photolab.models.training.finetune import run_finetune
 
     outcome = run_finetune(manager, report, settings, context, on_epoch)
     return outcome, {w.path: _thumbnail(w.path) for w in outcome.wrong}
 
 
 def save_work(context, manager, outcome, name: str, description: str):
-    """Job work: store the trained model (see :func:`photolab.models.finetune.save_outcome`)."""
-    from photolab.models.finetune import save_outcome
+    """Job work: store the trained model (see :func:`photolab.models.training.finetune.save_outcome`)."""
+    from photolab.models.training.finetune import save_outcome
 
     context.progress(0.1, f"Saving {name}")
     return save_outcome(manager, outcome, name, description)
@@ -122,15 +122,15 @@ class FinetuneWizard(QWizard):
 
     def filtered_report(self):
         """The scan report without the classes the user excluded (None before the scan has finished)."""
-        from photolab.models.finetune import without_classes
+        from photolab.models.training.finetune import without_classes
 
         if self.report is None:
             return None
         return without_classes(self.report, self.data_page.excluded())
 
     def settings(self):
-        """The run's :class:`~photolab.models.finetune.FinetuneSettings` as the pages show them now."""
-        from photolab.models.finetune import FinetuneSettings
+        """The run's :class:`~photolab.models.training.finetune.FinetuneSettings` as the pages show them now."""
+        from photolab.models.training.finetune import FinetuneSettings
 
         page = self.settings_page
         return FinetuneSettings(
@@ -241,7 +241,7 @@ class ResultsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Show the finished run's metrics."""
-        from photolab.models.finetune import STRATEGIES
+        from photolab.models.training.finetune import STRATEGIES
 
         outcome = self._wizard.outcome
         metrics = outcome.result.metrics
@@ -294,7 +294,7 @@ class ResultsPage(QWizardPage):
         self.save_button.setEnabled(True)
 
     def _check_name(self) -> None:
-        from photolab.models.card import ModelCardError, check_model_name
+        from photolab.models.store.card import ModelCardError, check_model_name
 
         try:
             check_model_name(self.name_edit.text())

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 from photolab.core.color import encode_srgb_integer
 from photolab.core.develop import Box, denoise
 from photolab.core.develop.white_balance import WhiteBalanceParams, target_multipliers
-from photolab.core.errors import PhotoLabError
+from photolab.core.errors import DenoiseError, PhotoLabError
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe
 from photolab.core.render import grown, output_size, region_around, render, steps
@@ -81,11 +81,10 @@ class NoiseCache:
             entry = self._entry
         if entry is not None and entry[0] is photo and entry[1] == before_denoise:
             return entry[2]
-        models = denoise._models()
         region = render(photo, recipe, stop_before=DENOISE)
         try:
             estimate = denoise.measure_noise(denoise.encode(region.pixels), region.metadata.noise_profile)
-        except models.DenoiseError:
+        except DenoiseError:
             estimate = None
         with self._lock:
             self._entry = (photo, before_denoise, estimate)

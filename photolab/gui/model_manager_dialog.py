@@ -25,7 +25,7 @@ from photolab.jobs import Job
 
 WEIGHTS_FILTER = "Model weights (*.safetensors *.pth *.pt *.bin);;All files (*)"
 FOLDER_KEY = "models/import_folder"
-MAX_NAME = 80  # characters in a model name (photolab.models.card.check_model_name)
+MAX_NAME = 80  # characters in a model name (photolab.models.store.card.check_model_name)
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ def free_name(name: str, taken: set[str]) -> str:
 def import_work(context, manager, path: str | Path, name: str | None = None):
     """Job work: import the weights at ``path`` (as ``name`` if given) and return the new entry, or
     :class:`NameTaken` when the name the model would get is in use (nothing is stored)."""
-    from photolab.models.importing import prepare_import
-    from photolab.models.manager import ModelStoreError
+    from photolab.models.store.importing import prepare_import
+    from photolab.models.store.manager import ModelStoreError
 
     try:
         return manager.import_file(path, name=name, context=context)
@@ -358,7 +358,7 @@ class ModelManagerDialog(QDialog):
 
     def choose_and_export(self) -> JobHandle | None:
         """Ask where to export the selected model and in which format (from the suffix)."""
-        from photolab.models.export import onnx_available
+        from photolab.models.store.export import onnx_available
 
         entry = self.selected_entry()
         if entry is None:
@@ -388,7 +388,7 @@ class ModelManagerDialog(QDialog):
 
     def start_download(self) -> JobHandle | None:
         """Download what the form names (catalogue entry or URL), checking the SHA-256 if one is given."""
-        from photolab.models.manager import download_job
+        from photolab.models.store.manager import download_job
 
         source = self.source.currentText().strip()
         if not source or self.download_handle is not None:

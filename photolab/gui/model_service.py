@@ -1,6 +1,6 @@
 """The window's side of the models: one ModelManager, the chosen model and device, inference as Jobs.
 
-``ModelService`` holds the :class:`~photolab.models.manager.ModelManager` and the model the window uses
+``ModelService`` holds the :class:`~photolab.models.store.manager.ModelManager` and the model the window uses
 (remembered in QSettings). Importing torch takes seconds, so the manager is created by a background job the
 first time a panel needs it (``start()``), unless one is passed in (tests do); a remembered GPU starts it at
 once. Until then, and whenever the store changes, ``models_changed`` tells the selectors to refill. The
@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Any, Callable
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from photolab.core.develop import denoise as denoise_step
 from photolab.core.photo import Photo
 from photolab.core.recipe import Recipe
 from photolab.core.render import PrefixCache, render
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.jobs import Job
+from photolab.services import install_models
 
 if TYPE_CHECKING:  # torch is imported only when the manager is created
     from photolab.models.inference import ModelEntry
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
 
 CURRENT_KEY = "models/current"
 DEVICE_KEY = "models/device"
@@ -84,7 +84,7 @@ class CurrentPhoto(QObject):
 
 
 def _create_manager(context, device: str) -> "ModelManager":
-    from photolab.models.manager import ModelManager, ModelStoreError
+    from photolab.models.store.manager import ModelManager, ModelStoreError
 
     manager = ModelManager()
     try:
@@ -118,6 +118,7 @@ class ModelService(QObject):
         self._loading: JobHandle | None = None
         self._entries: list = []
         self._current = ""
+        install_models(manager)  # until the manager exists, the denoiser runs on a default one (the CPU)
         if manager is not None:
             self._apply_remembered_device()
             self._refill()
@@ -146,21 +147,16 @@ class ModelService(QObject):
 
     def _on_manager(self, manager: "ModelManager") -> None:
         self._manager = manager
-        self._denoise_on_manager_device()
+        install_models(manager)  # the denoise step now loads through this manager, on its device
         self._refill()
 
     def _apply_remembered_device(self) -> None:
-        from photolab.models.manager import ModelStoreError
+        from photolab.models.store.manager import ModelStoreError
 
         try:
             self._manager.set_device(str(self.settings.value(DEVICE_KEY, str(self._manager.device))))
         except ModelStoreError:
             pass
-        self._denoise_on_manager_device()
-
-    def _denoise_on_manager_device(self) -> None:
-        """The denoise step's device (``RUNTIME``, which every render reads) is the manager's, as checked."""
-        denoise_step.RUNTIME.device = str(self._manager.device)
 
     # --- the models --------------------------------------------------------------------------------------
     def entries(self) -> list["ModelEntry"]:
@@ -174,7 +170,7 @@ class ModelService(QObject):
     def default_base(self) -> str:
         """The name of the suggested starting point for fine-tuning (``manager.suggested_base``), else of the
         first model ('' when nothing is installed)."""
-        from photolab.models.manager import suggested_base
+        from photolab.models.store.manager import suggested_base
 
         base = suggested_base(self._entries) or (self._entries[0] if self._entries else None)
         return base.name if base else ""
@@ -220,7 +216,7 @@ class ModelService(QObject):
     # --- the device -------------------------------------------------------------------------------------
     def devices(self) -> list[str]:
         """Devices models can run on here (``cpu``, and ``cuda`` with a GPU)."""
-        from photolab.models.manager import available_devices
+        from photolab.models.store.manager import available_devices
 
         return available_devices()
 
@@ -233,7 +229,6 @@ class ModelService(QObject):
         available."""
         if self._manager is not None:
             self._manager.set_device(device)
-            self._denoise_on_manager_device()
         self.settings.setValue(DEVICE_KEY, device)
         self.device_changed.emit(device)
         self.current_changed.emit(self._current)  # results on the old device are stale

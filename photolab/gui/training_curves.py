@@ -42,7 +42,7 @@ class TrainingCurves(QWidget):
         self.update()
 
     def add_epoch(self, metrics) -> None:
-        """Append one epoch's :class:`~photolab.models.training.EpochMetrics` and repaint."""
+        """Append one epoch's :class:`~photolab.models.training.training.EpochMetrics` and repaint."""
         self.epochs.append(metrics)
         self.planned = max(self.planned, metrics.epoch)
         self.update()

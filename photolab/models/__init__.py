@@ -1,7 +1,9 @@
-"""Torch networks and their runtime (no Qt here): the SE-ResNet family, timm importers, attention probes.
+"""Torch networks and their runtime (no Qt here), laid out like timm: ``layers/`` (the SE block), ``archs/`` (one
+family per module), ``registry`` (``create_model(name)``), ``store/`` (ModelManager: cards, weights, cache,
+device, checksum; import, download, export), ``training/`` and the inference modules.
 
-``create_model`` and ``list_models`` are re-exported lazily from :mod:`photolab.models.se`, so importing this
-package (e.g. for :class:`ModelImportError`) does not import torch.
+``create_model`` and ``list_models`` are re-exported lazily from :mod:`photolab.models.registry`, so importing
+this package (e.g. for :class:`ModelImportError`) does not import torch.
 """
 
 from photolab.core.errors import PhotoLabError
@@ -19,7 +21,7 @@ class ModelImportError(PhotoLabError, ValueError):
 
 def __getattr__(name: str):
     if name in ("create_model", "list_models"):
-        from photolab.models import se
+        from photolab.models import registry
 
-        return getattr(se, name)
+        return getattr(registry, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,10 +22,11 @@ from photolab.core.photo import Photo
 from photolab.models import ModelImportError
 from photolab.models.analysis.cam import class_activation_map
 from photolab.models.analysis.excitation import ExcitationProbe
-from photolab.models.card import ModelCard, sha256_file
+from photolab.models.store.card import ModelCard, sha256_file
 from photolab.models.preprocess import PreparedImage, prepare
-from photolab.models.se import SEResNet, create_model
-from photolab.models.timm_import import load_state_dict_checked
+from photolab.models.archs.seresnet import SEResNet
+from photolab.models.registry import create_model
+from photolab.models.store.timm_import import load_state_dict_checked
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from PIL import Image
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import Photo
-from photolab.models.card import Preprocessing
+from photolab.models.store.card import Preprocessing
 
 MIN_SIDE = 16
 """Smallest image side (pixels) a classifier is fed; smaller images carry too little to classify."""

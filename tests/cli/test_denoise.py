@@ -251,3 +251,23 @@ def test_device_auto_is_accepted_like_classify(small_png, tmp_path, capsys):
     assert main(["denoise", str(small_png), "-o", str(tmp_path / "x.png"), "--sigma", "5", "--device", "auto"]) == 0
     with pytest.raises(SystemExit):
         main(["denoise", str(small_png), "-o", str(tmp_path / "y.png"), "--device", "tpu"])
+
+
+def test_the_device_option_reaches_the_denoiser(small_png, tmp_path, monkeypatch):
+    """--device cuda (here a GPU torch only pretends to have) is the device the ModelManager loads the network on."""
+    import torch
+
+    from photolab.models.store.manager import ModelManager
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    devices = []
+    real_load = ModelManager.load_denoiser
+
+    def load(manager, name="", device=None):
+        devices.append(str(device if device is not None else manager.device))
+        return real_load(manager, name, "cpu")  # the network itself stays on the CPU this machine has
+
+    monkeypatch.setattr(ModelManager, "load_denoiser", load)
+    assert main(["denoise", str(small_png), "-o", str(tmp_path / "x.png"), "--sigma", "5", "--device", "cuda"]) == 0
+    assert main(["denoise", str(small_png), "-o", str(tmp_path / "y.png"), "--sigma", "5"]) == 0
+    assert devices == ["cuda", "cpu"]

@@ -13,9 +13,9 @@ import torch
 
 from photolab.cli import models as cli_models
 from photolab.cli import main as cli_main
-from photolab.models import manager as manager_module
-from photolab.models.card import Preprocessing
-from photolab.models.manager import ModelManager
+from photolab.models.store import manager as manager_module
+from photolab.models.store.card import Preprocessing
+from photolab.models.store.manager import ModelManager
 from tests.models.store_utils import TINY_CLASSES, Resource, loopback_server, save_safetensors, tiny_model
 
 torch.set_num_threads(1)

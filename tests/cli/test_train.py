@@ -1,8 +1,7 @@
-"""photolab-cli train and the fine-tuning glue (photolab.models.finetune) on tiny generated folders."""
+"""photolab-cli train and the fine-tuning glue (photolab.models.training.finetune) on tiny generated folders."""
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import shutil
@@ -15,13 +14,13 @@ from PIL import Image
 
 from photolab.cli import main
 from photolab.jobs import Job, JobState
-from photolab.models import data as data_module
-from photolab.models import manager as manager_module
-from photolab.models.card import Preprocessing
-from photolab.models.data import scan_folder
-from photolab.models.finetune import (FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy,
-                                      run_finetune, save_outcome, train_config, without_classes)
-from photolab.models.manager import ModelManager
+from photolab.models.training import data as data_module
+from photolab.models.store import manager as manager_module
+from photolab.models.store.card import Preprocessing
+from photolab.models.training.data import scan_folder
+from photolab.models.training.finetune import (FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy,
+                                               run_finetune, save_outcome, train_config, without_classes)
+from photolab.models.store.manager import ModelManager
 from tests.models.store_utils import tiny_model
 
 torch.set_num_threads(2)

@@ -13,11 +13,12 @@ import pytest
 from photolab.core import io
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
 from photolab.core.develop import denoise as denoise_op
+from photolab.core.noise_profile import MAX_SIGMA
 from photolab.core.develop.denoise import DenoiseParams, decode, encode
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.params import param_spec
 from photolab.core.develop.geometry import CropParams
-from photolab.core.errors import RecipeError
+from photolab.core.errors import DenoiseError, RecipeError
 from photolab.core.photo import Photo, downscaled
 from photolab.core.quality import psnr
 from photolab.core.recipe import Recipe, load_sidecar, save_sidecar
@@ -39,10 +40,10 @@ def test_denoise_runs_right_after_crop():
     assert OPERATIONS_BY_NAME["denoise"].params_type is DenoiseParams
 
 
-def test_the_limits_are_the_models():
-    models = pytest.importorskip("photolab.models.denoise")
-    assert param_spec(DenoiseParams, "sigma").range == (0.0, models.MAX_SIGMA)
-    assert denoise_op.DEFAULT_TILE % models.ALIGN == 0 and denoise_op.DEFAULT_MARGIN % models.ALIGN == 0
+def test_the_tiles_fit_the_network_and_the_strength_is_the_cores_limit():
+    network = pytest.importorskip("photolab.models.archs.denoise_unet")
+    assert param_spec(DenoiseParams, "sigma").range == (0.0, MAX_SIGMA)
+    assert denoise_op.DEFAULT_TILE % network.ALIGN == 0 and denoise_op.DEFAULT_MARGIN % network.ALIGN == 0
 
 
 def test_params_defaults_and_validation():
@@ -114,11 +115,35 @@ def test_highlight_headroom_survives():
 
 def test_the_model_is_named_in_the_error_when_missing(tmp_path):
     photo, _ = noisy_photo()
-    models = pytest.importorskip("photolab.models.denoise")
-    with pytest.raises(models.DenoiseError, match="no-such-model"):
+    with pytest.raises(DenoiseError, match="no-such-model"):
         OPERATIONS_BY_NAME["denoise"].apply(photo, DenoiseParams(10, model="no-such-model"))
-    with pytest.raises(models.DenoiseError, match="gone.safetensors"):
+    with pytest.raises(DenoiseError, match="gone.safetensors"):
         OPERATIONS_BY_NAME["denoise"].apply(photo, DenoiseParams(10, model=str(tmp_path / "gone.safetensors")))
+
+
+class FakeDenoiser:
+    """Stands in for a model: halves the distance to mid-grey, and says how it was asked."""
+
+    name = "fake"
+
+    def __call__(self, srgb, sigma_map, *, tile, margin, progress=None):
+        self.options = dict(tile=tile, margin=margin)
+        return (srgb + 0.5) / 2
+
+
+def test_the_step_denoises_with_the_registered_loader(monkeypatch):
+    asked, fake = [], FakeDenoiser()
+    monkeypatch.setattr(denoise_op, "_loader", None)
+    photo, _ = noisy_photo()
+    with pytest.raises(DenoiseError, match="model runtime is not installed"):
+        denoise_op.apply(photo, DenoiseParams(10))
+    denoise_op.register_denoiser_loader(lambda model, device: asked.append((model, device)) or fake)
+    srgb = encode(photo.pixels)
+    result = denoise_op.denoise_srgb(srgb, DenoiseParams(10, model="mine"), device="cuda", tile=128)
+    np.testing.assert_allclose(result, (srgb + 0.5) / 2)
+    denoise_op.apply(photo, DenoiseParams(10))
+    assert asked == [("mine", "cuda"), ("", None)]  # "": the default model, None: the runtime's device
+    assert fake.options == dict(tile=denoise_op.RUNTIME.tile, margin=denoise_op.RUNTIME.margin)
 
 
 # --- proxies ----------------------------------------------------------------------------------------------
@@ -185,15 +210,15 @@ def test_render_reports_progress_tile_by_tile(small_tiles):
 
 
 def test_cancelling_a_render_job_stops_denoising_between_tiles(small_tiles, monkeypatch):
-    models = pytest.importorskip("photolab.models.denoise")
+    network = pytest.importorskip("photolab.models.archs.denoise_unet")
     tiles = []
-    real_forward = models.DenoiseUNet.forward
+    real_forward = network.DenoiseUNet.forward
 
     def counting_forward(self, *args):
         tiles.append(1)
         return real_forward(self, *args)
 
-    monkeypatch.setattr(models.DenoiseUNet, "forward", counting_forward)
+    monkeypatch.setattr(network.DenoiseUNet, "forward", counting_forward)
     photo, _ = noisy_photo(15)
     recipe = Recipe().with_params("denoise", DenoiseParams(15))
     job = Job(lambda context: render(photo, recipe, progress=context.progress), title="Rendering")
@@ -206,6 +231,6 @@ def test_cancelling_a_render_job_stops_denoising_between_tiles(small_tiles, monk
 # --- layering ---------------------------------------------------------------------------------------------
 
 def test_core_does_not_import_torch_until_denoising_runs():
-    code = ("import sys; import photolab.core.recipe, photolab.core.pipeline, photolab.core.develop.denoise; "
+    code = ("import sys; import photolab.core.recipe, photolab.services, photolab.core.develop.denoise; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

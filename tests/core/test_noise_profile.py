@@ -17,6 +17,7 @@ from photolab.core.color import decode_srgb_integer
 from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.denoise import encode, estimate_params, noise_map
 from photolab.core.develop.geometry import CropParams, OrientParams
+from photolab.core.noise_estimate import estimate_noise
 from photolab.core.photo import NoiseProfile, Photo, downscaled
 from photolab.core.recipe import Recipe
 from photolab.core.render import render
@@ -85,9 +86,8 @@ def test_auto_reads_the_noise_of_the_developed_raw(tmp_path, clean_photo, a, b):
     params, estimate = estimate_params(encode(photo.pixels), profile=photo.metadata.noise_profile)
     assert params.adaptive and params.sigma == estimate.sigma
     assert params.sigma == pytest.approx(truth, rel=0.3)  # at the time of writing: 0.85-0.94 of it
-    models = pytest.importorskip("photolab.models.denoise")
     # the developed image's finest scale alone reads a third of it: what the profile is for
-    assert models.estimate_noise(np.clip(encode(photo.pixels), 0, 1)).sigma < 0.5 * truth
+    assert estimate_noise(np.clip(encode(photo.pixels), 0, 1)).sigma < 0.5 * truth
 
 
 @pytest.mark.parametrize("a, b", LEVELS)
@@ -201,12 +201,6 @@ def test_the_map_is_the_same_in_bands_and_whole():
     profile = NoiseProfile(0.01, 1e-4, 0.01, 1e-4, 1.0)
     whole = noise_profile.poisson_gaussian_map(cv2.GaussianBlur(srgb, (0, 0), 1.5), 0.01, 1e-4)
     np.testing.assert_allclose(noise_profile.profile_map(srgb, profile), whole, rtol=1e-6, atol=1e-8)
-
-
-def test_the_models_map_and_limit_are_the_cores():
-    models = pytest.importorskip("photolab.models.denoise")
-    assert models.poisson_gaussian_map is noise_profile.poisson_gaussian_map
-    assert models.MAX_SIGMA is noise_profile.MAX_SIGMA
 
 
 def test_measuring_the_noise_needs_no_torch():

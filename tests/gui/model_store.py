@@ -23,14 +23,14 @@ INPUT_SIZE = 64
 
 def manager_for(folder):
     """A ModelManager over ``folder``'s user store, with an empty built-in folder."""
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
 
     return ModelManager(data_dir=folder, builtin_dir=folder / "no-builtins")
 
 
 @pytest.fixture(scope="session")
 def seeded_store(tmp_path_factory):
-    from photolab.models.card import Preprocessing
+    from photolab.models.store.card import Preprocessing
 
     folder = tmp_path_factory.mktemp("model-store")
     manager_for(folder).save_model(tiny_model(seed=0), MODEL, CLASSES,

@@ -162,7 +162,7 @@ def dataset(tmp_path):
 
 def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, manager, dataset):
     from photolab.models.analysis.specificity import class_specificity, stage_specificity
-    from photolab.models.data import load_srgb8
+    from photolab.models.training.data import load_srgb8
 
     tab = view.class_tab
     view.tabs.setCurrentWidget(tab)
@@ -294,7 +294,7 @@ def test_the_view_and_the_cli_read_an_edited_photo_file_alike(qtbot, view, manag
     """Photo B from a file, the CLI and the export all use the photo with its sidecar's edits, in one JSON shape."""
     from photolab.cli import main
     from photolab.core.recipe import Recipe, save_sidecar
-    from photolab.models import manager as manager_module
+    from photolab.models.store import manager as manager_module
 
     photo = write_photo(tmp_path / "edited.png", seed=4)
     save_sidecar(photo, Recipe().with_params("exposure", ExposureParams(ev=-2.0)))
@@ -318,7 +318,7 @@ def test_the_view_and_the_cli_read_an_edited_photo_file_alike(qtbot, view, manag
 def test_the_cli_class_average_gives_the_views_numbers(qtbot, view, manager, dataset, monkeypatch, capsys):
     """``photolab-cli attention IN --class-average FOLDER --json`` and the Class Average tab: one JSON."""
     from photolab.cli import main
-    from photolab.models import manager as manager_module
+    from photolab.models.store import manager as manager_module
 
     tab = view.class_tab
     tab.analyse(str(dataset))

@@ -28,7 +28,11 @@ from photolab.gui.export_dialog import ExportRequest
 from photolab.gui.loupe_render import CONTEXT, LoupeRequest, NoiseCache, local_recipe, render_loupe
 from photolab.gui.rendering import render_for_display
 from photolab.jobs import Job, JobState
-from photolab.models import denoise as models
+from photolab.core.develop import denoise as denoise_step
+from photolab.core.errors import DenoiseError
+from photolab.models.archs.denoise_unet import DenoiseUNet
+from photolab.models.denoise import DEFAULT_DENOISER, Denoiser
+from photolab.models.store.manager import ModelManager
 
 from .conftest import image_array, open_and_wait, scene_image, wait_until_shown
 from .model_store import make_window, manager, manager_for, seeded_store  # noqa: F401 - fixtures
@@ -43,12 +47,14 @@ def one_thread():
 
 
 class TinyDenoiser:
-    """What ``load_denoiser`` returns in these tests: a small random network that counts its tiles."""
+    """What ``ModelManager.load_denoiser`` returns in these tests: a small random network that counts its tiles
+    and records the device each load was for."""
 
     def __init__(self) -> None:
         torch.manual_seed(0)
-        self.model = models.DenoiseUNet((8, 16, 32), 1).eval()
+        self.model = DenoiseUNet((8, 16, 32), 1).eval()
         self.tiles = 0
+        self.devices: list[str] = []
         self.delay_s = 0.0  # per tile, to make a render slow enough to cancel
         self.threads: set[str] = set()
         self.model.register_forward_pre_hook(self._on_tile)
@@ -59,20 +65,22 @@ class TinyDenoiser:
         if self.delay_s:
             time.sleep(self.delay_s)
 
-    def load(self, name=models.DEFAULT_DENOISER, **kwargs):
+    def load(self, manager: ModelManager, name="", device=None):
         if str(name).endswith(".safetensors"):  # a file named in the recipe: the real loader
-            return real_load_denoiser(name, **kwargs)
-        return models.Denoiser(str(name), self.model)
+            return real_load_denoiser(manager, name, device)
+        self.devices.append(str(device if device is not None else manager.device))
+        return Denoiser(str(name or DEFAULT_DENOISER), self.model)  # a CPU network: it runs where it lives
 
 
-real_load_denoiser = models.load_denoiser
+real_load_denoiser = ModelManager.load_denoiser
 
 
 @pytest.fixture
 def tiny_denoiser(monkeypatch, one_thread) -> TinyDenoiser:
     tiny = TinyDenoiser()
-    monkeypatch.setattr(models, "load_denoiser", tiny.load)
-    monkeypatch.setattr(models, "list_denoisers", lambda *args, **kwargs: [models.DEFAULT_DENOISER])
+    monkeypatch.setattr(ModelManager, "load_denoiser", lambda manager, name="", device=None:
+                        tiny.load(manager, name, device))
+    monkeypatch.setattr(ModelManager, "list_denoisers", lambda manager: [DEFAULT_DENOISER])
     return tiny
 
 
@@ -153,8 +161,9 @@ def test_model_selector_only_when_there_is_a_choice(panel):
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, monkeypatch):
     measured = []
-    real_estimate = models.estimate_noise
-    monkeypatch.setattr(models, "estimate_noise", lambda srgb: measured.append(srgb.shape[:2]) or real_estimate(srgb))
+    real_estimate = denoise_step.estimate_noise
+    monkeypatch.setattr(denoise_step, "estimate_noise",
+                        lambda srgb: measured.append(srgb.shape[:2]) or real_estimate(srgb))
     rng = np.random.default_rng(3)
     gradient = np.linspace(0.02, 0.8, 420, dtype=np.float32)[None, :, None]
     photo = Photo(np.clip(gradient + rng.normal(0, 0.03, (300, 420, 3)).astype(np.float32), 0, 1))
@@ -184,7 +193,7 @@ def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, m
 
 def test_auto_and_the_loupe_follow_a_raw_photos_noise_profile(tiny_denoiser, monkeypatch):
     """A camera RAW photo's noise comes from its profile (measured on the mosaic), never from its pixels."""
-    monkeypatch.setattr(models, "estimate_noise", lambda srgb: pytest.fail("the image was measured"))
+    monkeypatch.setattr(denoise_step, "estimate_noise", lambda srgb: pytest.fail("the image was measured"))
     rng = np.random.default_rng(4)
     gradient = np.linspace(0.01, 0.7, 420, dtype=np.float32)[None, :, None]
     profile = NoiseProfile(0.004, 2e-5, 0.004, 2e-5, 1.0)
@@ -240,13 +249,13 @@ def test_other_edits_reuse_the_denoised_preview(qtbot, window, noisy_photo, tiny
 
 def test_auto_measures_the_full_photo_in_the_background(qtbot, window, noisy_photo, tiny_denoiser, monkeypatch):
     threads = []
-    real_estimate = models.estimate_noise
+    real_estimate = denoise_step.estimate_noise
 
     def estimate(srgb, *args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return real_estimate(srgb, *args, **kwargs)
 
-    monkeypatch.setattr(models, "estimate_noise", estimate)
+    monkeypatch.setattr(denoise_step, "estimate_noise", estimate)
     open_and_wait(qtbot, window, noisy_photo)
     window.develop.denoise.auto_button.click()
     qtbot.waitUntil(lambda: window.document.recipe.get("denoise").sigma > 0, timeout=15000)
@@ -362,9 +371,9 @@ def test_damaged_weights_are_reported_once_and_the_photo_still_shows(qtbot, wind
 def test_missing_weights_fail_an_export_and_auto_errors_become_dialogs(qtbot, window, noisy_photo, tmp_path,
                                                                        recorded_dialogs, monkeypatch, one_thread):
     def missing(*args, **kwargs):
-        raise models.DenoiseError("the denoiser weights /nowhere/photolab-denoise-unet.safetensors are missing")
+        raise DenoiseError("the denoiser weights /nowhere/photolab-denoise-unet.safetensors are missing")
 
-    monkeypatch.setattr(models, "load_denoiser", missing)
+    monkeypatch.setattr(ModelManager, "load_denoiser", missing)
     open_and_wait(qtbot, window, noisy_photo)
     window.apply_edit(denoised(10), "Denoise")
     wait_until_shown(qtbot, window)
@@ -374,9 +383,9 @@ def test_missing_weights_fail_an_export_and_auto_errors_become_dialogs(qtbot, wi
     assert any("are missing" in error for error in recorded_dialogs.errors)
 
     def no_estimate(srgb, *args, **kwargs):
-        raise models.DenoiseError("the image is too small to estimate its noise")
+        raise DenoiseError("the image is too small to estimate its noise")
 
-    monkeypatch.setattr(models, "estimate_noise", no_estimate)
+    monkeypatch.setattr(denoise_step, "estimate_noise", no_estimate)
     recipe = window.document.recipe
     assert window.denoise_tools.estimate() is not None
     assert not window.develop.denoise.auto_button.isEnabled()  # one measurement at a time
@@ -411,47 +420,39 @@ def test_auto_and_the_loupe_wait_for_the_full_photo(qtbot, window, noisy_photo, 
 
 @pytest.fixture
 def fake_gpu(monkeypatch):
-    """torch says a GPU is there (the CI has none): a device choice of "cuda" is accepted. The denoise step's
-    settings are this test's own."""
-    from photolab.core.develop import denoise as denoise_step
-
+    """torch says a GPU is there (the CI has none): a device choice of "cuda" is accepted."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(denoise_step, "RUNTIME", denoise_step.DenoiseRuntime())
-    return denoise_step
 
 
 def test_the_device_chosen_in_the_model_manager_runs_the_denoiser(qtbot, settings, manager, fake_gpu,
-                                                                  tiny_denoiser, noisy_photo, monkeypatch):
-    devices = []
-
-    def load(name=models.DEFAULT_DENOISER, **kwargs):
-        devices.append(str(kwargs.get("device")))
-        return tiny_denoiser.load(name, **kwargs)  # a CPU network: denoise_array runs where it lives
-
-    monkeypatch.setattr(models, "load_denoiser", load)
+                                                                  tiny_denoiser, noisy_photo):
     window = make_window(qtbot, settings, manager)
     open_and_wait(qtbot, window, noisy_photo)
     window.show_model_manager().set_device("cuda")
     assert window.models.device() == "cuda" and settings.value("models/device") == "cuda"
     set_strength(window, 10.0)
     wait_until_shown(qtbot, window)
-    assert devices and set(devices) == {"cuda"}
+    assert tiny_denoiser.devices and set(tiny_denoiser.devices) == {"cuda"}
     window.model_manager_dialog.set_device("cpu")
     set_strength(window, 20.0)
     wait_until_shown(qtbot, window)
-    assert devices[-1] == "cpu"
+    assert tiny_denoiser.devices[-1] == "cpu"
 
 
 def test_a_remembered_device_reaches_the_denoiser_when_it_is_there(qtbot, settings, tmp_path, fake_gpu,
-                                                                    monkeypatch):
+                                                                    tiny_denoiser, monkeypatch):
+    def step_device() -> str:
+        denoise_step.load_denoiser()  # as the denoise step loads it, through the installed model runtime
+        return tiny_denoiser.devices[-1]
+
     settings.setValue("models/device", "cuda")
     make_window(qtbot, settings, manager_for(tmp_path / "store"))
-    assert fake_gpu.RUNTIME.device == "cuda"
+    assert step_device() == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the GPU is gone: the CPU it is
     make_window(qtbot, settings, manager_for(tmp_path / "store"))
-    assert fake_gpu.RUNTIME.device == "cpu"
+    assert step_device() == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(tmp_path / "data"))
     window = make_window(qtbot, settings, None)  # the manager is made in the background, at once for a GPU
     qtbot.waitUntil(lambda: window.models.is_ready, timeout=20000)
-    assert fake_gpu.RUNTIME.device == "cuda"
+    assert step_device() == "cuda" and window.models.manager.device.type == "cuda"

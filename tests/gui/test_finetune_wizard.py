@@ -14,8 +14,8 @@ from photolab.gui.jobs import JobRunner
 from photolab.gui.model_manager_dialog import card_html
 from photolab.gui.model_service import ModelService
 from photolab.gui.training_curves import TrainingCurves
-from photolab.models import manager as manager_module
-from photolab.models.training import EpochMetrics
+from photolab.models.store import manager as manager_module
+from photolab.models.training.training import EpochMetrics
 from tests.cli.test_train import make_folder, seed_store
 
 from .model_store import make_window
@@ -215,7 +215,7 @@ def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tm
 
 def test_a_builtin_backbone_is_the_suggested_base_and_not_a_classify_choice(qtbot, settings, tmp_path):
     from photolab.gui.model_service import ModelSelector
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
     from tests.models.store_utils import tiny_model
 
     staging = ModelManager(data_dir=tmp_path / "staging", builtin_dir=tmp_path / "none")

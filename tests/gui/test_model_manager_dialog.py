@@ -26,7 +26,7 @@ def store(tmp_path, seeded_store):
                      training={"data": {"root": "/photos/pets", "counts": {"cat": 40, "dog": 41, "bird": 39}},
                                "metrics": {"val_accuracy": 0.9125, "per_class": {"cat": {"recall": 1.0}}}})
     shutil.move(tmp_path / "maker" / "models", tmp_path / "builtin")
-    from photolab.models.manager import ModelManager
+    from photolab.models.store.manager import ModelManager
 
     return ModelManager(data_dir=tmp_path / "store", builtin_dir=tmp_path / "builtin")
 
@@ -233,7 +233,7 @@ def test_catalogue_entries_show_their_checksum(dialog):
 
 
 def test_exports_and_explains_what_cannot_be_exported(qtbot, dialog, recorded_dialogs, tmp_path, store):
-    from photolab.models.export import onnx_available
+    from photolab.models.store.export import onnx_available
 
     dialog.export(MODEL, tmp_path / "tiny.safetensors")
     wait_for_jobs(qtbot, dialog)

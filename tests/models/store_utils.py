@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from photolab.models.se import create_model
-from photolab.models.timm_import import LEGACY_RENAMES
+from photolab.models.archs.seresnet import create_model
+from photolab.models.store.timm_import import LEGACY_RENAMES
 
 TINY_ARCH = "seresnet18"
 TINY_CLASSES = ("cat", "dog", "bird")

@@ -1,23 +1,20 @@
-"""The learned denoiser: tiled inference, noise estimation, what the shipped weights do, and bad weight files."""
+"""The learned denoiser: tiled inference and what the shipped weights do (loaded through the ModelManager)."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import torch
-from safetensors.torch import save_file
 
+from photolab.core.noise_estimate import estimate_noise
 from photolab.core.quality import psnr
-from photolab.models.denoise import (DEFAULT_DENOISER, DENOISE_MODELS_DIR, DenoiseError, DenoiseUNet, NoiseEstimate,
-                                     check_sigma, denoise_array, estimate_noise, load_denoiser)
+from photolab.models.denoise import denoise_array
+from photolab.models.store.manager import ModelManager
 from utils.images import load_fixture
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_denoiser().model
+    return ModelManager().load_denoiser().model
 
 
 def fixture_srgb(name: str = "mountain_forest") -> np.ndarray:
@@ -101,143 +98,3 @@ def test_denoising_with_the_estimated_noise_improves_psnr_too(model):
     estimate = estimate_noise(noisy)
     denoised = np.clip(denoise_array(model, noisy, estimate.map_for(noisy)), 0, 1)
     assert psnr(denoised, clean) >= psnr(noisy, clean) + 3.0
-
-
-# --- noise estimation -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("sigma", [10.0, 30.0])
-def test_estimate_noise_recovers_a_known_sigma(sigma):
-    estimate = estimate_noise(add_noise(smooth_image(), sigma, seed=int(sigma)))
-    assert estimate.sigma == pytest.approx(sigma, rel=0.15)
-
-
-def test_a_large_photo_is_measured_in_regions_spread_over_it():
-    large = add_noise(np.tile(smooth_image(), (14, 12, 1)), 20)  # 2240 x 2688: 4 x 4 regions of 514 px
-    estimate = estimate_noise(large)
-    assert estimate.sigma == pytest.approx(20, rel=0.15) and len(estimate.levels) >= 4
-
-
-def test_estimate_noise_handles_clipping_in_a_noisy_photo():
-    """Dark and bright blocks of a noisy photo all hold a few clipped samples; they still count."""
-    clean = fixture_srgb("dandelion")
-    assert estimate_noise(add_noise(clean, 30)).sigma == pytest.approx(30, rel=0.15)
-    assert estimate_noise(add_noise(clean, 50)).sigma > 35
-
-
-def test_estimate_noise_accepts_integers_and_finds_little_noise_in_a_clean_photo():
-    clean = load_fixture("wine_table")
-    assert estimate_noise(clean).sigma < 3.0
-    assert estimate_noise(clean).sigma == pytest.approx(estimate_noise(clean.astype(np.float32) / 255).sigma)
-
-
-def test_estimate_noise_follows_signal_dependent_noise():
-    clean = smooth_image()
-    brightness = clean.mean(axis=2, keepdims=True)
-    noise = np.random.default_rng(1).normal(0.0, 1.0, clean.shape) * (4 + 40 * (brightness - 0.3)) / 255
-    estimate = estimate_noise(np.clip(clean + noise, 0, 1).astype(np.float32))
-    assert len(estimate.levels) >= 3
-    assert estimate.sigmas[-1] > 1.5 * estimate.sigmas[0]
-    level_map = estimate.map_for(clean, strength=20.0)
-    assert level_map.shape == clean.shape[:2]
-    dark, bright = clean.mean(axis=2) < 0.4, clean.mean(axis=2) > 0.6
-    assert level_map[bright].mean() > level_map[dark].mean()
-
-
-def test_noise_maps_without_a_measured_function_are_uniform():
-    image = np.zeros((10, 12, 3), np.float32)
-    assert np.all(NoiseEstimate(12.0).map_for(image) == np.float32(12 / 255))
-    assert np.all(NoiseEstimate(12.0).map_for(image, 30.0) == np.float32(30 / 255))
-    # no noise found but a function measured: the strength asked for, everywhere
-    flat = NoiseEstimate(0.0, (0.2, 0.8), (0.0, 0.0))
-    assert np.allclose(flat.map_for(image, 15.0), 15 / 255)
-
-
-def test_estimate_noise_refuses_tiny_images():
-    with pytest.raises(DenoiseError, match="too small"):
-        estimate_noise(np.zeros((20, 20, 3), np.float32))
-
-
-# --- sigma and weight files --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("bad", [-1, 100.5, float("nan"), "strong"])
-def test_check_sigma_refuses_levels_out_of_range(bad):
-    with pytest.raises(DenoiseError, match="noise level"):
-        check_sigma(bad)
-
-
-def test_check_sigma_accepts_the_range():
-    assert check_sigma(0) == 0.0 and check_sigma("25") == 25.0 and check_sigma(100) == 100.0
-
-
-def test_shipped_denoiser_has_a_card_that_matches_the_network():
-    denoiser = load_denoiser(DEFAULT_DENOISER)
-    assert denoiser.name == DEFAULT_DENOISER
-    assert denoiser.card["architecture"]["widths"] == list(denoiser.model.widths)
-    assert denoiser.path == DENOISE_MODELS_DIR / f"{DEFAULT_DENOISER}.safetensors"
-    assert load_denoiser(DEFAULT_DENOISER) is denoiser  # cached
-
-
-def test_missing_weights_name_the_file(tmp_path):
-    missing = tmp_path / "gone.safetensors"
-    with pytest.raises(DenoiseError, match="gone.safetensors"):
-        load_denoiser(missing)
-
-
-def test_unknown_names_list_the_known_ones(tmp_path):
-    with pytest.raises(DenoiseError, match=DEFAULT_DENOISER):
-        load_denoiser("no-such-denoiser")
-
-
-@pytest.fixture
-def small_weights(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "small.safetensors"
-    save_file(DenoiseUNet((8, 16, 32), 1).state_dict(), str(path))
-    return path
-
-
-def test_truncated_weights_name_the_file(tmp_path, small_weights):
-    data = small_weights.read_bytes()
-    truncated = tmp_path / "cut.safetensors"
-    truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DenoiseError, match="cut.safetensors.*not a readable safetensors"):
-        load_denoiser(truncated)
-
-
-def test_truncated_weights_fail_the_cards_checksum(tmp_path, small_weights):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    data = small_weights.read_bytes()
-    (folder / "mine.safetensors").write_bytes(data[:-100])
-    card = {"architecture": {"widths": [8, 16, 32], "bottleneck": 1}, "weights": {"sha256": "0" * 64}}
-    (folder / "mine.json").write_text(json.dumps(card))
-    with pytest.raises(DenoiseError, match="mine.safetensors is damaged or truncated"):
-        load_denoiser("mine", folder=folder)
-
-
-def test_weights_of_another_architecture_name_the_file_and_the_difference(small_weights, tmp_path):
-    with pytest.raises(DenoiseError, match="small.safetensors holds weights of another architecture: .*shape|missing"):
-        load_denoiser(small_weights)  # no card: the default widths, which these weights do not have
-    other = tmp_path / "other.safetensors"
-    save_file({"conv.weight": torch.zeros(3, 3)}, str(other))
-    with pytest.raises(DenoiseError, match="other.safetensors holds weights of another architecture.*unexpected"):
-        load_denoiser(other)
-
-
-def test_a_card_describes_the_network_to_build(tmp_path, small_weights):
-    card = {"architecture": {"widths": [8, 16, 32], "bottleneck": 1}}
-    small_weights.with_suffix(".json").write_text(json.dumps(card))
-    denoiser = load_denoiser(small_weights)
-    assert denoiser.model.widths == (8, 16, 32) and denoiser.name == "small"
-    small_weights.with_suffix(".json").write_text("[1, 2]")
-    (tmp_path / "again.safetensors").write_bytes(small_weights.read_bytes())
-    (tmp_path / "again.json").write_text("[1, 2]")
-    with pytest.raises(DenoiseError, match="again.json is not a denoiser card"):
-        load_denoiser(tmp_path / "again.safetensors")
-
-
-def test_unavailable_devices_are_a_clear_error():
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    with pytest.raises(DenoiseError, match="CUDA is not available"):
-        load_denoiser(device="cuda")

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from photolab.core.color import decode_srgb_integer
-from photolab.models.card import ModelCard, sha256_file
-from photolab.models.manager import BUILTIN_MODELS_DIR, ModelManager
+from photolab.models.store.card import ModelCard, sha256_file
+from photolab.models.store.manager import BUILTIN_MODELS_DIR, ModelManager
 from photolab.models.preprocess import prepare
-from photolab.models.se import create_model
+from photolab.models.archs.seresnet import create_model
 from utils.images import NATURAL_PHOTOS, load_fixture
 
 NAME = "photo-features-seresnet18"

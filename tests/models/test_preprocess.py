@@ -9,7 +9,7 @@ from PIL import Image
 from photolab.core.color import encode_srgb_integer, srgb_decode
 from photolab.core.io import read_photo
 from photolab.core.photo import Photo
-from photolab.models.card import ModelCardError, Preprocessing
+from photolab.models.store.card import ModelCardError, Preprocessing
 from photolab.models.preprocess import ImageNotSuitableError, prepare, resize_geometry, to_srgb8
 
 PLAIN = Preprocessing(input_size=(3, 16, 16), mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), crop_pct=0.5,

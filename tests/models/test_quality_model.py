@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 
 from photolab.core.color import decode_srgb_integer
-from photolab.models.card import ModelCard, Preprocessing, sha256_file
+from photolab.models.store.card import ModelCard, Preprocessing, sha256_file
 from photolab.models.inference import classify
-from photolab.models.manager import BUILTIN_MODELS_DIR, ModelManager
-from photolab.models.training import TrainConfig, finetune
+from photolab.models.store.manager import BUILTIN_MODELS_DIR, ModelManager
+from photolab.models.training.training import TrainConfig, finetune
 from utils.images import NATURAL_PHOTOS, load_fixture
 
 NAME = "photo-quality-seresnet18"
@@ -82,7 +82,7 @@ def test_recognises_gross_exposure_errors_on_the_fixture_photos(loaded):
 
 
 def test_is_a_starting_point_for_fine_tuning(loaded, tmp_path):
-    from photolab.models.data import scan_folder
+    from photolab.models.training.data import scan_folder
     from photolab.models.inference import build_model
 
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Denoise: the learned denoiser (``photolab.models.denoise``) as a develop step.
+"""Denoise: the learned denoiser as a develop step.
 
 The network works on sRGB-encoded pixels with a noise-level map (noise std per pixel, 0-255 scale / 255),
 so the step encodes the linear pixels to sRGB, denoises, and decodes back. ``sigma`` is the noise level of
@@ -9,23 +9,26 @@ Adaptive denoising follows the photo's noise level function. For a camera RAW ph
 on the mosaic when the photo was read (``PhotoMetadata.noise_profile``, see ``photolab.core.noise_profile``): the
 map is then the one the network was trained with, ``poisson_gaussian_map(blurred sRGB, shot, read)``, scaled by
 ``sigma / level`` (level: the map's RMS over the image), and Auto's sigma is that level. Other images are
-measured on their pixels (``photolab.models.denoise.estimate_noise``).
+measured on their pixels (``photolab.core.noise_estimate.estimate_noise``).
 
-Core stays free of torch: the model module is imported when the step first runs.
+Core never imports the models (nor torch): it declares what it needs, a :class:`Denoiser`, and a front end
+installs the loader of real ones with :func:`register_denoiser_loader` (``photolab.services.install_models``
+does, with the ModelManager's denoisers, on the manager's device).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
 from photolab.core.bands import run_in_bands
 from photolab.core.color import srgb_curve, srgb_curve_inverse
-from photolab.core.develop import Operation
+from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
+from photolab.core.errors import DenoiseError
+from photolab.core.noise_estimate import estimate_noise
 from photolab.core.noise_profile import MAX_SIGMA, ProfileEstimate, profile_noise_map
 from photolab.core.photo import NoiseProfile, Photo
 
@@ -50,16 +53,49 @@ class DenoiseParams:
 
 @dataclass
 class DenoiseRuntime:
-    """How the step runs (not part of the recipe): the torch device and the tile size."""
+    """How the step runs (not part of the recipe): the tile size and the context around each tile. The device
+    is the model runtime's (the ModelManager's, which the window's device choice sets)."""
 
-    device: str = "cpu"
     tile: int = DEFAULT_TILE
     margin: int = DEFAULT_MARGIN
 
 
 RUNTIME = DenoiseRuntime()
-"""The settings ``apply`` uses (a front end may change them, e.g. to run on CUDA); :func:`denoise_srgb` and
-:func:`denoise_photo` also take them as arguments, as ``photolab-cli denoise --device/--tile`` does."""
+"""The settings ``apply`` uses; :func:`denoise_srgb` and :func:`denoise_photo` also take them as arguments, as
+``photolab-cli denoise --tile`` does."""
+
+
+class Denoiser(Protocol):
+    """A loaded denoiser, as the step uses it: called with sRGB-encoded (H, W, 3) float32 pixels and a noise
+    map ((H, W) or a scalar, noise std / 255), it returns the denoised pixels, tile by tile, calling
+    ``progress`` with the fraction done (an exception it raises stops the work)."""
+
+    name: str
+
+    def __call__(self, srgb: np.ndarray, sigma_map: np.ndarray | float, *, tile: int, margin: int,
+                 progress: Callable[[float], None] | None = None) -> np.ndarray: ...
+
+
+DenoiserLoader = Callable[[str, "str | None"], Denoiser]
+"""``(model, device) -> Denoiser``: ``model`` is a denoiser name or ``.safetensors`` path ("" for the default),
+``device`` a torch device name or None for the runtime's own device."""
+
+_loader: DenoiserLoader | None = None
+
+
+def register_denoiser_loader(loader: DenoiserLoader | None) -> None:
+    """Install how the step loads its denoiser (``photolab.services.install_models`` does; None removes it)."""
+    global _loader
+    _loader = loader
+
+
+def load_denoiser(model: str = "", device: str | None = None) -> Denoiser:
+    """The denoiser ``model`` ("" for the default) on ``device`` (None: the runtime's), through the installed
+    loader; :class:`DenoiseError` when no model runtime is installed."""
+    if _loader is None:
+        raise DenoiseError("no denoiser is available: the model runtime is not installed "
+                           "(photolab.services.install_models)")
+    return _loader(model, device)
 
 
 def _encode_band(x: np.ndarray) -> np.ndarray:
@@ -97,10 +133,6 @@ def decode(encoded: np.ndarray) -> np.ndarray:
     return _banded(_decode_band, encoded)
 
 
-def _models():
-    return importlib.import_module("photolab.models.denoise")
-
-
 def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None,
               profile: NoiseProfile | None = None) -> np.ndarray | float:
     """The network's noise-level input for sRGB-encoded ``srgb``: ``sigma/255`` everywhere, or (adaptive) the
@@ -112,10 +144,9 @@ def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None,
     if estimate is None and profile is not None:
         return profile_noise_map(srgb, profile, sigma)
     if estimate is None:
-        models = _models()
         try:
-            estimate = models.estimate_noise(np.clip(srgb, 0.0, 1.0))
-        except models.DenoiseError:  # too small to measure
+            estimate = estimate_noise(np.clip(srgb, 0.0, 1.0))
+        except DenoiseError:  # too small to measure
             return sigma / 255.0
     return estimate.map_for(srgb, sigma)
 
@@ -125,7 +156,7 @@ def measure_noise(srgb: np.ndarray, profile: NoiseProfile | None = None):
     else ``estimate_noise`` of its pixels (a NoiseEstimate; DenoiseError when the image is too small)."""
     if profile is not None:
         return ProfileEstimate.measure(srgb, profile)
-    return _models().estimate_noise(np.clip(srgb, 0.0, 1.0))
+    return estimate_noise(np.clip(srgb, 0.0, 1.0))
 
 
 def estimate_params(srgb: np.ndarray, model: str = "", profile: NoiseProfile | None = None):
@@ -142,16 +173,15 @@ def denoise_srgb(srgb: np.ndarray, params: DenoiseParams, *, scale: float = 1.0,
     """Denoise sRGB-encoded (H, W, 3) float32 pixels as ``params`` say, for an image at ``scale`` of the
     full resolution (the level asked for is ``sigma * scale``), with the RAW noise ``profile`` if any (see
     :func:`noise_map`). Values outside [0, 1] pass through with the correction of their clipped value.
-    device/tile/margin default to :data:`RUNTIME`; ``progress`` gets the fraction done after each tile, and
-    a callback that raises (a cancelled job's) stops the work."""
+    ``device`` defaults to the model runtime's, tile/margin to :data:`RUNTIME`; ``progress`` gets the fraction
+    done after each tile, and a callback that raises (a cancelled job's) stops the work."""
     if params.sigma <= 0.0:
         return srgb
-    models = _models()
-    denoiser = models.load_denoiser(params.model or models.DEFAULT_DENOISER, device=device or RUNTIME.device)
+    denoiser = load_denoiser(params.model, device)
     sigma = params.sigma * min(1.0, float(scale))
     level = noise_map(srgb, sigma, params.adaptive, estimate, profile)
-    return models.denoise_array(denoiser.model, srgb, level, tile=tile or RUNTIME.tile,
-                                margin=RUNTIME.margin if margin is None else margin, progress=progress)
+    return denoiser(srgb, level, tile=tile or RUNTIME.tile, margin=RUNTIME.margin if margin is None else margin,
+                    progress=progress)
 
 
 def denoise_photo(photo: Photo, params: DenoiseParams, **options) -> Photo:

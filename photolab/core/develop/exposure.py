@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photolab.core.develop import Operation
+from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.develop.pixelops import transform_pixels
 from photolab.core.photo import Photo

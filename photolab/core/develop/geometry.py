@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photolab.core.develop import Box, Operation, Size
+from photolab.core.develop.operation import Box, Operation, Size
 from photolab.core.develop.params import check_params, param
 from photolab.core.photo import Photo
 

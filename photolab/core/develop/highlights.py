@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photolab.core.develop import Operation
+from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.develop.pixelops import (
     Band,

@@ -15,7 +15,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from photolab.core.develop import Operation
+from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.pixelops import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from photolab.core.develop import Operation
+from photolab.core.develop.operation import Operation
 from photolab.core.develop import temperature as kelvin_science
 from photolab.core.develop.params import check_params, param
 from photolab.core.color import LUMA_WEIGHTS

@@ -3,7 +3,7 @@
 Hu et al. (Squeeze-and-Excitation Networks, Fig. 6) average each SE block's excitations over the images of
 each class: in early blocks the class curves coincide (the features are class-agnostic), in later blocks
 they part (class-specific). :func:`analyse_folder` runs that over a folder with one sub-folder per class (the
-layout of a fine-tuning dataset, checked by :func:`photolab.models.data.scan_folder`) as a job with progress
+layout of a fine-tuning dataset, checked by :func:`photolab.models.training.data.scan_folder`) as a job with progress
 and cancel, and measures the class-specificity of every block and stage with its chance level and confidence
 interval (:func:`photolab.models.analysis.specificity.specificity_report`). The Attention view's Class Average
 tab and ``photolab-cli attention --class-average`` both call it, so they give the same numbers.
@@ -18,7 +18,7 @@ import numpy as np
 
 from photolab.core.errors import PhotoLabError
 from photolab.models.analysis.specificity import SpecificityReport, specificity_report
-from photolab.models.data import load_srgb8, scan_folder
+from photolab.models.training.data import load_srgb8, scan_folder
 from photolab.models.inference import excitations
 
 

@@ -1,0 +1,115 @@
+"""Measuring the noise of an sRGB image from its pixels: Immerkaer's estimate per block, and the noise level
+function over brightness (:class:`NoiseEstimate`). Pure NumPy/OpenCV, used by the Denoise step's Auto and
+adaptive maps when a photo has no RAW noise profile (see ``photolab.core.noise_profile`` for those).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from photolab.core.errors import DenoiseError
+from photolab.core.noise_profile import MAX_SIGMA
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """The noise of a photo: an overall ``sigma`` and a noise level function (0-255 scale both).
+
+    ``levels`` are mean sRGB brightnesses (0-1) and ``sigmas`` the noise std measured at each; a signal-
+    dependent map follows the function, a uniform map uses ``sigma``.
+    """
+
+    sigma: float
+    levels: tuple[float, ...] = ()
+    sigmas: tuple[float, ...] = ()
+
+    def map_for(self, srgb: np.ndarray, strength: float | None = None) -> np.ndarray:
+        """A per-pixel noise map (0-1 scale, (H, W)) for ``srgb`` following the noise level function,
+        scaled so that its overall level is ``strength`` (0-255; default: the estimate itself)."""
+        level = self.sigma if strength is None else float(strength)
+        if not self.levels or self.sigma <= 0:  # no function measured (or no noise found): a uniform level
+            return np.full(srgb.shape[:2], min(level, MAX_SIGMA) / 255, np.float32)
+        scale = level / self.sigma
+        brightness = cv2.GaussianBlur(np.clip(srgb, 0, 1).mean(axis=2).astype(np.float32), (0, 0), 2.0)
+        curve = np.interp(brightness, self.levels, self.sigmas).astype(np.float32)
+        return np.clip(curve * (scale / 255), 0.0, MAX_SIGMA / 255)
+
+
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_BLOCK = 16
+_SAMPLE = 16 * 32 + 2  # side of the regions a large photo is measured in (32 blocks and a pixel of context)
+_SAMPLES = 4  # per axis: a large photo is measured in at most 4 x 4 regions spread over it (about 4 MP)
+
+
+def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
+    """Estimate the noise of an sRGB image (H, W, 3 or H, W; float 0-1 or integers).
+
+    Immerkaer's operator (a Laplacian difference that cancels smooth image content) is applied to every
+    channel; its mean absolute value in 16x16 blocks gives a per-block noise estimate that texture can only
+    raise, so a low quantile of the blocks of each brightness is kept. Clipped samples (and the responses
+    that touch them) are left out, and so are blocks where more than a tenth of the responses would be (more,
+    if that leaves too few blocks): a noisy photo's dark and bright blocks hold a few clipped samples, yet
+    still say what the noise is. A long side is measured in 4 stretches of 514 px spread over it, so a large
+    photo costs at most 4 x 4 such regions of time and memory (the blocks' statistics are the same).
+    Returns the overall sigma (0-255) and the noise level function over brightness.
+    """
+    image = np.asarray(srgb)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    height, width = image.shape[:2]
+    if (height - 2) // _BLOCK < 2 or (width - 2) // _BLOCK < 2:
+        raise DenoiseError(f"the image ({width}x{height}) is too small to estimate its noise")
+    stats = [_block_stats(image[rows, cols]) for rows in _sample_spans(height) for cols in _sample_spans(width)]
+    block_sigma, block_mean, counts = (np.concatenate(parts) for parts in zip(*stats))
+    for share in (0.9, 0.6, 0.3):  # very noisy photos clip in most blocks: accept more of them, rather than none
+        usable = counts >= share * _BLOCK * _BLOCK * image.shape[2]
+        if usable.sum() >= 4:
+            break
+    else:
+        return NoiseEstimate(0.0)
+    block_sigma, block_mean = block_sigma[usable], block_mean[usable]
+    overall = float(np.quantile(block_sigma, 0.2))
+    edges = np.quantile(block_mean, np.linspace(0, 1, bins + 1))
+    levels, sigmas = [], []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (block_mean >= low) & (block_mean <= high)
+        if inside.sum() >= 8:
+            levels.append(float(np.median(block_mean[inside])))
+            sigmas.append(float(np.quantile(block_sigma[inside], 0.2)))
+    if len(levels) < 2 or np.any(np.diff(levels) <= 0):
+        return NoiseEstimate(overall)
+    return NoiseEstimate(overall, tuple(levels), tuple(sigmas))
+
+
+def _sample_spans(size: int) -> list[slice]:
+    """The measured stretches of one axis: all of it when it is short, else :data:`_SAMPLES` stretches of
+    :data:`_SAMPLE` px spread evenly."""
+    if size <= _SAMPLES * _SAMPLE:
+        return [slice(0, size)]
+    return [slice(start, start + _SAMPLE) for start in np.linspace(0, size - _SAMPLE, _SAMPLES).round().astype(int)]
+
+
+def _block_stats(region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per 16x16 block of an (h, w, c) region: noise estimate (0-255), mean value (0-1), usable responses."""
+    if np.issubdtype(region.dtype, np.integer):
+        region = region.astype(np.float32) / np.iinfo(region.dtype).max
+    region = np.ascontiguousarray(region, dtype=np.float32)
+    rows, cols = (region.shape[0] - 2) // _BLOCK, (region.shape[1] - 2) // _BLOCK
+    inside = (slice(1, 1 + rows * _BLOCK), slice(1, 1 + cols * _BLOCK))
+    response = np.abs(np.stack([cv2.filter2D(region[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT)
+                                for c in range(region.shape[2])], axis=2))[inside]
+    unclipped = ((region > 0.5 / 255) & (region < 254.5 / 255)).astype(np.uint8)
+    valid = np.stack([cv2.erode(unclipped[:, :, c], np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT)
+                      for c in range(region.shape[2])], axis=2)[inside].astype(np.float32)
+
+    def blocks(a: np.ndarray, reduce: Callable) -> np.ndarray:
+        return reduce(a.reshape(rows, _BLOCK, cols, _BLOCK, -1), axis=(1, 3, 4)).ravel()
+
+    counts = blocks(valid, np.sum)
+    block_sigma = blocks(response * valid, np.sum) / np.maximum(counts, 1) * (math.sqrt(math.pi / 2) / 6) * 255
+    return block_sigma, blocks(region[inside], np.mean), counts

@@ -1,0 +1,415 @@
+"""Fine-tuning an installed SE classifier on the user's own folder: the glue shared by the wizard and the CLI.
+
+A run is: a checked folder (:func:`photolab.models.training.data.scan_folder`), minus the classes the user excluded
+(:func:`without_classes`); a base model from the store; a *strategy* (:data:`STRATEGIES`) that decides what
+learns; settings (:class:`FinetuneSettings`) that become a :class:`~photolab.models.training.training.TrainConfig`.
+:func:`run_finetune` loads every image once (so a folder that moves away fails early, with a clear message),
+trains with :func:`photolab.models.training.training.fit`, and returns a :class:`FinetuneOutcome`: the model, its
+metrics and the most confidently wrong validation images. Cancelling after at least one epoch keeps the best
+epoch so far (``outcome.cancelled``); before that, :class:`~photolab.jobs.JobCancelled` propagates and there is
+nothing to keep. Nothing is written until :func:`save_outcome`, whose store write is atomic.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from photolab.core.errors import PhotoLabError
+from photolab.jobs import Job, JobCancelled
+from photolab.models.store.card import Preprocessing
+from photolab.models.training.data import (DatasetError, DatasetIssue, DatasetReport, FolderDataset, check_counts,
+                                           random_resized_crop)
+from photolab.models.training.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
+from photolab.models.inference import load_entry
+from photolab.models.preprocess import prepare
+from photolab.models.training.split import stratified_split
+from photolab.models.training.training import (EpochMetrics, TrainConfig, TrainingResult, classification_metrics,
+                                               evaluate, fit)
+
+STRATEGIES = {
+    "auto": "Automatic (the best of a linear probe and a last-stage fine-tune, by cross-validation)",
+    "probe": "Linear probe (train only the classifier)",
+    "last": "Fine-tune the last stage",
+    "full": "Fine-tune everything",
+}
+"""Strategy key -> label. ``auto``: :mod:`photolab.models.training.fewshot` scores a linear probe and a last-stage
+fine-tune by cross-validation on the user's images and keeps the better; ``probe``: the backbone stays fixed;
+``last``: the last residual stage and the classifier learn; ``full``: every layer learns (the backbone at a
+lower rate, after one head-only epoch). All but ``auto`` train with :func:`~photolab.models.training.training.fit` on
+one validation split."""
+
+DEFAULT_LR = {"auto": 1e-3, "probe": 3e-3, "last": 1e-3, "full": 5e-4}
+"""Learning rate per strategy (AdamW with warm-up and cosine decay)."""
+
+USER_TRAINED_LICENSE = "user-trained; see your data"
+"""The card's licence for a model trained on the user's own photos: no licence claimed by PhotoLab, and not
+the base model's (the card's ``source`` names the base model)."""
+
+
+class FinetuneError(PhotoLabError):
+    """A fine-tuning run cannot start, go on, or be saved; the message says why and what was kept."""
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Everything that defines one run besides the data. ``image_size`` None: the base model's;
+    ``val_fraction`` None: chosen by data size (:func:`auto_val_fraction`); ``lr`` None: :data:`DEFAULT_LR`."""
+
+    base: str
+    strategy: str = "auto"
+    epochs: int = 10
+    image_size: int | None = None
+    lr: float | None = None
+    batch_size: int = 16
+    val_fraction: float | None = None
+    seed: int = 0
+    random_crops: bool = True
+    flip: bool = True
+    patience: int = 3
+    num_threads: int | None = None
+    excluded: tuple[str, ...] = ()
+
+    def validate(self) -> "FinetuneSettings":
+        """Return self if usable; :class:`FinetuneError` naming the bad value otherwise."""
+        if self.strategy not in STRATEGIES:
+            raise FinetuneError(f"unknown strategy {self.strategy!r}; choose {', '.join(STRATEGIES)}")
+        if not 1 <= self.epochs <= 1000:
+            raise FinetuneError(f"epochs must be between 1 and 1000, got {self.epochs}")
+        if self.image_size is not None and not 32 <= self.image_size <= 1024:
+            raise FinetuneError(f"image size must be between 32 and 1024 px, got {self.image_size}")
+        if self.val_fraction is not None and not 0.05 <= self.val_fraction <= 0.5:
+            raise FinetuneError(f"validation split must be between 0.05 and 0.5, got {self.val_fraction}")
+        if self.batch_size < 2:
+            raise FinetuneError(f"batch size must be at least 2, got {self.batch_size}")
+        if self.lr is not None and not 0 < self.lr < 1:
+            raise FinetuneError(f"learning rate must be between 0 and 1, got {self.lr}")
+        return self
+
+
+def recommend_strategy(counts: dict[str, int]) -> tuple[str, str]:
+    """The strategy to suggest for ``counts`` (images per class) and a one-sentence reason."""
+    smallest = min(counts.values()) if counts else 0
+    if smallest < 100:
+        return "auto", (f"With {smallest} images in the smallest class, PhotoLab tries a linear probe and a "
+                        f"last-stage fine-tune on your own images, each judged by cross-validation, and keeps the "
+                        f"better one.")
+    if smallest < 15:
+        return "probe", (f"With {smallest} images in the smallest class, training only the classifier is the "
+                         f"safest choice: more trainable layers would memorise so few examples.")
+    if smallest < 60:
+        return "last", (f"With {smallest}+ images per class, adapting the last stage lets the model learn your "
+                        f"classes' features without forgetting the general ones.")
+    return "full", (f"With {smallest}+ images per class there is enough data to adapt every layer, "
+                    f"which usually gives the best accuracy.")
+
+
+def auto_val_fraction(total_images: int) -> float:
+    """The share of images held out for validation, by data size (like Create ML's automatic split): a
+    quarter of a small set (so every class has a few validation images), less as the data grows."""
+    if total_images < 60:
+        return 0.25
+    if total_images < 300:
+        return 0.2
+    if total_images < 2000:
+        return 0.15
+    return 0.1
+
+
+def train_config(settings: FinetuneSettings) -> TrainConfig:
+    """The :class:`TrainConfig` for the settings' strategy (see :data:`STRATEGIES`)."""
+    settings.validate()
+    lr = settings.lr or DEFAULT_LR[settings.strategy]
+    frozen = settings.epochs if settings.strategy in ("probe", "last") else (1 if settings.epochs >= 3 else 0)
+    return TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=lr,
+                       freeze_backbone_epochs=frozen, backbone_lr_scale=0.3 if settings.strategy == "full" else 1.0,
+                       patience=settings.patience, seed=settings.seed, num_threads=settings.num_threads,
+                       warmup_epochs=0.5 if settings.epochs > 1 else 0.0)
+
+
+def without_classes(report: DatasetReport, excluded) -> DatasetReport:
+    """A copy of ``report`` without the ``excluded`` classes (labels renumbered, counts checked again)."""
+    excluded = set(excluded)
+    if not excluded:
+        return report
+    kept = [name for name in report.classes if name not in excluded]
+    index = {name: i for i, name in enumerate(kept)}
+    items = [(path, index[report.classes[label]]) for path, label in report.items
+             if report.classes[label] in index]
+    count_codes = {"too_few_classes", "too_few_images", "few_images", "no_images", "imbalance"}
+    filtered = DatasetReport(report.root, kept, items, list(report.unreadable), list(report.unsupported),
+                             list(report.duplicates), [i for i in report.issues if i.code not in count_codes])
+    if not kept:
+        filtered.issues.append(DatasetIssue("error", "too_few_classes", "every class is excluded: keep at least two"))
+        return filtered
+    check_counts(filtered, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS, IMBALANCE_RATIO)
+    return filtered
+
+
+class TrainingImages(FolderDataset):
+    """A :class:`FolderDataset` whose augmentations can be switched off (``random_crops``, ``flip``)."""
+
+    def __init__(self, items, prep: Preprocessing, train: bool, seed: int = 0, *, random_crops: bool = True,
+                 flip: bool = True):
+        super().__init__(items, prep, train, seed, scale=(0.35, 1.0) if random_crops else (1.0, 1.0))
+        self.random_crops, self.flip = random_crops, flip
+
+    def __getitem__(self, index: int):
+        if not self.train:
+            return super().__getitem__(index)
+        image, label = self.image(index), self.items[index][1]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        size = self.prep.input_size[1:]
+        if self.random_crops:
+            crop = random_resized_crop(image, size, rng, self.scale, flip=self.flip)
+        else:
+            crop = prepare(image, replace(self.prep, crop_mode="squash", crop_pct=1.0)).tensor[0]
+            if self.flip and rng.random() < 0.5:
+                crop = torch.flip(crop, dims=[2])
+            return crop, label
+        x = (crop.astype(np.float32) / 255.0 - np.float32(self.prep.mean)) / np.float32(self.prep.std)
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))), label
+
+
+@dataclass
+class WrongPrediction:
+    """A validation image the model got wrong, with the probability it gave its (wrong) answer."""
+
+    path: Path
+    true_class: str
+    predicted: str
+    confidence: float
+
+
+@dataclass
+class FinetuneOutcome:
+    """What :func:`run_finetune` produced: the trained model and everything the results page and card need."""
+
+    result: TrainingResult
+    settings: FinetuneSettings
+    base: str
+    architecture: str
+    preprocessing: Preprocessing
+    report: DatasetReport
+    val_fraction: float
+    train_images: int
+    val_images: int
+    wrong: list[WrongPrediction] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def model(self) -> nn.Module:
+        """The trained model (best epoch's weights)."""
+        return self.result.model
+
+    def summary(self) -> dict:
+        """JSON-ready summary for the CLI: accuracy, per-class precision/recall, confusion matrix, recipe."""
+        metrics = self.result.metrics
+        return {"accuracy": metrics.accuracy, "per_class": metrics.per_class(),
+                "confusion_matrix": [list(row) for row in metrics.confusion], "classes": list(metrics.classes),
+                "best_epoch": self.result.best_epoch, "epochs_run": len(self.result.history),
+                "stop_reason": self.result.stop_reason, "seconds": round(self.result.seconds, 2),
+                "train_images": self.train_images, "val_images": self.val_images, "base": self.base,
+                "strategy": self.settings.strategy, "cancelled": self.cancelled}
+
+
+class _BestTracker:
+    """Follows fit's epochs and keeps a copy of the best-validation-loss weights (for a cancelled run)."""
+
+    def __init__(self, model: nn.Module, min_delta: float, forward: Callable | None) -> None:
+        self.model, self.min_delta, self.forward = model, min_delta, forward
+        self.best_loss, self.best_epoch, self.best_state = float("inf"), 0, None
+        self.history: list[EpochMetrics] = []
+
+    def __call__(self, metrics: EpochMetrics) -> None:
+        self.history.append(metrics)
+        if metrics.val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch = metrics.val_loss, metrics.epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.forward is not None:
+            self.forward(metrics)
+
+
+def _preload(datasets, context, root: Path) -> None:
+    """Decode every image once (cached); a vanished or unreadable file stops the run with a clear message."""
+    total = sum(len(d) for d in datasets)
+    done = 0
+    for dataset in datasets:
+        for index in range(len(dataset)):
+            if context is not None:
+                context.progress(done / max(1, total), f"Loading images: {done}/{total}")
+            try:
+                dataset.image(index)
+            except Exception as exc:  # noqa: BLE001 - any read failure ends the run, explained
+                path = dataset.items[index][0]
+                gone = "" if root.is_dir() else f" The folder {root} no longer exists."
+                raise FinetuneError(f"{path} could not be read ({exc}).{gone} Training stopped; nothing was "
+                                    f"saved.") from None
+            done += 1
+
+
+def confidently_wrong(model: nn.Module, dataset, classes, limit: int = 8) -> list[WrongPrediction]:
+    """The ``limit`` validation images the model got wrong with the highest confidence, most confident first."""
+    model.eval()
+    wrong, offset = [], 0
+    with torch.no_grad():
+        for images, labels in DataLoader(dataset, batch_size=32, shuffle=False):
+            probs = torch.softmax(model(images), 1)
+            conf, pred = probs.max(1)
+            for j in range(len(labels)):
+                if int(pred[j]) != int(labels[j]):
+                    wrong.append(WrongPrediction(Path(dataset.items[offset + j][0]), classes[int(labels[j])],
+                                                 classes[int(pred[j])], float(conf[j])))
+            offset += len(labels)
+    return sorted(wrong, key=lambda w: -w.confidence)[:limit]
+
+
+def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, context=None,
+                 on_epoch: Callable[[EpochMetrics], None] | None = None) -> FinetuneOutcome:
+    """Train ``settings.base`` (a model in ``manager``'s store) on ``report``'s images; see the module doc.
+
+    Raises :class:`DatasetError` when the data cannot be used, :class:`FinetuneError` when images cannot
+    be read, :class:`JobCancelled` when cancelled before the first epoch ended.
+    """
+    settings.validate()
+    report = without_classes(report, settings.excluded)
+    if not report.ok:
+        raise DatasetError(f"{report.root} cannot be used for training: "
+                           + "; ".join(issue.message for issue in report.errors))
+    entry = manager.get(settings.base)
+    model = load_entry(entry, "cpu").model  # a fresh copy: the manager's cached model is never changed
+    card_prep = entry.card.preprocessing
+    size = settings.image_size or card_prep.input_size[1]
+    prep = replace(card_prep, input_size=(3, size, size), crop_mode="center")
+    if settings.strategy == "auto":
+        return _run_auto(entry, model, prep, report, settings, context)
+    val_fraction = settings.val_fraction or auto_val_fraction(len(report.items))
+    train_index, val_index = stratified_split(report.labels, val_fraction, settings.seed)
+    options = dict(random_crops=settings.random_crops, flip=settings.flip)
+    train = TrainingImages([report.items[i] for i in train_index], prep, True, settings.seed, **options)
+    val = TrainingImages([report.items[i] for i in val_index], prep, False, settings.seed, **options)
+    _preload((train, val), context.subtask(0.0, 0.1) if context is not None else None, Path(report.root))
+    classes = tuple(report.classes)
+    torch.manual_seed(settings.seed)
+    model.reset_classifier(len(classes))  # the base's classes mean something else: always a fresh head
+    model.default_cfg = prep.to_config(entry.card.architecture, len(classes))
+    config = train_config(settings)
+    tracker = _BestTracker(model, config.min_delta, on_epoch)
+    if settings.strategy == "last":  # fit trains "the classifier" alone while frozen: make it stage 4 + fc
+        last = nn.ModuleList([model.layer4, model.fc])
+        model.get_classifier = lambda: last
+    start, cancelled = time.monotonic(), False
+    try:
+        result = fit(model, train, val, classes, config, context.subtask(0.1, 1.0) if context else None,
+                     tracker)
+    except JobCancelled:
+        if tracker.best_state is None:
+            raise
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+        model.load_state_dict(tracker.best_state)
+        metrics = evaluate(model.eval(), val, classes, config.eval_batch_size)
+        result = TrainingResult(model, classes, tracker.history, metrics, tracker.best_epoch,
+                                f"cancelled after epoch {len(tracker.history)}; the best epoch so far "
+                                f"({tracker.best_epoch}) is kept", config, time.monotonic() - start)
+        cancelled = True
+    finally:
+        model.__dict__.pop("get_classifier", None)
+    return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, val_fraction,
+                           len(train), len(val), confidently_wrong(model, val, classes), cancelled)
+
+
+def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetReport, settings: FinetuneSettings,
+              context) -> FinetuneOutcome:
+    """The ``auto`` strategy (:mod:`photolab.models.training.fewshot`): every image is used both to train and, out of
+    fold, to measure; the outcome's metrics are the winner's cross-validated ones."""
+    from photolab.models.training import fewshot
+
+    start = time.monotonic()
+    stage = (lambda a, b: context.subtask(a, b)) if context is not None else (lambda a, b: None)
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    images = TrainingImages(report.items, prep, False, settings.seed)
+    _preload((images,), stage(0.0, 0.1), Path(report.root))
+    labels = np.asarray(report.labels)
+    classes = tuple(report.classes)
+    views = fewshot.extract_views(model, [images.image(i) for i in range(len(images))], prep, settings.seed,
+                                  stage(0.1, 0.5))
+    folds = fewshot.folds_for(labels, settings.seed)
+    probe = fewshot.probe_candidate(views, labels, len(classes), folds)
+    last = fewshot.last_stage_candidate(model, views, labels, len(classes), folds, probe, settings.seed,
+                                        stage(0.55, 0.9))
+    winner = fewshot.choose([probe, last])
+    if context is not None:
+        context.progress(0.92, f"Training the {winner.name} on every image")
+    model = fewshot.finish(model, views, labels, len(classes), winner, probe, settings.seed)
+    model.default_cfg = prep.to_config(entry.card.architecture, len(classes))
+    metrics = classification_metrics(labels, winner.predicted, classes)
+    wrong = sorted((WrongPrediction(Path(report.items[i][0]), classes[labels[i]], classes[winner.predicted[i]],
+                                    float(winner.probabilities[i]))
+                    for i in np.flatnonzero(winner.predicted != labels)), key=lambda w: -w.confidence)[:8]
+    tried = [c for c in (probe, last) if c is not None]
+    scores = {c.name: {"cross_validated_accuracy": round(c.accuracy, 4), "seconds": round(c.seconds, 1), **c.detail}
+              for c in tried}
+    if last is None:
+        scores["last"] = {"skipped": f"more than {fewshot.LAST_STAGE_BUDGET} sample passes for this folder"}
+    reason = (f"auto: {STRATEGIES[winner.name].lower()} won with {winner.accuracy:.1%} cross-validated accuracy "
+              f"over {len(folds)} folds (" + ", ".join(f"{c.name} {c.accuracy:.1%}" for c in tried) + ")")
+    config = train_config(settings)
+    result = TrainingResult(model, classes, [], metrics, 0, reason, config, time.monotonic() - start,
+                            extra={"chosen": winner.name, "folds": len(folds), "candidates": scores})
+    return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, 0.0,
+                           len(report.items), len(report.items), wrong, False)
+
+
+def finetune_job(manager, report: DatasetReport, settings: FinetuneSettings,
+                 on_epoch: Callable[[EpochMetrics], None] | None = None) -> Job:
+    """A :class:`Job` running :func:`run_finetune` (``on_epoch`` is called from the job's thread)."""
+    return Job(lambda context: run_finetune(manager, report, settings, context, on_epoch),
+               title=f"Training on {Path(report.root).name}")
+
+
+def training_card(outcome: FinetuneOutcome, description: str = "") -> dict:
+    """The card's ``training`` section: description, data summary, recipe, metrics and history."""
+    result = outcome.result
+    data = outcome.report.to_dict()
+    data.update(train_images=outcome.train_images, val_images=outcome.val_images,
+                excluded_classes=list(outcome.settings.excluded))
+    return {"description": description, "data": data,
+            "recipe": {"base_model": outcome.base, "strategy": outcome.settings.strategy,
+                       "strategy_label": STRATEGIES[outcome.settings.strategy],
+                       "image_size": outcome.preprocessing.input_size[1], "val_fraction": outcome.val_fraction,
+                       "augmentation": {"random_crops": outcome.settings.random_crops,
+                                        "flip": outcome.settings.flip},
+                       "config": result.config.to_dict()},
+            "metrics": result.metrics.to_dict(), "best_epoch": result.best_epoch,
+            "selection": result.extra or None,
+            "stop_reason": result.stop_reason, "seconds": round(result.seconds, 2),
+            "history": [asdict(h) for h in result.history]}
+
+
+def save_outcome(manager, outcome: FinetuneOutcome, name: str, description: str = "", *,
+                 overwrite: bool = False):
+    """Store the trained model as ``name`` with its full card; the new :class:`ModelEntry`. Its licence is
+    :data:`USER_TRAINED_LICENSE`: PhotoLab claims none for a model trained on the user's photos.
+
+    The store writes atomically: when the disk is full (or any write fails) nothing is left behind and a
+    :class:`FinetuneError` says so; a name already taken is the store's :class:`ModelStoreError`.
+    """
+    try:
+        return manager.save_model(outcome.model, name, outcome.result.classes, preprocessing=outcome.preprocessing,
+                                  source={"kind": "trained", "base_model": outcome.base},
+                                  license=USER_TRAINED_LICENSE, training=training_card(outcome, description),
+                                  overwrite=overwrite)
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise FinetuneError(f"model {name!r} could not be saved: {reason}. Nothing was written to the model "
+                            f"store; free some space and save again.") from None

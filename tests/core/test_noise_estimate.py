@@ -1,0 +1,78 @@
+"""Measuring an image's noise from its pixels: the overall sigma and the noise level function."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photolab.core.errors import DenoiseError
+from photolab.core.noise_estimate import NoiseEstimate, estimate_noise
+from utils.images import load_fixture
+
+
+def fixture_srgb(name: str = "mountain_forest") -> np.ndarray:
+    return load_fixture(name).astype(np.float32) / 255
+
+
+def add_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    noise = np.random.default_rng(seed).standard_normal(clean.shape, dtype=np.float32) * np.float32(sigma / 255)
+    return np.clip(clean.astype(np.float32) + noise, 0.0, 1.0)
+
+
+def smooth_image(height: int = 160, width: int = 224) -> np.ndarray:
+    """Gentle ramps and waves in mid-tones (nothing near clipping, almost no texture)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    return np.dstack([0.25 + 0.5 * xx / width, 0.3 + 0.4 * yy / height,
+                      0.5 + 0.2 * np.sin(xx / 30) * np.cos(yy / 25)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("sigma", [10.0, 30.0])
+def test_estimate_noise_recovers_a_known_sigma(sigma):
+    estimate = estimate_noise(add_noise(smooth_image(), sigma, seed=int(sigma)))
+    assert estimate.sigma == pytest.approx(sigma, rel=0.15)
+
+
+def test_a_large_photo_is_measured_in_regions_spread_over_it():
+    large = add_noise(np.tile(smooth_image(), (14, 12, 1)), 20)  # 2240 x 2688: 4 x 4 regions of 514 px
+    estimate = estimate_noise(large)
+    assert estimate.sigma == pytest.approx(20, rel=0.15) and len(estimate.levels) >= 4
+
+
+def test_estimate_noise_handles_clipping_in_a_noisy_photo():
+    """Dark and bright blocks of a noisy photo all hold a few clipped samples; they still count."""
+    clean = fixture_srgb("dandelion")
+    assert estimate_noise(add_noise(clean, 30)).sigma == pytest.approx(30, rel=0.15)
+    assert estimate_noise(add_noise(clean, 50)).sigma > 35
+
+
+def test_estimate_noise_accepts_integers_and_finds_little_noise_in_a_clean_photo():
+    clean = load_fixture("wine_table")
+    assert estimate_noise(clean).sigma < 3.0
+    assert estimate_noise(clean).sigma == pytest.approx(estimate_noise(clean.astype(np.float32) / 255).sigma)
+
+
+def test_estimate_noise_follows_signal_dependent_noise():
+    clean = smooth_image()
+    brightness = clean.mean(axis=2, keepdims=True)
+    noise = np.random.default_rng(1).normal(0.0, 1.0, clean.shape) * (4 + 40 * (brightness - 0.3)) / 255
+    estimate = estimate_noise(np.clip(clean + noise, 0, 1).astype(np.float32))
+    assert len(estimate.levels) >= 3
+    assert estimate.sigmas[-1] > 1.5 * estimate.sigmas[0]
+    level_map = estimate.map_for(clean, strength=20.0)
+    assert level_map.shape == clean.shape[:2]
+    dark, bright = clean.mean(axis=2) < 0.4, clean.mean(axis=2) > 0.6
+    assert level_map[bright].mean() > level_map[dark].mean()
+
+
+def test_noise_maps_without_a_measured_function_are_uniform():
+    image = np.zeros((10, 12, 3), np.float32)
+    assert np.all(NoiseEstimate(12.0).map_for(image) == np.float32(12 / 255))
+    assert np.all(NoiseEstimate(12.0).map_for(image, 30.0) == np.float32(30 / 255))
+    # no noise found but a function measured: the strength asked for, everywhere
+    flat = NoiseEstimate(0.0, (0.2, 0.8), (0.0, 0.0))
+    assert np.allclose(flat.map_for(image, 15.0), 15 / 255)
+
+
+def test_estimate_noise_refuses_tiny_images():
+    with pytest.raises(DenoiseError, match="too small"):
+        estimate_noise(np.zeros((20, 20, 3), np.float32))
