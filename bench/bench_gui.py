@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    from photolab.gui import dialogs
-    from photolab.gui.export_dialog import ExportRequest
-    from photolab.gui.main_window import MainWindow
+    from photolab.gui.widgets import dialogs
+    from photolab.gui.export.dialog import ExportRequest
+    from photolab.gui.window.main_window import MainWindow
 
     errors: list[str] = []
     dialogs.show_error = lambda parent, title, message, details="": errors.append(message)
