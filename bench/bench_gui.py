@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         # (b) stall while a full-resolution render + export runs.
         heartbeat.start()
         started = time.perf_counter()
-        handle = window.start_export(ExportRequest(Path(folder) / "bench-out.jpg", "jpg", 92))
+        handle = window.exports.start(ExportRequest(Path(folder) / "bench-out.jpg", "jpg", 92))
         run_until(lambda: handle.is_done, timeout_s=600)
         results["export"] = {"seconds": time.perf_counter() - started, **heartbeat.stop()}
 

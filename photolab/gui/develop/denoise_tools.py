@@ -79,11 +79,10 @@ class DenoiseTools(QObject):
         action.setText("&Loupe")
         action.setShortcut(QKeySequence("L"))
         action.setStatusTip("A 100 % view of the photo around the cursor, before and after")
-        window.loupe_action = action
         dock.visibilityChanged.connect(self.loupe.set_active)
         dock.visibilityChanged.connect(self.controls.loupe_button.setChecked)
         self.controls.loupe_toggled.connect(self.set_loupe_visible)
-        window.view_menu.insertAction(window.side_dock.toggleViewAction(), action)
+        window.add_action("view", "loupe", action, before="show_develop")
 
     def set_loupe_visible(self, visible: bool) -> None:
         if visible != self.loupe_dock.isVisible():

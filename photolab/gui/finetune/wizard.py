@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHea
                                QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from photolab.gui.jobs import JobHandle, JobRunner
+from photolab.gui.widgets.actions import new_action
 from photolab.jobs import Job
 
 THUMBNAILS_PER_CLASS = 4
@@ -153,13 +154,6 @@ class FinetuneWizard(QWizard):
         super().done(result)
 
 
-def _models_menu(window):
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == "Models":
-            return action.menu()
-    return None
-
-
 def open_finetune_wizard(window) -> FinetuneWizard:
     """Show the wizard for ``window`` (modeless; the window stays usable) and return it."""
     window.models.start()
@@ -171,22 +165,10 @@ def open_finetune_wizard(window) -> FinetuneWizard:
 
 
 def install_finetune_action(window) -> QAction:
-    """Add "Train Classifier…" to the window's Models menu (after Model Manager…) as ``window.train_action``."""
-    menu = _models_menu(window)
-    if menu is None:
-        raise RuntimeError("the window has no Models menu to add Train Classifier… to")
-    action = QAction("&Train Classifier…", window)
-    action.setStatusTip("Teach a classifier your own categories from a folder of photos")
-    action.triggered.connect(lambda: open_finetune_wizard(window))
-    actions = menu.actions()
-    manager_action = getattr(window, "model_manager_action", None)
-    after = actions.index(manager_action) + 1 if manager_action in actions else len(actions)
-    if after < len(actions):
-        menu.insertAction(actions[after], action)
-    else:
-        menu.addAction(action)
-    window.train_action = action
-    return action
+    """Add "Train Classifier…" to the window's Models menu, after Model Manager…, as action "train"."""
+    return window.add_action("models", "train", new_action(
+        window, "&Train Classifier…", lambda: open_finetune_wizard(window),
+        tip="Teach a classifier your own categories from a folder of photos"), after="model_manager")
 
 
 def default_model_name(folder: str) -> str:

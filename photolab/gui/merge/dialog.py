@@ -4,7 +4,7 @@ The dialog only collects a ``MergeRequest`` (asking before it replaces a file, a
 or the photo open in the viewer as the output); the merge itself is the same core function the CLI runs
 (``merge_hdr_files`` / ``merge_burst_files``), as a Job on the window's runner, with progress and cancel in
 the status bar. A merge that fails shows why and then the dialog again, with its frames and settings.
-``install_merge_action(window)`` adds the two commands to an existing window's File menu.
+``install_merge_action(window)`` adds the two commands to the window's File menu through its command API.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -27,6 +27,7 @@ from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_h
 from photolab.core.tonemap import TONEMAPS
 from photolab.gui.export.dialog import same_file
 from photolab.gui.jobs import JobRunner
+from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets import dialogs
 from photolab.jobs import Job, JobState
 
@@ -388,7 +389,7 @@ def merge_job(request: MergeRequest) -> Job:
 
 def start_merge(window, request: MergeRequest):
     """Run the merge on the window's job runner; when it ends, open the result (or show why it failed)."""
-    handle = window.runner.submit(merge_job(request))
+    handle = window.track_job(window.runner.submit(merge_job(request)))
     handle.finished.connect(lambda path: window.open_path(path))
 
     def failed(message: str) -> None:
@@ -415,24 +416,11 @@ def open_merge_dialog(window, mode: str, dialog: MergeDialog | None = None) -> N
                          if ended.job.state is JobState.FAILED else dialog.deleteLater())
 
 
-def _file_menu(window):
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == "File":
-            return action.menu()
-    return window.menuBar().addMenu("&File")
-
-
 def install_merge_action(window) -> None:
     """Add "Merge to HDR…" and "Merge Burst…" to the window's File menu (after Open Recent)."""
-    menu = _file_menu(window)
-    window.merge_hdr_action = QAction("Merge to &HDR…", window)
-    window.merge_hdr_action.setStatusTip("Merge exposure brackets into one high-dynamic-range photo")
-    window.merge_hdr_action.triggered.connect(lambda: open_merge_dialog(window, HDR))
-    window.merge_burst_action = QAction("Merge &Burst…", window)
-    window.merge_burst_action.setStatusTip("Align and merge a burst of equal exposures into one less noisy photo")
-    window.merge_burst_action.triggered.connect(lambda: open_merge_dialog(window, BURST))
-    separators = [a for a in menu.actions() if a.isSeparator()]
-    if separators:
-        menu.insertActions(separators[0], [window.merge_hdr_action, window.merge_burst_action])
-    else:
-        menu.addActions([window.merge_hdr_action, window.merge_burst_action])
+    hdr = new_action(window, "Merge to &HDR…", lambda: open_merge_dialog(window, HDR),
+                     tip="Merge exposure brackets into one high-dynamic-range photo")
+    burst = new_action(window, "Merge &Burst…", lambda: open_merge_dialog(window, BURST),
+                       tip="Align and merge a burst of equal exposures into one less noisy photo")
+    window.add_action("file", "merge_hdr", hdr, after="recent")
+    window.add_action("file", "merge_burst", burst, after="merge_hdr")

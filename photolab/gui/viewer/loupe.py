@@ -139,7 +139,7 @@ class Loupe(QObject):
         self._coalesce.timeout.connect(self._start)
         window.viewer.hovered.connect(self.set_center)
         window.document_changed.connect(self._on_document)
-        for action in (window.before_action, window.crop_action):
+        for action in (window.action("before"), window.action("crop")):
             action.toggled.connect(lambda _on: self.refresh())
 
     # --- inputs ------------------------------------------------------------------------------------

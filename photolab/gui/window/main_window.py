@@ -1,7 +1,9 @@
 """The main window: viewer in the middle, histogram, Develop and Info on the right, jobs in the status bar.
 
 The window owns no photo data: it opens a ``Document``, shows what the ``PreviewRenderer`` makes of it, and
-turns panel edits into undo commands on the document's recipe.
+turns panel edits into undo commands on the document's recipe. Features plug in through its command API:
+``add_action(menu_id, name, action)`` / ``menu(menu_id)`` / ``action(name)`` (see ``window.menus``) for their
+commands, and ``track_job(handle, description)`` for work that quitting must ask about.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtWidgets import QMenu
 from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QScrollArea,
                                QVBoxLayout, QWidget)
 
@@ -19,7 +22,7 @@ from photolab.gui.classify.panel import ClassifyPanel
 from photolab.gui.develop.denoise_tools import DenoiseTools
 from photolab.gui.develop.panel import DevelopPanel
 from photolab.gui.document import Document
-from photolab.gui.export.dialog import ExportDialog, ExportRequest, export_job, remembered_request
+from photolab.gui.export.commands import ExportCommands
 from photolab.gui.finetune.wizard import install_finetune_action
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.merge.dialog import install_merge_action
@@ -31,7 +34,7 @@ from photolab.gui.viewer.info_panel import InfoPanel
 from photolab.gui.viewer.rendering import PreviewRenderer, RenderedImage
 from photolab.gui.widgets import dialogs
 from photolab.gui.window.job_status import JobStatus
-from photolab.gui.window.menus import create_actions, create_menus
+from photolab.gui.window.menus import WindowCommands, install_window_actions
 from photolab.gui.window.recent_files import RecentFiles
 from photolab.gui.window.tools import ViewTools
 
@@ -45,11 +48,11 @@ def open_file_filter() -> str:
     return f"Photos ({patterns});;All files (*)"
 
 
-def quit_question(running: list[JobHandle]) -> str:
-    """What closing the window asks while ``running`` jobs would be cancelled."""
+def quit_question(running: list[str]) -> str:
+    """What closing the window asks while the ``running`` jobs (their descriptions) would be cancelled."""
     if len(running) == 1:
-        return f"{running[0].title} is still running. Quit and cancel it?"
-    titles = "".join(f"\n• {handle.title}" for handle in running)
+        return f"{running[0]} is still running. Quit and cancel it?"
+    titles = "".join(f"\n• {description}" for description in running)
     return f"{len(running)} jobs are still running:{titles}\n\nQuit and cancel them?"
 
 
@@ -58,7 +61,6 @@ class MainWindow(QMainWindow):
 
     document_changed = Signal(object)  # the new Document, or None
     preview_shown = Signal(object)  # RenderedImage now on screen
-    export_finished = Signal(object)  # Path written
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None, *,
                  model_manager=None) -> None:
@@ -75,6 +77,7 @@ class MainWindow(QMainWindow):
         self.current_photo = CurrentPhoto(self)
         self.attention_view = None  # made when first shown
         self.model_manager_dialog = None
+        self._tracked_jobs: dict[JobHandle, str] = {}  # running jobs a feature asked the quit check about
 
         self.viewer = ImageViewer()
         self.setCentralWidget(self.viewer)
@@ -88,8 +91,9 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel()
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.zoom_label)
-        create_actions(self)
-        create_menus(self)
+        self.commands = WindowCommands(self)
+        install_window_actions(self)
+        self.exports = ExportCommands(self)
         install_finetune_action(self)
         install_merge_action(self)
         self.denoise_tools = DenoiseTools(self)  # Auto, the loupe dock, denoiser errors
@@ -163,16 +167,39 @@ class MainWindow(QMainWindow):
         self.model_manager_dialog.raise_()
         return self.model_manager_dialog
 
+    # --- the command API features use ------------------------------------------------------------------
+    def add_action(self, menu_id: str, name: str, action: QAction, *, after: str | None = None,
+                   before: str | None = None) -> QAction:
+        """Put ``action`` in the menu ``menu_id`` and register it as ``name`` (see ``WindowCommands``)."""
+        return self.commands.add_action(menu_id, name, action, after=after, before=before)
+
+    def action(self, name: str) -> QAction:
+        """The action registered as ``name``."""
+        return self.commands.action(name)
+
+    def menu(self, menu_id: str) -> QMenu:
+        """The menu registered as ``menu_id``: file, edit, photo, view, models, help or recent."""
+        return self.commands.menu(menu_id)
+
+    def track_job(self, handle: JobHandle, description: str | None = None) -> JobHandle:
+        """Ask about ``handle`` (as ``description``, else its title) when quitting while it runs, and cancel it
+        on quit, whichever runner runs it."""
+        self._tracked_jobs[handle] = description or handle.title
+        handle.ended.connect(lambda ended: self._tracked_jobs.pop(ended, None))
+        return handle
+
+    def running_jobs(self) -> list[str]:
+        """What every unfinished job that quitting would cancel does: the tracked ones, then the runner's other
+        user work."""
+        untracked = [h for h in self.runner.unfinished_work() if h not in self._tracked_jobs]
+        return [d for h, d in self._tracked_jobs.items() if not h.is_done] + [h.title for h in untracked]
+
     def _update_actions(self) -> None:
         has_photo = self.document is not None
-        for action in (self.reset_action, self.rotate_left_action, self.rotate_right_action, self.pick_action,
-                       self.crop_action,
-                       self.before_action, self.fit_action, self.actual_action, self.zoom_in_action,
-                       self.zoom_out_action, self.toggle_zoom_action):
-            action.setEnabled(has_photo)
-        loaded = has_photo and self.document.is_fully_loaded
-        self.export_action.setEnabled(loaded)
-        self.export_again_action.setEnabled(loaded)
+        for name in ("reset", "rotate_left", "rotate_right", "pick", "crop", "before", "fit", "actual", "zoom_in",
+                     "zoom_out", "toggle_zoom"):
+            self.action(name).setEnabled(has_photo)
+        self.exports.set_enabled(has_photo and self.document.is_fully_loaded)
         self.develop.setEnabled(has_photo)
 
     # --- opening --------------------------------------------------------------------------------------
@@ -355,56 +382,21 @@ class MainWindow(QMainWindow):
         text = f"{zoom * 100:.0f} %"
         self.zoom_label.setText(f"Fit ({text})" if self.viewer.is_fit else text)
 
-    # --- export ---------------------------------------------------------------------------------------
+    # --- dialogs --------------------------------------------------------------------------------------
     def exec_dialog(self, dialog: QDialog) -> bool:
         """Run a modal dialog; True when accepted (tests replace this)."""
         return dialog.exec() == QDialog.DialogCode.Accepted
 
-    def choose_and_export(self) -> None:
-        if not self._check_exportable():
-            return
-        dialog = ExportDialog(self.document.path, self.settings, self)
-        if self.exec_dialog(dialog):
-            self.start_export(dialog.request())
-
-    def export_with_previous(self) -> None:
-        if not self._check_exportable():
-            return
-        request = remembered_request(self.settings, self.document.path)
-        if request.target.exists() and not dialogs.ask_yes_no(
-                self, "Replace file?", f"{request.target} already exists. Replace it?"):
-            return
-        self.start_export(request)
-
-    def _check_exportable(self) -> bool:
-        if self.document is None:
-            return False
-        if not self.document.is_fully_loaded:
-            dialogs.show_info(self, "Export", "The photo is still loading; export when it has opened.")
-            return False
-        return True
-
-    def start_export(self, request: ExportRequest) -> JobHandle:
-        """Export the current photo at full resolution in the background."""
-        document = self.document
-        handle = self.runner.submit(export_job(document.full_photo, document.recipe, request))
-        handle.finished.connect(self._on_exported)
-        handle.failed.connect(lambda message: dialogs.show_error(self, "Export failed", message))
-        handle.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled", 5000))
-        return handle
-
-    def _on_exported(self, path) -> None:
-        self.statusBar().showMessage(f"Exported {path}", 10000)
-        self.export_finished.emit(Path(path))
-
     # --- closing --------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        running = self.runner.unfinished_work()
+        running = self.running_jobs()
         if running and not dialogs.ask_yes_no(self, "Jobs running", quit_question(running)):
             event.ignore()
             return
         self._abandon_opening()
         self._switch_to(None)  # saves the edits
+        for handle in list(self._tracked_jobs):
+            handle.cancel()
         self.runner.cancel_all()
         self.runner.wait_for_done(10000)
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -1,118 +1,132 @@
-"""The main window's actions (with their standard shortcuts) and menus, including Open Recent.
+"""The main window's menus and its own actions (with their standard shortcuts), including Open Recent.
 
-Like the code Qt Designer generates, these functions set the actions as attributes of the window
-(``window.undo_action`` ...) and connect them to its methods.
+``WindowCommands`` is the one way a feature adds a command to the window: menus by id ("file", "edit",
+"photo", "view", "models", "help", and "recent" for Open Recent), actions by name. A feature builds its
+``QAction`` and calls ``window.add_action(menu_id, name, action, after=... / before=...)``; code and tests find
+it again with ``window.action(name)``. The window's own actions are added here the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 
 from photolab import __version__
 from photolab.gui.widgets import dialogs
+from photolab.gui.widgets.actions import Key, key_sequences, new_action
 from photolab.gui.window.recent_files import recent_labels
 
-Key = QKeySequence.StandardKey
+MENUS = (("file", "&File"), ("edit", "&Edit"), ("photo", "&Photo"), ("view", "&View"), ("models", "&Models"),
+         ("help", "&Help"))
 
 
-def key_sequences(*shortcuts) -> list[QKeySequence]:
-    """The shortcuts as key sequences, each once (a standard key expands to the platform's bindings, which
-    may be none): an action bound twice to one key makes Qt refuse that key as ambiguous."""
-    sequences: list[QKeySequence] = []
-    for shortcut in shortcuts:
-        expanded = QKeySequence.keyBindings(shortcut) if isinstance(shortcut, Key) else [QKeySequence(shortcut)]
-        sequences += [s for s in expanded if not s.isEmpty() and s not in sequences]
-    return sequences
+class WindowCommands:
+    """The window's menus by id and its actions by name (module docstring)."""
+
+    def __init__(self, window) -> None:
+        self._window = window
+        self._menus: dict[str, QMenu] = {}
+        self._actions: dict[str, QAction] = {}
+        for menu_id, title in MENUS:
+            self._menus[menu_id] = window.menuBar().addMenu(title)
+
+    def menu(self, menu_id: str) -> QMenu:
+        """The menu registered as ``menu_id``."""
+        if menu_id not in self._menus:
+            raise KeyError(f"the window has no menu {menu_id!r} (it has {', '.join(self._menus)})")
+        return self._menus[menu_id]
+
+    def action(self, name: str) -> QAction:
+        """The action registered as ``name``."""
+        if name not in self._actions:
+            raise KeyError(f"the window has no action {name!r}")
+        return self._actions[name]
+
+    def add_action(self, menu_id: str, name: str, action: QAction, *, after: str | None = None,
+                   before: str | None = None) -> QAction:
+        """Put ``action`` in the menu ``menu_id`` (at the end, or just after / before the action registered as
+        ``after`` / ``before``) and register it as ``name``."""
+        if name in self._actions:
+            raise ValueError(f"an action named {name!r} is already registered")
+        menu = self.menu(menu_id)
+        actions = menu.actions()
+        if before is not None:
+            menu.insertAction(self.action(before), action)
+        elif after is not None and actions.index(self.action(after)) + 1 < len(actions):
+            menu.insertAction(actions[actions.index(self.action(after)) + 1], action)
+        else:
+            menu.addAction(action)
+        self._actions[name] = action
+        return action
+
+    def add_submenu(self, menu_id: str, name: str, submenu: QMenu) -> QMenu:
+        """Put ``submenu`` at the end of the menu ``menu_id``; it is registered as menu ``name`` and its entry as
+        action ``name``."""
+        self._menus[name] = submenu
+        self.add_action(menu_id, name, submenu.menuAction())
+        return submenu
 
 
-def _action(window, text: str, slot, shortcuts=(), *, checkable: bool = False, tip: str = "") -> QAction:
-    action = QAction(text, window, checkable=checkable)
-    action.setShortcuts(key_sequences(*shortcuts))
-    action.setStatusTip(tip)
-    (action.toggled if checkable else action.triggered).connect(slot)
+def separator(window) -> QAction:
+    """A separator line, as an action that can be registered (and so placed before or after)."""
+    action = QAction(window)
+    action.setSeparator(True)
     return action
 
 
-def create_actions(window) -> None:
-    """Every menu command of the window, as ``window.<name>_action``."""
-    viewer, develop = window.viewer, window.develop
-    window.open_action = _action(window, "&Open…", window.choose_and_open, [Key.Open], tip="Open a photo")
-    window.export_action = _action(window, "&Export…", window.choose_and_export, ["Ctrl+Shift+E"],
-                                   tip="Export the developed photo")
-    window.export_again_action = _action(window, "Export with &Previous Settings", window.export_with_previous,
-                                         ["Ctrl+E"], tip="Export beside the original, as last time")
-    window.quit_action = _action(window, "&Quit", window.close, [Key.Quit])
-    window.undo_action = window.undo_stack.createUndoAction(window, "&Undo")
-    window.undo_action.setShortcuts(key_sequences(Key.Undo))
-    window.redo_action = window.undo_stack.createRedoAction(window, "&Redo")
-    window.redo_action.setShortcuts(key_sequences(Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
-    window.reset_action = _action(window, "Reset &All Edits", window.reset_all_edits, ["Ctrl+Shift+R"])
-    window.rotate_left_action = _action(window, "Rotate &Left", lambda: develop.crop.rotate(clockwise=False),
-                                        ["Ctrl+["])
-    window.rotate_right_action = _action(window, "Rotate &Right", lambda: develop.crop.rotate(clockwise=True),
-                                         ["Ctrl+]"])
-    window.pick_action = _action(window, "&White Balance Picker", develop.eyedropper.setChecked, ["W"],
-                                 checkable=True)
-    develop.eyedropper.toggled.connect(window.pick_action.setChecked)
-    window.crop_action = _action(window, "&Crop Tool", window.tools.set_crop_tool, ["R"], checkable=True,
-                                 tip="Drag the crop rectangle on the photo")
-    develop.crop.tool_button.toggled.connect(window.crop_action.setChecked)
-    window.crop_action.toggled.connect(develop.crop.tool_button.setChecked)
-    window.fit_action = _action(window, "Zoom to &Fit", viewer.zoom_to_fit, ["Ctrl+0"])
-    window.actual_action = _action(window, "&100 %", lambda: viewer.zoom_to_actual(), ["Ctrl+1", "Ctrl+Alt+0"])
-    window.zoom_in_action = _action(window, "Zoom &In", viewer.zoom_in, [Key.ZoomIn, "Ctrl+="])
-    window.zoom_out_action = _action(window, "Zoom &Out", viewer.zoom_out, [Key.ZoomOut])
-    window.toggle_zoom_action = _action(window, "&Toggle Fit / 100 %", lambda: viewer.toggle_zoom(), ["Z"])
-    window.before_action = _action(window, "&Before / After", window.tools.set_before, ["\\"], checkable=True,
-                                   tip="Show the photo without edits")
-    window.attention_action = _action(window, "&Attention View", window.show_attention_view, ["Ctrl+Shift+A"],
-                                      tip="What every SE block of the model responds to in this photo")
-    window.model_manager_action = _action(window, "Model &Manager…", window.show_model_manager,
-                                          tip="Import, download, export and remove classifiers")
-    window.about_action = _action(window, "&About PhotoLab", lambda: dialogs.show_info(
-        window, "About PhotoLab", f"PhotoLab {__version__}\nA desktop photo lab."))
-
-
-def create_menus(window) -> None:
-    """File, Edit, Photo, View, Models and Help."""
-    bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
-    file_menu.addAction(window.open_action)
-    window.recent_menu = QMenu("Open &Recent", window)
-    window.recent_menu.setToolTipsVisible(True)  # each entry's full path
-    window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
-    file_menu.addMenu(window.recent_menu)
-    file_menu.addSeparator()
-    file_menu.addActions([window.export_action, window.export_again_action])
-    file_menu.addSeparator()
-    file_menu.addAction(window.quit_action)
-    edit_menu = bar.addMenu("&Edit")
-    edit_menu.addActions([window.undo_action, window.redo_action])
-    edit_menu.addSeparator()
-    edit_menu.addAction(window.reset_action)
-    photo_menu = bar.addMenu("&Photo")
-    photo_menu.addActions([window.crop_action, window.rotate_left_action, window.rotate_right_action,
-                           window.pick_action])
-    view_menu = window.view_menu = bar.addMenu("&View")
-    view_menu.addActions([window.fit_action, window.actual_action, window.zoom_in_action, window.zoom_out_action,
-                          window.toggle_zoom_action])
-    view_menu.addSeparator()
-    view_menu.addAction(window.before_action)
-    view_menu.addSeparator()
-    view_menu.addAction(window.side_dock.toggleViewAction())
-    models_menu = bar.addMenu("&Models")
-    models_menu.addActions([window.attention_action, window.model_manager_action])
-    models_menu.addSeparator()
-    models_menu.addAction(window.classify_dock.toggleViewAction())
-    bar.addMenu("&Help").addAction(window.about_action)
+def install_window_actions(window) -> None:
+    """The window's own commands, menu by menu: File, Edit, Photo, View, Models and Help."""
+    viewer, develop, add = window.viewer, window.develop, window.add_action
+    add("file", "open", new_action(window, "&Open…", window.choose_and_open, [Key.Open], tip="Open a photo"))
+    recent = QMenu("Open &Recent", window)
+    recent.setToolTipsVisible(True)  # each entry's full path
+    recent.aboutToShow.connect(lambda: fill_recent_menu(window))
+    window.commands.add_submenu("file", "recent", recent)
+    add("file", "export_section", separator(window))  # Export… and Export with Previous Settings go below it
+    add("file", "quit_section", separator(window))
+    add("file", "quit", new_action(window, "&Quit", window.close, [Key.Quit]))
+    undo = add("edit", "undo", window.undo_stack.createUndoAction(window, "&Undo"))
+    undo.setShortcuts(key_sequences(Key.Undo))
+    redo = add("edit", "redo", window.undo_stack.createRedoAction(window, "&Redo"))
+    redo.setShortcuts(key_sequences(Key.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
+    window.menu("edit").addSeparator()
+    add("edit", "reset", new_action(window, "Reset &All Edits", window.reset_all_edits, ["Ctrl+Shift+R"]))
+    crop = add("photo", "crop", new_action(window, "&Crop Tool", window.tools.set_crop_tool, ["R"], checkable=True,
+                                           tip="Drag the crop rectangle on the photo"))
+    develop.crop.tool_button.toggled.connect(crop.setChecked)
+    crop.toggled.connect(develop.crop.tool_button.setChecked)
+    add("photo", "rotate_left", new_action(window, "Rotate &Left", lambda: develop.crop.rotate(clockwise=False),
+                                           ["Ctrl+["]))
+    add("photo", "rotate_right", new_action(window, "Rotate &Right", lambda: develop.crop.rotate(clockwise=True),
+                                            ["Ctrl+]"]))
+    pick = add("photo", "pick", new_action(window, "&White Balance Picker", develop.eyedropper.setChecked, ["W"],
+                                           checkable=True))
+    develop.eyedropper.toggled.connect(pick.setChecked)
+    add("view", "fit", new_action(window, "Zoom to &Fit", viewer.zoom_to_fit, ["Ctrl+0"]))
+    add("view", "actual", new_action(window, "&100 %", lambda: viewer.zoom_to_actual(), ["Ctrl+1", "Ctrl+Alt+0"]))
+    add("view", "zoom_in", new_action(window, "Zoom &In", viewer.zoom_in, [Key.ZoomIn, "Ctrl+="]))
+    add("view", "zoom_out", new_action(window, "Zoom &Out", viewer.zoom_out, [Key.ZoomOut]))
+    add("view", "toggle_zoom", new_action(window, "&Toggle Fit / 100 %", lambda: viewer.toggle_zoom(), ["Z"]))
+    window.menu("view").addSeparator()
+    add("view", "before", new_action(window, "&Before / After", window.tools.set_before, ["\\"], checkable=True,
+                                     tip="Show the photo without edits"))
+    window.menu("view").addSeparator()
+    add("view", "show_develop", window.side_dock.toggleViewAction())
+    add("models", "attention", new_action(window, "&Attention View", window.show_attention_view, ["Ctrl+Shift+A"],
+                                          tip="What every SE block of the model responds to in this photo"))
+    add("models", "model_manager", new_action(window, "Model &Manager…", window.show_model_manager,
+                                              tip="Import, download, export and remove classifiers"))
+    window.menu("models").addSeparator()
+    add("models", "show_classify", window.classify_dock.toggleViewAction())
+    add("help", "about", new_action(window, "&About PhotoLab", lambda: dialogs.show_info(
+        window, "About PhotoLab", f"PhotoLab {__version__}\nA desktop photo lab.")))
 
 
 def fill_recent_menu(window) -> None:
     """Rebuild Open Recent (as it opens): entries whose file vanished are dropped, with a status message."""
-    menu, recent = window.recent_menu, window.recent
+    menu, recent = window.menu("recent"), window.recent
     menu.clear()
     missing = recent.prune_missing()
     if missing:

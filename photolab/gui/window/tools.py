@@ -28,12 +28,12 @@ class ViewTools(QObject):
 
     def reset(self) -> None:
         """Every tool off (another photo was opened)."""
-        self.window.before_action.setChecked(False)
-        self.window.crop_action.setChecked(False)
+        self.window.action("before").setChecked(False)
+        self.window.action("crop").setChecked(False)
         self.window.develop.set_eyedropper_checked(False)
 
     def recipe_changed(self) -> None:
-        if self.window.crop_action.isChecked():
+        if self.window.action("crop").isChecked():
             self._show_crop_overlay()
 
     def handle_key(self, key: int) -> bool:
@@ -42,7 +42,7 @@ class ViewTools(QObject):
         if key == Qt.Key.Key_Escape and window.develop.eyedropper.isChecked():
             window.develop.set_eyedropper_checked(False)
             return True
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape) and window.crop_action.isChecked():
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape) and window.action("crop").isChecked():
             self.set_crop_tool(False)
             return True
         return False
@@ -51,8 +51,8 @@ class ViewTools(QObject):
     def set_before(self, before: bool) -> None:
         """Show the photo without its tone and colour edits (geometry kept), or with them."""
         window = self.window
-        if window.before_action.isChecked() != before:
-            window.before_action.setChecked(before)  # comes back here through the action
+        if window.action("before").isChecked() != before:
+            window.action("before").setChecked(before)  # comes back here through the action
             return
         window.viewer.overlay_text = "Before" if before else ""
         window.renderer.set_before(before)
@@ -75,7 +75,7 @@ class ViewTools(QObject):
         window.develop.set_eyedropper_checked(False)
         recipe = document.recipe
         # (u, v) is a position in the photo as shown: uncropped while the crop tool is on.
-        shown = recipe.with_enabled("crop", False) if window.crop_action.isChecked() else recipe
+        shown = recipe.with_enabled("crop", False) if window.action("crop").isChecked() else recipe
         handle = window.runner.submit(spot_white_balance_job(document.proxy, shown, u, v), lane=INTERACTIVE,
                                       visible=False)
 
@@ -90,8 +90,8 @@ class ViewTools(QObject):
     def set_crop_tool(self, on: bool) -> None:
         """Edit the crop on the photo: the whole photo is shown with the crop as a draggable rectangle."""
         window = self.window
-        if window.crop_action.isChecked() != on:
-            window.crop_action.setChecked(on)  # comes back here through the action
+        if window.action("crop").isChecked() != on:
+            window.action("crop").setChecked(on)  # comes back here through the action
             return
         window.renderer.set_crop_editing(on)
         if on:

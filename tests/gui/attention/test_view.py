@@ -22,8 +22,8 @@ from ..model_store import MODEL, make_window, manager, seeded_store, write_photo
 def view(qtbot, settings, recorded_dialogs, manager, png_photo):
     window = make_window(qtbot, settings, manager)
     open_and_wait(qtbot, window, png_photo)
-    assert window.attention_action.shortcut() == QKeySequence("Ctrl+Shift+A")
-    window.attention_action.trigger()
+    assert window.action("attention").shortcut() == QKeySequence("Ctrl+Shift+A")
+    window.action("attention").trigger()
     attention = window.attention_view
     assert attention.isVisible() and attention.isWindow() and not attention.isModal()
     qtbot.waitUntil(lambda: attention.a is not None, timeout=15000)

@@ -28,7 +28,7 @@ def test_dragging_edges_and_moving_stays_inside_the_photo():
 
 def test_crop_tool_drag_on_the_photo(qtbot, window, dng_photo):
     open_and_wait(qtbot, window, dng_photo)
-    window.crop_action.trigger()
+    window.action("crop").trigger()
     assert window.develop.crop.tool_button.isChecked() and window.viewer.crop_overlay == (0.0, 0.0, 1.0, 1.0)
     rect = window.viewer.image_rect()
     start = QPoint(round(rect.right()) - 1, round(rect.center().y()))
@@ -44,7 +44,7 @@ def test_crop_tool_drag_on_the_photo(qtbot, window, dng_photo):
     uncropped = wait_until_shown(qtbot, window, window.document.recipe.with_enabled("crop", False))
     assert uncropped.shape[1] == 128  # the whole photo while cropping
 
-    window.crop_action.trigger()  # done: the crop applies
+    window.action("crop").trigger()  # done: the crop applies
     assert window.viewer.crop_overlay is None
     cropped = wait_until_shown(qtbot, window)
     assert cropped.shape[1] == pytest.approx(64, abs=3) and cropped.shape[0] == 96

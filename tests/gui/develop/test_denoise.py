@@ -261,7 +261,7 @@ def test_auto_measures_the_full_photo_in_the_background(qtbot, window, noisy_pho
 def test_loupe_follows_the_cursor_and_the_strength(qtbot, window, noisy_photo, tiny_denoiser):
     open_and_wait(qtbot, window, noisy_photo)
     window.develop.denoise.loupe_button.click()
-    assert window.denoise_tools.loupe_dock.isVisible() and window.loupe_action.isChecked()
+    assert window.denoise_tools.loupe_dock.isVisible() and window.action("loupe").isChecked()
     first = wait_for_loupe(qtbot, window)
     assert np.array_equal(image_array(first.before), image_array(first.after))  # nothing to denoise yet
     for x in range(5, 60, 5):  # a quick cursor movement: only the newest position matters
@@ -272,7 +272,7 @@ def test_loupe_follows_the_cursor_and_the_strength(qtbot, window, noisy_photo, t
     set_strength(window, 30)
     result = wait_for_loupe(qtbot, window, recipe=window.document.recipe)
     assert not np.array_equal(image_array(result.before), image_array(result.after))
-    window.loupe_action.trigger()  # View ▸ Loupe hides it again
+    window.action("loupe").trigger()  # View ▸ Loupe hides it again
     assert not window.denoise_tools.loupe_dock.isVisible() and window.viewer._marker is None
 
 
@@ -368,7 +368,7 @@ def test_missing_weights_fail_an_export_and_auto_errors_become_dialogs(qtbot, wi
     open_and_wait(qtbot, window, noisy_photo)
     window.apply_edit(denoised(10), "Denoise")
     wait_until_shown(qtbot, window)
-    handle = window.start_export(ExportRequest(tmp_path / "out.jpg", "jpg"))
+    handle = window.exports.start(ExportRequest(tmp_path / "out.jpg", "jpg"))
     qtbot.waitUntil(lambda: handle.is_done, timeout=10000)
     assert handle.job.state is JobState.FAILED
     assert any("are missing" in error for error in recorded_dialogs.errors)

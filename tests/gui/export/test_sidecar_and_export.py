@@ -26,7 +26,7 @@ def test_edits_are_saved_to_the_sidecar_and_restored_on_reopen(qtbot, window, dn
     original_bytes = digest(dng_photo)
     open_and_wait(qtbot, window, dng_photo)
     window.develop.sliders["exposure.ev"].spin.setValue(0.75)
-    window.rotate_left_action.trigger()
+    window.action("rotate_left").trigger()
     sidecar = sidecar_path(dng_photo)
     qtbot.waitUntil(sidecar.exists, timeout=5000)  # saved shortly after the edit, without closing
     edited = window.document.recipe
@@ -84,8 +84,8 @@ def test_export_png16_writes_a_16_bit_file_beside_the_original(qtbot, window, dn
     window.develop.sliders["exposure.ev"].spin.setValue(0.5)
     target = default_export_path(dng_photo, "png16")
     assert target == dng_photo.with_suffix(".png")
-    with qtbot.waitSignal(window.export_finished, timeout=15000) as blocker:
-        window.start_export(ExportRequest(target, "png16"))
+    with qtbot.waitSignal(window.exports.finished, timeout=15000) as blocker:
+        window.exports.start(ExportRequest(target, "png16"))
     assert blocker.args == [target] and str(target) in window.statusBar().currentMessage()
     written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint16 and written.shape == (96, 128, 3)
@@ -98,8 +98,8 @@ def test_export_formats(qtbot, window, png_photo, file_format, dtype):
     open_and_wait(qtbot, window, png_photo)
     target = default_export_path(png_photo, file_format)
     assert target != png_photo
-    with qtbot.waitSignal(window.export_finished, timeout=15000):
-        window.start_export(ExportRequest(target, file_format, 90))
+    with qtbot.waitSignal(window.exports.finished, timeout=15000):
+        window.exports.start(ExportRequest(target, file_format, 90))
     written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
     assert written.dtype == dtype and written.shape[:2] == (64, 96)
 
@@ -134,17 +134,17 @@ def test_export_dialog_refuses_the_original_and_remembers_settings(qtbot, settin
 def test_export_action_runs_the_dialog_then_the_job(qtbot, window, png_photo, monkeypatch, recorded_dialogs):
     open_and_wait(qtbot, window, png_photo)
     monkeypatch.setattr(window, "exec_dialog", lambda dialog: True)
-    with qtbot.waitSignal(window.export_finished, timeout=15000) as blocker:
-        window.export_action.trigger()
+    with qtbot.waitSignal(window.exports.finished, timeout=15000) as blocker:
+        window.action("export").trigger()
     target = blocker.args[0]
     assert target.exists() and target != png_photo
     first_export = target.stat().st_mtime_ns
-    window.export_again_action.trigger()  # the same target again: replaced only if the user agrees
+    window.action("export_again").trigger()  # the same target again: replaced only if the user agrees
     assert "already exists" in recorded_dialogs.questions[-1]
     assert target.stat().st_mtime_ns == first_export
     recorded_dialogs.answers = [True]
-    with qtbot.waitSignal(window.export_finished, timeout=15000) as blocker:
-        window.export_again_action.trigger()
+    with qtbot.waitSignal(window.exports.finished, timeout=15000) as blocker:
+        window.action("export_again").trigger()
     assert blocker.args == [target] and len(recorded_dialogs.questions) == 2
 
 
@@ -160,7 +160,7 @@ def test_cancel_a_running_export_from_the_status_bar(qtbot, window, png_photo, m
 
     monkeypatch.setattr(io, "export_photo", gated_export)
     target = png_photo.with_name("cancelled.png")
-    handle = window.start_export(ExportRequest(target, "png"))
+    handle = window.exports.start(ExportRequest(target, "png"))
     assert entered.wait(5)
     qtbot.waitUntil(lambda: window.job_status.isVisible(), timeout=5000)
     assert window.job_status.current is handle and "Exporting cancelled.png" in window.job_status.label.text()
@@ -175,7 +175,7 @@ def test_cancel_a_running_export_from_the_status_bar(qtbot, window, png_photo, m
 
 def test_export_failure_becomes_an_error_dialog(qtbot, window, png_photo, tmp_path, recorded_dialogs):
     open_and_wait(qtbot, window, png_photo)
-    handle = window.start_export(ExportRequest(tmp_path / "missing-folder" / "out.jpg", "jpg"))
+    handle = window.exports.start(ExportRequest(tmp_path / "missing-folder" / "out.jpg", "jpg"))
     with qtbot.waitSignal(handle.failed, timeout=10000):
         pass
     assert "missing-folder" in recorded_dialogs.errors[-1]
@@ -212,7 +212,7 @@ def test_closing_during_an_export_asks_first(qtbot, window, png_photo, monkeypat
 
     monkeypatch.setattr(io, "export_photo", gated_export)
     target = png_photo.with_name("during-close.jpg")
-    handle = window.start_export(ExportRequest(target, "jpg"))
+    handle = window.exports.start(ExportRequest(target, "jpg"))
     assert entered.wait(5)
     recorded_dialogs.answers = [False]
     window.close()

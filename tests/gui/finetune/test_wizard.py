@@ -204,7 +204,7 @@ def test_curves_draw_train_and_validation(qtbot):
 
 def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tmp_path):
     window = make_window(qtbot, settings, seed_store(tmp_path / "store"))
-    action = window.train_action  # the window installs it itself
+    action = window.action("train")  # the window installs it itself
     menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Models")
     assert action in menu.actions()
     action.trigger()

@@ -64,7 +64,7 @@ def test_merge_to_hdr_from_the_menu_opens_the_result(qtbot, window, tmp_path, re
         return True
 
     window.exec_dialog = fill_and_accept
-    window.merge_hdr_action.trigger()
+    window.action("merge_hdr").trigger()
     qtbot.waitUntil(lambda: window.document is not None and window.document.path == target
                     and window.document.is_fully_loaded, timeout=20000)
     assert not recorded_dialogs.errors
@@ -88,7 +88,7 @@ def test_failed_merge_explains_what_to_enter_and_shows_the_dialog_again(qtbot, w
         return True
 
     window.exec_dialog = fill_accept_then_cancel
-    window.merge_hdr_action.trigger()
+    window.action("merge_hdr").trigger()
     qtbot.waitUntil(lambda: len(shown) == 2, timeout=20000)
     assert "no exposure time" in recorded_dialogs.errors[0] and "Exposure times field" in recorded_dialogs.errors[0]
     first, again = shown
@@ -195,7 +195,7 @@ def test_quitting_while_a_merge_runs_asks_first(qtbot, window, tmp_path, recorde
         return True
 
     window.exec_dialog = fill_and_accept
-    window.merge_hdr_action.trigger()
+    window.action("merge_hdr").trigger()
     assert started.wait(5)
     window.runner.submit(Job(lambda context: time.sleep(0.2), title="Rendering"), lane=BACKGROUND,
                          ask_before_quit=False)  # a view that is simply made again: never asked about
@@ -248,7 +248,7 @@ def test_merge_never_writes_over_the_photo_in_the_viewer(qtbot, window, tmp_path
         return accepted(dialog)
 
     window.exec_dialog = fill_and_press_merge
-    window.merge_hdr_action.trigger()
+    window.action("merge_hdr").trigger()
     assert "shown.png is the photo open in the viewer" in recorded_dialogs.warnings[-1]
     assert not recorded_dialogs.questions and window.runner.unfinished_work() == []
     assert shown.read_bytes() == paths[0].read_bytes()
@@ -273,7 +273,7 @@ def test_mertens_fusion_asks_for_no_exposure_times(qtbot, window, tmp_path, reco
         return accepted(dialog)
 
     window.exec_dialog = fill_and_accept
-    window.merge_hdr_action.trigger()
+    window.action("merge_hdr").trigger()
     qtbot.waitUntil(lambda: window.document is not None and window.document.path == target
                     and window.document.is_fully_loaded, timeout=20000)
     assert not recorded_dialogs.errors and not recorded_dialogs.warnings

@@ -34,7 +34,7 @@ def test_open_dng_shows_photo_metadata_and_histogram(qtbot, window, dng_photo, r
     assert info["Shutter"] == "1/250 s" and info["Aperture"] == "f/2.8" and info["Focal length"] == "50 mm"
     assert info["Size"].startswith("128 × 96")
     assert window.histogram.counts is not None and window.histogram.counts.sum() > 0
-    assert window.export_action.isEnabled()
+    assert window.action("export").isEnabled()
     kelvin, tint = window.document.as_shot_white  # the sliders start at the camera's white balance
     assert 2000 < kelvin < 50000 and window.develop.temperature.value() == pytest.approx(kelvin, abs=25)
     assert window.develop.tint.value() == pytest.approx(tint, abs=0.5)
@@ -50,12 +50,12 @@ def test_exposure_drag_changes_preview_and_undo_redo_restore_it(qtbot, window, d
     brighter = wait_until_shown(qtbot, window)
     assert brighter.mean() > original.mean() + 15
 
-    window.undo_action.trigger()
+    window.action("undo").trigger()
     assert window.document.recipe == Recipe()
     assert window.develop.sliders["exposure.ev"].value() == 0.0
     np.testing.assert_array_equal(wait_until_shown(qtbot, window), original)
 
-    window.redo_action.trigger()
+    window.action("redo").trigger()
     assert window.document.recipe.get("exposure") == ExposureParams(ev=1.0)
     np.testing.assert_array_equal(wait_until_shown(qtbot, window), brighter)
 
@@ -66,7 +66,7 @@ def test_reset_all_edits_is_undoable(qtbot, window, dng_photo):
     window.develop.sliders["saturation.vibrance"].spin.setValue(-30)
     edited = wait_until_shown(qtbot, window)
     assert not np.array_equal(edited, original)
-    window.reset_action.trigger()
+    window.action("reset").trigger()
     assert window.document.recipe == Recipe() and window.undo_stack.undoText() == "Reset all edits"
     np.testing.assert_array_equal(wait_until_shown(qtbot, window), original)
     window.undo_stack.undo()
@@ -78,18 +78,18 @@ def test_before_after_toggle(qtbot, window, dng_photo):
     original = open_and_wait(qtbot, window, dng_photo)
     window.develop.sliders["exposure.ev"].spin.setValue(-1.0)
     darker = wait_until_shown(qtbot, window)
-    assert QKeySequence("\\") in window.before_action.shortcuts()
-    window.before_action.trigger()
+    assert QKeySequence("\\") in window.action("before").shortcuts()
+    window.action("before").trigger()
     np.testing.assert_array_equal(wait_until_shown(qtbot, window, before=True), original)
     assert window.viewer.overlay_text == "Before"
-    window.before_action.trigger()
+    window.action("before").trigger()
     np.testing.assert_array_equal(wait_until_shown(qtbot, window), darker)
     assert window.viewer.overlay_text == ""
 
 
 def test_rotation_turns_the_preview(qtbot, window, dng_photo):
     open_and_wait(qtbot, window, dng_photo)
-    window.rotate_right_action.trigger()
+    window.action("rotate_right").trigger()
     rotated = wait_until_shown(qtbot, window)
     assert rotated.shape[:2] == (128, 96)
     assert window.viewer.displayed.scene_size == pytest.approx((96, 128), abs=1)
@@ -102,7 +102,7 @@ def test_eyedropper_on_the_grey_patch_neutralises_it(qtbot, window, dng_photo):
     patch = (slice(24, 40), slice(24, 36))  # inside the scene's neutral grey patch
     assert cast[patch].mean(axis=(0, 1))[2] > cast[patch].mean(axis=(0, 1))[0] + 20
     window.develop.eyedropper.setChecked(True)
-    assert window.pick_action.isChecked()
+    assert window.action("pick").isChecked()
     rect = window.viewer.image_rect()
     point = QPoint(round(rect.left() + rect.width() * 30 / 128), round(rect.top() + rect.height() * 32 / 96))
     qtbot.mouseClick(window.viewer, Qt.MouseButton.LeftButton, pos=point)
@@ -119,11 +119,11 @@ def test_zoom_actions_and_wheel(qtbot, window, dng_photo):
     open_and_wait(qtbot, window, dng_photo)
     viewer = window.viewer
     assert viewer.is_fit and window.zoom_label.text().startswith("Fit")
-    window.actual_action.trigger()
+    window.action("actual").trigger()
     assert viewer.zoom == pytest.approx(1.0) and window.zoom_label.text() == "100 %"
-    window.zoom_in_action.trigger()
+    window.action("zoom_in").trigger()
     assert viewer.zoom == pytest.approx(1.25)
-    window.fit_action.trigger()
+    window.action("fit").trigger()
     assert viewer.is_fit and viewer.zoom == pytest.approx(1.0)  # a small photo: never enlarged
     assert window.zoom_label.text() == "Fit (100 %)"
 
@@ -150,14 +150,14 @@ def test_unsupported_and_missing_files_are_reported(qtbot, window, tmp_path, rec
     window.open_path(tmp_path / "gone.png")
     qtbot.waitUntil(lambda: len(recorded_dialogs.errors) == 2, timeout=10000)
     assert "notes.txt" in recorded_dialogs.errors[0] and "gone.png" in recorded_dialogs.errors[1]
-    assert window.document is None and not window.export_action.isEnabled()
+    assert window.document is None and not window.action("export").isEnabled()
 
 
 def test_open_action_uses_the_file_dialog_with_supported_extensions(qtbot, window, png_photo, recorded_dialogs):
     assert "*.dng" in open_file_filter() and "*.jpg" in open_file_filter() and "*.CR2" in open_file_filter()
-    assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert window.action("open").shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     recorded_dialogs.open_path = str(png_photo)
-    window.open_action.trigger()
+    window.action("open").trigger()
     qtbot.waitUntil(lambda: window.document is not None and window.document.is_fully_loaded, timeout=10000)
     assert window.document.path == png_photo
 
@@ -167,7 +167,7 @@ def test_recent_files_remember_and_drop_missing_entries(qtbot, window, png_photo
     open_and_wait(qtbot, window, dng_photo)
     assert window.recent.paths() == [str(dng_photo.resolve()), str(png_photo.resolve())]
     fill_recent_menu(window)
-    labels = [action.text() for action in window.recent_menu.actions() if action.data()]
+    labels = [action.text() for action in window.menu("recent").actions() if action.data()]
     folder = png_photo.parent.name
     assert labels == [f"&1  scene.dng — {folder}", f"&2  scene.png — {folder}"]
     png_photo.unlink()
@@ -189,7 +189,7 @@ def test_open_recent_tells_files_of_the_same_name_apart(window, tmp_path):
         path.write_bytes(b"")
         window.recent.add(path)
     fill_recent_menu(window)
-    entries = [action for action in window.recent_menu.actions() if action.data()]
+    entries = [action for action in window.menu("recent").actions() if action.data()]
     assert [action.text() for action in entries] == ["&1  Q&&A.png — c", "&2  scene.png — b/2024",
                                                      "&3  scene.png — a/2024"]
     assert [action.toolTip() for action in entries] == [str(p.resolve()) for p in reversed(paths)]
@@ -217,11 +217,11 @@ def test_dropping_a_photo_opens_it(qtbot, window, png_photo, tmp_path):
 
 
 def test_standard_shortcuts(window):
-    assert window.undo_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
-    assert QKeySequence("Ctrl+Shift+E") in window.export_action.shortcuts()
-    assert QKeySequence("Ctrl+E") in window.export_again_action.shortcuts()
-    assert window.quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
-    assert not window.reset_action.isEnabled()  # no photo yet
+    assert window.action("undo").shortcut() == QKeySequence(QKeySequence.StandardKey.Undo)
+    assert QKeySequence("Ctrl+Shift+E") in window.action("export").shortcuts()
+    assert QKeySequence("Ctrl+E") in window.action("export_again").shortcuts()
+    assert window.action("quit").shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    assert not window.action("reset").isEnabled()  # no photo yet
 
 
 def test_opening_another_photo_before_the_first_shows_keeps_only_the_last(qtbot, window, png_photo, dng_photo,
