@@ -202,10 +202,8 @@ class AttentionView(QWidget):
 
     def choose_photo_b(self) -> None:
         """Ask for a photo file to compare with."""
-        from photolab.gui.window.main_window import open_file_filter
-
         path = dialogs.get_open_path(self, "Photo B", str(self._settings.value("open/folder", "")),
-                                     open_file_filter())
+                                     dialogs.open_file_filter())
         if path:
             self.set_photo_b_file(path)
 

@@ -1,7 +1,8 @@
 """The first four pages of the fine-tuning wizard: folder, data check, base model and strategy, settings.
 
 The training page lives in :mod:`photolab.gui.finetune.training_curves`, the results page in
-:mod:`photolab.gui.finetune.wizard`, which also holds the state the pages share.
+:mod:`photolab.gui.finetune.wizard`, which also holds the state the pages share; the Job functions and
+thumbnails they use are in :mod:`photolab.gui.finetune.work`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget, QWizardPage)
 
-from photolab.gui.finetune.wizard import pixmap_from, scan_work
+from photolab.gui.finetune.work import pixmap_from, scan_work
 from photolab.jobs import Job
 
 WHAT_HAPPENS = {

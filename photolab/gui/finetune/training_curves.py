@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
                                QWizardPage)
 
+from photolab.gui.finetune.work import EpochRelay, train_work
 from photolab.jobs import Job
 
 TRAIN_COLOUR = QColor(52, 120, 220)
@@ -168,8 +169,6 @@ class TrainingPage(QWizardPage):
 
     def start(self) -> None:
         """Train with the wizard's settings (a Job on the background lane)."""
-        from photolab.gui.finetune.wizard import EpochRelay, train_work
-
         self.cancel()
         wizard = self._wizard
         wizard.outcome = None

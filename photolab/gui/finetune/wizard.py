@@ -4,7 +4,8 @@ Six pages (:mod:`photolab.gui.finetune.pages`): folder, data check, base model a
 training (live curves), results and save. The wizard holds the run's state (the scan report, the thumbnails,
 the outcome) and starts the long work as Jobs on the window's ``JobRunner``: the scan, the training and the
 save, so the window stays responsive. The training itself is :func:`photolab.models.finetune.run_finetune`,
-the same code ``photolab-cli train`` runs. The wizard is modeless; closing it cancels what still runs.
+the same code ``photolab-cli train`` runs; the Job functions are in :mod:`photolab.gui.finetune.work`. The
+wizard is modeless; closing it cancels what still runs.
 
 Hook into the main window with one call after its menus exist: ``install_finetune_action(window)``.
 """
@@ -14,75 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from photolab.gui.finetune import pages
+from photolab.gui.finetune.training_curves import TrainingPage
+from photolab.gui.finetune.work import pixmap_from, save_work
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.widgets.actions import new_action
 from photolab.jobs import Job
-
-THUMBNAILS_PER_CLASS = 4
-THUMBNAIL_SIDE = 72
-
-
-def pixmap_from(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> QPixmap:
-    """A QPixmap (GUI thread only) of an 8-bit sRGB (H, W, 3) array, scaled to fit ``side``."""
-    image = np.ascontiguousarray(image[:, :, :3])
-    height, width = image.shape[:2]
-    qimage = QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(qimage).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation)
-
-
-def _thumbnail(path) -> np.ndarray | None:
-    from photolab.models.data import load_srgb8
-
-    try:
-        return load_srgb8(path, THUMBNAIL_SIDE)
-    except Exception:  # noqa: BLE001 - a thumbnail that cannot be made is simply not shown
-        return None
-
-
-def scan_work(context, folder: str) -> tuple:
-    """Job work: ``(report, {class: [thumbnail arrays]})`` for ``folder`` (a few thumbnails per class)."""
-    from photolab.models.data import scan_folder
-
-    report = scan_folder(folder, context=context.subtask(0.0, 0.9))
-    thumbnails: dict[str, list[np.ndarray]] = {name: [] for name in report.classes}
-    for path, label in report.items:
-        name = report.classes[label]
-        if len(thumbnails[name]) < THUMBNAILS_PER_CLASS:
-            context.check_cancelled()
-            image = _thumbnail(path)
-            if image is not None:
-                thumbnails[name].append(image)
-    return report, thumbnails
-
-
-def train_work(context, manager, report, settings, on_epoch) -> tuple:
-    """Job work: ``(outcome, {path: thumbnail})`` — the run, and thumbnails of its most confidently wrong images."""
-    from photolab.models.finetune import run_finetune
-
-    outcome = run_finetune(manager, report, settings, context, on_epoch)
-    return outcome, {w.path: _thumbnail(w.path) for w in outcome.wrong}
-
-
-def save_work(context, manager, outcome, name: str, description: str):
-    """Job work: store the trained model (see :func:`photolab.models.finetune.save_outcome`)."""
-    from photolab.models.finetune import save_outcome
-
-    context.progress(0.1, f"Saving {name}")
-    return save_outcome(manager, outcome, name, description)
-
-
-class EpochRelay(QObject):
-    """Carries each epoch's metrics from the training thread to the GUI thread (queued connection)."""
-
-    epoch = Signal(object)
-
 
 class FinetuneWizard(QWizard):
     """Train Classifier: from a folder of labelled photos to a model in the store (module docstring)."""
@@ -90,9 +34,6 @@ class FinetuneWizard(QWizard):
     model_saved = Signal(object)  # the new ModelEntry
 
     def __init__(self, service, runner: JobRunner | None = None, parent: QWidget | None = None) -> None:
-        from photolab.gui.finetune import pages
-        from photolab.gui.finetune.training_curves import TrainingPage
-
         super().__init__(parent)
         self.service = service
         self.runner = runner or service.runner
@@ -159,7 +100,6 @@ def open_finetune_wizard(window) -> FinetuneWizard:
     window.models.start()
     wizard = FinetuneWizard(window.models, window.runner, window)
     wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    window.finetune_wizard = wizard
     wizard.show()
     return wizard
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from photolab.core import io
+
 
 def show_error(parent: QWidget | None, title: str, message: str, details: str = "") -> None:
     """A modal error message; ``details`` (a traceback, say) goes behind the "Show Details" button."""
@@ -32,6 +34,12 @@ def ask_yes_no(parent: QWidget | None, title: str, question: str, *, default_yes
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     default = QMessageBox.StandardButton.Yes if default_yes else QMessageBox.StandardButton.No
     return QMessageBox.question(parent, title, question, buttons, default) == QMessageBox.StandardButton.Yes
+
+
+def open_file_filter() -> str:
+    """'Photos (*.cr2 *.CR2 …);;All files (*)' from the extensions io can read."""
+    patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in sorted(io.SUPPORTED_EXTENSIONS))
+    return f"Photos ({patterns});;All files (*)"
 
 
 def get_open_path(parent: QWidget | None, title: str, folder: str, name_filter: str) -> str:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWin
 
 from photolab.core import io
 from photolab.core.recipe import Recipe
+from photolab.gui.attention.view import AttentionView
 from photolab.gui.classify.panel import ClassifyPanel
 from photolab.gui.develop.denoise_tools import DenoiseTools
 from photolab.gui.develop.panel import DevelopPanel
@@ -26,6 +27,7 @@ from photolab.gui.export.commands import ExportCommands
 from photolab.gui.finetune.wizard import install_finetune_action
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.merge.dialog import install_merge_action
+from photolab.gui.models.manager_dialog import ModelManagerDialog
 from photolab.gui.models.service import CurrentPhoto, ModelService
 from photolab.gui.undo import RecipeEdit
 from photolab.gui.viewer.histogram import HistogramWidget
@@ -40,12 +42,6 @@ from photolab.gui.window.tools import ViewTools
 
 APP_NAME = "PhotoLab"
 OPEN_FOLDER_KEY = "open/folder"
-
-
-def open_file_filter() -> str:
-    """'Photos (*.cr2 *.CR2 …);;All files (*)' from the extensions io can read."""
-    patterns = " ".join(f"*{ext} *{ext.upper()}" for ext in sorted(io.SUPPORTED_EXTENSIONS))
-    return f"Photos ({patterns});;All files (*)"
 
 
 def quit_question(running: list[str]) -> str:
@@ -149,8 +145,6 @@ class MainWindow(QMainWindow):
     def show_attention_view(self):
         """Show the (non-modal) Attention window for the current photo."""
         if self.attention_view is None:
-            from photolab.gui.attention.view import AttentionView
-
             self.attention_view = AttentionView(self.models, self.current_photo, self.settings, self.recent.paths,
                                                 self)
         self.attention_view.show()
@@ -160,8 +154,6 @@ class MainWindow(QMainWindow):
     def show_model_manager(self):
         """Show the (non-modal) Model Manager dialog."""
         if self.model_manager_dialog is None:
-            from photolab.gui.models.manager_dialog import ModelManagerDialog
-
             self.model_manager_dialog = ModelManagerDialog(self.models, self)
         self.model_manager_dialog.show()
         self.model_manager_dialog.raise_()
@@ -213,7 +205,7 @@ class MainWindow(QMainWindow):
         return Path.home()
 
     def choose_and_open(self) -> None:
-        path = dialogs.get_open_path(self, "Open photo", str(self.open_folder()), open_file_filter())
+        path = dialogs.get_open_path(self, "Open photo", str(self.open_folder()), dialogs.open_file_filter())
         if path:
             self.settings.setValue(OPEN_FOLDER_KEY, str(Path(path).parent))
             self.open_path(path)

@@ -205,10 +205,9 @@ def test_curves_draw_train_and_validation(qtbot):
 def test_models_menu_gets_train_classifier(qtbot, settings, recorded_dialogs, tmp_path):
     window = make_window(qtbot, settings, seed_store(tmp_path / "store"))
     action = window.action("train")  # the window installs it itself
-    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Models")
-    assert action in menu.actions()
+    assert action in window.menu("models").actions()
     action.trigger()
-    wizard = window.finetune_wizard
+    wizard = window.findChild(FinetuneWizard)  # the window's child, deleted when it closes
     assert wizard.isVisible() and wizard.base_page.base_name() == "base"
     wizard.reject()
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.recipe import Recipe
-from photolab.gui.window.main_window import open_file_filter
+from photolab.gui.widgets import dialogs
 from photolab.gui.window.menus import fill_recent_menu
 
 from ..conftest import open_and_wait, wait_until_shown
@@ -154,7 +154,8 @@ def test_unsupported_and_missing_files_are_reported(qtbot, window, tmp_path, rec
 
 
 def test_open_action_uses_the_file_dialog_with_supported_extensions(qtbot, window, png_photo, recorded_dialogs):
-    assert "*.dng" in open_file_filter() and "*.jpg" in open_file_filter() and "*.CR2" in open_file_filter()
+    name_filter = dialogs.open_file_filter()
+    assert "*.dng" in name_filter and "*.jpg" in name_filter and "*.CR2" in name_filter
     assert window.action("open").shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     recorded_dialogs.open_path = str(png_photo)
     window.action("open").trigger()
