@@ -1,19 +1,15 @@
-"""File > Merge to HDR… and Merge Burst…: pick the frames and the output, merge in the background, open the result.
+"""The Merge to HDR / Merge Burst dialog: pick the frames and the output, choose how to merge.
 
 The dialog only collects a ``MergeRequest`` (asking before it replaces a file, and never naming an input frame
-or the photo open in the viewer as the output); the merge itself is the same core function the CLI runs
-(``merge_hdr_files`` / ``merge_burst_files``), as a Job on the window's runner, with progress and cancel in
-the status bar. A merge that fails shows why and then the dialog again, with its frames and settings.
-``install_merge_action(window)`` adds the two commands to the window's File menu through its command API.
+or the photo open in the viewer as the output); :mod:`photolab.gui.merge.commands` runs the merge and
+:mod:`photolab.gui.merge.frames` reads what the frames' metadata say.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
@@ -21,20 +17,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout, QWidget)
 
 from photolab.core import io
-from photolab.core.burst import merge_burst_files
-from photolab.core.color import encode_srgb_integer
-from photolab.core.hdr import METHODS, HdrOptions, MissingExposureError, merge_hdr_files
+from photolab.core.hdr import METHODS, HdrOptions
 from photolab.core.tonemap import TONEMAPS
 from photolab.gui.export.dialog import same_file
 from photolab.gui.jobs import JobRunner
-from photolab.gui.widgets.actions import new_action
+from photolab.gui.merge.frames import (THUMBNAIL_SIDE, FrameInfo, exposures, format_seconds, frame_info, frame_label,
+                                       parse_times, read_thumbnail, sort_by_exposure)
 from photolab.gui.widgets import dialogs
-from photolab.jobs import Job, JobState
+from photolab.jobs import Job
 
 HDR, BURST = "hdr", "burst"
 OUTPUT_FILTER = "Tone-mapped image (*.tif *.png *.jpg);;Radiance HDR (*.hdr);;OpenEXR (*.exr)"
-THUMBNAIL_SIDE = 160
-NO_EXPOSURE = "no exposure time in its metadata"
 FUSION = "mertens"  # exposure fusion: needs no exposure times
 
 
@@ -49,91 +42,6 @@ class MergeRequest:
     options: HdrOptions = HdrOptions()
     tonemap: str = "local"
     reference: int | str = "auto"
-
-
-@dataclass(frozen=True)
-class FrameInfo:
-    """One chosen frame's exposure data from its metadata; ``problem`` says why it has none."""
-
-    path: str
-    shutter: float | None = None
-    iso: float | None = None
-    aperture: float | None = None
-    problem: str = ""
-
-
-def frame_info(path: str | Path) -> FrameInfo:
-    """The exposure data in ``path``'s metadata (read from the header only: cheap enough for the GUI thread)."""
-    try:
-        metadata = io.read_metadata(path)
-    except Exception as exc:  # noqa: BLE001 - whatever a hostile file makes the reader raise, it is listed as such
-        return FrameInfo(str(path), problem=f"cannot be read ({exc or type(exc).__name__})")
-    if not metadata.shutter_seconds:
-        return FrameInfo(str(path), iso=metadata.iso, aperture=metadata.aperture, problem=NO_EXPOSURE)
-    return FrameInfo(str(path), metadata.shutter_seconds, metadata.iso, metadata.aperture)
-
-
-def exposures(frames: list[FrameInfo]) -> list[float | None]:
-    """Each frame's exposure, shutter x ISO / f-number^2 (ISO and aperture count only when every frame with a
-    shutter time records them, as in the merge); None where the shutter time is unknown."""
-    known = [f for f in frames if f.shutter]
-    use_iso = all(f.iso for f in known)
-    use_aperture = all(f.aperture for f in known)
-    return [f.shutter * (f.iso if use_iso else 1.0) / (f.aperture ** 2 if use_aperture else 1.0) if f.shutter
-            else None for f in frames]
-
-
-def sort_by_exposure(frames: list[FrameInfo]) -> tuple[list[FrameInfo], list[float | None]]:
-    """Frames from the darkest exposure to the brightest (those without one last, in their order), with each
-    one's EV relative to the darkest (log2 of the exposure ratio; None where unknown)."""
-    values = exposures(frames)
-    order = sorted(range(len(frames)), key=lambda i: (values[i] is None, values[i] or 0.0))
-    known = [v for v in values if v is not None]
-    darkest = min(known) if known else 1.0
-    return [frames[i] for i in order], [None if values[i] is None else math.log2(values[i] / darkest) for i in order]
-
-
-def format_seconds(seconds: float) -> str:
-    """1/250 for a short exposure whose reciprocal is (nearly) whole, else the seconds: 0.3, 2."""
-    if seconds < 1 and abs(1 / seconds - round(1 / seconds)) < 0.005 / seconds:
-        return f"1/{round(1 / seconds)}"
-    return f"{seconds:.4g}"
-
-
-def frame_label(frame: FrameInfo, ev: float | None) -> str:
-    """The list entry's text: file name; exposure time, ISO, aperture; EV (or why the exposure is unknown)."""
-    lines = [Path(frame.path).name]
-    if frame.problem:
-        lines.append(frame.problem[0].upper() + frame.problem[1:])
-    else:
-        settings = [f"{format_seconds(frame.shutter)} s"]
-        settings += [f"ISO {frame.iso:g}"] if frame.iso else []
-        settings += [f"f/{frame.aperture:g}"] if frame.aperture else []
-        lines.append(" · ".join(settings))
-        if ev is not None:
-            lines.append("EV 0 (darkest)" if abs(ev) < 0.05 else f"EV {ev:+.1f}")
-    return "\n".join(lines)
-
-
-def read_thumbnail(context, path: str) -> tuple[str, np.ndarray]:
-    """Work function of a thumbnail job: ``path`` and its preview as 8-bit sRGB (at most THUMBNAIL_SIDE px)."""
-    context.check_cancelled()
-    return path, np.ascontiguousarray(encode_srgb_integer(io.read_preview(path, max_side=THUMBNAIL_SIDE).pixels))
-
-
-def parse_times(text: str) -> tuple[float, ...] | None:
-    """'1/250 1/60 0.25' -> seconds; empty -> None (use the files' metadata). Raises ValueError."""
-    words = text.replace(",", " ").split()
-    if not words:
-        return None
-    times = []
-    for word in words:
-        numerator, _, denominator = word.partition("/")
-        value = float(numerator) / float(denominator or 1)
-        if not value > 0:
-            raise ValueError(f"{word}: exposure times must be positive")
-        times.append(value)
-    return tuple(times)
 
 
 class MergeDialog(QDialog):
@@ -373,54 +281,3 @@ class MergeDialog(QDialog):
         for path in self.paths():
             self._start_thumbnail(path)
         super().showEvent(event)
-
-
-def merge_job(request: MergeRequest) -> Job:
-    """The background job for ``request`` (its result is the path written)."""
-    if request.mode == HDR:
-        return Job(lambda context: merge_hdr_files(request.paths, request.target, times=request.times,
-                                                   options=request.options, tonemap_name=request.tonemap,
-                                                   context=context),
-                   title=f"Merging {len(request.paths)} brackets to HDR")
-    return Job(lambda context: merge_burst_files(request.paths, request.target, reference=request.reference,
-                                                 tonemap_name=request.tonemap, context=context),
-               title=f"Merging a burst of {len(request.paths)} frames")
-
-
-def start_merge(window, request: MergeRequest):
-    """Run the merge on the window's job runner; when it ends, open the result (or show why it failed)."""
-    handle = window.track_job(window.runner.submit(merge_job(request)))
-    handle.finished.connect(lambda path: window.open_path(path))
-
-    def failed(message: str) -> None:
-        if isinstance(handle.job.error, MissingExposureError):
-            message += " (enter them in the Exposure times field, or choose Mertens fusion, which needs none)"
-        dialogs.show_error(window, "Merge failed", message)
-
-    handle.failed.connect(failed)
-    handle.cancelled.connect(lambda: window.statusBar().showMessage("Merge cancelled", 5000))
-    return handle
-
-
-def open_merge_dialog(window, mode: str, dialog: MergeDialog | None = None) -> None:
-    """Show the merge dialog for ``mode`` (or ``dialog`` again) and start the merge when accepted. A merge that
-    fails shows its error, then the same dialog with its frames and settings, until one succeeds or the user
-    cancels."""
-    dialog = dialog or MergeDialog(mode, window)
-    dialog.open_photo = window.document.path if window.document is not None else None
-    if not window.exec_dialog(dialog):
-        dialog.deleteLater()
-        return
-    handle = start_merge(window, dialog.request())
-    handle.ended.connect(lambda ended: open_merge_dialog(window, mode, dialog)
-                         if ended.job.state is JobState.FAILED else dialog.deleteLater())
-
-
-def install_merge_action(window) -> None:
-    """Add "Merge to HDR…" and "Merge Burst…" to the window's File menu (after Open Recent)."""
-    hdr = new_action(window, "Merge to &HDR…", lambda: open_merge_dialog(window, HDR),
-                     tip="Merge exposure brackets into one high-dynamic-range photo")
-    burst = new_action(window, "Merge &Burst…", lambda: open_merge_dialog(window, BURST),
-                       tip="Align and merge a burst of equal exposures into one less noisy photo")
-    window.add_action("file", "merge_hdr", hdr, after="recent")
-    window.add_action("file", "merge_burst", burst, after="merge_hdr")

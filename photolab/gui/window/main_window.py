@@ -26,7 +26,7 @@ from photolab.gui.document import Document
 from photolab.gui.export.commands import ExportCommands
 from photolab.gui.finetune.wizard import install_finetune_action
 from photolab.gui.jobs import JobHandle, JobRunner
-from photolab.gui.merge.dialog import install_merge_action
+from photolab.gui.merge.commands import install_merge_action
 from photolab.gui.models.manager_dialog import ModelManagerDialog
 from photolab.gui.models.service import CurrentPhoto, ModelService
 from photolab.gui.undo import RecipeEdit

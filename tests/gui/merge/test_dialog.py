@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 from photolab.core.color import decode_srgb_integer, encode_srgb_integer
-from photolab.gui.merge.dialog import BURST, HDR, MergeDialog, parse_times
+from photolab.gui.merge.dialog import BURST, HDR, MergeDialog
+from photolab.gui.merge.frames import parse_times
 from utils.images import load_fixture
 
 TIMES = (1 / 64, 1 / 8, 1.0)
@@ -174,7 +175,7 @@ def test_frames_without_exposure_metadata_say_so(qtbot, tmp_path):
 
 
 def test_quitting_while_a_merge_runs_asks_first(qtbot, window, tmp_path, recorded_dialogs, monkeypatch):
-    from photolab.gui.merge import dialog as merge_dialog
+    from photolab.gui.merge import commands as merge_commands
     from photolab.gui.jobs import BACKGROUND
     from photolab.jobs import Job
 
@@ -186,7 +187,7 @@ def test_quitting_while_a_merge_runs_asks_first(qtbot, window, tmp_path, recorde
             context.progress(0.5, "Merging")  # raises once cancelled
             time.sleep(0.01)
 
-    monkeypatch.setattr(merge_dialog, "merge_hdr_files", endless_merge)
+    monkeypatch.setattr(merge_commands, "merge_hdr_files", endless_merge)
     paths = brackets(tmp_path)
 
     def fill_and_accept(dialog):
