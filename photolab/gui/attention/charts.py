@@ -6,6 +6,11 @@ its channels in any order), ``StageChart`` (a value per stage as bars, per block
 widget). Every chart answers ``tooltip_at(point)`` with what is under the mouse, shown as its tooltip.
 Colour maps are 256-entry RGB lookup tables; ``cam_overlay`` lays a jet-coloured class-activation map over a
 photo.
+
+Why not pyqtgraph (weighed for issue 15): it is not installed, not in packaging/constraints.txt nor the bundle,
+so it would be a new runtime dependency for charts that are small fixed summaries (a few hundred channels, one
+row per block) where zoom and pan add little; the hover read-outs and PNG export it would bring are already
+here (tooltips, Export Figure). Revisit if a view needs to zoom into long data.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ and validation).
 
 Two charts side by side share the epoch axis (1 .. the planned number of epochs, so the x scale does not jump
 as epochs arrive). Train is drawn solid, validation dashed; the best epoch (lowest validation loss) is marked.
+
+Why not pyqtgraph (weighed for issue 15): a run has tens of epochs, so zoom and pan add nothing, while the
+package is not installed, not in packaging/constraints.txt nor the bundle; the two painted charts (about 100
+lines) stay smaller than the plot setup, styling and best-epoch marker would be with it.
 """
 
 from __future__ import annotations

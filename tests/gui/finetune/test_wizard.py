@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 from photolab.gui.finetune.training_curves import TrainingCurves
 from photolab.gui.finetune.wizard import FinetuneWizard
 from photolab.gui.jobs import JobRunner
-from photolab.gui.models.manager_dialog import card_html
+from photolab.gui.models.card_view import card_html
 from photolab.gui.models.service import ModelService
 from photolab.models import manager as manager_module
 from photolab.models.training import EpochMetrics
