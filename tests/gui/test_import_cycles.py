@@ -1,4 +1,5 @@
-"""No import cycles inside photolab.gui, counting the imports inside functions too (they only hide a cycle)."""
+"""No import cycles inside photolab.gui, counting the imports inside functions too (they only hide a cycle), and
+no feature reaching up to the window."""
 
 from __future__ import annotations
 
@@ -62,3 +63,9 @@ def test_the_gui_has_no_import_cycles():
 
 def test_a_cycle_through_a_function_level_import_is_found():
     assert find_cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def test_only_the_entry_point_imports_the_window():
+    importers = {module for module, targets in gui_imports().items()
+                 if any(t.startswith("photolab.gui.window") for t in targets)}
+    assert {m for m in importers if not m.startswith("photolab.gui.window")} == {"photolab.gui.app"}
