@@ -39,9 +39,9 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from photolab.gui.attention_view import AttentionView  # noqa: E402
+from photolab.gui.attention.view import AttentionView  # noqa: E402
 from photolab.gui.jobs import JobRunner  # noqa: E402
-from photolab.gui.model_service import ModelService  # noqa: E402
+from photolab.gui.models.service import ModelService  # noqa: E402
 from photolab.models.analysis.records import ExcitationSet  # noqa: E402
 
 GOAL_MS = 100.0

@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    from photolab.gui import dialogs
-    from photolab.gui.export_dialog import ExportRequest
-    from photolab.gui.main_window import MainWindow
+    from photolab.gui.widgets import dialogs
+    from photolab.gui.export.dialog import ExportRequest
+    from photolab.gui.window.main_window import MainWindow
 
     errors: list[str] = []
     dialogs.show_error = lambda parent, title, message, details="": errors.append(message)
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         # (b) stall while a full-resolution render + export runs.
         heartbeat.start()
         started = time.perf_counter()
-        handle = window.start_export(ExportRequest(Path(folder) / "bench-out.jpg", "jpg", 92))
+        handle = window.exports.start(ExportRequest(Path(folder) / "bench-out.jpg", "jpg", 92))
         run_until(lambda: handle.is_done, timeout_s=600)
         results["export"] = {"seconds": time.perf_counter() - started, **heartbeat.stop()}
 

@@ -28,7 +28,7 @@ from photolab.core import io  # noqa: E402
 from photolab.core.color import encode_srgb_integer  # noqa: E402
 from photolab.core.develop.exposure import ExposureParams  # noqa: E402
 from photolab.gui.app import configure_application  # noqa: E402
-from photolab.gui.main_window import MainWindow  # noqa: E402
+from photolab.gui.window.main_window import MainWindow  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from photolab.gui.app import configure_application  # noqa: E402
-from photolab.gui.finetune_wizard import FinetuneWizard  # noqa: E402
+from photolab.gui.finetune.wizard import FinetuneWizard  # noqa: E402
 from photolab.gui.jobs import JobRunner  # noqa: E402
-from photolab.gui.model_service import ModelService  # noqa: E402
+from photolab.gui.models.service import ModelService  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 

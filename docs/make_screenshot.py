@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from utils.dng import write_dng  # noqa: E402
 
 from photolab.gui.app import configure_application  # noqa: E402
-from photolab.gui.main_window import MainWindow  # noqa: E402
+from photolab.gui.window.main_window import MainWindow  # noqa: E402
 from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 
 

@@ -29,7 +29,7 @@ from utils.dng import ShotInfo, write_dng  # noqa: E402
 from photolab.core import io  # noqa: E402
 from photolab.core.color import encode_srgb_integer  # noqa: E402
 from photolab.gui.app import configure_application  # noqa: E402
-from photolab.gui.main_window import MainWindow  # noqa: E402
+from photolab.gui.window.main_window import MainWindow  # noqa: E402
 from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
 
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"

@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from photolab import __version__
-from photolab.gui import dialogs
+from photolab.gui.widgets import dialogs
 
 ORGANIZATION = "PhotoLab"
 APPLICATION = "PhotoLab"
@@ -74,7 +74,7 @@ class ErrorReporter:
 
 def launch(paths: list[str]):
     """Show the main window and open the first of ``paths`` (the QApplication must exist)."""
-    from photolab.gui.main_window import MainWindow
+    from photolab.gui.window.main_window import MainWindow
 
     window = MainWindow()
     window.show()

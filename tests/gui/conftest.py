@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
-from photolab.gui import dialogs
-from photolab.gui.develop_panel import DevelopPanel
+from photolab.gui.develop.panel import DevelopPanel
+from photolab.gui.widgets import dialogs
 
 
 @dataclass
@@ -52,7 +52,7 @@ def settings(tmp_path) -> QSettings:
 
 @pytest.fixture
 def window(qtbot, settings, recorded_dialogs):
-    from photolab.gui.main_window import MainWindow
+    from photolab.gui.window.main_window import MainWindow
 
     main_window = MainWindow(settings)
     qtbot.addWidget(main_window)

@@ -68,7 +68,7 @@ def write_photo(path, seed: int, size=(72, 56), brightness: float = 1.0):
 
 def make_window(qtbot, settings, manager):
     """A shown main window whose models come from ``manager``."""
-    from photolab.gui.main_window import MainWindow
+    from photolab.gui.window.main_window import MainWindow
 
     window = MainWindow(settings, model_manager=manager)
     qtbot.addWidget(window)

@@ -1,0 +1,1 @@
+"""The fine-tuning wizard (Models ▸ Train Classifier…): pages, live training curves, results."""

@@ -1,0 +1,1 @@
+"""File ▸ Merge to HDR… and Merge Burst…: the dialog and the merge job."""

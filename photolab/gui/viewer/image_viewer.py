@@ -1,0 +1,363 @@
+"""The image viewer: zoom to fit, 100 %, wheel zoom around the cursor, drag to pan, eyedropper clicks.
+
+The viewer works in *scene* coordinates: pixels of the full-resolution rendered photo. It shows the
+rendered proxy, stretched over the scene, and a full-resolution render of the same recipe when one
+arrives (``RenderedImage.full_resolution``); only the visible part of an image is ever drawn.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from photolab.gui.viewer import crop_overlay
+from photolab.gui.viewer.rendering import RenderedImage
+
+MIN_ZOOM = 0.02
+MAX_ZOOM = 32.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch
+MAGNIFIED = 1.05  # the full photo is rendered once the proxy would be enlarged more than this on screen
+BACKGROUND = QColor(38, 38, 38)
+FIT_MARGIN = 8  # widget pixels of grey around the photo when it is fitted
+
+
+class ImageViewer(QWidget):
+    """Shows the rendered photo; emits what the user does with the mouse."""
+
+    zoom_changed = Signal(float)  # the zoom in device pixels per photo pixel (1.0 is 100 %)
+    full_resolution_wanted = Signal(bool)
+    picked = Signal(float, float)  # eyedropper click, normalised (0..1) position in the rendered photo
+    crop_edited = Signal(object, bool)  # crop tool: (left, top, right, bottom) fractions, drag finished
+    fit_area_changed = Signal(int, int)  # room for the fitted photo, in device pixels
+    hovered = Signal(float, float)  # the cursor moved over the photo: its scene (full-resolution pixel) position
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._base: RenderedImage | None = None  # the proxy render
+        self._detail: RenderedImage | None = None  # the full-resolution render of the same recipe
+        self._scene = QSizeF(0, 0)
+        self._zoom = 1.0  # widget (logical) pixels per scene pixel
+        self._fit = True
+        self._center = QPointF()
+        self._drag_from: QPointF | None = None
+        self._pick_mode = False
+        self._crop: crop_overlay.Rect | None = None  # the crop tool's rectangle, when the tool is on
+        self._crop_drag: tuple[str, QPointF, crop_overlay.Rect] | None = None  # part, start, rect at start
+        self._wanted_full = False
+        self._marker: QRectF | None = None  # a scene rectangle outlined on the photo (the loupe's region)
+        self.overlay_text = ""  # drawn in the top-left corner ("Before")
+        self.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
+
+    # --- content --------------------------------------------------------------------------------------
+    def set_rendered(self, rendered: RenderedImage) -> None:
+        """Show a render; a proxy render replaces a full-resolution one made for another recipe."""
+        if rendered.full_resolution:
+            self._detail = rendered
+        else:
+            self._base = rendered
+            detail = self._detail
+            if detail is not None and (detail.recipe != rendered.recipe or detail.before != rendered.before):
+                self._detail = None
+        self._set_scene(*rendered.scene_size)
+        self._update_full_resolution_wanted()
+        self.update()
+
+    def clear(self) -> None:
+        """Show nothing (no photo open)."""
+        self._base = self._detail = None
+        self._scene = QSizeF(0, 0)
+        self._fit = True
+        self.update()
+
+    @property
+    def displayed(self) -> RenderedImage | None:
+        """The render being drawn (full resolution when available)."""
+        return self._detail or self._base
+
+    @property
+    def has_image(self) -> bool:
+        return self._base is not None or self._detail is not None
+
+    def _set_scene(self, width: float, height: float) -> None:
+        old = self._scene
+        if abs(old.width() - width) < 0.5 and abs(old.height() - height) < 0.5:
+            return
+        if old.width() > 0 and old.height() > 0:  # keep looking at the same part of the photo
+            self._center = QPointF(self._center.x() * width / old.width(), self._center.y() * height / old.height())
+        else:
+            self._center = QPointF(width / 2, height / 2)
+        self._scene.setWidth(width)
+        self._scene.setHeight(height)
+        if self._fit:
+            self.zoom_to_fit()
+        else:
+            self._clamp_center()
+
+    # --- zoom and pan ---------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        """Device pixels per photo pixel: 1.0 is 100 %."""
+        return self._zoom * self.devicePixelRatioF()
+
+    @property
+    def is_fit(self) -> bool:
+        return self._fit
+
+    def fit_zoom(self) -> float:
+        """The zoom (device px per photo px) at which the whole photo fits the viewer; never above 100 %
+        (a photo smaller than the viewer is shown at its own size, not enlarged)."""
+        if self._scene.width() <= 0 or self._scene.height() <= 0:
+            return 1.0
+        width, height = max(self.width() - 2 * FIT_MARGIN, 1), max(self.height() - 2 * FIT_MARGIN, 1)
+        logical = min(width / self._scene.width(), height / self._scene.height())
+        return min(max(logical, 1e-6) * self.devicePixelRatioF(), 1.0)
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole photo, centred; stays fitted when the window or the crop changes."""
+        self._fit = True
+        self._center = QPointF(self._scene.width() / 2, self._scene.height() / 2)
+        self._apply_zoom(self.fit_zoom() / self.devicePixelRatioF())
+
+    def zoom_to_actual(self, anchor: QPointF | None = None) -> None:
+        """100 %: one photo pixel per screen pixel, around ``anchor`` (widget coordinates) if given."""
+        self.set_zoom(1.0, anchor)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self.zoom * WHEEL_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self.zoom / WHEEL_STEP)
+
+    def toggle_zoom(self, anchor: QPointF | None = None) -> None:
+        """Between fit and 100 % (Lightroom's Z key, or a double-click at the cursor)."""
+        if self._fit and abs(self.fit_zoom() - 1.0) > 1e-3:
+            self.zoom_to_actual(anchor)
+        else:
+            self.zoom_to_fit()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``zoom`` (device px per photo px) keeping the photo point under ``anchor`` in place."""
+        zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        logical = zoom / self.devicePixelRatioF()
+        if anchor is None:
+            anchor = QPointF(self.width() / 2, self.height() / 2)
+        fixed = self.widget_to_scene(anchor)
+        self._fit = False
+        self._zoom = logical
+        # Move the centre so that ``fixed`` is under ``anchor`` again.
+        self._center = QPointF(fixed.x() - (anchor.x() - self.width() / 2) / logical,
+                               fixed.y() - (anchor.y() - self.height() / 2) / logical)
+        self._apply_zoom(logical)
+
+    def _apply_zoom(self, logical: float) -> None:
+        self._zoom = logical
+        self._clamp_center()
+        self.update()
+        self.zoom_changed.emit(self.zoom)
+        self._update_full_resolution_wanted()
+
+    def _update_full_resolution_wanted(self) -> None:
+        wanted = self._proxy_is_magnified()
+        if wanted != self._wanted_full:
+            self._wanted_full = wanted
+            if not wanted:
+                self._detail = None  # the proxy (and its fitted copy) is sharp enough and quicker to draw
+            self.full_resolution_wanted.emit(wanted)
+
+    def _proxy_is_magnified(self) -> bool:
+        """True when the proxy has fewer pixels than the screen shows (for a 24 MP photo and its 1600 px
+        proxy, from about 28 % zoom): then the full-resolution render is worth its time."""
+        if self._base is None or self._scene.width() <= 0:
+            return False
+        proxy_px_per_photo_px = self._base.image.width() / self._scene.width()
+        return self.zoom > proxy_px_per_photo_px * MAGNIFIED
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the photo by (dx, dy) widget pixels."""
+        self._center -= QPointF(dx / self._zoom, dy / self._zoom)
+        self._fit = False
+        self._clamp_center()
+        self.update()
+
+    def _clamp_center(self) -> None:
+        """Keep the photo on screen: centred along an axis where it is smaller than the viewer."""
+        half_w, half_h = self.width() / (2 * self._zoom), self.height() / (2 * self._zoom)
+        width, height = self._scene.width(), self._scene.height()
+        x = width / 2 if width <= 2 * half_w else min(max(self._center.x(), half_w), width - half_w)
+        y = height / 2 if height <= 2 * half_h else min(max(self._center.y(), half_h), height - half_h)
+        self._center = QPointF(x, y)
+
+    def widget_to_scene(self, point: QPointF) -> QPointF:
+        return QPointF(self._center.x() + (point.x() - self.width() / 2) / self._zoom,
+                       self._center.y() + (point.y() - self.height() / 2) / self._zoom)
+
+    def scene_to_widget(self, point: QPointF) -> QPointF:
+        return QPointF((point.x() - self._center.x()) * self._zoom + self.width() / 2,
+                       (point.y() - self._center.y()) * self._zoom + self.height() / 2)
+
+    def image_rect(self) -> QRectF:
+        """Where the whole photo lies, in widget coordinates."""
+        top_left = self.scene_to_widget(QPointF(0, 0))
+        return QRectF(top_left.x(), top_left.y(), self._scene.width() * self._zoom, self._scene.height() * self._zoom)
+
+    def set_marker(self, rect: QRectF | None) -> None:
+        """Outline ``rect`` (scene coordinates) on the photo, e.g. the region the loupe shows; None: none."""
+        if rect != self._marker:
+            self._marker = None if rect is None else QRectF(rect)
+            self.update()
+
+    # --- eyedropper -----------------------------------------------------------------------------------
+    def set_pick_mode(self, on: bool) -> None:
+        """While on, a click emits ``picked`` instead of starting a pan."""
+        self._pick_mode = on
+        self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+
+    # --- crop tool ------------------------------------------------------------------------------------
+    def set_crop_overlay(self, crop: crop_overlay.Rect | None) -> None:
+        """Show the crop rectangle over the (uncropped) photo and let it be dragged; None hides it."""
+        self._crop = crop
+        if crop is None:
+            self._crop_drag = None
+        self.update()
+
+    @property
+    def crop_overlay(self) -> crop_overlay.Rect | None:
+        return self._crop
+
+    def _crop_press(self, position: QPointF) -> bool:
+        if self._crop is None:
+            return False
+        part = crop_overlay.hit_test(self._crop, self.image_rect(), position)
+        if part is None:
+            return False
+        self._crop_drag = (part, position, self._crop)
+        return True
+
+    def _crop_move(self, position: QPointF, finished: bool) -> None:
+        part, start, rect = self._crop_drag
+        image = self.image_rect()
+        dx = (position.x() - start.x()) / image.width()
+        dy = (position.y() - start.y()) / image.height()
+        self._crop = crop_overlay.dragged(rect, part, dx, dy)
+        if finished:
+            self._crop_drag = None
+        self.update()
+        self.crop_edited.emit(self._crop, finished)
+
+    # --- events ---------------------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(900, 650)
+
+    def fit_area(self) -> tuple[int, int]:
+        """Room for the whole photo at fit zoom, in device pixels."""
+        ratio = self.devicePixelRatioF()
+        return (max(1, round((self.width() - 2 * FIT_MARGIN) * ratio)),
+                max(1, round((self.height() - 2 * FIT_MARGIN) * ratio)))
+
+    def resizeEvent(self, event) -> None:
+        self.fit_area_changed.emit(*self.fit_area())
+        if self._fit:
+            self.zoom_to_fit()
+        else:
+            self._clamp_center()
+        super().resizeEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0:
+            event.ignore()
+            return
+        self.set_zoom(self.zoom * math.pow(WHEEL_STEP, steps), event.position())
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or not self.has_image:
+            return super().mousePressEvent(event)
+        if self._crop_press(event.position()):
+            return
+        if self._pick_mode:
+            scene = self.widget_to_scene(event.position())
+            u, v = scene.x() / self._scene.width(), scene.y() / self._scene.height()
+            if 0.0 <= u <= 1.0 and 0.0 <= v <= 1.0:
+                self.picked.emit(u, v)
+            return
+        self._drag_from = event.position()
+        self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self.has_image and self._drag_from is None:
+            scene = self.widget_to_scene(event.position())
+            if 0 <= scene.x() < self._scene.width() and 0 <= scene.y() < self._scene.height():
+                self.hovered.emit(scene.x(), scene.y())
+        if self._crop_drag is not None:
+            self._crop_move(event.position(), finished=False)
+        elif self._crop is not None and self._drag_from is None:
+            part = crop_overlay.hit_test(self._crop, self.image_rect(), event.position())
+            self.setCursor(crop_overlay.CURSORS.get(part, Qt.CursorShape.OpenHandCursor))
+        if self._drag_from is not None:
+            delta = event.position() - self._drag_from
+            self._drag_from = event.position()
+            self.pan_by(delta.x(), delta.y())
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._crop_drag is not None:
+            self._crop_move(event.position(), finished=True)
+        if self._drag_from is not None:
+            self._drag_from = None
+            self.setCursor(QCursor(Qt.CursorShape.CrossCursor if self._pick_mode else Qt.CursorShape.OpenHandCursor))
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.has_image and not self._pick_mode:
+            self.toggle_zoom(event.position())
+
+    def _draw_fitted(self, painter: QPainter, shown: RenderedImage, target: QRectF) -> bool:
+        """Draw the worker's pre-shrunk copy 1:1 when it matches the photo's size on screen (fit zoom)."""
+        fitted = shown.fitted
+        ratio = self.devicePixelRatioF()
+        if fitted is None or abs(fitted.width() - target.width() * ratio) > 1 \
+                or abs(fitted.height() - target.height() * ratio) > 1:
+            return False
+        painter.drawImage(target, fitted)
+        return True
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        shown = self.displayed
+        if shown is None:
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder_text)
+            return
+        target = self.image_rect()
+        visible = target.intersected(QRectF(self.rect()))
+        if visible.isEmpty():
+            return
+        if not self._draw_fitted(painter, shown, target):
+            image = shown.image
+            sx, sy = image.width() / target.width(), image.height() / target.height()
+            source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
+                            visible.width() * sx, visible.height() * sy)
+            device_px_per_image_px = self.devicePixelRatioF() / sx
+            # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
+            painter.drawImage(visible, image, source)
+        if self._marker is not None:
+            top_left = self.scene_to_widget(self._marker.topLeft())
+            painter.setPen(QColor(255, 255, 255, 200))
+            painter.drawRect(QRectF(top_left, self._marker.size() * self._zoom))
+        if self._crop is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            crop_overlay.paint(painter, self._crop, target)
+        if self.overlay_text:
+            painter.setPen(QColor(235, 235, 235))
+            painter.fillRect(QRectF(8, 8, 70, 22), QColor(0, 0, 0, 150))
+            painter.drawText(QRectF(8, 8, 70, 22), Qt.AlignmentFlag.AlignCenter, self.overlay_text)

@@ -1,0 +1,1 @@
+"""Widgets shared by the features: message boxes and file choosers, the labelled parameter slider."""
