@@ -12,7 +12,6 @@ Hook into the main window with one call after its menus exist: ``install_finetun
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
@@ -111,14 +110,6 @@ def install_finetune_action(window) -> QAction:
         tip="Teach a classifier your own categories from a folder of photos"), after="model_manager")
 
 
-def default_model_name(folder: str) -> str:
-    """A valid model name suggested from the dataset folder's name."""
-    import re
-
-    stem = re.sub(r"[^A-Za-z0-9._+-]+", "-", Path(folder).name).strip("-._+") or "my"
-    return f"{stem[:60]}-classifier"
-
-
 class ResultsPage(QWizardPage):
     """6. Results: accuracy, per-class precision/recall, confusion matrix, confident mistakes; Save."""
 
@@ -213,7 +204,9 @@ class ResultsPage(QWizardPage):
         if not outcome.wrong:
             self.wrong.addItem("None: every validation photo was classified correctly.")
         if not self.name_edit.text():
-            self.name_edit.setText(default_model_name(self._wizard.folder()))
+            from photolab.models.store.card import suggested_model_name
+
+            self.name_edit.setText(suggested_model_name(self._wizard.folder()))
         self.save_status.setText("")
         self.save_button.setEnabled(True)
 
