@@ -12,7 +12,6 @@ Hook into the main window with one call after its menus exist: ``install_finetun
 
 from __future__ import annotations
 
-
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon
