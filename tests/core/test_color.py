@@ -70,7 +70,7 @@ def test_srgb_and_luma_constants_are_written_once_in_color():
 
 
 def test_max_sigma_is_defined_once():
-    assert [path for path, _ in _code_lines(r"^MAX_SIGMA\s*=")] == ["core/noise_profile.py"]
+    assert [path for path, _ in _code_lines(r"^MAX_SIGMA\s*=")] == ["core/noise_map.py"]
 
 
 def test_luminance_weights_the_channels_and_can_write_in_place():
