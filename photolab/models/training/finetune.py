@@ -26,9 +26,9 @@ from torch.utils.data import DataLoader
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job, JobCancelled
 from photolab.models.store.card import Preprocessing
-from photolab.models.training.data import (DatasetError, DatasetIssue, DatasetReport, FolderDataset, check_counts,
-                                           random_resized_crop)
-from photolab.models.training.data import IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS
+from photolab.models.training.data import (IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS,
+                                           DatasetError, DatasetIssue, DatasetReport, check_counts)
+from photolab.models.training.dataset import FolderDataset, random_resized_crop
 from photolab.models.inference import load_entry
 from photolab.models.preprocess import prepare
 from photolab.models.training.split import stratified_split
