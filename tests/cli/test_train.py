@@ -18,8 +18,8 @@ from photolab.models.training import dataset as dataset_module
 from photolab.models.store import manager as manager_module
 from photolab.models.store.card import Preprocessing
 from photolab.models.training.data import scan_folder
-from photolab.models.training.finetune import (FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy,
-                                               run_finetune, save_outcome, train_config, without_classes)
+from photolab.models.training.finetune import run_finetune, save_outcome, train_config, without_classes
+from photolab.models.training.settings import FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy
 from photolab.models.store.manager import ModelManager
 from tests.models.store_utils import tiny_model
 

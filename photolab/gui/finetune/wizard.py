@@ -71,8 +71,8 @@ class FinetuneWizard(QWizard):
         return without_classes(self.report, self.data_page.excluded())
 
     def settings(self):
-        """The run's :class:`~photolab.models.training.finetune.FinetuneSettings` as the pages show them now."""
-        from photolab.models.training.finetune import FinetuneSettings
+        """The run's :class:`~photolab.models.training.settings.FinetuneSettings` as the pages show them now."""
+        from photolab.models.training.settings import FinetuneSettings
 
         page = self.settings_page
         return FinetuneSettings(
@@ -155,7 +155,7 @@ class ResultsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Show the finished run's metrics."""
-        from photolab.models.training.finetune import STRATEGIES
+        from photolab.models.training.settings import STRATEGIES
 
         outcome = self._wizard.outcome
         metrics = outcome.result.metrics
