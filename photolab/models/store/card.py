@@ -144,9 +144,9 @@ class Preprocessing(DataConfig):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"input_size": list(self.input_size), "mean": list(self.mean), "std": list(self.std),
-                "crop_pct": self.crop_pct, "interpolation": self.interpolation, "crop_mode": self.crop_mode}
+        """JSON-ready form: every :class:`DataConfig` field, tuples as lists."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(DataConfig)}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
     @staticmethod
     def from_dict(data: dict[str, Any], where: str = "preprocessing") -> "Preprocessing":

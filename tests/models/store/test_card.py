@@ -29,3 +29,16 @@ def test_a_free_name_counts_up_and_stays_short_enough():
                                           ("/photos/☃", "my-classifier"), ("x" * 100, "x" * 60 + "-classifier")])
 def test_the_suggested_name_comes_from_the_folder_and_is_valid(folder, name):
     assert suggested_model_name(Path(folder)) == name == check_model_name(name)
+
+
+def test_the_preprocessing_block_is_the_data_config_and_reads_back():
+    import dataclasses
+
+    from photolab.models.archs.seresnet import DataConfig
+    from photolab.models.store.card import Preprocessing
+
+    prep = Preprocessing(input_size=(3, 64, 64), crop_pct=0.9, interpolation="bicubic")
+    data = prep.to_dict()
+    assert list(data) == [f.name for f in dataclasses.fields(DataConfig)]
+    assert data["input_size"] == [3, 64, 64] and data["mean"] == list(prep.mean)
+    assert Preprocessing.from_dict(data) == prep
