@@ -46,8 +46,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "training"))
 
-from photolab.models.training.data import load_srgb8, scan_folder  # noqa: E402
-from photolab.models.training.finetune import FinetuneSettings, recommend_strategy, run_finetune  # noqa: E402
+from photolab.models.training.data import scan_folder  # noqa: E402
+from photolab.models.training.dataset import load_srgb8  # noqa: E402
+from photolab.models.training.finetune import run_finetune  # noqa: E402
+from photolab.models.training.settings import FinetuneSettings, recommend_strategy  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from photolab.models.preprocess import prepare  # noqa: E402
 from photolab.models.training.probe import fit_logistic, logistic_cross_validation, stratified_folds  # noqa: E402

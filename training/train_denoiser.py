@@ -55,7 +55,7 @@ from photolab.core.atomic import atomic_path, write_bytes_atomic  # noqa: E402
 from photolab.core.color import LUMA_WEIGHTS, SRGB_TO_XYZ, srgb_decode, srgb_encode  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
 from photolab.core.raw import false_colour_suppressed  # noqa: E402
-from photolab.core.noise_profile import poisson_gaussian_map  # noqa: E402
+from photolab.core.noise_map import poisson_gaussian_map  # noqa: E402
 from photolab.models.archs.denoise_unet import DenoiseUNet  # noqa: E402
 from photolab.models.denoise import denoise_array  # noqa: E402
 from photolab.models.store.card import sha256_file  # noqa: E402

@@ -2,7 +2,8 @@
 
     photolab-cli info PATH                                         (photolab.cli.develop)
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] ...
-    photolab-cli classify | attention | models ...                 (photolab.cli.models)
+    photolab-cli classify | attention ...                          (photolab.cli.classify)
+    photolab-cli models ...                                        (photolab.cli.models)
     photolab-cli train ...                                         (photolab.cli.train)
     photolab-cli hdr | burst ...                                   (photolab.cli.merge)
     photolab-cli denoise IN... -o OUT_OR_DIR [--sigma S | --auto]  (photolab.cli.denoise)
@@ -22,6 +23,7 @@ import os
 import sys
 
 from photolab import __version__
+from photolab.cli.classify import add_classify_commands
 from photolab.cli.common import fail, library_output_to_log, unexpected_error
 from photolab.cli.denoise import add_denoise_commands
 from photolab.cli.develop import add_develop_commands
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true",
                         help="show what libraries print, and the details of unexpected errors, on stderr")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for add_commands in (add_develop_commands, add_model_commands, add_train_commands, add_merge_commands,
+    for add_commands in (add_develop_commands, add_classify_commands, add_model_commands, add_train_commands, add_merge_commands,
                          add_denoise_commands, add_ops_commands):
         add_commands(commands)
     for name, subparser in commands.choices.items():

@@ -1,8 +1,5 @@
-"""photolab-cli sub-commands for classifiers: classify, attention, models.
+"""photolab-cli sub-commands for the model store: models list, info, import, download, export, rename, remove.
 
-    photolab-cli classify IN... [--model NAME] [--top K] [--device cpu|cuda|auto] [--no-sidecar] [--json]
-    photolab-cli attention IN [--model NAME] [--device cpu|cuda|auto] [--no-sidecar] [--json]
-    photolab-cli attention IN --class-average FOLDER [--model NAME] [--json]
     photolab-cli models list [--json]
     photolab-cli models info NAME [--json]
     photolab-cli models import FILE [--name NAME] [--arch ARCH] [--timm WEIGHTS] [--labels FILE]
@@ -12,16 +9,9 @@
     photolab-cli models rename NAME NEW_NAME
     photolab-cli models remove NAME
 
-Like the window, ``classify`` and ``attention`` look at the photo as edited (its sidecar's recipe applied to
-the screen-sized copy the window shows; ``--no-sidecar`` looks at it unedited). ``classify --json`` prints
-one line per image: ``{"image": PATH, "label": TOP1, "topk": [[LABEL, PROB], ...]}``; ``attention --json``
-prints ``{"model": NAME, "blocks": [{"name": BLOCK, "channels": C, "excitation": [...]}, ...]}``, the shape
-the Attention view's export extends. ``--class-average FOLDER`` adds the class averages over a folder with one
-sub-folder of photos per class and how class-specific each block and stage is, with its chance level and
-interval (``"class_average"``, the same numbers and keys as the view's Class Average tab). Without
-``--model`` the default model (the first built-in classifier) is used. The store is the user data
-folder (``$PHOTOLAB_DATA_DIR`` overrides it). Exit status: 0 on success, 1 when anything failed (each
-failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
+The commands that use a model (classify and attention in :mod:`photolab.cli.classify`, train) open the same
+store through :func:`make_manager`. The store is the user data folder (``$PHOTOLAB_DATA_DIR`` overrides it).
+Exit status: 0 on success, 1 when anything failed (each failure gets a message on stderr), 2 on usage errors. :func:`add_model_commands` registers the commands on
 ``photolab-cli``'s sub-parsers; each handler is called as ``handler(args, parser)``.
 """
 
@@ -29,37 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-from photolab.cli.common import Progress, add_device_option, fail, warn, whole_number
+from photolab.cli.common import Progress, fail, warn
 from photolab.core.errors import PhotoLabError
-from photolab.jobs import Job, JobState, describe_error
-from photolab.services import edited_preview
+from photolab.jobs import JobState
 
 
 def add_model_commands(subparsers) -> None:
-    """Register ``classify``, ``attention`` and ``models`` on an argparse sub-parsers object."""
-    classify = subparsers.add_parser("classify", help="label photos with a classifier")
-    classify.add_argument("inputs", nargs="+", metavar="IN", help="photos to classify")
-    classify.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
-    classify.add_argument("--top", metavar="K", type=whole_number(1), default=5, help="labels to show (default 5)")
-    classify.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
-    add_device_option(classify)
-    _add_sidecar_option(classify)
-    classify.set_defaults(command=classify_command)
-
-    attention = subparsers.add_parser("attention", help="print the SE excitations of a photo")
-    attention.add_argument("input", metavar="IN", help="photo to look at")
-    attention.add_argument("--model", metavar="NAME", help="model to use (default: the first built-in)")
-    attention.add_argument("--json", action="store_true", help="print every excitation as JSON")
-    attention.add_argument("--class-average", metavar="FOLDER",
-                           help="also average the excitations over FOLDER/<class>/ photos and say how class-specific "
-                                "each stage is, against shuffled labels (the SENet paper's Fig. 6)")
-    add_device_option(attention)
-    _add_sidecar_option(attention)
-    attention.set_defaults(command=attention_command)
-
+    """Register ``models`` and its actions on an argparse sub-parsers object."""
     models = subparsers.add_parser("models", help="list, import, download, export and remove models")
     actions = models.add_subparsers(required=True, metavar="ACTION", dest="action")
     listing = actions.add_parser("list", help="list the installed models")
@@ -111,131 +78,11 @@ def add_model_commands(subparsers) -> None:
     remove.set_defaults(command=models_remove_command)
 
 
-def _add_sidecar_option(parser) -> None:
-    parser.add_argument("--no-sidecar", action="store_true",
-                        help="look at the photo unedited (default: with the edits saved beside it, as the window does)")
-
-
-def _read_edited(path: str, args):
-    """The photo as the window shows it (see ``edited_preview``); a sidecar problem is a warning."""
-    photo, warning = edited_preview(path, use_sidecar=not args.no_sidecar)
-    if warning:
-        warn(warning)
-    return photo
-
-
-def _file_error(path: str, error: Exception, what: str) -> str:
-    """One line for a file that failed: PhotoLab's message (which names the file), else what failed."""
-    message = describe_error(error, f"{what} {path}")
-    return message if str(path) in message else f"{path}: {message}"
-
-
 def make_manager():
     """The user's model manager (``$PHOTOLAB_DATA_DIR`` or the platform's data folder)."""
     from photolab.models.store.manager import ModelManager
 
     return ModelManager(cache_size=1)
-
-
-def _load(manager, name: str | None, device: str):
-    entry = manager.get(name) if name else manager.default_entry()
-    if entry.card.is_backbone:
-        raise PhotoLabError(f"{entry.name} is a backbone for fine-tuning, not a classifier: its outputs are the "
-                            "surrogate classes it was pretrained on. Train a classifier from it with "
-                            f"'photolab-cli train FOLDER --name NAME --base {entry.name}', or choose another "
-                            "model ('photolab-cli models list')")
-    return manager.load(entry, device)
-
-
-def classify_command(args, parser) -> int:
-    """``classify IN... [--model NAME] [--top K] [--json]``."""
-    from photolab.models.inference import classify
-
-    loaded = _load(make_manager(), args.model, args.device)
-    progress = Progress(total=len(args.inputs))
-    failed = 0
-    for index, path in enumerate(args.inputs):
-        progress(0.0, Path(path).name, index)
-        try:
-            top = classify(loaded, _read_edited(path, args), args.top)
-        except Exception as exc:  # noqa: BLE001 - one file's failure is reported and the batch goes on
-            failed += 1
-            progress.clear()
-            fail(_file_error(path, exc, "classifying"))
-            continue
-        progress.clear()
-        if args.json:
-            print(json.dumps({"image": path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
-                  flush=True)
-        else:
-            others = ", ".join(f"{label} {p:.1%}" for label, p in top[1:])
-            print(f"{path}: {top[0][0]} {top[0][1]:.1%}" + (f"  ({others})" if others else ""), flush=True)
-    progress.finish()
-    return 1 if failed else 0
-
-
-def attention_command(args, parser) -> int:
-    """``attention IN [--model NAME] [--class-average FOLDER] [--json]``: the excitation of every SE block,
-    and with a folder, its class averages and class specificity."""
-    from photolab.models.analysis.records import excitation_record
-    from photolab.models.inference import excitations
-
-    loaded = _load(make_manager(), args.model, args.device)
-    try:
-        recorded = excitations(loaded, _read_edited(args.input, args))
-    except PhotoLabError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - said as one line naming the file
-        return fail(_file_error(args.input, exc, "reading the excitations of"))
-    classes = None
-    if args.class_average is not None:
-        classes = _class_average(loaded, args.class_average)
-        if classes is None:
-            return 1
-    if args.json:
-        data = excitation_record(loaded.name, recorded)
-        if classes is not None:
-            data["class_average"] = classes.to_dict()
-        print(json.dumps(data))
-        return 0
-    print(f"{args.input}: SE excitations of {loaded.name}")
-    print(f"{'block':<16} {'channels':>8} {'mean':>7} {'std':>7} {'min':>7} {'max':>7}")
-    for name, values in recorded.items():
-        print(f"{name:<16} {values.shape[0]:>8} {values.mean():>7.3f} {values.std():>7.3f} "
-              f"{values.min():>7.3f} {values.max():>7.3f}")
-    if classes is not None:
-        _print_class_average(classes)
-    return 0
-
-
-def _class_average(loaded, folder: str):
-    """The Attention view's class-average analysis of ``folder`` as a job with progress; None (after saying
-    why) when it failed."""
-    from photolab.models.analysis.class_average import analyse_folder
-
-    job = Job(analyse_folder, loaded, folder, title=f"Class averages of {Path(folder).name}")
-    progress = Progress()
-    job.on_progress(progress)
-    job.run()
-    progress.finish()
-    if job.state is not JobState.FINISHED:
-        fail(job.error_message or "cancelled")
-        return None
-    return job.result
-
-
-def _print_class_average(result) -> None:
-    """The class-average analysis as text: images per class, then every stage's specificity against chance."""
-    report = result.specificity
-    counts = ", ".join(f"{name} {count}" for name, count in result.counts().items())
-    print(f"\n{result.root}: {len(result.labels)} images ({counts}); class specificity (share of the excitations' "
-          "variance explained by the class)")
-    print(f"{'stage':<16} {'value':>7} {'95% interval':>15} {'chance':>7} {'p':>6}")
-    for name, s in report.stages.items():
-        print(f"{name:<16} {s.value:>7.3f} {s.low:>7.3f}-{s.high:<7.3f} {s.chance:>7.3f} {s.p_value:>6.3f}")
-    for path, reason in result.skipped:
-        warn(f"skipped {path}: {reason}")
-    print(report.summary())
 
 
 def _summary(entry) -> dict:
@@ -251,7 +98,7 @@ def models_list_command(args, parser) -> int:
     manager = make_manager()
     entries = manager.list_models()
     for problem in manager.problems():
-        print(f"photolab-cli: warning: {problem}", file=sys.stderr)
+        warn(problem)
     if args.json:
         print(json.dumps([_summary(e) for e in entries], indent=2))
         return 0
@@ -369,30 +216,16 @@ def models_download_command(args, parser) -> int:
         parser.error("models download needs SOURCE (a catalogue name or URL), or --list")
     job = download_job(manager, args.source, name=args.name, sha256=args.sha256, url=args.url,
                        architecture=args.arch, labels=args.labels, overwrite=args.overwrite)
-    job.on_progress(_download_progress(sys.stderr))
+    progress = Progress(lines_on_pipe=True)
+    job.on_progress(progress)
     job.run()
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
+    progress.finish()
     if job.state is not JobState.FINISHED:
         return fail(job.error_message or "cancelled")
     entry = job.result
     print(f"downloaded {entry.name} ({entry.card.architecture}, {entry.card.num_classes} classes, "
           f"sha256 {entry.card.sha256[:16]}...)")
     return 0
-
-
-def _download_progress(stream):
-    """Progress callback: a rewritten line on a terminal, a line per 10 % on a pipe."""
-    state = {"decile": -1}
-
-    def report(fraction: float, message: str) -> None:
-        if stream.isatty():
-            stream.write(f"\r{message} {fraction:4.0%}   ")
-            stream.flush()
-        elif int(fraction * 10) > state["decile"]:
-            state["decile"] = int(fraction * 10)
-            stream.write(f"{message} {fraction:.0%}\n")
-    return report
 
 
 def models_export_command(args, parser) -> int:

@@ -49,7 +49,8 @@ def train_command(args, parser) -> int:
     from photolab.cli.models import make_manager
     from photolab.models.store.card import check_model_name
     from photolab.models.training.data import scan_folder
-    from photolab.models.training.finetune import FinetuneSettings, finetune_job, recommend_strategy, save_outcome
+    from photolab.models.training.finetune import finetune_job, save_outcome
+    from photolab.models.training.settings import FinetuneSettings, recommend_strategy
 
     try:
         check_model_name(args.name)

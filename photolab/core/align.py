@@ -14,9 +14,7 @@ import functools
 import cv2
 import numpy as np
 
-from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.errors import PhotoLabError
-
 
 
 class MergeError(PhotoLabError):
@@ -25,11 +23,6 @@ class MergeError(PhotoLabError):
 
 class AlignmentError(MergeError):
     """A frame that cannot be aligned with the reference frame."""
-
-
-def luminance(pixels: np.ndarray) -> np.ndarray:
-    """Rec. 709 luminance of linear RGB pixels, float32 (H, W)."""
-    return cv2.transform(np.ascontiguousarray(pixels, np.float32), LUMA_WEIGHTS.reshape(1, 3)).reshape(pixels.shape[:2])
 
 
 def _working_scale(shape: tuple[int, int], max_side: int) -> float:

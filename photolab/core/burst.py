@@ -15,7 +15,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from photolab.core.align import MergeError, displacement_field, luminance, tile_alignment
+from photolab.core.align import MergeError, displacement_field, tile_alignment
+from photolab.core.color import luminance
 from photolab.core.bands import run_in_bands
 from photolab.core.hdr import check_frames, frame_name
 from photolab.core.photo import Photo

@@ -21,6 +21,7 @@ XYZ_TO_SRGB = np.linalg.inv(SRGB_TO_XYZ)
 
 LUMA_WEIGHTS = SRGB_TO_XYZ[1].astype(np.float32)
 """Relative luminance Y of linear sRGB (the Y row of SRGB_TO_XYZ: the Rec. 709 weights); sums to 1."""
+_LUMA_ROW = LUMA_WEIGHTS.reshape(1, 3)
 
 # The sRGB transfer curve: a straight segment near black, then an offset 1/2.4 power law.
 SRGB_LINEAR_KNEE = 0.0031308  # linear value where the power law takes over ...
@@ -42,6 +43,15 @@ def srgb_curve_inverse(encoded: np.ndarray) -> np.ndarray:
     """The inverse of :func:`srgb_curve`: non-negative sRGB-encoded values to linear, in their precision."""
     return np.where(encoded <= SRGB_ENCODED_KNEE, encoded / SRGB_SLOPE,
                     np.power((encoded + SRGB_OFFSET) / SRGB_SCALE, SRGB_GAMMA))
+
+
+def luminance(pixels: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
+    """Relative luminance Y (:data:`LUMA_WEIGHTS`), float32 (H, W), of linear sRGB pixels (H, W, 3); written
+    into ``dst`` (float32 (H, W)) when given."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+    if dst is None:
+        return cv2.transform(pixels, _LUMA_ROW).reshape(pixels.shape[:2])
+    return cv2.transform(pixels, _LUMA_ROW, dst=dst)
 
 
 def clip_unit(values: np.ndarray) -> np.ndarray:

@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 from photolab.core.align import (AlignmentError, MergeError, exposure_normalised, find_euclidean,  # noqa: F401
-                                 luminance, warp_frame)
+                                 warp_frame)
 from photolab.core.bands import run_in_bands
-from photolab.core.color import SRGB_GAMMA, SRGB_SCALE, SRGB_SLOPE, encode_srgb_integer, srgb_decode
+from photolab.core.color import SRGB_GAMMA, SRGB_SCALE, SRGB_SLOPE, encode_srgb_integer, luminance, srgb_decode
 from photolab.core.photo import Photo
 
 METHODS = ("radiance", "debevec", "robertson", "mertens")

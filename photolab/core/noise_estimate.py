@@ -1,6 +1,7 @@
 """Measuring the noise of an sRGB image from its pixels: Immerkaer's estimate per block, and the noise level
 function over brightness (:class:`NoiseEstimate`). Pure NumPy/OpenCV, used by the Denoise step's Auto and
-adaptive maps when a photo has no RAW noise profile (see ``photolab.core.noise_profile`` for those).
+adaptive maps when a photo has no RAW noise profile (see ``photolab.core.noise_profile`` and
+``photolab.core.noise_map`` for those).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 
 from photolab.core.errors import DenoiseError
-from photolab.core.noise_profile import MAX_SIGMA
+from photolab.core.noise_map import MAX_SIGMA
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from photolab.core.align import luminance
 from photolab.core.atomic import atomic_path
 from photolab.core.bands import run_in_bands
+from photolab.core.color import luminance
 from photolab.core.errors import UnsupportedFormatError
 from photolab.core.export import FORMAT_BY_SUFFIX, export_photo
 from photolab.core.photo import Photo

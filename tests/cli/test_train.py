@@ -14,12 +14,12 @@ from PIL import Image
 
 from photolab.cli import main
 from photolab.jobs import Job, JobState
-from photolab.models.training import data as data_module
+from photolab.models.training import dataset as dataset_module
 from photolab.models.store import manager as manager_module
 from photolab.models.store.card import Preprocessing
 from photolab.models.training.data import scan_folder
-from photolab.models.training.finetune import (FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy,
-                                               run_finetune, save_outcome, train_config, without_classes)
+from photolab.models.training.finetune import run_finetune, save_outcome, train_config, without_classes
+from photolab.models.training.settings import FinetuneError, FinetuneSettings, auto_val_fraction, recommend_strategy
 from photolab.models.store.manager import ModelManager
 from tests.models.store_utils import tiny_model
 
@@ -136,7 +136,7 @@ def test_a_class_of_files_that_are_not_images_is_refused(store, tmp_path, capsys
 
 def test_a_folder_that_disappears_during_training_stops_with_a_clear_message(store, tmp_path, capsys, monkeypatch):
     folder = make_folder(tmp_path / "vanishing")
-    original = data_module.load_srgb8
+    original = dataset_module.load_srgb8
     calls = []
 
     def load_then_vanish(path, max_side):
@@ -145,7 +145,7 @@ def test_a_folder_that_disappears_during_training_stops_with_a_clear_message(sto
             shutil.rmtree(folder)
         return original(path, max_side)
 
-    monkeypatch.setattr(data_module, "load_srgb8", load_then_vanish)
+    monkeypatch.setattr(dataset_module, "load_srgb8", load_then_vanish)
     before = stored_files(store)
     code, _, err = run(capsys, "train", str(folder), "--name", "gone", "--base", "base", "--epochs", "1")
     assert code == 1

@@ -70,4 +70,19 @@ def test_srgb_and_luma_constants_are_written_once_in_color():
 
 
 def test_max_sigma_is_defined_once():
-    assert [path for path, _ in _code_lines(r"^MAX_SIGMA\s*=")] == ["core/noise_profile.py"]
+    assert [path for path, _ in _code_lines(r"^MAX_SIGMA\s*=")] == ["core/noise_map.py"]
+
+
+def test_luminance_weights_the_channels_and_can_write_in_place():
+    rng = np.random.default_rng(1)
+    pixels = rng.random((5, 7, 3)).astype(np.float32)
+    expected = pixels @ color.LUMA_WEIGHTS
+    np.testing.assert_allclose(color.luminance(pixels), expected, rtol=1e-6)
+    assert color.luminance(pixels).shape == (5, 7) and color.luminance(pixels[:1]).shape == (1, 7)
+    out = np.empty((5, 7), np.float32)
+    assert color.luminance(pixels, dst=out) is out
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_luminance_is_defined_once():
+    assert [path for path, _ in _code_lines(r"^def luminance\(")] == ["core/color.py"]

@@ -13,7 +13,7 @@ import pytest
 from photolab.core import io
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
 from photolab.core.develop import denoise as denoise_op
-from photolab.core.noise_profile import MAX_SIGMA
+from photolab.core.noise_map import MAX_SIGMA
 from photolab.core.develop.denoise import DenoiseParams, decode, encode
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.params import param_spec

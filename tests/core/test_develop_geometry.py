@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photolab.core.develop.geometry import CropParams, OrientParams, crop, crop_box, orient
+from photolab.core.develop.geometry import (CropParams, OrientParams, centred_crop_for_aspect, crop, crop_box, orient,
+                                            rotate_crop)
 from photolab.core.photo import Photo
 
 
@@ -75,3 +76,25 @@ def test_crop_applies_in_the_oriented_frame():
     left_half = crop(turned, CropParams(right=0.5))
     assert left_half.pixels.shape == (6, 2, 3)
     np.testing.assert_array_equal(left_half.pixels, np.rot90(photo.pixels, k=-1)[:, :2])
+
+
+@pytest.mark.parametrize("clockwise", [True, False])
+def test_rotating_turns_the_crop_with_the_photo(clockwise):
+    crop = CropParams(left=0.1, top=0.2, right=0.5, bottom=0.9)
+    turned = rotate_crop(crop, clockwise)
+    if clockwise:  # the left edge becomes the top edge
+        assert (turned.left, turned.top, turned.right, turned.bottom) == pytest.approx((0.1, 0.1, 0.8, 0.5))
+    else:  # the top edge becomes the left edge
+        assert (turned.left, turned.top, turned.right, turned.bottom) == pytest.approx((0.2, 0.5, 0.9, 0.9))
+    assert rotate_crop(turned, not clockwise) == crop
+    four = crop
+    for _ in range(4):
+        four = rotate_crop(four, clockwise)
+    assert (four.left, four.top, four.right, four.bottom) == pytest.approx((0.1, 0.2, 0.5, 0.9))
+
+
+def test_aspect_presets_give_the_largest_centred_rectangle():
+    assert centred_crop_for_aspect(300, 200, 1.0) == pytest.approx((1 / 6, 0.0, 5 / 6, 1.0))
+    assert centred_crop_for_aspect(200, 300, 3 / 2) == pytest.approx((0.0, 0.0, 1.0, 1.0))
+    left, top, right, bottom = centred_crop_for_aspect(400, 300, 16 / 9)
+    assert ((right - left) * 400) / ((bottom - top) * 300) == pytest.approx(16 / 9)

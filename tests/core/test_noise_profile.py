@@ -18,6 +18,7 @@ from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.denoise import encode, estimate_params, noise_map
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.noise_estimate import estimate_noise
+from photolab.core.noise_map import map_level, poisson_gaussian_map, profile_map
 from photolab.core.photo import NoiseProfile, Photo, downscaled
 from photolab.core.recipe import Recipe
 from photolab.core.render import render
@@ -162,7 +163,7 @@ def test_at_the_auto_level_the_map_is_the_training_map(raw_photo):
     profile = raw_photo.metadata.noise_profile
     params, estimate = estimate_params(srgb, profile=profile)
     blurred = cv2.GaussianBlur(np.clip(srgb, 0, 1), (0, 0), 1.5)  # the whole image at once (the map is banded)
-    training = noise_profile.poisson_gaussian_map(blurred, profile.shot, profile.read)
+    training = poisson_gaussian_map(blurred, profile.shot, profile.read)
     np.testing.assert_allclose(noise_map(srgb, params.sigma, True, profile=profile), training, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(estimate.map_for(srgb, params.sigma), training, rtol=1e-5, atol=1e-7)
     half = noise_map(srgb, params.sigma / 2, True, profile=profile)
@@ -181,9 +182,9 @@ def test_the_denoise_step_uses_the_profile_on_the_photo_and_its_proxy(raw_photo,
     proxy = downscaled(raw_photo, 256)  # half size: its noise is halved, and so is the level asked for
     step.apply(proxy, params)
     full, small = maps
-    assert noise_profile.map_level(full) == pytest.approx(params.sigma, rel=1e-4)
-    assert noise_profile.map_level(small) == pytest.approx(params.sigma * proxy.scale, rel=1e-4)
-    np.testing.assert_allclose(full, noise_profile.profile_map(srgb, raw_photo.metadata.noise_profile), rtol=1e-5)
+    assert map_level(full) == pytest.approx(params.sigma, rel=1e-4)
+    assert map_level(small) == pytest.approx(params.sigma * proxy.scale, rel=1e-4)
+    np.testing.assert_allclose(full, profile_map(srgb, raw_photo.metadata.noise_profile), rtol=1e-5)
 
 
 def test_the_profile_travels_with_the_photo(raw_photo):
@@ -194,13 +195,6 @@ def test_the_profile_travels_with_the_photo(raw_photo):
     assert raw_photo.with_pixels(raw_photo.pixels * 0.5).metadata.noise_profile is profile
     # a merge of several frames has other noise: the image is measured instead
     assert raw_photo.with_merged_pixels(raw_photo.pixels).metadata.noise_profile is None
-
-
-def test_the_map_is_the_same_in_bands_and_whole():
-    srgb = np.random.default_rng(2).random((300, 70, 3), dtype=np.float32)  # several bands of rows
-    profile = NoiseProfile(0.01, 1e-4, 0.01, 1e-4, 1.0)
-    whole = noise_profile.poisson_gaussian_map(cv2.GaussianBlur(srgb, (0, 0), 1.5), 0.01, 1e-4)
-    np.testing.assert_allclose(noise_profile.profile_map(srgb, profile), whole, rtol=1e-6, atol=1e-8)
 
 
 def test_measuring_the_noise_needs_no_torch():

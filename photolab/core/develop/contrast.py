@@ -19,13 +19,13 @@ import numpy as np
 
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
+from photolab.core.color import luminance
 from photolab.core.develop.pixelops import (
     Band,
     affine,
     clamp_above,
     clamp_below,
     clamp_zero,
-    luminance,
     map_bands,
     scale_pixels,
 )

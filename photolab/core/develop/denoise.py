@@ -7,9 +7,9 @@ the noise by that factor, so the step asks for ``sigma * scale`` and the preview
 
 Adaptive denoising follows the photo's noise level function. For a camera RAW photo that is the sensor's, measured
 on the mosaic when the photo was read (``PhotoMetadata.noise_profile``, see ``photolab.core.noise_profile``): the
-map is then the one the network was trained with, ``poisson_gaussian_map(blurred sRGB, shot, read)``, scaled by
-``sigma / level`` (level: the map's RMS over the image), and Auto's sigma is that level. Other images are
-measured on their pixels (``photolab.core.noise_estimate.estimate_noise``).
+map is then the one the network was trained with (``photolab.core.noise_map``), ``poisson_gaussian_map(blurred
+sRGB, shot, read)``, scaled by ``sigma / level`` (level: the map's RMS over the image), and Auto's sigma is that
+level. Other images are measured on their pixels (``photolab.core.noise_estimate.estimate_noise``).
 
 Core never imports the models (nor torch): it declares what it needs, a :class:`Denoiser`, and a front end
 installs the loader of real ones with :func:`register_denoiser_loader` (``photolab.services.install_models``
@@ -29,7 +29,7 @@ from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.errors import DenoiseError
 from photolab.core.noise_estimate import estimate_noise
-from photolab.core.noise_profile import MAX_SIGMA, ProfileEstimate, profile_noise_map
+from photolab.core.noise_map import MAX_SIGMA, ProfileEstimate, profile_noise_map
 from photolab.core.photo import NoiseProfile, Photo
 
 DEFAULT_TILE = 512

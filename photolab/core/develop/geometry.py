@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -54,6 +54,32 @@ def crop_box(width: int, height: int, params: CropParams) -> tuple[int, int, int
     x1 = min(width, max(x0 + 1, int(round(params.right * width))))
     y1 = min(height, max(y0 + 1, int(round(params.bottom * height))))
     return x0, y0, x1, y1
+
+
+def rotate_crop(crop: CropParams, clockwise: bool) -> CropParams:
+    """The same crop rectangle after turning the photo a quarter turn (normalised coordinates).
+
+    A point (x, y) moves to (1 - y, x) when the photo turns clockwise, and to (y, 1 - x) when it turns
+    counter-clockwise.
+    """
+    left, top, right, bottom = crop.left, crop.top, crop.right, crop.bottom
+    if clockwise:
+        edges = dict(left=1.0 - bottom, top=left, right=1.0 - top, bottom=right)
+    else:
+        edges = dict(left=top, top=1.0 - right, right=bottom, bottom=1.0 - left)
+    # Rounding keeps four turns an exact identity (1 - (1 - x) need not be x in floating point).
+    return replace(crop, **{name: round(value, 9) for name, value in edges.items()})
+
+
+def centred_crop_for_aspect(width: float, height: float, aspect: float) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the largest centred crop with ``aspect`` (long side / short side),
+    turned to match the photo's orientation."""
+    ratio = aspect if width >= height else 1.0 / aspect  # width / height of the crop
+    if width / height > ratio:
+        span = ratio * height / width
+        return (0.5 - span / 2, 0.0, 0.5 + span / 2, 1.0)
+    span = width / (ratio * height)
+    return (0.0, 0.5 - span / 2, 1.0, 0.5 + span / 2)
 
 
 def crop(photo: Photo, params: CropParams) -> Photo:

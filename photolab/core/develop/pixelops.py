@@ -23,10 +23,6 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from photolab.core.color import LUMA_WEIGHTS
-
-_LUMA_ROW = LUMA_WEIGHTS.reshape(1, 3)
-
 _BAND_PIXELS = 1 << 16
 
 
@@ -75,14 +71,6 @@ def clamp_zero(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def clamp_above(src: np.ndarray, high: float, dst: np.ndarray) -> np.ndarray:
     """``dst = min(src, high)`` (fast path)."""
     return cv2.threshold(src, float(high), 0.0, cv2.THRESH_TRUNC, dst=dst)[1]
-
-
-def luminance(pixels: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
-    """Relative luminance Y, shape (H, W), of float32 linear sRGB pixels (H, W, 3)."""
-    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-    if dst is None:
-        return cv2.transform(pixels, _LUMA_ROW)
-    return cv2.transform(pixels, _LUMA_ROW, dst=dst)
 
 
 def split_channels(band: Band) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

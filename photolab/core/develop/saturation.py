@@ -18,6 +18,7 @@ import numpy as np
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.color import LUMA_WEIGHTS
+from photolab.core.color import luminance
 from photolab.core.develop.pixelops import (
     Band,
     add_grey,
@@ -25,7 +26,6 @@ from photolab.core.develop.pixelops import (
     clamp_above,
     clamp_below,
     clamp_zero,
-    luminance,
     map_bands,
     scale_pixels,
     split_channels,

@@ -19,8 +19,8 @@ import numpy as np
 from photolab.core.develop.operation import Operation
 from photolab.core.develop import temperature as kelvin_science
 from photolab.core.develop.params import check_params, param
-from photolab.core.color import LUMA_WEIGHTS
-from photolab.core.develop.pixelops import luminance, transform_pixels
+from photolab.core.color import LUMA_WEIGHTS, luminance
+from photolab.core.develop.pixelops import transform_pixels
 from photolab.core.develop.temperature import TEMPERATURE_MAX, TEMPERATURE_MIN, TINT_LIMIT
 from photolab.core.errors import PhotoLabError
 from photolab.core.photo import CameraColor, Photo

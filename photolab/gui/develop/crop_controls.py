@@ -8,39 +8,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QToolButton, QVBoxLayout, QWidget)
 
-from photolab.core.develop.geometry import CropParams
+from photolab.core.develop.geometry import CropParams, centred_crop_for_aspect, rotate_crop
 from photolab.core.develop.params import param_specs
 from photolab.core.recipe import Recipe
 
 ASPECT_PRESETS = (("Free", None), ("Original", "original"), ("1 : 1", 1.0), ("5 : 4", 5 / 4), ("4 : 3", 4 / 3),
                   ("3 : 2", 3 / 2), ("16 : 9", 16 / 9))
 MIN_CROP = 0.01  # the smallest crop side, as a fraction of the photo
-
-
-def rotate_crop(crop, clockwise: bool):
-    """The same crop rectangle after turning the photo a quarter turn (normalised coordinates).
-
-    A point (x, y) moves to (1 - y, x) when the photo turns clockwise, and to (y, 1 - x) when it turns
-    counter-clockwise.
-    """
-    left, top, right, bottom = crop.left, crop.top, crop.right, crop.bottom
-    if clockwise:
-        edges = dict(left=1.0 - bottom, top=left, right=1.0 - top, bottom=right)
-    else:
-        edges = dict(left=top, top=1.0 - right, right=bottom, bottom=1.0 - left)
-    # Rounding keeps four turns an exact identity (1 - (1 - x) need not be x in floating point).
-    return dataclasses.replace(crop, **{name: round(value, 9) for name, value in edges.items()})
-
-
-def centred_crop_for_aspect(width: float, height: float, aspect: float):
-    """(left, top, right, bottom) of the largest centred crop with ``aspect`` (long side / short side),
-    turned to match the photo's orientation."""
-    ratio = aspect if width >= height else 1.0 / aspect  # width / height of the crop
-    if width / height > ratio:
-        span = ratio * height / width
-        return (0.5 - span / 2, 0.0, 0.5 + span / 2, 1.0)
-    span = width / (ratio * height)
-    return (0.0, 0.5 - span / 2, 1.0, 0.5 + span / 2)
 
 
 class CropControls(QWidget):

@@ -203,7 +203,7 @@ class BasePage(QWizardPage):
     """3. The base model and the strategy (recommended by the amount of data, with the reason)."""
 
     def __init__(self, wizard) -> None:
-        from photolab.models.training.finetune import STRATEGIES
+        from photolab.models.training.settings import STRATEGIES
 
         super().__init__()
         self._wizard = wizard
@@ -242,7 +242,7 @@ class BasePage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Select the recommended strategy for the data that will be used."""
-        from photolab.models.training.finetune import recommend_strategy
+        from photolab.models.training.settings import recommend_strategy
 
         report = self._wizard.filtered_report()
         strategy, reason = recommend_strategy(report.counts if report is not None else {})
@@ -308,7 +308,7 @@ class SettingsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Defaults from the base model (its input size) and the strategy (its learning rate)."""
-        from photolab.models.training.finetune import DEFAULT_LR
+        from photolab.models.training.settings import DEFAULT_LR
 
         entry = self._wizard.base_page.base_entry()
         if entry is not None:
@@ -323,7 +323,7 @@ class SettingsPage(QWizardPage):
     def _describe_split(self, *_args) -> None:
         """Say how many images the run will hold out: the split training makes (``stratified_split`` of the
         same labels, share and seed), whose per-class rounding may differ from the share asked for."""
-        from photolab.models.training.finetune import auto_val_fraction
+        from photolab.models.training.settings import auto_val_fraction
         from photolab.models.training.split import stratified_split
 
         from photolab.models.training.fewshot import folds_for

@@ -12,8 +12,6 @@ Hook into the main window with one call after its menus exist: ``install_finetun
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QIcon
@@ -73,8 +71,8 @@ class FinetuneWizard(QWizard):
         return without_classes(self.report, self.data_page.excluded())
 
     def settings(self):
-        """The run's :class:`~photolab.models.training.finetune.FinetuneSettings` as the pages show them now."""
-        from photolab.models.training.finetune import FinetuneSettings
+        """The run's :class:`~photolab.models.training.settings.FinetuneSettings` as the pages show them now."""
+        from photolab.models.training.settings import FinetuneSettings
 
         page = self.settings_page
         return FinetuneSettings(
@@ -109,14 +107,6 @@ def install_finetune_action(window) -> QAction:
     return window.add_action("models", "train", new_action(
         window, "&Train Classifier…", lambda: open_finetune_wizard(window),
         tip="Teach a classifier your own categories from a folder of photos"), after="model_manager")
-
-
-def default_model_name(folder: str) -> str:
-    """A valid model name suggested from the dataset folder's name."""
-    import re
-
-    stem = re.sub(r"[^A-Za-z0-9._+-]+", "-", Path(folder).name).strip("-._+") or "my"
-    return f"{stem[:60]}-classifier"
 
 
 class ResultsPage(QWizardPage):
@@ -165,7 +155,7 @@ class ResultsPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         """Show the finished run's metrics."""
-        from photolab.models.training.finetune import STRATEGIES
+        from photolab.models.training.settings import STRATEGIES
 
         outcome = self._wizard.outcome
         metrics = outcome.result.metrics
@@ -213,7 +203,9 @@ class ResultsPage(QWizardPage):
         if not outcome.wrong:
             self.wrong.addItem("None: every validation photo was classified correctly.")
         if not self.name_edit.text():
-            self.name_edit.setText(default_model_name(self._wizard.folder()))
+            from photolab.models.store.card import suggested_model_name
+
+            self.name_edit.setText(suggested_model_name(self._wizard.folder()))
         self.save_status.setText("")
         self.save_button.setEnabled(True)
 

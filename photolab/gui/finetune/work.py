@@ -24,7 +24,7 @@ def pixmap_from(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> QPixmap:
 
 
 def _thumbnail(path) -> np.ndarray | None:
-    from photolab.models.training.data import load_srgb8
+    from photolab.models.training.dataset import load_srgb8
 
     try:
         return load_srgb8(path, THUMBNAIL_SIDE)

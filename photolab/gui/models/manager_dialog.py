@@ -3,7 +3,7 @@
 Import (safetensors, or weights-only .pth/.bin), download (a timm catalogue entry or any URL, with progress,
 cancel and a SHA-256 check) and export (safetensors, TorchScript, ONNX when the onnx package is there) run
 as jobs on the window's runner; rename and delete are quick file operations (built-ins are read-only and a
-delete is confirmed first). An import whose name is taken offers another name (``free_name``), as the CLI's
+delete is confirmed first). An import whose name is taken offers another name (``free_model_name``), as the CLI's
 ``--name`` does. Every other failure is shown with the model manager's own message.
 """
 
@@ -25,7 +25,6 @@ from photolab.jobs import Job
 
 WEIGHTS_FILTER = "Model weights (*.safetensors *.pth *.pt *.bin);;All files (*)"
 FOLDER_KEY = "models/import_folder"
-MAX_NAME = 80  # characters in a model name (photolab.models.store.card.check_model_name)
 
 
 @dataclass(frozen=True)
@@ -33,17 +32,6 @@ class NameTaken:
     """The outcome of an import that stored nothing because a model named ``name`` is installed."""
 
     name: str
-
-
-def free_name(name: str, taken: set[str]) -> str:
-    """``name-2`` (or -3, ...): the first such name not in ``taken``, shortened to fit a model name."""
-    number = 2
-    while True:
-        suffix = f"-{number}"
-        candidate = name[:MAX_NAME - len(suffix)] + suffix
-        if candidate not in taken:
-            return candidate
-        number += 1
 
 
 def import_work(context, manager, path: str | Path, name: str | None = None):
@@ -279,12 +267,14 @@ class ModelManagerDialog(QDialog):
         return self._submit(job, "Import failed", lambda result: self._imported(path, result))
 
     def _imported(self, path: str | Path, result) -> None:
+        from photolab.models.store.card import free_model_name
+
         if not isinstance(result, NameTaken):
             self._added(result)
             return
         taken = {entry.name for entry in self._service.manager.list_models()}
         new_name = self.ask_text("Name in use", f"A model named {result.name} is already installed. Import "
-                                 f"{Path(path).name} as:", free_name(result.name, taken))
+                                 f"{Path(path).name} as:", free_model_name(result.name, taken))
         if new_name:
             self.import_file(path, new_name)
         else:

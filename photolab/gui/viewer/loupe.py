@@ -13,9 +13,10 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from photolab.core.noise_measure import NoiseCache
 from photolab.core.render import output_size, region_around
 from photolab.gui.jobs import LOUPE, JobHandle
-from photolab.gui.viewer.loupe_render import LOUPE_SIDE, LoupeRequest, LoupeResult, NoiseCache, render_loupe
+from photolab.gui.viewer.loupe_render import LOUPE_SIDE, LoupeRequest, LoupeResult, render_loupe
 from photolab.jobs import Job
 
 HANDLE_GRAB = 6  # widget pixels either side of the split line that grab it

@@ -18,7 +18,8 @@ import numpy as np
 
 from photolab.core.errors import PhotoLabError
 from photolab.models.analysis.specificity import SpecificityReport, specificity_report
-from photolab.models.training.data import load_srgb8, scan_folder
+from photolab.models.training.data import scan_folder
+from photolab.models.training.dataset import load_srgb8
 from photolab.models.inference import excitations
 
 

@@ -48,7 +48,9 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "box", "hamming", "lanczos")
 CROP_MODES = ("center", "squash")
 SOURCE_KINDS = ("builtin", "imported", "downloaded", "trained")
 ROLES = ("classifier", "backbone")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,79}$")
+MAX_NAME_LENGTH = 80
+"""Characters in a model name at most."""
+_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._+-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
 class ModelCardError(PhotoLabError, ValueError):
@@ -59,9 +61,26 @@ def check_model_name(name: str) -> str:
     """Return ``name`` if it can name a stored model (letters, digits, ``. _ + -``; 1-80 characters, starting
     with a letter or digit, so it is a safe file name everywhere); raise :class:`ModelCardError` otherwise."""
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.endswith((".", ".json", ".part")):
-        raise ModelCardError(f"{name!r} is not a valid model name: use 1-80 letters, digits, '.', '_', '+' or "
-                             f"'-', starting with a letter or digit")
+        raise ModelCardError(f"{name!r} is not a valid model name: use 1-{MAX_NAME_LENGTH} letters, digits, '.', "
+                             f"'_', '+' or '-', starting with a letter or digit")
     return name
+
+
+def free_model_name(name: str, taken: set[str]) -> str:
+    """``name-2`` (or -3, ...): the first such name not in ``taken``, shortened to fit a model name."""
+    number = 2
+    while True:
+        suffix = f"-{number}"
+        candidate = name[:MAX_NAME_LENGTH - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1
+
+
+def suggested_model_name(folder: str | Path) -> str:
+    """A valid model name for a classifier trained on the photos in ``folder``, from the folder's name."""
+    stem = re.sub(r"[^A-Za-z0-9._+-]+", "-", Path(folder).name).strip("-._+") or "my"
+    return f"{stem[:60]}-classifier"
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -125,9 +144,9 @@ class Preprocessing(DataConfig):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"input_size": list(self.input_size), "mean": list(self.mean), "std": list(self.std),
-                "crop_pct": self.crop_pct, "interpolation": self.interpolation, "crop_mode": self.crop_mode}
+        """JSON-ready form: every :class:`DataConfig` field, tuples as lists."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(DataConfig)}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values.items()}
 
     @staticmethod
     def from_dict(data: dict[str, Any], where: str = "preprocessing") -> "Preprocessing":

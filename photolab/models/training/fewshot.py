@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photolab.models.training.data import random_resized_crop
+from photolab.models.training.dataset import random_resized_crop
 from photolab.models.preprocess import prepare
 from photolab.models.training.probe import LinearHead, RidgePath, ridge_cross_validation, stratified_folds, temperature
 

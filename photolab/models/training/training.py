@@ -342,7 +342,7 @@ def finetune(model: nn.Module, report, config: TrainConfig = TrainConfig(), prep
     The result's ``extra`` holds the dataset summary and the split sizes, ready for the model card.
     """
     from photolab.models.store.card import Preprocessing
-    from photolab.models.training.data import make_datasets
+    from photolab.models.training.dataset import make_datasets
 
     prep = preprocessing or Preprocessing.from_config(model.default_cfg)
     classes = tuple(report.classes)

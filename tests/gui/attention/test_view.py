@@ -162,7 +162,7 @@ def dataset(tmp_path):
 
 def test_class_average_over_a_folder_matches_stage_specificity(qtbot, view, manager, dataset):
     from photolab.models.analysis.specificity import class_specificity, stage_specificity
-    from photolab.models.training.data import load_srgb8
+    from photolab.models.training.dataset import load_srgb8
 
     tab = view.class_tab
     view.tabs.setCurrentWidget(tab)

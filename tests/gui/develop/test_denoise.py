@@ -25,11 +25,13 @@ from photolab.core.recipe import Recipe, sidecar_path
 from photolab.core.render import PrefixCache, output_size, region_around, render
 from photolab.gui.develop.denoise_tools import measure_noise
 from photolab.gui.export.dialog import ExportRequest
-from photolab.gui.viewer.loupe_render import CONTEXT, LoupeRequest, NoiseCache, local_recipe, render_loupe
+from photolab.gui.viewer.loupe_render import LoupeRequest, render_loupe
 from photolab.gui.viewer.rendering import render_for_display
 from photolab.jobs import Job, JobState
 from photolab.core.develop import denoise as denoise_step
 from photolab.core.errors import DenoiseError
+from photolab.core.noise_measure import NoiseCache
+from photolab.core.region_preview import CONTEXT, local_recipe
 from photolab.models.archs.denoise_unet import DenoiseUNet
 from photolab.models.denoise import DEFAULT_DENOISER, Denoiser
 from photolab.models.store.manager import ModelManager

@@ -141,7 +141,8 @@ def test_to_qimage_is_the_guis_only_numpy_to_qimage_conversion():
     import photolab.gui
 
     folder = Path(photolab.gui.__file__).parent
-    makers = [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.py")) if "QImage(" in path.read_text()]
+    makers = [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.py"))
+              if "QImage(" in path.read_text()]
     assert makers == ["viewer/rendering.py"]
     strided = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)[:, ::-1]  # e.g. a thumbnail's slice
     assert to_qimage(strided).pixelColor(0, 0).red() == strided[0, 0, 0] == 6

@@ -8,7 +8,8 @@ import torch
 
 from photolab.models.training import fewshot
 from photolab.models.training.data import scan_folder
-from photolab.models.training.finetune import FinetuneSettings, recommend_strategy, run_finetune, save_outcome
+from photolab.models.training.finetune import run_finetune, save_outcome
+from photolab.models.training.settings import FinetuneSettings, recommend_strategy
 from photolab.models.training.probe import (RidgePath, fit_logistic, logistic_cross_validation, ridge_cross_validation,
                                             stratified_folds, temperature)
 from photolab.models.archs.seresnet import SEResNet

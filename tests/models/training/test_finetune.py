@@ -6,7 +6,8 @@ import torch
 
 from photolab.models.store.card import Preprocessing
 from photolab.models.training.data import scan_folder
-from photolab.models.training.finetune import USER_TRAINED_LICENSE, FinetuneSettings, run_finetune, save_outcome
+from photolab.models.training.finetune import USER_TRAINED_LICENSE, run_finetune, save_outcome
+from photolab.models.training.settings import FinetuneSettings
 from photolab.models.store.manager import ModelManager
 from tests.cli.test_train import make_folder
 
