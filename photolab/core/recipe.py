@@ -7,7 +7,9 @@ A recipe is immutable: every edit makes a new one, which keeps undo/redo trivial
 The sidecar has one schema version for its layout and, per operation entry, that operation's ``version``
 (an entry without one, as PhotoLab wrote before, is version 1). An older entry is migrated with the
 operation's ``migrate``; a newer one than this PhotoLab knows makes the sidecar unreadable, like a newer
-schema: it is then ignored with a warning and never overwritten silently.
+schema: it is then ignored with a warning and never overwritten silently. The sidecar also records the
+pipeline's ``order_version`` (``photolab.core.develop.ORDER_VERSION``; none written means 1): a recipe from
+a newer order would render differently here, so it is refused the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from photolab import __version__
-from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, Operation
+from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, ORDER_VERSION, Operation
 from photolab.core.errors import RecipeError
 
 SCHEMA_NAME = "photolab.recipe"
@@ -84,6 +86,7 @@ class Recipe:
         return {
             "schema": SCHEMA_NAME,
             "version": SCHEMA_VERSION,
+            "order_version": ORDER_VERSION,
             "software": f"PhotoLab {__version__}",
             "operations": [
                 {"op": op.name, "version": op.version, "enabled": op.name not in self.disabled,
@@ -105,6 +108,10 @@ class Recipe:
                 f"recipe was written by a newer PhotoLab (schema version {version}, this one reads up to "
                 f"{SCHEMA_VERSION})"
             )
+        order = data.get("order_version", 1)
+        if not isinstance(order, int) or order > ORDER_VERSION:
+            raise RecipeError(f"recipe was written for another operation order ({order!r}; this PhotoLab "
+                              f"renders order {ORDER_VERSION})")
         operations = data.get("operations")
         if not isinstance(operations, list):
             raise RecipeError("recipe has no 'operations' list")

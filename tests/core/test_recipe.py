@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME
+from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, ORDER_VERSION
 from photolab.core.develop.contrast import ContrastParams
 from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.develop.exposure import ExposureParams
@@ -79,6 +79,7 @@ def test_json_round_trip_with_every_operation_set_and_one_disabled():
 def test_to_dict_lists_every_operation_in_pipeline_order_with_schema_and_version():
     data = Recipe().with_params("exposure", ExposureParams(1.0)).to_dict()
     assert data["schema"] == SCHEMA_NAME and data["version"] == SCHEMA_VERSION
+    assert data["order_version"] == ORDER_VERSION
     assert [entry["op"] for entry in data["operations"]] == [op.name for op in OPERATIONS]
     exposure_entry = next(entry for entry in data["operations"] if entry["op"] == "exposure")
     assert exposure_entry == {"op": "exposure", "version": 1, "enabled": True, "params": {"ev": 1.0}}
@@ -122,6 +123,10 @@ def with_entry(op: str, params: dict) -> dict:
         ({"schema": SCHEMA_NAME, "operations": []}, "version"),
         ({"schema": SCHEMA_NAME, "version": SCHEMA_VERSION + 1, "operations": []}, "newer"),
         ({"schema": SCHEMA_NAME, "version": SCHEMA_VERSION}, "operations"),
+        ({"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "order_version": ORDER_VERSION + 1, "operations": []},
+         "another operation order"),
+        ({"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "order_version": "new", "operations": []},
+         "another operation order"),
         ([1, 2, 3], "not a PhotoLab recipe"),
     ],
 )
