@@ -39,7 +39,9 @@ def class_activation_map(model: nn.Module, images: torch.Tensor, class_index=Non
 
     The model must offer ``forward_features``, ``forward_head`` and ``get_classifier()`` (an ``nn.Linear``),
     as PhotoLab's SE-ResNets do. ``class_index`` (int or one per image) defaults to the predicted class.
-    The raw map is sum_c w_kc f_c(h, w), whose spatial mean plus the bias is exactly logit k.
+    The raw map is sum_c w_kc f_c(h, w), whose spatial mean plus the bias is exactly logit k (for a ``*_gh``
+    network the head also reads the input's gradient histograms, a term without a place in the map: the map
+    shows the convolutional features' share).
     """
     classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
     if not isinstance(classifier, nn.Linear) or not hasattr(model, "forward_features"):
@@ -47,9 +49,11 @@ def class_activation_map(model: nn.Module, images: torch.Tensor, class_index=Non
                          "(use grad_cam instead)")
     with torch.no_grad():
         features = model.forward_features(images)
-        logits = model.forward_head(features)
+        logits = (model.logits_from(features, images) if hasattr(model, "logits_from")
+                  else model.forward_head(features))
         index = _class_indices(logits, class_index)
-        raw = torch.einsum("bc,bchw->bhw", classifier.weight[index].to(features.dtype), features)
+        weights = classifier.weight[index][:, :features.shape[1]]
+        raw = torch.einsum("bc,bchw->bhw", weights.to(features.dtype), features)
         score = logits.gather(1, index[:, None])[:, 0]
     return ActivationMap(normalise_maps(raw, tuple(images.shape[-2:])), raw, index, score)
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
 
+from photolab.models.layers.gradient_histogram import FEATURES as HISTOGRAM_FEATURES
+from photolab.models.layers.gradient_histogram import GradientHistogram
 from photolab.models.layers.squeeze_excite import scaled_residual, se_layer_for
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -126,12 +128,14 @@ class SEResNet(nn.Module):
     ``stem_type='deep'`` gives the three-conv 3x3 stem of the "d" variants (``stem_width`` 32 -> 64 channels);
     ``avg_down=True`` the average-pool shortcut of the "d" variants; ``legacy=True`` the forward pass of timm's
     legacy SENet (module docstring). ``num_classes=0`` leaves the head as an identity (features only).
+    ``gradient_histogram=True`` (the ``*_gh`` architectures) feeds ``fc`` the input's HOG descriptor
+    (:mod:`photolab.models.layers.gradient_histogram`) beside the pooled features.
     """
 
     def __init__(self, block: type[nn.Module], layers: tuple[int, ...], num_classes: int = 1000, in_chans: int = 3,
                  cardinality: int = 1, base_width: int = 64, stem_type: str = "", stem_width: int = 64,
                  avg_down: bool = False, legacy: bool = False, drop_rate: float = 0.0, reduction: int = 16,
-                 config: ModelConfig | None = None):
+                 gradient_histogram: bool = False, config: ModelConfig | None = None):
         super().__init__()
         if stem_type not in ("", "deep"):
             raise ValueError(f"unknown stem_type {stem_type!r} (expected '' or 'deep')")
@@ -158,10 +162,12 @@ class SEResNet(nn.Module):
             self.add_module(f"layer{index + 1}", stage)
             inplanes = planes * block.expansion
         self.num_features = inplanes
+        self.gradient_histogram = GradientHistogram() if gradient_histogram else None
+        self.num_head_features = inplanes + (HISTOGRAM_FEATURES if gradient_histogram else 0)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten(1)
         self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.fc = nn.Linear(self.num_head_features, num_classes) if num_classes > 0 else nn.Identity()
         self.default_cfg = replace(config or ModelConfig(), num_classes=num_classes)
         self._init_weights()
 
@@ -187,16 +193,23 @@ class SEResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_classes) for a normalised image batch (B, 3, H, W)."""
-        return self.forward_head(self.forward_features(x))
+        return self.logits_from(self.forward_features(x), x)
+
+    def logits_from(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The head's logits from ``forward_features(x)`` (and, for a ``*_gh`` network, the input ``x``)."""
+        if self.gradient_histogram is None:
+            return self.forward_head(features)
+        pooled = self.forward_head(features, pre_logits=True)
+        return self.fc(torch.cat([pooled, self.gradient_histogram(x)], 1))
 
     def get_classifier(self) -> nn.Module:
         """The final linear layer (``fc``; named by ``default_cfg.classifier``)."""
         return self.fc
 
     def reset_classifier(self, num_classes: int) -> None:
-        """Replace the head by a freshly initialised ``Linear(num_features, num_classes)`` for fine-tuning."""
+        """Replace the head by a freshly initialised ``Linear(num_head_features, num_classes)`` for fine-tuning."""
         self.num_classes = num_classes
-        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        self.fc = nn.Linear(self.num_head_features, num_classes) if num_classes > 0 else nn.Identity()
         self.default_cfg = replace(self.default_cfg, num_classes=num_classes)
 
 
@@ -231,6 +244,7 @@ class ArchSpec:
     avg_down: bool = False
     legacy: bool = False
     drop_rate: float = 0.0
+    gradient_histogram: bool = False
 
 
 _BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
@@ -248,6 +262,16 @@ _ARCHS: dict[str, ArchSpec] = {
     "legacy_seresnet50": ArchSpec("bottleneck", (3, 4, 6, 3), legacy=True, drop_rate=0.2),
     "legacy_seresnet101": ArchSpec("bottleneck", (3, 4, 23, 3), legacy=True, drop_rate=0.2),
 }
+
+
+GRADIENT_HISTOGRAM_SUFFIX = "_gh"
+_ARCHS.update({name + GRADIENT_HISTOGRAM_SUFFIX: replace(spec, gradient_histogram=True)
+               for name, spec in list(_ARCHS.items())})
+
+
+def with_gradient_histogram(name: str) -> str:
+    """The architecture that is ``name`` with the HOG descriptor beside its pooled features."""
+    return name if name.endswith(GRADIENT_HISTOGRAM_SUFFIX) else name + GRADIENT_HISTOGRAM_SUFFIX
 
 
 def list_models() -> list[str]:
@@ -276,7 +300,8 @@ def create_model(name: str, num_classes: int = 1000, **kwargs) -> SEResNet:
     """
     spec = arch_spec(name)
     args = dict(cardinality=spec.cardinality, base_width=spec.base_width, stem_type=spec.stem_type,
-                stem_width=spec.stem_width, avg_down=spec.avg_down, legacy=spec.legacy, drop_rate=spec.drop_rate)
+                stem_width=spec.stem_width, avg_down=spec.avg_down, legacy=spec.legacy, drop_rate=spec.drop_rate,
+                gradient_histogram=spec.gradient_histogram)
     args.update(kwargs)
     config = ModelConfig(architecture=name, first_conv=first_conv_name(args["stem_type"]))
     return SEResNet(_BLOCKS[spec.block], spec.layers, num_classes=num_classes, config=config, **args)

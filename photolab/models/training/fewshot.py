@@ -8,6 +8,10 @@ mirrors) and keeps two things per view: the pooled features and the last stage's
 - **probe**: a ridge classifier on the pooled features (:mod:`photolab.models.training.probe`), its penalty chosen by
   k-fold cross-validation over images (all views of a held-out image are held out; it is scored on its
   plain view), its scores scaled by the temperature that calibrates the out-of-fold probabilities;
+- **probe_gh**: the same on the pooled features and the view's histograms of oriented gradients
+  (:mod:`photolab.models.layers.gradient_histogram`): drawings, icons and glyphs unlike the backbone's
+  training data keep their layout there; if it wins, the network becomes its ``*_gh`` architecture, whose
+  ``fc`` reads both;
 - **last**: the last residual stage and the head fine-tuned on the cached stage inputs of two views per image
   (started from the probe's head), scored by the same folds, when its work fits a fixed budget
   (:data:`LAST_STAGE_BUDGET` sample passes, about a minute on two CPU cores; a budget in work, not in
@@ -30,10 +34,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from photolab.models.training.dataset import random_resized_crop
+from photolab.models.archs.seresnet import with_gradient_histogram
+from photolab.models.layers.gradient_histogram import GradientHistogram
 from photolab.models.preprocess import prepare
+from photolab.models.registry import create_model
+from photolab.models.training.dataset import random_resized_crop
 from photolab.models.training.probe import LinearHead, RidgePath, ridge_cross_validation, stratified_folds, temperature
 
+HISTOGRAM_PROBE = "probe_gh"
+CANDIDATES = {
+    "probe": "Linear probe (train only the classifier)",
+    HISTOGRAM_PROBE: "Linear probe on the features and gradient histograms",
+    "last": "Fine-tune the last stage",
+}
+"""Candidate key -> label (the reason the card and the wizard give)."""
 AUGMENTED_VIEWS = 4
 MAX_FOLDS = 5
 LAST_STAGE_EPOCHS = 4
@@ -47,6 +61,7 @@ class Views:
     """Every view of every image through the frozen backbone."""
 
     pooled: torch.Tensor  # (views, features)
+    histograms: torch.Tensor  # (views, HISTOGRAM_FEATURES): HOG of each view
     stage_input: torch.Tensor  # (views, C, h, w): what the last stage receives
     image_of: np.ndarray  # (views,) index of the image a view comes from
     rank: np.ndarray  # (views,) 0 for the view Classify shows, 1, 2... for the augmented ones
@@ -87,7 +102,8 @@ def extract_views(model: nn.Module, images: list[np.ndarray], prep, seed: int, c
             tensors.append(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))))
             image_of.append(index)
             rank.append(view + 1)
-    pooled, stage_input = [], []
+    pooled, stage_input, histograms = [], [], []
+    describe = GradientHistogram(prep.mean, prep.std)
     model.eval()
     with torch.no_grad():
         for start in range(0, len(tensors), 32):
@@ -98,19 +114,28 @@ def extract_views(model: nn.Module, images: list[np.ndarray], prep, seed: int, c
             x = model.layer3(model.layer2(model.layer1(x)))
             stage_input.append(x)
             pooled.append(model.forward_head(model.layer4(x), pre_logits=True))
-    return Views(torch.cat(pooled), torch.cat(stage_input), np.array(image_of), np.array(rank))
+            histograms.append(describe(torch.stack(tensors[start:start + 32])))
+    return Views(torch.cat(pooled), torch.cat(histograms), torch.cat(stage_input), np.array(image_of),
+                 np.array(rank))
 
 
-def probe_candidate(views: Views, labels: np.ndarray, classes: int, folds: list[np.ndarray]) -> Candidate:
-    """The ridge probe with the cross-validated penalty and temperature, and its out-of-fold predictions."""
+def candidate_features(views: Views, name: str) -> torch.Tensor:
+    """What the probe candidate ``name`` reads: the pooled features, with the histograms for ``probe_gh``."""
+    return torch.cat([views.pooled, views.histograms], 1) if name == HISTOGRAM_PROBE else views.pooled
+
+
+def probe_candidate(views: Views, labels: np.ndarray, classes: int, folds: list[np.ndarray],
+                    name: str = "probe") -> Candidate:
+    """The ridge probe (``probe`` or ``probe_gh``, see :func:`candidate_features`) with the cross-validated
+    penalty and temperature, and its out-of-fold predictions."""
     start = time.monotonic()
-    accuracy, scores, paths = ridge_cross_validation(views.pooled, views.image_of, labels, classes, views.plain,
-                                                     folds)
+    accuracy, scores, paths = ridge_cross_validation(candidate_features(views, name), views.image_of, labels,
+                                                     classes, views.plain, folds)
     l2 = max(accuracy, key=lambda value: (accuracy[value], value))  # the strongest penalty among the best
     factor = temperature(scores[l2], labels)
     probabilities = torch.softmax(scores[l2] * factor, 1)
     confidence, predicted = probabilities.max(1)
-    return Candidate("probe", accuracy[l2], predicted.numpy(), confidence.numpy(), time.monotonic() - start,
+    return Candidate(name, accuracy[l2], predicted.numpy(), confidence.numpy(), time.monotonic() - start,
                      {"l2": l2, "temperature": round(factor, 3),
                       "l2_scores": {f"{k:g}": round(v, 4) for k, v in accuracy.items()}},
                      [path.head(l2).scaled(factor) for path in paths])
@@ -118,7 +143,7 @@ def probe_candidate(views: Views, labels: np.ndarray, classes: int, folds: list[
 
 def probe_head(views: Views, labels: np.ndarray, classes: int, probe: Candidate) -> LinearHead:
     """The probe trained on every view of every image, with the cross-validated penalty and temperature."""
-    path = RidgePath(views.pooled, torch.as_tensor(labels[views.image_of]), classes)
+    path = RidgePath(candidate_features(views, probe.name), torch.as_tensor(labels[views.image_of]), classes)
     return path.head(probe.detail["l2"]).scaled(probe.detail["temperature"])
 
 
@@ -210,17 +235,29 @@ def choose(candidates: list[Candidate | None]) -> Candidate:
 
 
 def finish(model: nn.Module, views: Views, labels: np.ndarray, classes: int, winner: Candidate,
-           probe: Candidate, seed: int) -> nn.Module:
-    """``model`` (a copy is not made) with the winner trained on every image written into it."""
+           probes: dict[str, Candidate], seed: int, architecture: str, prep) -> nn.Module:
+    """The network with the winner trained on every image written into it: ``model`` itself, or for
+    ``probe_gh`` a ``*_gh`` copy of it (its trunk, and HOG of inputs normalised as ``prep`` says)."""
     everything = np.arange(len(views.image_of))
-    model.reset_classifier(classes)
-    head = probe_head(views, labels, classes, probe)
+    if winner.name == HISTOGRAM_PROBE:
+        trunk = {key: value for key, value in model.state_dict().items() if not key.startswith("fc.")}
+        model = create_model(with_gradient_histogram(architecture), num_classes=classes)
+        model.load_state_dict(trunk, strict=False)
+        model.gradient_histogram.set_normalisation(prep.mean, prep.std)
+    else:
+        model.reset_classifier(classes)
+    head = probe_head(views, labels, classes, probes["probe" if winner.name == "last" else winner.name])
     if winner.name == "last":
         stage, tuned = tune_last_stage(model, views, labels, everything, head, seed)
         model.layer4.load_state_dict(stage.state_dict())
-        model.fc.load_state_dict(tuned.state_dict())
-    else:
-        with torch.no_grad():
-            model.fc.weight.copy_(head.weight)
-            model.fc.bias.copy_(head.bias)
+        head = LinearHead(tuned.weight.detach(), tuned.bias.detach())
+    _write_head(model, head)
     return model.eval()
+
+
+def _write_head(model: nn.Module, head: LinearHead) -> None:
+    """``head`` into ``model.fc``; inputs the head never read (a ``*_gh`` base's histograms) get weight 0."""
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.weight[:, :head.weight.shape[1]].copy_(head.weight)
+        model.fc.bias.copy_(head.bias)

@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from photolab.jobs import Job, JobCancelled
+from photolab.models.archs.seresnet import with_gradient_histogram
 from photolab.models.store.card import Preprocessing
 from photolab.models.training.data import (IMBALANCE_RATIO, MIN_IMAGES_PER_CLASS, RECOMMENDED_IMAGES_PER_CLASS,
                                            DatasetError, DatasetIssue, DatasetReport, check_counts)
@@ -264,28 +265,34 @@ def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetRepor
                                   stage(0.1, 0.5))
     folds = fewshot.folds_for(labels, settings.seed)
     probe = fewshot.probe_candidate(views, labels, len(classes), folds)
+    histogram_probe = fewshot.probe_candidate(views, labels, len(classes), folds, fewshot.HISTOGRAM_PROBE)
     last = fewshot.last_stage_candidate(model, views, labels, len(classes), folds, probe, settings.seed,
                                         stage(0.55, 0.9))
-    winner = fewshot.choose([probe, last])
+    winner = fewshot.choose([probe, histogram_probe, last])
     if context is not None:
         context.progress(0.92, f"Training the {winner.name} on every image")
-    model = fewshot.finish(model, views, labels, len(classes), winner, probe, settings.seed)
-    model.default_cfg = prep.to_config(entry.card.architecture, len(classes))
+    architecture = entry.card.architecture
+    if winner.name == fewshot.HISTOGRAM_PROBE:
+        architecture = with_gradient_histogram(architecture)
+    model = fewshot.finish(model, views, labels, len(classes), winner,
+                           {"probe": probe, fewshot.HISTOGRAM_PROBE: histogram_probe}, settings.seed,
+                           entry.card.architecture, prep)
+    model.default_cfg = prep.to_config(architecture, len(classes))
     metrics = classification_metrics(labels, winner.predicted, classes)
     wrong = sorted((WrongPrediction(Path(report.items[i][0]), classes[labels[i]], classes[winner.predicted[i]],
                                     float(winner.probabilities[i]))
                     for i in np.flatnonzero(winner.predicted != labels)), key=lambda w: -w.confidence)[:8]
-    tried = [c for c in (probe, last) if c is not None]
+    tried = [c for c in (probe, histogram_probe, last) if c is not None]
     scores = {c.name: {"cross_validated_accuracy": round(c.accuracy, 4), "seconds": round(c.seconds, 1), **c.detail}
               for c in tried}
     if last is None:
         scores["last"] = {"skipped": f"more than {fewshot.LAST_STAGE_BUDGET} sample passes for this folder"}
-    reason = (f"auto: {STRATEGIES[winner.name].lower()} won with {winner.accuracy:.1%} cross-validated accuracy "
-              f"over {len(folds)} folds (" + ", ".join(f"{c.name} {c.accuracy:.1%}" for c in tried) + ")")
+    reason = (f"auto: {fewshot.CANDIDATES[winner.name].lower()} won with {winner.accuracy:.1%} cross-validated "
+              f"accuracy over {len(folds)} folds (" + ", ".join(f"{c.name} {c.accuracy:.1%}" for c in tried) + ")")
     config = train_config(settings)
     result = TrainingResult(model, classes, [], metrics, 0, reason, config, time.monotonic() - start,
                             extra={"chosen": winner.name, "folds": len(folds), "candidates": scores})
-    return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, 0.0,
+    return FinetuneOutcome(result, settings, entry.name, architecture, prep, report, 0.0,
                            len(report.items), len(report.items), wrong, False)
 
 

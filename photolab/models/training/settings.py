@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from photolab.core.errors import PhotoLabError
 
 STRATEGIES = {
-    "auto": "Automatic (the best of a linear probe and a last-stage fine-tune, by cross-validation)",
+    "auto": "Automatic (the best of linear probes and a last-stage fine-tune, by cross-validation)",
     "probe": "Linear probe (train only the classifier)",
     "last": "Fine-tune the last stage",
     "full": "Fine-tune everything",

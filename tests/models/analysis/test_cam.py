@@ -101,3 +101,14 @@ def test_grad_cam_survives_inplace_ops_and_releases_hooks():
     with pytest.raises(ValueError, match=r"\(B, C, h, w\) output"):
         grad_cam(model, image, "fc")
     assert not model.fc._forward_hooks
+
+
+def test_cam_of_a_network_that_also_reads_gradient_histograms():
+    torch.manual_seed(0)
+    model = create_model("seresnet18_gh", num_classes=3).eval()
+    images = torch.randn(2, 3, 64, 64)
+    result = class_activation_map(model, images)
+    with torch.no_grad():
+        logits = model(images)
+    assert torch.allclose(result.score, logits.gather(1, result.class_index[:, None])[:, 0], atol=1e-5)
+    assert result.maps.shape[-2:] == (64, 64)

@@ -13,11 +13,11 @@ EXPECTED_MODELS = {"seresnet18", "seresnet34", "seresnet50", "seresnet101", "ser
                    "legacy_seresnet101"}
 
 
-def test_the_family_lists_its_architectures():
-    assert set(list_models()) == EXPECTED_MODELS
+def test_the_family_lists_its_architectures_each_also_with_gradient_histograms():
+    assert set(list_models()) == EXPECTED_MODELS | {f"{name}_gh" for name in EXPECTED_MODELS}
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_MODELS))
+@pytest.mark.parametrize("name", sorted(EXPECTED_MODELS) + ["seresnet18_gh"])
 def test_every_registered_model_runs_a_small_forward(name):
     model = create_model(name, num_classes=7).eval()
     x = torch.randn(2, 3, 64, 64)
@@ -28,7 +28,7 @@ def test_every_registered_model_runs_a_small_forward(name):
     assert features.shape == (2, model.num_features, 2, 2)
     assert pooled.shape == (2, model.num_features)
     assert logits.shape == (2, 7) and torch.isfinite(logits).all()
-    torch.testing.assert_close(model.forward_head(features), logits)
+    torch.testing.assert_close(model.logits_from(features, x), logits)
     cfg = model.default_cfg
     assert cfg.architecture == name and cfg.input_size == (3, 224, 224) and cfg.num_classes == 7
     assert cfg.mean == (0.485, 0.456, 0.406) and cfg.std == (0.229, 0.224, 0.225)

@@ -13,6 +13,7 @@ from photolab.models.training.settings import FinetuneSettings, recommend_strate
 from photolab.models.training.probe import (RidgePath, fit_logistic, logistic_cross_validation, ridge_cross_validation,
                                             stratified_folds, temperature)
 from photolab.models.archs.seresnet import SEResNet
+from photolab.models.layers.gradient_histogram import FEATURES as HISTOGRAM_FEATURES
 from tests.cli.test_train import make_folder, seed_store
 
 torch.set_num_threads(2)
@@ -88,7 +89,7 @@ def test_auto_is_the_recommendation_and_keeps_the_best_candidate(tmp_path):
     outcome = run_finetune(manager, report, settings)
     extra = outcome.result.extra
     assert isinstance(outcome.model, SEResNet) and outcome.model.fc.out_features == 3
-    assert extra["chosen"] in ("probe", "last") and extra["folds"] == 5
+    assert extra["chosen"] in ("probe", "probe_gh", "last") and extra["folds"] == 5
     chosen = extra["candidates"][extra["chosen"]]["cross_validated_accuracy"]
     assert chosen == max(c["cross_validated_accuracy"] for c in extra["candidates"].values() if "skipped" not in c)
     assert outcome.result.metrics.accuracy == pytest.approx(chosen)
@@ -99,4 +100,20 @@ def test_auto_is_the_recommendation_and_keeps_the_best_candidate(tmp_path):
         assert torch.equal(value, again.model.state_dict()[name]), name  # deterministic for a seed
     entry = save_outcome(manager, outcome, "colours")
     selection = entry.card.training["selection"]
-    assert selection["chosen"] == extra["chosen"] and set(selection["candidates"]) == {"probe", "last"}
+    assert selection["chosen"] == extra["chosen"] and set(selection["candidates"]) == {"probe", "probe_gh", "last"}
+
+
+def test_a_winning_histogram_probe_is_saved_as_the_gh_architecture_and_classifies_the_same(tmp_path, monkeypatch):
+    manager = seed_store(tmp_path / "data")
+    report = scan_folder(make_folder(tmp_path / "colours", per_class=8))
+    monkeypatch.setattr(fewshot, "choose", lambda candidates: candidates[1])  # the histogram probe
+    outcome = run_finetune(manager, report, FinetuneSettings(base="base", seed=3))
+    assert outcome.result.extra["chosen"] == "probe_gh" and outcome.architecture.endswith("_gh")
+    assert outcome.model.gradient_histogram is not None
+    assert outcome.model.fc.in_features == outcome.model.num_features + HISTOGRAM_FEATURES
+    entry = save_outcome(manager, outcome, "colours-gh")
+    assert entry.card.architecture == outcome.architecture
+    loaded = manager.load("colours-gh")
+    x = torch.randn(4, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model.eval()(x), outcome.model.eval()(x), atol=1e-5)
