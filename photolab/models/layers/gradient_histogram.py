@@ -54,7 +54,6 @@ class GradientHistogram(nn.Module):
         cells = F.avg_pool2d(votes, CELL) * (CELL * CELL)  # (N, BINS, CELLS, CELLS)
         blocks = torch.cat([cells[:, :, r:r + CELLS - 1, c:c + CELLS - 1] for r in (0, 1) for c in (0, 1)], 1)
         blocks = blocks.permute(0, 2, 3, 1).reshape(x.shape[0], (CELLS - 1) ** 2, 4 * BINS)
-        blocks = torch.minimum(blocks / torch.sqrt((blocks ** 2).sum(2, keepdim=True) + 1e-6),
-                               torch.tensor(0.2, device=blocks.device))
+        blocks = (blocks / torch.sqrt((blocks ** 2).sum(2, keepdim=True) + 1e-6)).clamp(max=0.2)
         blocks = blocks / torch.sqrt((blocks ** 2).sum(2, keepdim=True) + 1e-6)
         return blocks.reshape(x.shape[0], FEATURES)

@@ -15,8 +15,8 @@ STRATEGIES = {
     "last": "Fine-tune the last stage",
     "full": "Fine-tune everything",
 }
-"""Strategy key -> label. ``auto``: :mod:`photolab.models.training.fewshot` scores a linear probe and a last-stage
-fine-tune by cross-validation on the user's images and keeps the better; ``probe``: the backbone stays fixed;
+"""Strategy key -> label. ``auto``: :mod:`photolab.models.training.fewshot` scores linear probes and a last-stage
+fine-tune by cross-validation on the user's images and keeps the best; ``probe``: the backbone stays fixed;
 ``last``: the last residual stage and the classifier learn; ``full``: every layer learns (the backbone at a
 lower rate, after one head-only epoch). All but ``auto`` train with :func:`~photolab.models.training.training.fit` on
 one validation split."""
@@ -68,9 +68,9 @@ def recommend_strategy(counts: dict[str, int]) -> tuple[str, str]:
     """The strategy to suggest for ``counts`` (images per class) and a one-sentence reason."""
     smallest = min(counts.values()) if counts else 0
     if smallest < 100:
-        return "auto", (f"With {smallest} images in the smallest class, PhotoLab tries a linear probe and a "
-                        f"last-stage fine-tune on your own images, each judged by cross-validation, and keeps the "
-                        f"better one.")
+        return "auto", (f"With {smallest} images in the smallest class, PhotoLab tries linear probes (on the "
+                        f"network's features, and on them with gradient histograms) and a last-stage fine-tune on "
+                        f"your own images, each judged by cross-validation, and keeps the best.")
     return "full", (f"With {smallest}+ images per class there is enough data to adapt every layer, "
                     f"which usually gives the best accuracy.")
 
