@@ -52,16 +52,24 @@ def _raw_head(weight: torch.Tensor, bias: torch.Tensor, mean: torch.Tensor, std:
 
 
 class RidgePath:
-    """Ridge solutions of one training set for any penalty, from one eigendecomposition."""
+    """Ridge solutions of one training set for any penalty, from one eigendecomposition: of the features'
+    covariance (D x D), or, when there are fewer samples than features, of the samples' Gram matrix (N x N),
+    whose eigenvectors map to the covariance's through the features (the same solutions, N^3 work)."""
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, classes: int):
         self.mean, self.std = _standardisation(features)
         x = (features.double() - self.mean) / self.std
         targets = F.one_hot(labels, classes).double()
         self.bias = targets.mean(0)
-        gram = x.T @ x / len(x)
-        self.eigenvalues, self.eigenvectors = torch.linalg.eigh(gram)
-        self.projected = self.eigenvectors.T @ (x.T @ (targets - self.bias) / len(x))
+        samples, dimensions = x.shape
+        if samples < dimensions:
+            eigenvalues, sample_vectors = torch.linalg.eigh(x @ x.T / samples)
+            kept = eigenvalues > eigenvalues.max() * 1e-10
+            self.eigenvalues = eigenvalues[kept]
+            self.eigenvectors = x.T @ sample_vectors[:, kept] / torch.sqrt(samples * self.eigenvalues)
+        else:
+            self.eigenvalues, self.eigenvectors = torch.linalg.eigh(x.T @ x / samples)
+        self.projected = self.eigenvectors.T @ (x.T @ (targets - self.bias) / samples)
 
     def head(self, l2: float) -> LinearHead:
         """The ridge head for penalty ``l2`` (unit temperature)."""

@@ -117,3 +117,19 @@ def test_a_winning_histogram_probe_is_saved_as_the_gh_architecture_and_classifie
     x = torch.randn(4, 3, 64, 64)
     with torch.no_grad():
         assert torch.allclose(loaded.model.eval()(x), outcome.model.eval()(x), atol=1e-5)
+
+
+def test_the_ridge_path_with_fewer_samples_than_features_gives_the_same_heads():
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(30, 80, generator=generator)
+    labels = torch.arange(30) % 3
+    dual = RidgePath(features, labels, 3)
+    assert dual.eigenvectors.shape[0] == 80 and dual.eigenvectors.shape[1] < 80
+    for l2 in (0.1, 1.0):
+        head = dual.head(l2)
+        x = (features.double() - dual.mean) / dual.std
+        targets = torch.nn.functional.one_hot(labels, 3).double() - dual.bias
+        primal = torch.linalg.solve(x.T @ x / 30 + l2 * torch.eye(80, dtype=torch.float64), x.T @ targets / 30)
+        assert torch.allclose(head.weight.double(), (primal / dual.std[:, None]).T.double(), atol=1e-4)
+    many = torch.randn(90, 80, generator=generator)
+    assert RidgePath(many, torch.arange(90) % 3, 3).eigenvectors.shape == (80, 80)  # the primal form
