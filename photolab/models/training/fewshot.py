@@ -11,7 +11,8 @@ mirrors) and keeps two things per view: the pooled features and the last stage's
 - **probe_gh**: the same on the pooled features and the view's histograms of oriented gradients
   (:mod:`photolab.models.layers.gradient_histogram`): drawings, icons and glyphs unlike the backbone's
   training data keep their layout there; if it wins, the network becomes its ``*_gh`` architecture, whose
-  ``fc`` reads both;
+  ``fc`` reads both; ``run_finetune`` scores both probes on the centre crop and on the whole picture too
+  (``crop_pct`` 1), and the winner's preprocessing goes into the card;
 - **last**: the last residual stage and the head fine-tuned on the cached stage inputs of two views per image
   (started from the probe's head), scored by the same folds, when its work fits a fixed budget
   (:data:`LAST_STAGE_BUDGET` sample passes, about a minute on two CPU cores; a budget in work, not in
@@ -230,8 +231,8 @@ def folds_for(labels: np.ndarray, seed: int) -> list[np.ndarray]:
 
 def choose(candidates: list[Candidate | None]) -> Candidate:
     """The best cross-validated accuracy among the candidates tried; the earlier (simpler) one on a tie."""
-    tried = [c for c in candidates if c is not None]
-    return max(tried, key=lambda c: (round(c.accuracy, 6), -tried.index(c)))
+    tried = [(index, c) for index, c in enumerate(candidates) if c is not None]
+    return max(tried, key=lambda pair: (round(pair[1].accuracy, 6), -pair[0]))[1]
 
 
 def finish(model: nn.Module, views: Views, labels: np.ndarray, classes: int, winner: Candidate,

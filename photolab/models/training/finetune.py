@@ -261,37 +261,50 @@ def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetRepor
     _preload((images,), stage(0.0, 0.1), Path(report.root))
     labels = np.asarray(report.labels)
     classes = tuple(report.classes)
-    views = fewshot.extract_views(model, [images.image(i) for i in range(len(images))], prep, settings.seed,
-                                  stage(0.1, 0.5))
+    pictures = [images.image(i) for i in range(len(images))]
     folds = fewshot.folds_for(labels, settings.seed)
+    views = fewshot.extract_views(model, pictures, prep, settings.seed, stage(0.1, 0.3))
+    whole_prep = replace(prep, crop_pct=1.0)  # the whole picture: icons and drawings keep their borders
+    whole_views = fewshot.extract_views(model, pictures, whole_prep, settings.seed, stage(0.3, 0.5))
     probe = fewshot.probe_candidate(views, labels, len(classes), folds)
     histogram_probe = fewshot.probe_candidate(views, labels, len(classes), folds, fewshot.HISTOGRAM_PROBE)
+    whole = {name: fewshot.probe_candidate(whole_views, labels, len(classes), folds, name)
+             for name in ("probe", fewshot.HISTOGRAM_PROBE)}
     last = fewshot.last_stage_candidate(model, views, labels, len(classes), folds, probe, settings.seed,
                                         stage(0.55, 0.9))
-    winner = fewshot.choose([probe, histogram_probe, last])
+    candidates = [probe, histogram_probe, last, whole["probe"], whole[fewshot.HISTOGRAM_PROBE]]
+    winner = fewshot.choose(candidates)
     if context is not None:
         context.progress(0.92, f"Training the {winner.name} on every image")
     architecture = entry.card.architecture
     if winner.name == fewshot.HISTOGRAM_PROBE:
         architecture = with_gradient_histogram(architecture)
-    model = fewshot.finish(model, views, labels, len(classes), winner,
-                           {"probe": probe, fewshot.HISTOGRAM_PROBE: histogram_probe}, settings.seed,
+    on_whole = any(winner is c for c in whole.values())
+    if on_whole:
+        prep, views, probes = whole_prep, whole_views, whole
+    else:
+        probes = {"probe": probe, fewshot.HISTOGRAM_PROBE: histogram_probe}
+    model = fewshot.finish(model, views, labels, len(classes), winner, probes, settings.seed,
                            entry.card.architecture, prep)
     model.default_cfg = prep.to_config(architecture, len(classes))
     metrics = classification_metrics(labels, winner.predicted, classes)
     wrong = sorted((WrongPrediction(Path(report.items[i][0]), classes[labels[i]], classes[winner.predicted[i]],
                                     float(winner.probabilities[i]))
                     for i in np.flatnonzero(winner.predicted != labels)), key=lambda w: -w.confidence)[:8]
-    tried = [c for c in (probe, histogram_probe, last) if c is not None]
-    scores = {c.name: {"cross_validated_accuracy": round(c.accuracy, 4), "seconds": round(c.seconds, 1), **c.detail}
+    def key(candidate) -> str:
+        return candidate.name + (" (whole image)" if any(candidate is c for c in whole.values()) else "")
+
+    tried = [c for c in candidates if c is not None]
+    scores = {key(c): {"cross_validated_accuracy": round(c.accuracy, 4), "seconds": round(c.seconds, 1), **c.detail}
               for c in tried}
     if last is None:
         scores["last"] = {"skipped": f"more than {fewshot.LAST_STAGE_BUDGET} sample passes for this folder"}
-    reason = (f"auto: {fewshot.CANDIDATES[winner.name].lower()} won with {winner.accuracy:.1%} cross-validated "
-              f"accuracy over {len(folds)} folds (" + ", ".join(f"{c.name} {c.accuracy:.1%}" for c in tried) + ")")
+    reason = (f"auto: {fewshot.CANDIDATES[winner.name].lower()}{' of the whole image' if on_whole else ''} won "
+              f"with {winner.accuracy:.1%} cross-validated accuracy over {len(folds)} folds ("
+              + ", ".join(f"{key(c)} {c.accuracy:.1%}" for c in tried) + ")")
     config = train_config(settings)
     result = TrainingResult(model, classes, [], metrics, 0, reason, config, time.monotonic() - start,
-                            extra={"chosen": winner.name, "folds": len(folds), "candidates": scores})
+                            extra={"chosen": key(winner), "folds": len(folds), "candidates": scores})
     return FinetuneOutcome(result, settings, entry.name, architecture, prep, report, 0.0,
                            len(report.items), len(report.items), wrong, False)
 

@@ -89,7 +89,7 @@ def test_auto_is_the_recommendation_and_keeps_the_best_candidate(tmp_path):
     outcome = run_finetune(manager, report, settings)
     extra = outcome.result.extra
     assert isinstance(outcome.model, SEResNet) and outcome.model.fc.out_features == 3
-    assert extra["chosen"] in ("probe", "probe_gh", "last") and extra["folds"] == 5
+    assert extra["chosen"].split(" (")[0] in ("probe", "probe_gh", "last") and extra["folds"] == 5
     chosen = extra["candidates"][extra["chosen"]]["cross_validated_accuracy"]
     assert chosen == max(c["cross_validated_accuracy"] for c in extra["candidates"].values() if "skipped" not in c)
     assert outcome.result.metrics.accuracy == pytest.approx(chosen)
@@ -100,7 +100,8 @@ def test_auto_is_the_recommendation_and_keeps_the_best_candidate(tmp_path):
         assert torch.equal(value, again.model.state_dict()[name]), name  # deterministic for a seed
     entry = save_outcome(manager, outcome, "colours")
     selection = entry.card.training["selection"]
-    assert selection["chosen"] == extra["chosen"] and set(selection["candidates"]) == {"probe", "probe_gh", "last"}
+    assert selection["chosen"] == extra["chosen"] and set(selection["candidates"]) == {
+        "probe", "probe_gh", "last", "probe (whole image)", "probe_gh (whole image)"}
 
 
 def test_a_winning_histogram_probe_is_saved_as_the_gh_architecture_and_classifies_the_same(tmp_path, monkeypatch):
