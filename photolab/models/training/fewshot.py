@@ -103,6 +103,24 @@ def extract_views(model: nn.Module, images: list[np.ndarray], prep, seed: int, c
             tensors.append(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))))
             image_of.append(index)
             rank.append(view + 1)
+    pooled, histograms, stage_input = _look(model, tensors, prep, context)
+    return Views(pooled, histograms, stage_input, np.array(image_of), np.array(rank))
+
+
+def with_plain_views(model: nn.Module, views: Views, images: list[np.ndarray], prep, context=None) -> Views:
+    """``views`` with each image's plain view made again as ``prep`` says (another crop): the augmented
+    views do not depend on ``prep``'s crop, so they are kept rather than computed twice."""
+    pooled, histograms, stage_input = _look(model, [prepare(image, prep).tensor[0] for image in images], prep,
+                                            context)
+    rows = torch.as_tensor(np.flatnonzero(views.plain))  # one per image, in image order
+    replaced = [tensor.clone() for tensor in (views.pooled, views.histograms, views.stage_input)]
+    for whole, part in zip(replaced, (pooled, histograms, stage_input)):
+        whole[rows] = part
+    return Views(*replaced, views.image_of, views.rank)
+
+
+def _look(model: nn.Module, tensors: list[torch.Tensor], prep, context=None):
+    """The frozen ``model``'s pooled features, the inputs' HOG and the last stage's inputs, in batches of 32."""
     pooled, stage_input, histograms = [], [], []
     describe = GradientHistogram(prep.mean, prep.std)
     model.eval()
@@ -110,14 +128,13 @@ def extract_views(model: nn.Module, images: list[np.ndarray], prep, seed: int, c
         for start in range(0, len(tensors), 32):
             if context is not None:
                 context.progress(start / len(tensors), f"Looking at your images: {start}/{len(tensors)} views")
-            x = torch.stack(tensors[start:start + 32])
-            x = model.maxpool(model.act1(model.bn1(model.conv1(x))))
+            batch = torch.stack(tensors[start:start + 32])
+            x = model.maxpool(model.act1(model.bn1(model.conv1(batch))))
             x = model.layer3(model.layer2(model.layer1(x)))
             stage_input.append(x)
             pooled.append(model.forward_head(model.layer4(x), pre_logits=True))
-            histograms.append(describe(torch.stack(tensors[start:start + 32])))
-    return Views(torch.cat(pooled), torch.cat(histograms), torch.cat(stage_input), np.array(image_of),
-                 np.array(rank))
+            histograms.append(describe(batch))
+    return torch.cat(pooled), torch.cat(histograms), torch.cat(stage_input)
 
 
 def candidate_features(views: Views, name: str) -> torch.Tensor:

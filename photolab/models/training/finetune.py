@@ -265,7 +265,7 @@ def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetRepor
     folds = fewshot.folds_for(labels, settings.seed)
     views = fewshot.extract_views(model, pictures, prep, settings.seed, stage(0.1, 0.3))
     whole_prep = replace(prep, crop_pct=1.0)  # the whole picture: icons and drawings keep their borders
-    whole_views = fewshot.extract_views(model, pictures, whole_prep, settings.seed, stage(0.3, 0.5))
+    whole_views = fewshot.with_plain_views(model, views, pictures, whole_prep, stage(0.3, 0.5))
     probe = fewshot.probe_candidate(views, labels, len(classes), folds)
     histogram_probe = fewshot.probe_candidate(views, labels, len(classes), folds, fewshot.HISTOGRAM_PROBE)
     whole = {name: fewshot.probe_candidate(whole_views, labels, len(classes), folds, name)

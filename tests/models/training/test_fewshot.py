@@ -134,3 +134,23 @@ def test_the_ridge_path_with_fewer_samples_than_features_gives_the_same_heads():
         assert torch.allclose(head.weight.double(), (primal / dual.std[:, None]).T.double(), atol=1e-4)
     many = torch.randn(90, 80, generator=generator)
     assert RidgePath(many, torch.arange(90) % 3, 3).eigenvectors.shape == (80, 80)  # the primal form
+
+
+def test_new_plain_views_equal_a_whole_new_extraction():
+    from dataclasses import replace
+
+    from photolab.models.registry import create_model
+    from photolab.models.store.card import Preprocessing
+
+    torch.manual_seed(0)
+    model = create_model("seresnet18", num_classes=2).eval()
+    prep = Preprocessing(input_size=(3, 64, 64))
+    images = [np.random.default_rng(i).integers(0, 256, (50 + 7 * i, 70, 3), dtype=np.uint8) for i in range(3)]
+    cropped = fewshot.extract_views(model, images, prep, seed=1)
+    whole_prep = replace(prep, crop_pct=1.0)
+    reused = fewshot.with_plain_views(model, cropped, images, whole_prep)
+    fresh = fewshot.extract_views(model, images, whole_prep, seed=1)
+    for name in ("pooled", "histograms", "stage_input"):
+        assert torch.allclose(getattr(reused, name), getattr(fresh, name), atol=1e-5), name
+    assert not torch.allclose(reused.pooled[reused.plain], cropped.pooled[cropped.plain])
+    assert np.array_equal(reused.image_of, fresh.image_of) and np.array_equal(reused.rank, fresh.rank)
