@@ -213,7 +213,11 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
             surface = (costs / (costs.min(axis=(2, 3), keepdims=True) + 1e-12)).mean(axis=(0, 1))
             from_tiles = np.array(np.unravel_index(surface.argmin(), surface.shape), np.float32) - radius
             from_phase = np.round(_global_shift(reference, frame) / int(np.prod(factors)))
-            global_level = _better_global(ref, alt, level_tile, (from_tiles, from_phase), False)
+            # judged on the finest level: a coarse level may have lost the background's texture, and one
+            # contrasted moving object would then decide
+            total = int(np.prod(factors))
+            candidates = [np.asarray(c, np.float32) * total for c in (from_tiles, from_phase, np.zeros(2))]
+            global_level = _better_global(reference, frame, tile, candidates, False) / total
         else:
             scale = factors[level + 1]
             global_level = global_level * scale
@@ -238,10 +242,17 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
 
 
 def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
-    """Of the candidate global motions, the one most tiles match best (each tile's best cost within one
-    pixel of it, relative to that tile's best over all candidates)."""
-    candidates = [np.asarray(c, np.float32) for c in candidates]
-    if all(np.array_equal(c, candidates[0]) for c in candidates):
+    """Of the candidate global motions, the one most tiles prefer: each tile votes for the candidate whose best
+    cost within one pixel of it is lowest, when that is clearly (10 %) below the others' (flat tiles, which
+    match anything, do not vote). A moving object, however contrasted, is then one voice among the tiles of
+    the background. Without votes, the lowest mean cost relative to each tile's best decides."""
+    unique: list[np.ndarray] = []
+    for candidate in candidates:
+        candidate = np.asarray(candidate, np.float32) + 0.0  # no -0.0
+        if not any(np.array_equal(candidate, seen) for seen in unique):
+            unique.append(candidate)
+    candidates = unique
+    if len(candidates) == 1:
         return candidates[0]
     ty, tx = max(1, ref.shape[0] // tile), max(1, ref.shape[1] // tile)
     best = []
@@ -249,6 +260,11 @@ def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
         start = np.broadcast_to(candidate.astype(np.float32), (ty, tx, 2))
         best.append(_tile_costs(ref, alt, start, tile, 1, squared).min(axis=(2, 3)))
     best = np.stack(best)
+    ordered = np.sort(best, axis=0)
+    clear = ordered[0] < 0.9 * ordered[1]
+    votes = np.bincount(best.argmin(axis=0)[clear], minlength=len(candidates))
+    if votes.max() > 0 and (votes == votes.max()).sum() == 1:
+        return np.asarray(candidates[int(votes.argmax())], np.float32)
     scores = (best / (best.min(axis=0) + 1e-12)).mean(axis=(1, 2))
     return np.asarray(candidates[int(scores.argmin())], np.float32)
 
