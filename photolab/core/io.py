@@ -20,6 +20,7 @@ from typing import BinaryIO, Iterator
 
 import cv2
 import numpy as np
+import rawpy
 
 from photolab.core import noise_profile, raster, raw
 from photolab.core.errors import CorruptFileError, FileAccessError, ImageTooLargeError, UnsupportedFormatError
@@ -118,6 +119,26 @@ def read_preview(path: str | Path, *, max_side: int = 2048, max_pixels: int | No
     if full_width and photo.width < full_width:  # a reduced decode (half-size RAW, JPEG draft) is smaller too
         photo = dataclasses.replace(photo, scale=photo.width / full_width)
     return photo
+
+
+@contextlib.contextmanager
+def opened_raw(path: str | Path, *, max_pixels: int | None = None) -> Iterator[rawpy.RawPy]:
+    """A camera RAW file opened with LibRaw (the sensor data not decoded yet), checked like ``read_photo``
+    checks it: a regular file, RAW contents, the pixel-count guard, no data past the end of the file. Closed
+    afterwards. JPEG, PNG, WebP and the formats PhotoLab does not read raise UnsupportedFormatError."""
+    path = Path(path)
+    with _opened(path) as file:
+        kind = raster.sniff(file.header)
+        if _route(path, file.header) == "raster" and kind != "tiff":
+            raise UnsupportedFormatError(f"{path}: not a camera RAW file (it is a {kind.upper()} image)")
+        read_at = FileView(file.handle, file.size).read_at
+        opened = raw.open_raw(path, max_pixels=resolve_max_pixels(max_pixels), header=file.header,
+                              file_size=file.size, read_at=read_at)
+        try:
+            raw.check_complete(path, read_at, file.size)
+            yield opened
+        finally:
+            opened.close()
 
 
 def check_file(path: str | Path) -> None:

@@ -83,6 +83,20 @@ def exif_datetime_to_iso(value: Any, offset: Any = None) -> str | None:
     return iso
 
 
+def iso_to_exif_datetime(value: str | None) -> tuple[str | None, str | None]:
+    """ISO 8601 as EXIF's "YYYY:MM:DD HH:MM:SS" and "+HH:MM" offset (None for what is not there)."""
+    try:
+        moment = _datetime.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None, None
+    offset = moment.utcoffset()
+    if offset is None:
+        return moment.strftime("%Y:%m:%d %H:%M:%S"), None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return moment.strftime("%Y:%m:%d %H:%M:%S"), f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def exposure_values(tags: dict[int, Any]) -> dict[str, Any]:
     """The PhotoMetadata fields found in a flat {tag: value} dict of IFD0 and EXIF tags."""
     make = _text(tags.get(MAKE))

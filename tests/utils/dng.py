@@ -6,9 +6,9 @@ The steps run the camera pipeline backwards, the way a real sensor would have re
     -> tinted by the illuminant (as-shot neutral / daylight neutral, i.e. divided by the white-balance
        multipliers) -> Bayer mosaic -> black..white level -> shot + read noise -> uint16
 
-and store it with the DNG tags LibRaw needs (DNGVersion, CFA pattern, levels, ColorMatrix1 +
-CalibrationIlluminant1, AsShotNeutral, Make/Model, Orientation, exposure tags). A faithful developer
-must give the source photo back up to noise, demosaicing error and a global exposure factor.
+and store it with ``photolab.core.dng.write_bayer_dng`` (the tags LibRaw needs: DNGVersion, CFA pattern, levels,
+ColorMatrix1 + CalibrationIlluminant1, AsShotNeutral, Make/Model, Orientation, exposure tags). A faithful
+developer must give the source photo back up to noise, demosaicing error and a global exposure factor.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import tifffile
 
 from photolab.core.color import decode_srgb_integer
 from photolab.core.color import SRGB_TO_XYZ
+from photolab.core.dng import ExposureTags, cfa_codes, daylight_neutral, write_bayer_dng
 
 # Adobe DNG ColorMatrix (XYZ D65 -> camera), x 1/10000, as published in dcraw's adobe_coeff table.
 ADOBE_COLOR_MATRICES = {
@@ -29,36 +29,11 @@ ADOBE_COLOR_MATRICES = {
     ("NIKON CORPORATION", "NIKON D700"): (8139, -2171, -663, -8747, 16541, 2295, -1925, 2008, 8093),
     ("SONY", "ILCE-7"): (5271, -712, -347, -6153, 13653, 2763, -1601, 2366, 7242),
 }
-D65_WHITE_XYZ = SRGB_TO_XYZ @ np.ones(3)  # XYZ of linear sRGB (1, 1, 1)
-CFA_COLOR_INDEX = {"R": 0, "G": 1, "B": 2}
-D65_ILLUMINANT = 21  # EXIF LightSource code used by CalibrationIlluminant1
-
-# TIFF / EXIF / DNG tag numbers.
-TAG_ORIENTATION = 274
-TAG_DATETIME = 306
-TAG_CFA_REPEAT_PATTERN_DIM = 33421
-TAG_CFA_PATTERN = 33422
-TAG_EXPOSURE_TIME = 33434
-TAG_F_NUMBER = 33437
-TAG_ISO = 34855
-TAG_DATETIME_ORIGINAL = 36867
-TAG_FOCAL_LENGTH = 37386
-TAG_LENS_MODEL = 42036
-TAG_DNG_VERSION = 50706
-TAG_DNG_BACKWARD_VERSION = 50707
-TAG_UNIQUE_CAMERA_MODEL = 50708
-TAG_CFA_PLANE_COLOR = 50710
-TAG_CFA_LAYOUT = 50711
-TAG_BLACK_LEVEL = 50714
-TAG_WHITE_LEVEL = 50717
-TAG_COLOR_MATRIX_1 = 50721
-TAG_AS_SHOT_NEUTRAL = 50728
-TAG_CALIBRATION_ILLUMINANT_1 = 50778
 
 
 @dataclass(frozen=True)
-class ShotInfo:
-    """Exposure data written into the DNG (the EXIF values a camera would record)."""
+class ShotInfo(ExposureTags):
+    """Exposure data written into the DNG (the EXIF values a camera would record), with a typical shot's values."""
 
     iso: int = 200
     exposure_time: Fraction = Fraction(1, 250)
@@ -85,12 +60,6 @@ class DngInfo:
     shot: ShotInfo | None
 
 
-def daylight_neutral(color_matrix: np.ndarray) -> np.ndarray:
-    """Camera RGB of a D65 white through ``color_matrix`` (XYZ -> camera), normalised to max 1."""
-    neutral = np.asarray(color_matrix, dtype=np.float64) @ D65_WHITE_XYZ
-    return neutral / neutral.max()
-
-
 def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
     """The stored pixels that an EXIF-orientation-aware reader turns into ``upright`` (inverse transform)."""
     inverse = {
@@ -111,9 +80,7 @@ def mosaic(camera_rgb: np.ndarray, cfa_pattern: str) -> np.ndarray:
     height, width, _ = camera_rgb.shape
     if height % 2 or width % 2:
         raise ValueError("a Bayer mosaic needs even width and height")
-    pattern = [CFA_COLOR_INDEX[letter] for letter in cfa_pattern.upper()]
-    if len(pattern) != 4 or sorted(pattern) != [0, 1, 1, 2]:
-        raise ValueError(f"unsupported CFA pattern {cfa_pattern!r}")
+    pattern = cfa_codes(cfa_pattern)
     out = np.empty((height, width), dtype=camera_rgb.dtype)
     for index, channel in enumerate(pattern):
         row, col = divmod(index, 2)
@@ -178,46 +145,9 @@ def write_dng(
     raw = np.clip(np.round(signal + black_level), 0, white_level).astype(np.uint16)
 
     make, model = camera
-    tags = [
-        (TAG_DNG_VERSION, "B", 4, (1, 4, 0, 0), True),
-        (TAG_DNG_BACKWARD_VERSION, "B", 4, (1, 1, 0, 0), True),
-        (TAG_UNIQUE_CAMERA_MODEL, "s", 0, f"{make} {model}", True),
-        (TAG_CFA_REPEAT_PATTERN_DIM, "H", 2, (2, 2), True),
-        (TAG_CFA_PATTERN, "B", 4, tuple(CFA_COLOR_INDEX[c] for c in cfa_pattern.upper()), True),
-        (TAG_CFA_PLANE_COLOR, "B", 3, (0, 1, 2), True),
-        (TAG_CFA_LAYOUT, "H", 1, 1, True),
-        (TAG_BLACK_LEVEL, "H", 1, black_level, True),
-        (TAG_WHITE_LEVEL, "H", 1, white_level, True),
-        (TAG_COLOR_MATRIX_1, "2i", 9, _srationals(color_matrix.ravel()), True),
-        (TAG_CALIBRATION_ILLUMINANT_1, "H", 1, D65_ILLUMINANT, True),
-        (TAG_AS_SHOT_NEUTRAL, "2I", 3, _rationals(neutral), True),
-    ]
-    if orientation is not None:
-        tags.append((TAG_ORIENTATION, "H", 1, orientation, True))
-    if shot is not None:
-        tags += [
-            (TAG_EXPOSURE_TIME, "2I", 1, (shot.exposure_time.numerator, shot.exposure_time.denominator), True),
-            (TAG_F_NUMBER, "2I", 1, (shot.f_number.numerator, shot.f_number.denominator), True),
-            (TAG_ISO, "H", 1, shot.iso, True),
-            (TAG_DATETIME_ORIGINAL, "s", 0, shot.datetime, True),
-            (TAG_FOCAL_LENGTH, "2I", 1, (shot.focal_length.numerator, shot.focal_length.denominator), True),
-            (TAG_LENS_MODEL, "s", 0, shot.lens, True),
-        ]
-    tifffile.imwrite(
-        path, raw, photometric=tifffile.PHOTOMETRIC.CFA, metadata=None, software="PhotoLab test DNG writer",
-        datetime=shot.datetime if shot is not None else None, extratags=tags + [(271, "s", 0, make, True),
-                                                                                (272, "s", 0, model, True)],
-    )
+    write_bayer_dng(path, raw, cfa=cfa_pattern, black_level=black_level, white_level=white_level,
+                    color_matrix=color_matrix, as_shot_neutral=neutral, make=make, model=model,
+                    orientation=orientation, exposure=shot, software="PhotoLab test DNG writer")
     return DngInfo(path, color_matrix, neutral, daylight, cfa_pattern.upper(), black_level, white_level,
                    orientation or 1, make, model, shot)
 
-
-def _rationals(values: np.ndarray, denominator: int = 1_000_000) -> tuple[int, ...]:
-    out: list[int] = []
-    for value in values:
-        out += [int(round(float(value) * denominator)), denominator]
-    return tuple(out)
-
-
-def _srationals(values: np.ndarray, denominator: int = 10_000) -> tuple[int, ...]:
-    return _rationals(values, denominator)
