@@ -2,7 +2,7 @@
 
     photolab-cli hdr IN... -o OUT [--times T...] [--method radiance|debevec|robertson|mertens]
                  [--align] [--deghost] [--tonemap local|reinhard|none] [--json]
-    photolab-cli burst IN... -o OUT [--reference auto|INDEX] [--json]
+    photolab-cli burst IN... -o OUT [--reference auto|INDEX] [--dng MERGED.dng] [--json]
 
 The output's extension picks what is written: .hdr (Radiance) or .exr -> float scene radiance;
 .tif/.png/.jpg -> a tone-mapped image (HDR) or the merged photo (burst). ``--times`` may come before or
@@ -57,6 +57,8 @@ def add_merge_commands(subparsers) -> None:
                        help="frame to align to (0-based), or auto: the sharpest of the first three")
     burst.add_argument("--tonemap", choices=TONEMAPS, default="none",
                        help="tone mapping for .tif/.png/.jpg output (default none)")
+    burst.add_argument("--dng", metavar="MERGED.dng",
+                       help="RAW bursts: also save the merged mosaic as a DNG (opens in any RAW developer)")
     burst.set_defaults(command=_burst)
 
 
@@ -120,7 +122,7 @@ def _check_output(args, parser, paths: list[str]) -> Path | None:
     return target
 
 
-def _run(job: Job, args, paths: list[str], **described) -> int:
+def _run(job: Job, args, paths: list[str], outcome=lambda result: {}, **described) -> int:
     started = time.perf_counter()
     progress = Progress()
     job.on_progress(progress)
@@ -128,9 +130,11 @@ def _run(job: Job, args, paths: list[str], **described) -> int:
     progress.finish()
     if job.state is JobState.FINISHED:
         if args.json:
-            print(json.dumps({"inputs": paths, "output": str(job.result), **described,
+            print(json.dumps({"inputs": paths, "output": str(job.result), **described, **outcome(job.result),
                               "seconds": round(time.perf_counter() - started, 3)}))
         else:
+            for line in outcome(job.result).get("left_out", ()):
+                print(f"warning: {line}", file=sys.stderr)
             print(f"wrote {job.result}", file=sys.stderr)
         return 0
     message = job.error_message or "cancelled"
@@ -160,7 +164,21 @@ def _burst(args, parser) -> int:
     target = _check_output(args, parser, args.paths)
     if target is None:
         return 1
+    dng = Path(args.dng) if args.dng else None
+    if dng is not None:
+        if dng.suffix.lower() != ".dng":
+            parser.error(f"--dng {args.dng}: the merged mosaic is written as a .dng file")
+        if any(same_file(p, dng) for p in args.paths) or same_file(dng, target):
+            return fail(f"{dng}: refusing to overwrite an input frame or the output")
+        if os.path.lexists(dng) and not args.overwrite:
+            return fail(f"{dng} already exists (use --overwrite to replace it)")
     job = Job(lambda context: merge_burst_files(args.paths, target, reference=args.reference,
-                                                tonemap_name=args.tonemap, context=context),
+                                                tonemap_name=args.tonemap, dng=dng, context=context),
               title=f"Burst merge of {len(args.paths)} frames")
-    return _run(job, args, args.paths, reference=args.reference, tonemap=args.tonemap)
+
+    def outcome(result) -> dict:
+        return {"dng": str(result.dng) if result.dng else None, "merged_in": "mosaic" if result.in_mosaic else "rgb",
+                "reference_used": result.reference, "frames_merged": result.frames,
+                "left_out": list(result.left_out)}
+
+    return _run(job, args, args.paths, outcome, reference=args.reference, tonemap=args.tonemap)

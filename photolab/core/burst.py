@@ -1,4 +1,5 @@
-"""Burst merging in the manner of HDR+ (Hasinoff et al., SIGGRAPH Asia 2016), on developed linear frames.
+"""Burst merging in the manner of HDR+ (Hasinoff et al., SIGGRAPH Asia 2016), on developed linear frames
+(bursts of camera RAW files are merged on their mosaic instead: :mod:`photolab.core.raw_burst`).
 
 Every frame of a burst of equal exposures is aligned to a reference frame with coarse-to-fine tile
 matching (photolab.core.align.tile_alignment), then merged robustly: each aligned frame's weight at a pixel
@@ -10,6 +11,9 @@ above the noise and the merge falls back to the reference frame's pixels.
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -19,7 +23,9 @@ from photolab.core.align import MergeError, displacement_field, tile_alignment
 from photolab.core.color import luminance
 from photolab.core.bands import run_in_bands
 from photolab.core.hdr import check_frames, frame_name
+from photolab.core.io import read_photo
 from photolab.core.photo import Photo
+from photolab.core.raw_burst import is_raw_burst, merge_raw_burst_files
 
 MAX_FRAMES = 16
 TILE = 8  # finest-level tile size (px of the alignment image)
@@ -182,18 +188,51 @@ def _weighted_mean(reference: np.ndarray, frames: list[np.ndarray], weights: lis
     return out
 
 
+@dataclass(frozen=True)
+class BurstOutcome:
+    """What a burst merge wrote: the developed result, the merged DNG (RAW bursts), which frames went in."""
+
+    output: Path
+    frames: int  # in the merge, the reference included
+    reference: int
+    left_out: tuple[str, ...] = ()  # one line per frame left out
+    dng: Path | None = None
+    in_mosaic: bool = False  # merged on the RAW mosaic (else on developed RGB frames)
+
+    def __str__(self) -> str:
+        return str(self.output)
+
+
 def merge_burst_files(paths: Sequence[str], target, *, reference: int | str = "auto", tonemap_name: str = "none",
-                      context=None):
+                      dng: str | Path | None = None, context=None) -> BurstOutcome:
     """Read a burst, merge it and write ``target`` (.hdr/.exr radiance, or .tif/.png/.jpg tone-mapped).
-    The work function of the CLI's and the window's burst jobs; returns the path written."""
+
+    A burst of camera RAW files is merged on the mosaic (:mod:`photolab.core.raw_burst`), written as a DNG
+    (to ``dng`` when given, else a temporary one) and developed from it like any RAW file; other bursts are
+    merged on their developed frames. The work function of the CLI's and the window's burst jobs."""
     from photolab.core.hdr import read_frames
     from photolab.core.tonemap import write_result
 
     if len(paths) < 2:
         raise MergeError(f"merging needs at least 2 frames, got {len(paths)}")
-    photos = read_frames(paths, context.subtask(0.0, 0.3) if context is not None else None)
-    merged = merge_burst(photos, reference, context.subtask(0.3, 0.9) if context is not None else None)
+    sub = (lambda a, b: context.subtask(a, b)) if context is not None else (lambda a, b: None)
+    if is_raw_burst(paths):
+        with tempfile.TemporaryDirectory(prefix="photolab-burst-") as folder:
+            result, written = merge_raw_burst_files(paths, reference=reference,
+                                                    dng=dng or Path(folder) / "merged.dng", context=sub(0.0, 0.8))
+            if context is not None:
+                context.progress(0.8, "Developing the merged DNG")
+            merged = read_photo(written)
+            output = write_result(merged, target, tonemap_name=tonemap_name, context=sub(0.9, 1.0))
+        return BurstOutcome(Path(output), len(result.merged), result.reference,
+                            tuple(result.describe([Path(p).name for p in paths])),
+                            Path(written) if dng else None, True)
+    if dng:
+        raise MergeError("a merged DNG needs a burst of camera RAW files; these frames are not RAW")
+    photos = read_frames(paths, sub(0.0, 0.3))
+    ref = choose_reference(photos) if reference == "auto" else reference
+    merged = merge_burst(photos, ref, sub(0.3, 0.9))
     if context is not None:
         context.progress(0.9, "Writing the result")
-    return write_result(merged, target, tonemap_name=tonemap_name,
-                        context=context.subtask(0.9, 1.0) if context is not None else None)
+    output = write_result(merged, target, tonemap_name=tonemap_name, context=sub(0.9, 1.0))
+    return BurstOutcome(Path(output), len(photos), int(ref))

@@ -113,6 +113,32 @@ def test_burst_merges_and_reports_a_bad_reference(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+def test_raw_burst_merges_on_the_mosaic_and_saves_the_merged_dng(tmp_path, capsys):
+    from utils.raw_bursts import make_raw_burst
+
+    big = cv2.resize(load_fixture("mountain_forest"), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    burst = make_raw_burst(tmp_path / "burst", big, frames=3, moving_object=False, seed=2)
+    target, dng = tmp_path / "merged.tif", tmp_path / "merged.dng"
+    assert run(["burst", *burst.frames, "-o", target, "--dng", dng, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["output"] == str(target) and report["dng"] == str(dng) and report["merged_in"] == "mosaic"
+    assert report["frames_merged"] == 3 and report["left_out"] == [] and report["reference"] == "auto"
+    clean = read_photo(burst.clean).pixels
+    single = np.abs(read_photo(burst.frames[report["reference_used"]]).pixels - clean)[burst.static].mean()
+    assert np.abs(read_photo(dng).pixels - clean)[burst.static].mean() < 0.75 * single
+    assert run(["burst", *burst.frames, "-o", tmp_path / "again.tif", "--dng", dng]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert run(["burst", *burst.frames, "-o", tmp_path / "again.tif", "--dng", burst.frames[0], "--overwrite"]) == 1
+    assert "refusing to overwrite an input frame" in capsys.readouterr().err
+
+
+def test_a_merged_dng_needs_raw_frames(tmp_path, capsys):
+    paths = png_brackets(tmp_path, times=(1 / 8, 1 / 8))
+    assert run(["burst", *paths, "-o", tmp_path / "m.png", "--dng", tmp_path / "m.dng"]) == 1
+    assert "needs a burst of camera RAW files" in capsys.readouterr().err
+    assert not (tmp_path / "m.dng").exists() and not (tmp_path / "m.png").exists()
+
+
 def test_times_before_the_frames_do_not_swallow_them(tmp_path, capsys):
     paths = png_brackets(tmp_path)
     target = tmp_path / "out.jpg"

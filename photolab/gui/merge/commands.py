@@ -24,14 +24,14 @@ def merge_job(request: MergeRequest) -> Job:
                                                    context=context),
                    title=f"Merging {len(request.paths)} brackets to HDR")
     return Job(lambda context: merge_burst_files(request.paths, request.target, reference=request.reference,
-                                                 tonemap_name=request.tonemap, context=context),
+                                                 tonemap_name=request.tonemap, dng=request.dng, context=context),
                title=f"Merging a burst of {len(request.paths)} frames")
 
 
 def start_merge(window, request: MergeRequest):
     """Run the merge on the window's job runner; when it ends, open the result (or show why it failed)."""
     handle = window.track_job(window.runner.submit(merge_job(request)))
-    handle.finished.connect(lambda path: window.open_path(path))
+    handle.finished.connect(lambda result: _merged(window, result))
 
     def failed(message: str) -> None:
         if isinstance(handle.job.error, MissingExposureError):
@@ -41,6 +41,16 @@ def start_merge(window, request: MergeRequest):
     handle.failed.connect(failed)
     handle.cancelled.connect(lambda: window.statusBar().showMessage("Merge cancelled", 5000))
     return handle
+
+
+def _merged(window, result) -> None:
+    """Open the merge's result; say which burst frames were left out and where the merged DNG went."""
+    document = window.open_path(str(result))
+    notes = list(getattr(result, "left_out", ()))
+    if getattr(result, "dng", None) is not None:
+        notes.append(f"merged DNG saved as {result.dng}")
+    if notes:  # after the window's own "Opened ..." message
+        document.fully_loaded.connect(lambda: window.statusBar().showMessage("; ".join(notes), 15000))
 
 
 def open_merge_dialog(window, mode: str, dialog: MergeDialog | None = None) -> None:

@@ -20,6 +20,7 @@ from photolab.core import io
 from photolab.core.exposure_times import (FrameInfo, exposures, format_seconds, frame_info, parse_times,
                                           sort_by_exposure)
 from photolab.core.hdr import METHODS, HdrOptions
+from photolab.core.raw_burst import is_raw_burst
 from photolab.core.tonemap import TONEMAPS
 from photolab.gui.export.dialog import same_file
 from photolab.gui.jobs import JobRunner
@@ -44,6 +45,12 @@ class MergeRequest:
     options: HdrOptions = HdrOptions()
     tonemap: str = "local"
     reference: int | str = "auto"
+    dng: Path | None = None  # bursts of RAW files: where to save the merged mosaic too
+
+
+def merged_dng_path(target: Path) -> Path:
+    """Where "also save the merged DNG" writes: beside the output, with its name."""
+    return target.with_suffix(".dng")
 
 
 class MergeDialog(QDialog):
@@ -103,9 +110,15 @@ class MergeDialog(QDialog):
             form.addRow("Exposure times (s):", self.times)
             form.addRow(self.align)
             form.addRow(self.deghost)
+        self.save_dng = QCheckBox("Also save the merged DNG (RAW frames: opens in any RAW developer)")
+        self.save_dng.setToolTip("RAW bursts are merged on the sensor mosaic; this keeps that mosaic as a DNG "
+                                 "beside the output, like Lightroom's merged DNGs")
+        if mode == HDR:
+            self.save_dng.hide()
         else:
             self.tonemap.setCurrentText("none")
             form.addRow("Reference frame:", self.reference)
+            form.addRow(self.save_dng)
         form.addRow("Tone mapping:", self.tonemap)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Merge")
@@ -243,8 +256,9 @@ class MergeDialog(QDialog):
         options = HdrOptions(method=self.method.currentText(), align=self.align.isChecked(),
                              deghost=self.deghost.isChecked())
         reference = "auto" if self.reference.value() < 0 else self.reference.value()
-        return MergeRequest(self.mode, paths, Path(self.output.text().strip()), times, options,
-                            self.tonemap.currentText(), reference)
+        target = Path(self.output.text().strip())
+        dng = merged_dng_path(target) if self.mode == BURST and self.save_dng.isChecked() else None
+        return MergeRequest(self.mode, paths, target, times, options, self.tonemap.currentText(), reference, dng)
 
     def output_problem(self, request: MergeRequest) -> str:
         """Why ``request.target`` must not be written, or '' when it may (perhaps replacing a file)."""
@@ -257,6 +271,11 @@ class MergeDialog(QDialog):
             return f"{target} is a folder; add a file name."
         if not target.parent.is_dir():
             return f"The folder {target.parent} does not exist."
+        if request.dng is not None:
+            if not is_raw_burst(request.paths):
+                return "Only a burst of camera RAW files can be saved as a merged DNG; untick that option."
+            if any(same_file(request.dng, Path(path)) for path in request.paths) or same_file(request.dng, target):
+                return f"{request.dng} is one of the frames or the output; choose another output name."
         return ""
 
     def accept(self) -> None:
@@ -271,9 +290,10 @@ class MergeDialog(QDialog):
         if problem:
             dialogs.show_warning(self, self.windowTitle(), problem)
             return
-        if request.target.exists() and not dialogs.ask_yes_no(
-                self, "Replace file?", f"{request.target} already exists. Replace it?"):
-            return
+        for written in (request.target, request.dng):
+            if written is not None and written.exists() and not dialogs.ask_yes_no(
+                    self, "Replace file?", f"{written} already exists. Replace it?"):
+                return
         super().accept()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name

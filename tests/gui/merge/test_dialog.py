@@ -108,6 +108,42 @@ def test_burst_dialog_has_a_reference_choice(qtbot, tmp_path):
     assert dialog.request().reference == 1
 
 
+def test_burst_dialog_offers_to_save_the_merged_dng_beside_the_output(qtbot, tmp_path, recorded_dialogs):
+    dialog = MergeDialog(BURST)
+    qtbot.addWidget(dialog)
+    dialog.set_paths([tmp_path / "a.dng", tmp_path / "b.dng"])
+    dialog.output.setText(str(tmp_path / "merged.tif"))
+    assert dialog.request().dng is None
+    dialog.save_dng.setChecked(True)
+    request = dialog.request()
+    assert request.dng == tmp_path / "merged.dng" and dialog.output_problem(request) == ""
+    dialog.set_paths([tmp_path / "a.png", tmp_path / "b.png"])
+    assert "camera RAW" in dialog.output_problem(dialog.request())
+    assert MergeDialog(HDR).save_dng.isHidden()
+
+
+def test_merge_burst_of_raw_frames_from_the_menu_saves_the_dng_and_opens_the_result(qtbot, window, tmp_path,
+                                                                                      recorded_dialogs):
+    from utils.raw_bursts import make_raw_burst
+
+    big = cv2.resize(load_fixture("mountain_forest"), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    burst = make_raw_burst(tmp_path / "burst", big, frames=3, moving_object=False, seed=4)
+    target = tmp_path / "merged.tif"
+
+    def fill_and_accept(dialog):
+        dialog.set_paths(burst.frames)
+        dialog.output.setText(str(target))
+        dialog.save_dng.setChecked(True)
+        return True
+
+    window.exec_dialog = fill_and_accept
+    window.action("merge_burst").trigger()
+    qtbot.waitUntil(lambda: window.document is not None and window.document.path == target
+                    and window.document.is_fully_loaded, timeout=20000)
+    assert not recorded_dialogs.errors and (tmp_path / "merged.dng").exists()
+    assert "merged DNG saved as" in window.statusBar().currentMessage()
+
+
 def dng_brackets(folder: Path) -> list[Path]:
     """Three DNG brackets: 1/200 s at ISO 200, 1/50 s at ISO 400 (8x: +3 EV), 8/25 s at ISO 200 (+6 EV)."""
     from fractions import Fraction
