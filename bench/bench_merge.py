@@ -143,12 +143,17 @@ def bench_raw_quality(work: Path, frames: int) -> dict:
         write_mosaic_dng(work / f"oracle{index}.dng",
                          dataclasses.replace(oracle[0], data=np.mean([m.data for m in oracle], axis=0)))
         captured = {}
-        weighted_mean = burst_module._weighted_mean
-        burst_module._weighted_mean = lambda r, f, w: captured.setdefault("w", w) and weighted_mean(r, f, w)
+        weighted_mean = burst_module.weighted_mean
+
+        def capturing(reference, frames, weights):  # the RGB merge's weights, to report their mean
+            captured["w"] = weights
+            return weighted_mean(reference, frames, weights)
+
+        burst_module.weighted_mean = capturing
         try:
-            rgb, rgb_s = timed(lambda: merge_burst_module(read_frames([str(p) for p in burst.frames])))
+            rgb, rgb_s = timed(lambda: merge_burst(read_frames([str(p) for p in burst.frames]), reference=0))
         finally:
-            burst_module._weighted_mean = weighted_mean
+            burst_module.weighted_mean = weighted_mean
 
         def db(pixels, mask):
             return psnr(np.clip(pixels, 0, 1)[mask], clean[mask])
@@ -175,10 +180,6 @@ def bench_raw_quality(work: Path, frames: int) -> dict:
     shares = [r["mosaic_share_of_oracle"] for r in rows]
     return {"raw_bursts": rows, "raw_mosaic_share_min": min(shares, default=None),
             "raw_mosaic_share_mean": round(float(np.mean(shares)), 3) if shares else None}
-
-
-def merge_burst_module(photos):
-    return merge_burst(photos, reference=0)
 
 
 def bench_raw_speed(work: Path, frames: int, megapixels: float) -> dict:

@@ -26,11 +26,10 @@ from photolab.core.hdr import check_frames, frame_name
 from photolab.core.io import read_photo
 from photolab.core.photo import Photo
 from photolab.core.raw_burst import is_raw_burst, merge_raw_burst_files
+from photolab.core.robust_merge import SHRINK, binned_noise, robust_weight, weighted_mean
 
 MAX_FRAMES = 16
 TILE = 8  # finest-level tile size (px of the alignment image)
-SHRINK = 9.0  # a local mean difference of 3 noise sigmas gets half weight
-ENERGY_TOLERANCE = 0.6  # ... and so does a local mean squared difference 60 % above the noise's
 _WINDOW = 5
 _BAND_ROWS = 64
 _HALF_RES_ABOVE = 2_000_000  # pixels: larger frames are aligned at half resolution, like HDR+ on Bayer quads
@@ -64,26 +63,14 @@ def _channel_mean(image: np.ndarray) -> np.ndarray:
     return cv2.transform(image, np.full((1, 3), 1 / 3, np.float32)).reshape(image.shape[:2])
 
 
-def _difference_noise(ref_lum: np.ndarray, distances: list[np.ndarray], quartile: float, bins: int = 12):
+def _difference_noise(ref_lum: np.ndarray, distances: list[np.ndarray], quartile: float):
     """The noise level of a difference statistic (``distances``, one map per frame) as a function of
-    brightness, from the burst itself: the lower quartile in each brightness bin (robust even where most
-    pixels of a bin moved) divided by ``quartile``, the statistic's lower quartile for pure noise, then a
-    line (shot + read noise) fitted to the bins, twice, dropping bins far above it.
+    brightness, from the burst itself (:func:`photolab.core.robust_merge.binned_noise`), then a line (shot +
+    read noise) fitted to the bins, twice, dropping bins far above it.
     Returns (bin centres, variances) for np.interp."""
-    step = max(1, int(np.sqrt(ref_lum.size / 200_000)))
-    level = ref_lum[::step, ::step].ravel()
-    squares = np.concatenate([d[::step, ::step].ravel() for d in distances])
-    levels = np.tile(level, len(distances))
-    edges = np.unique(np.quantile(level, np.linspace(0, 1, bins + 1)))
-    centres, variances = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (levels >= lo) & (levels <= hi)
-        if inside.sum() >= 50:
-            centres.append(float(np.median(levels[inside])))
-            variances.append(float(np.quantile(squares[inside], 0.25)) / quartile)
+    centres, variances = binned_noise(ref_lum, distances, quartile)
     if len(centres) < 3:
-        return np.array([0.0]), np.array([float(np.quantile(squares, 0.25)) / quartile + 1e-12])
-    centres, variances = np.array(centres), np.array(variances)
+        return centres, variances
     keep = np.ones(len(centres), bool)
     for _ in range(2):
         slope, offset = np.polyfit(centres[keep], variances[keep], 1)
@@ -139,20 +126,13 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
     noise_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32), scale=1 / SHRINK)
     centres, variances = _difference_noise(smooth_ref, energies, quartile=0.9)  # a mean of 75-108 squares
     energy_scale = cv2.divide(1.0, np.interp(smooth_ref, centres, variances).astype(np.float32))
-    kernel = np.ones((window, window), np.uint8)
     weights = []
     for warped, distance, energy in zip(warped_frames, distances, energies):
-        # two tests: the local mean difference (slow changes, very sensitive) and the local mean squared
-        # difference beyond the noise's (texture that changed, whose mean difference may be zero)
-        excess = cv2.multiply(cv2.subtract(cv2.multiply(energy, energy_scale), 1.0), 1 / ENERGY_TOLERANCE)
-        ratio = cv2.max(cv2.multiply(distance, noise_scale), excess)
-        ratio = cv2.multiply(ratio, ratio)
-        # steep fall-off, and a frame that moved anywhere near a pixel gives it up too (5x5 minimum)
-        weight = cv2.erode(cv2.divide(1.0, cv2.add(cv2.multiply(ratio, ratio), 1.0)), kernel)
+        weight = robust_weight(cv2.multiply(distance, noise_scale), cv2.multiply(energy, energy_scale), window)
         if half:
             weight = cv2.resize(weight, shape[::-1], interpolation=cv2.INTER_LINEAR)
         weights.append(weight)
-    return photos[ref].with_merged_pixels(_weighted_mean(photos[ref].pixels, warped_frames, weights))
+    return photos[ref].with_merged_pixels(weighted_mean(photos[ref].pixels, warped_frames, weights))
 
 
 def _difference_and_energy(warped: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,25 +147,6 @@ def _difference_and_energy(warped: np.ndarray, reference: np.ndarray) -> tuple[n
 
     run_in_bands(warped.shape[0], _BAND_ROWS, band)
     return difference, energy
-
-
-def _weighted_mean(reference: np.ndarray, frames: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
-    """(reference + sum of frame_i x weight_i) / (1 + sum of weight_i), in row bands on all cores."""
-    out = np.empty(reference.shape, np.float32)
-
-    def band(start: int, end: int) -> None:
-        rows = slice(start, end)
-        total = reference[rows].copy()
-        norm = np.ones(total.shape[:2], np.float32)
-        for frame, weight in zip(frames, weights):
-            w = weight[rows]
-            total = cv2.add(total, cv2.multiply(frame[rows], cv2.merge([w, w, w])))
-            norm = cv2.add(norm, w)
-        inverse = cv2.divide(1.0, norm)
-        out[rows] = cv2.multiply(total, cv2.merge([inverse, inverse, inverse]))
-
-    run_in_bands(reference.shape[0], _BAND_ROWS, band)
-    return out
 
 
 @dataclass(frozen=True)

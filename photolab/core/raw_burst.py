@@ -44,12 +44,11 @@ from photolab.core.align import MergeError, displacement_field, tile_alignment
 from photolab.core.bands import run_in_bands
 from photolab.core.dng import read_mosaic, write_mosaic_dng
 from photolab.core.io import RAW_EXTENSIONS
+from photolab.core.robust_merge import SHRINK, binned_noise, robust_weight, weighted_mean
 
 MAX_FRAMES = 16
 TILE = 8  # finest-level tile size, in quads (16 photosites)
 WINDOW = 3  # quads averaged by the robustness test (6 x 6 photosites)
-SHRINK = 9.0  # a local mean difference of 3 noise sigmas gets half weight
-ENERGY_TOLERANCE = 0.6  # ... and so does a local mean squared difference 60 % above the noise's
 LEFT_OUT_BELOW = 0.2
 """A frame whose mean weight over the picture is under this matched almost nowhere: it is left out."""
 _BAND_ROWS = 64
@@ -78,7 +77,7 @@ def planes_of(data: np.ndarray) -> list[np.ndarray]:
 
 
 def interleave(planes: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    """A mosaic of ``shape`` from its four planes (an odd last row or column is taken from ``fill``)."""
+    """A mosaic of ``shape`` from its four planes (an odd last row or column, which no plane holds, is 0)."""
     out = np.zeros(shape, np.float32)
     height, width = planes[0].shape[0] * 2, planes[0].shape[1] * 2
     for index, plane in enumerate(planes):
@@ -169,21 +168,18 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
     # a mean of WINDOW^2 x 4 independent differences has 1 / (4 WINDOW^2) of its variance
     mean_scale = cv2.divide(float(4 * WINDOW * WINDOW) / SHRINK, variance)
     energy_scale = cv2.divide(1.0, variance)
-    kernel = np.ones((WINDOW, WINDOW), np.uint8)
     weights, coverage, left_out = {}, {}, {}
     for index in others:
         local_mean, local_energy = statistics[index]
-        excess = cv2.multiply(cv2.subtract(cv2.multiply(local_energy, energy_scale), 1.0), 1 / ENERGY_TOLERANCE)
-        ratio = cv2.max(cv2.multiply(cv2.multiply(local_mean, local_mean), mean_scale), excess)
-        ratio = cv2.multiply(ratio, ratio)
-        weight = cv2.erode(cv2.divide(1.0, cv2.add(cv2.multiply(ratio, ratio), 1.0)), kernel)
+        weight = robust_weight(cv2.multiply(cv2.multiply(local_mean, local_mean), mean_scale),
+                               cv2.multiply(local_energy, energy_scale), WINDOW)
         coverage[index] = float(weight.mean())
         if coverage[index] < LEFT_OUT_BELOW:
             left_out[index] = (f"it matches the reference in only {coverage[index]:.0%} of the picture "
                                f"(another scene, a blur or too much movement)")
         else:
             weights[index] = weight
-    merged_planes = [_weighted_mean(planes[ref][k], [warped[i][k] for i in weights], list(weights.values()))
+    merged_planes = [weighted_mean(planes[ref][k], [warped[i][k] for i in weights], list(weights.values()))
                      for k in range(4)]
     data = mosaics[ref].data.copy()
     height, width = shape[0] * 2, shape[1] * 2
@@ -285,24 +281,11 @@ def _noise_line(brightness: np.ndarray, energies: list[np.ndarray], bins: int = 
     burst: in each brightness bin the lower quartile of the local mean squared differences (robust where much
     of a bin moved) over that statistic's lower quartile for pure noise, then a line through the bins, refitted
     without bins far above it."""
-    step = max(1, int(np.sqrt(brightness.size / 200_000)))
-    level = brightness[::step, ::step].ravel()
-    squares = np.concatenate([e[::step, ::step].ravel() for e in energies])
-    levels = np.tile(level, len(energies))
     # a mean of 4 x WINDOW^2 squares of Gaussian noise: its lower quartile is about 0.84 of its mean
-    quartile = 0.84
-    edges = np.unique(np.quantile(level, np.linspace(0, 1, bins + 1)))
-    centres, variances = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (levels >= lo) & (levels <= hi)
-        if inside.sum() >= 50:
-            centres.append(float(np.median(levels[inside])))
-            variances.append(float(np.quantile(squares[inside], 0.25)) / quartile)
+    centres, variances = binned_noise(brightness, energies, quartile=0.84, bins=bins)
     if len(centres) < 3:
-        return 0.0, float(np.quantile(squares, 0.25)) / quartile + 1e-12
-    centres, variances = np.array(centres), np.array(variances)
+        return 0.0, float(variances[0])
     keep = np.ones(len(centres), bool)
-    slope, offset = 0.0, float(variances.min())
     for _ in range(2):
         slope, offset = np.polyfit(centres[keep], variances[keep], 1)
         if slope < 0:
@@ -312,23 +295,6 @@ def _noise_line(brightness: np.ndarray, energies: list[np.ndarray], bins: int = 
         if keep.sum() < 3:
             break
     return float(slope), float(offset)
-
-
-def _weighted_mean(reference: np.ndarray, frames: list[np.ndarray], weights: list[np.ndarray]) -> np.ndarray:
-    """(reference + sum of frame_i x weight_i) / (1 + sum of weight_i), in row bands on all cores."""
-    out = np.empty(reference.shape, np.float32)
-
-    def band(start: int, end: int) -> None:
-        rows = slice(start, end)
-        total = reference[rows].copy()
-        norm = np.ones(total.shape, np.float32)
-        for frame, weight in zip(frames, weights):
-            total = cv2.add(total, cv2.multiply(frame[rows], weight[rows]))
-            norm = cv2.add(norm, weight[rows])
-        out[rows] = cv2.divide(total, norm)
-
-    run_in_bands(reference.shape[0], _BAND_ROWS, band)
-    return out
 
 
 def is_raw_burst(paths: Sequence[str | Path]) -> bool:
