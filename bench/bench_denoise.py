@@ -32,6 +32,14 @@ Test images: the held-out *test* photos of training/train_denoiser.py (the group
    measured noise (RMS of development minus reference, 0-255), Auto's sigma, what ``estimate_noise`` reads on
    the developed image, and the profile's (a, b) against the truth. Goal: ours >= NLM + 1.5 dB at every level.
 
+5. Camera JPEGs (``--only-camera`` runs just this; ``--skip-camera`` leaves it out): 384 px centre crops of the
+   test photos shot through ``training/camera_noise.py``'s TEST_CAMERAS (noise in the Bayer mosaic with row
+   banding, demosaic, colour matrix, sharpening, JPEG; cameras Auto's calibration never saw), against the same
+   camera without noise or JPEG. Auto (the app's ``estimate_strength`` and its noise level function), Auto as it
+   was (``estimate_noise``'s white-noise reading), ours at the best fixed strength and CBM3D at its best sigma
+   (both chosen per camera on these photos, which favours them). Goals: Auto within 0.3 dB of the best fixed
+   strength and at least CBM3D's best, on every camera.
+
 Outputs are compared as floats (ours, CBM3D: clipped to [0, 1]; NLM: its 8-bit output). Prints tables and the
 goals (PASS/FAIL), then one JSON object (the last line); ``--json PATH`` writes it indented too. ``--quick``
 checks the script in a minute: 128 px centre crops, sigma 25 only, a 0.25 MP speed image with one timed
@@ -64,7 +72,7 @@ from bench_raw import make_24mp_source, peak_resident_mb  # noqa: E402
 from photolab.core import io  # noqa: E402
 from photolab.core.color import encode_srgb_integer  # noqa: E402
 from photolab.core.quality import psnr, ssim  # noqa: E402
-from photolab.core.noise_estimate import estimate_noise  # noqa: E402
+from photolab.core.noise_estimate import estimate_noise, estimate_strength  # noqa: E402
 from photolab.models.denoise import DEFAULT_DENOISER, denoise_array  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from photolab.services import install_models  # noqa: E402
@@ -129,9 +137,10 @@ def run_ours(model, noisy: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(denoise_array(model, noisy, sigma / 255), 0, 1)
 
 
-def run_ours_auto(model, noisy: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ours with the noise estimated from the image (its noise level function as the map)."""
-    estimate = estimate_noise(noisy)
+def run_ours_auto(model, noisy: np.ndarray, measure=estimate_strength) -> tuple[np.ndarray, float]:
+    """Ours as Auto runs it: the strength measured on the image and its noise level function as the map
+    (``measure=estimate_noise``: the full-resolution white-noise reading Auto used before)."""
+    estimate = measure(noisy)
     return np.clip(denoise_array(model, noisy, estimate.map_for(noisy)), 0, 1), estimate.sigma
 
 
@@ -379,7 +388,70 @@ def bench_raw_noise(model_name: str, photos, crop) -> dict:
 
 # ------------------------------------------------------------------------------------------------- report
 
+CAMERA_CROP = 384
+CAMERA_FIXED = (5.0, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0, 40.0)  # ours, uniform strength
+CAMERA_CBM3D = (10.0, 20.0, 30.0, 45.0)  # CBM3D's sigma
+
+
+def bench_camera_jpegs(model, photos, threads: int, skip_cbm3d: bool, quick: bool) -> dict:
+    """5. Out-of-camera JPEGs of the test photos through training/camera_noise.py's TEST_CAMERAS (never used to
+    calibrate Auto): Auto, Auto as it was (white-noise reading), ours at the best fixed strength and CBM3D at
+    its best sigma, both chosen per camera on these same photos (which favours them)."""
+    from camera_noise import TEST_CAMERAS, shoot
+
+    rng = np.random.default_rng(5)
+    side = 96 if quick else CAMERA_CROP
+    cameras = TEST_CAMERAS[:1] if quick else TEST_CAMERAS
+    out = {}
+    for camera in cameras:
+        rows = []
+        for photo in photos:
+            linear = centre_crop(photo.pixels, side)
+            noisy8, clean = shoot(linear, camera, rng)
+            noisy = noisy8.astype(np.float32) / 255
+            auto, strength = run_ours_auto(model, noisy)
+            before, before_sigma = run_ours_auto(model, noisy, estimate_noise)
+            row = {"photo": Path(photo.path).name, "noisy": psnr(noisy, clean), "ours-auto": psnr(auto, clean),
+                   "auto_strength": round(strength, 2), "ours-auto-before": psnr(before, clean),
+                   "before_sigma": round(before_sigma, 2),
+                   "true_rms": round(float(np.sqrt(np.mean((noisy - clean) ** 2)) * 255), 2),
+                   "fixed": {str(s): psnr(run_ours(model, noisy, s), clean) for s in CAMERA_FIXED}}
+            if not skip_cbm3d:
+                row["cbm3d"] = {str(s): psnr(run_cbm3d(noisy, s, threads), clean) for s in CAMERA_CBM3D}
+            rows.append(row)
+            print(f"  {camera.name} {row['photo']}: noisy {row['noisy']:.2f}, auto {row['ours-auto']:.2f} "
+                  f"(strength {strength:.1f}, before {row['ours-auto-before']:.2f} at {before_sigma:.1f})", flush=True)
+        entry = {"photos": len(rows), "rows": rows}
+        for method in ("noisy", "ours-auto", "ours-auto-before"):
+            entry[method] = round(float(np.mean([r[method] for r in rows])), 2)
+        for method, grid in (("fixed", CAMERA_FIXED), ("cbm3d", CAMERA_CBM3D)):
+            if method in rows[0]:
+                means_ = {str(s): float(np.mean([r[method][str(s)] for r in rows])) for s in grid}
+                best = max(means_, key=means_.get)
+                entry[f"{method}_best"] = {"sigma": float(best), "psnr": round(means_[best], 2)}
+        out[camera.name] = entry
+    every = [r for e in out.values() for r in e["rows"]]
+    summary = {m: round(float(np.mean([r[m] for r in every])), 2) for m in ("noisy", "ours-auto", "ours-auto-before")}
+    summary["fixed_best_over_all"] = max(
+        (round(float(np.mean([r["fixed"][str(s)] for r in every])), 2), s) for s in CAMERA_FIXED)
+    return {"cameras": out, "all": summary}
+
+
 def goals(results: dict) -> dict:
+    out = {}
+    if "quality" in results:
+        out.update(_denoising_goals(results))
+    if "camera" in results:
+        cameras = results["camera"]["cameras"].values()
+        out["camera JPEGs: Auto within 0.3 dB of the best fixed strength (every camera)"] = all(
+            c["ours-auto"] >= c["fixed_best"]["psnr"] - 0.3 for c in cameras)
+        if all("cbm3d_best" in c for c in cameras):
+            out["camera JPEGs: Auto >= CBM3D at its best sigma (every camera)"] = all(
+                c["ours-auto"] >= c["cbm3d_best"]["psnr"] for c in cameras)
+    return out
+
+
+def _denoising_goals(results: dict) -> dict:
     quality = results["quality"]["per_sigma"]
     out = {}
     if "cbm3d" in next(iter(quality.values()))["mean"]:
@@ -414,6 +486,20 @@ def report(results: dict) -> None:
     print(f"denoiser {results['model']['name']} ({results['model']['file']}, created "
           f"{results['model']['created']}), {results['threads']} threads, load average before: "
           f"{results['load_average']}" + ("; QUICK MODE: numbers do not measure the goals" if results["quick"] else ""))
+    if "camera" in results:
+        print("\ncamera JPEGs (training/camera_noise.py TEST_CAMERAS; fixed strength and CBM3D sigma chosen per camera "
+              "on these photos)")
+        print(f"{'camera':26}{'noisy':>8}{'Auto':>8}{'before':>8}{'fixed':>8}{'(s)':>6}{'CBM3D':>8}{'(s)':>6}")
+        for name, c in results["camera"]["cameras"].items():
+            cbm = c.get("cbm3d_best", {"psnr": float("nan"), "sigma": float("nan")})
+            print(f"{name:26}{c['noisy']:8.2f}{c['ours-auto']:8.2f}{c['ours-auto-before']:8.2f}"
+                  f"{c['fixed_best']['psnr']:8.2f}{c['fixed_best']['sigma']:6.1f}{cbm['psnr']:8.2f}{cbm['sigma']:6.1f}")
+        a = results["camera"]["all"]
+        print(f"all cameras: noisy {a['noisy']}, Auto {a['ours-auto']}, before {a['ours-auto-before']}, one fixed "
+              f"strength for all {a['fixed_best_over_all'][0]} (at {a['fixed_best_over_all'][1]})")
+    if "quality" not in results:
+        _print_goals(results)
+        return
     quality = results["quality"]
     for sigma, entry in quality["per_sigma"].items():
         methods = [m for m in METHODS if m in entry["mean"]]
@@ -450,6 +536,10 @@ def report(results: dict) -> None:
                 ratios = (f"{profile['a'] / a:9.2f}{profile['b'] / b:9.2f}" if profile else f"{'-':>9}{'-':>9}")
                 print(f"{name[:24]:24}{row['measured_sigma']:10.1f}{row['estimated_sigma']:8.1f}"
                       f"{row['image_estimate_sigma']:8.1f}" + ratios)
+    _print_goals(results)
+
+
+def _print_goals(results: dict) -> None:
     print("\ngoals" + (" (quick mode: not a measurement)" if results["quick"] else ""))
     for goal, met in results["goals"].items():
         print(f"  {'PASS' if met else 'FAIL'}  {goal}")
@@ -462,6 +552,8 @@ def main() -> int:
     parser.add_argument("--skip-cbm3d", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument("--skip-camera", action="store_true")
+    parser.add_argument("--only-camera", action="store_true", help="only section 5, the camera JPEGs")
     parser.add_argument("--quick", action="store_true", help="tiny crops, sigma 25 only: checks the script runs")
     parser.add_argument("--model", default=DEFAULT_DENOISER, help="denoiser name or .safetensors path")
     parser.add_argument("--cache", type=Path, help="training photo cache (default: fetch_photos' train cache)")
@@ -489,13 +581,16 @@ def main() -> int:
                   "sha256": denoiser.card.get("weights", {}).get("sha256")},
         "test_photos": [p.path for p in photos],
     }
-    results["quality"] = bench_quality(denoiser.model, photos, sigmas, crop, args.threads, args.skip_cbm3d)
-    results["speed"] = bench_speed(denoiser.model, photos, 0.25 if args.quick else SPEED_MEGAPIXELS,
-                                   1 if args.quick else SPEED_REPEAT, results["quality"], args.skip_cbm3d)
-    if not args.skip_memory:
-        results["memory"] = bench_memory(args.model, (512, 384) if args.quick else MEMORY_SIZE, args.threads)
-    if not args.skip_raw:
-        results["raw"] = bench_raw_noise(args.model, photos, crop)
+    if not args.skip_camera:
+        results["camera"] = bench_camera_jpegs(denoiser.model, photos, args.threads, args.skip_cbm3d, args.quick)
+    if not args.only_camera:
+        results["quality"] = bench_quality(denoiser.model, photos, sigmas, crop, args.threads, args.skip_cbm3d)
+        results["speed"] = bench_speed(denoiser.model, photos, 0.25 if args.quick else SPEED_MEGAPIXELS,
+                                       1 if args.quick else SPEED_REPEAT, results["quality"], args.skip_cbm3d)
+        if not args.skip_memory:
+            results["memory"] = bench_memory(args.model, (512, 384) if args.quick else MEMORY_SIZE, args.threads)
+        if not args.skip_raw:
+            results["raw"] = bench_raw_noise(args.model, photos, crop)
     results["goals"] = goals(results)
     report(results)
     if args.json:

@@ -2,12 +2,23 @@
 function over brightness (:class:`NoiseEstimate`). Pure NumPy/OpenCV, used by the Denoise step's Auto and
 adaptive maps when a photo has no RAW noise profile (see ``photolab.core.noise_profile`` and
 ``photolab.core.noise_map`` for those).
+
+:func:`estimate_noise` reads white noise. A camera's JPEG holds little of that: demosaicing spreads the noise
+over neighbouring pixels, sharpening and JPEG reshape it, and Immerkaer's operator, which looks at single-
+pixel differences, reads a half to a fifth of it. :func:`estimate_strength` therefore measures the noise at
+full and half resolution (white noise reads the same at both; a camera's grows at the coarser one) and turns
+the two into the denoiser strength that works best, with a log-linear rule calibrated on
+simulated camera JPEGs (``training/calibrate_auto_denoise.py``, stored in
+``resources/calibration/auto-denoise.json``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -85,6 +96,66 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
     if len(levels) < 2 or np.any(np.diff(levels) <= 0):
         return NoiseEstimate(overall)
     return NoiseEstimate(overall, tuple(levels), tuple(sigmas))
+
+
+AUTO_CALIBRATION = Path(__file__).resolve().parents[2] / "resources" / "calibration" / "auto-denoise.json"
+STRENGTH_SCALES = (1, 2)
+"""The resolutions (1/scale) the noise is measured at for :func:`estimate_strength`."""
+
+
+@functools.lru_cache(maxsize=1)
+def _strength_rule() -> tuple[float, ...]:
+    """(intercept, one slope per scale) of log(strength + 1) over log(measured sigma + 1) at each scale; the
+    identity on the full-resolution measurement when the calibration file is missing."""
+    try:
+        card = json.loads(AUTO_CALIBRATION.read_text(encoding="utf-8"))
+        rule = tuple(float(c) for c in card["coefficients"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return (0.0, 1.0) + (0.0,) * (len(STRENGTH_SCALES) - 1)
+    if len(rule) != len(STRENGTH_SCALES) + 1 or not all(math.isfinite(c) for c in rule):
+        return (0.0, 1.0) + (0.0,) * (len(STRENGTH_SCALES) - 1)
+    return rule
+
+
+def multiscale_sigmas(srgb: np.ndarray) -> tuple[NoiseEstimate, ...]:
+    """:func:`estimate_noise` of the image at each of :data:`STRENGTH_SCALES` (area-reduced, the sigmas scaled
+    back up by the reduction, so white noise reads the same at every scale). Fewer when the image is too small
+    for the coarser ones."""
+    image = np.asarray(srgb)
+    if np.issubdtype(image.dtype, np.integer):
+        image = image.astype(np.float32) / np.iinfo(image.dtype).max
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    estimates = []
+    for scale in STRENGTH_SCALES:
+        small = image if scale == 1 else cv2.resize(image, (image.shape[1] // scale, image.shape[0] // scale),
+                                                    interpolation=cv2.INTER_AREA)
+        try:
+            estimate = estimate_noise(small)
+        except DenoiseError:
+            if scale == 1:
+                raise
+            break
+        estimates.append(NoiseEstimate(estimate.sigma * scale, estimate.levels,
+                                       tuple(v * scale for v in estimate.sigmas)))
+    return tuple(estimates)
+
+
+def estimate_strength(srgb: np.ndarray) -> NoiseEstimate:
+    """The denoiser strength for an sRGB image's own noise (white or a camera's), as a NoiseEstimate: ``sigma``
+    is the strength (0-255 scale) and the noise level function is the half-resolution one (which follows a
+    camera's noise over brightness better than single-pixel differences do), scaled to it. DenoiseError when
+    the image is too small to measure; a small image measured at fewer scales is read as white noise."""
+    estimates = multiscale_sigmas(srgb)
+    rule = _strength_rule()
+    if len(estimates) < len(STRENGTH_SCALES):
+        return estimates[0]
+    log_strength = rule[0] + sum(c * math.log(e.sigma + 1.0) for c, e in zip(rule[1:], estimates))
+    strength = float(np.clip(math.exp(log_strength) - 1.0, 0.0, MAX_SIGMA))
+    shape = estimates[1]
+    if strength <= 0 or shape.sigma <= 0 or not shape.levels:
+        return NoiseEstimate(strength)
+    ratio = strength / shape.sigma
+    return NoiseEstimate(strength, shape.levels, tuple(v * ratio for v in shape.sigmas))
 
 
 def _sample_spans(size: int) -> list[slice]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from photolab.core.errors import DenoiseError
-from photolab.core.noise_estimate import NoiseEstimate, estimate_noise
+from photolab.core.noise_estimate import NoiseEstimate, estimate_noise, estimate_strength
 from utils.images import load_fixture
 from utils.noisy import add_noise, fixture_srgb, smooth_image
 
@@ -61,3 +61,57 @@ def test_noise_maps_without_a_measured_function_are_uniform():
 def test_estimate_noise_refuses_tiny_images():
     with pytest.raises(DenoiseError, match="too small"):
         estimate_noise(np.zeros((20, 20, 3), np.float32))
+
+
+def _camera_like_noise(clean: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """Noise of std ``sigma`` (0-255) spread over neighbouring pixels (as demosaicing does), then a mild
+    sharpening: what a camera's JPEG holds, unlike white noise."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.standard_normal(clean.shape).astype(np.float32), (0, 0), 1.0)
+    noise = noise - 0.5 * (cv2.GaussianBlur(noise, (0, 0), 2.0) - noise)
+    noise *= np.float32(sigma / 255 / noise.std())
+    return np.clip(clean + noise, 0, 1).astype(np.float32)
+
+
+def test_auto_strength_reads_white_noise_about_as_it_is():
+    noisy = add_noise(smooth_image(320, 448), 20, seed=3)
+    assert estimate_strength(noisy).sigma == pytest.approx(20, rel=0.25)
+
+
+def test_auto_strength_sees_the_correlated_noise_that_single_pixel_differences_miss():
+    noisy = _camera_like_noise(smooth_image(320, 448), 20)
+    white_reading = estimate_noise(noisy).sigma
+    assert white_reading < 12  # the white-noise estimate reads about a third of it
+    assert estimate_strength(noisy).sigma > 1.6 * white_reading
+
+
+def test_auto_strength_keeps_the_noise_level_function_scaled_to_it():
+    noisy = _camera_like_noise(smooth_image(320, 448), 15)
+    estimate = estimate_strength(noisy)
+    assert estimate.levels and len(estimate.levels) == len(estimate.sigmas)
+    assert np.mean(estimate.sigmas) == pytest.approx(estimate.sigma, rel=0.5)
+
+
+def test_without_its_calibration_auto_strength_is_the_white_noise_reading(monkeypatch, tmp_path):
+    import photolab.core.noise_estimate as module
+
+    monkeypatch.setattr(module, "AUTO_CALIBRATION", tmp_path / "missing.json")
+    module._strength_rule.cache_clear()
+    try:
+        noisy = _camera_like_noise(smooth_image(320, 448), 20)
+        assert estimate_strength(noisy).sigma == pytest.approx(estimate_noise(noisy).sigma, rel=1e-6)
+    finally:
+        module._strength_rule.cache_clear()
+
+
+def test_the_shipped_calibration_is_complete():
+    import json
+
+    import photolab.core.noise_estimate as module
+
+    card = json.loads(module.AUTO_CALIBRATION.read_text())
+    assert len(card["coefficients"]) == len(module.STRENGTH_SCALES) + 1
+    assert len(card["features"]) == len(module.STRENGTH_SCALES)
+    assert {"data", "recipe", "metrics"} <= set(card)

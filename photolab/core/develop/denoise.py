@@ -9,7 +9,7 @@ Adaptive denoising follows the photo's noise level function. For a camera RAW ph
 on the mosaic when the photo was read (``PhotoMetadata.noise_profile``, see ``photolab.core.noise_profile``): the
 map is then the one the network was trained with (``photolab.core.noise_map``), ``poisson_gaussian_map(blurred
 sRGB, shot, read)``, scaled by ``sigma / level`` (level: the map's RMS over the image), and Auto's sigma is that
-level. Other images are measured on their pixels (``photolab.core.noise_estimate.estimate_noise``).
+level. Other images are measured on their pixels (``photolab.core.noise_estimate.estimate_strength``).
 
 Core never imports the models (nor torch): it declares what it needs, a :class:`Denoiser`, and a front end
 installs the loader of real ones with :func:`register_denoiser_loader` (``photolab.services.install_models``
@@ -28,7 +28,7 @@ from photolab.core.color import srgb_curve, srgb_curve_inverse
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
 from photolab.core.errors import DenoiseError
-from photolab.core.noise_estimate import estimate_noise
+from photolab.core.noise_estimate import estimate_strength
 from photolab.core.noise_map import MAX_SIGMA, ProfileEstimate, profile_noise_map
 from photolab.core.photo import NoiseProfile, Photo
 
@@ -145,7 +145,7 @@ def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None,
         return profile_noise_map(srgb, profile, sigma)
     if estimate is None:
         try:
-            estimate = estimate_noise(np.clip(srgb, 0.0, 1.0))
+            estimate = estimate_strength(np.clip(srgb, 0.0, 1.0))
         except DenoiseError:  # too small to measure
             return sigma / 255.0
     return estimate.map_for(srgb, sigma)
@@ -153,10 +153,10 @@ def noise_map(srgb: np.ndarray, sigma: float, adaptive: bool, estimate=None,
 
 def measure_noise(srgb: np.ndarray, profile: NoiseProfile | None = None):
     """The noise of sRGB-encoded ``srgb`` (H, W, 3): the RAW ``profile``'s ProfileEstimate over this image,
-    else ``estimate_noise`` of its pixels (a NoiseEstimate; DenoiseError when the image is too small)."""
+    else ``estimate_strength`` of its pixels (a NoiseEstimate; DenoiseError when the image is too small)."""
     if profile is not None:
         return ProfileEstimate.measure(srgb, profile)
-    return estimate_noise(np.clip(srgb, 0.0, 1.0))
+    return estimate_strength(np.clip(srgb, 0.0, 1.0))
 
 
 def estimate_params(srgb: np.ndarray, model: str = "", profile: NoiseProfile | None = None):

@@ -165,8 +165,8 @@ def test_model_selector_only_when_there_is_a_choice(panel):
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, monkeypatch):
     measured = []
-    real_estimate = denoise_step.estimate_noise
-    monkeypatch.setattr(denoise_step, "estimate_noise",
+    real_estimate = denoise_step.estimate_strength
+    monkeypatch.setattr(denoise_step, "estimate_strength",
                         lambda srgb: measured.append(srgb.shape[:2]) or real_estimate(srgb))
     rng = np.random.default_rng(3)
     gradient = np.linspace(0.02, 0.8, 420, dtype=np.float32)[None, :, None]
@@ -197,7 +197,7 @@ def test_loupe_shows_what_the_full_render_shows_there(tiny_denoiser, adaptive, m
 
 def test_auto_and_the_loupe_follow_a_raw_photos_noise_profile(tiny_denoiser, monkeypatch):
     """A camera RAW photo's noise comes from its profile (measured on the mosaic), never from its pixels."""
-    monkeypatch.setattr(denoise_step, "estimate_noise", lambda srgb: pytest.fail("the image was measured"))
+    monkeypatch.setattr(denoise_step, "estimate_strength", lambda srgb: pytest.fail("the image was measured"))
     rng = np.random.default_rng(4)
     gradient = np.linspace(0.01, 0.7, 420, dtype=np.float32)[None, :, None]
     profile = NoiseProfile(0.004, 2e-5, 0.004, 2e-5, 1.0)
@@ -253,13 +253,13 @@ def test_other_edits_reuse_the_denoised_preview(qtbot, window, noisy_photo, tiny
 
 def test_auto_measures_the_full_photo_in_the_background(qtbot, window, noisy_photo, tiny_denoiser, monkeypatch):
     threads = []
-    real_estimate = denoise_step.estimate_noise
+    real_estimate = denoise_step.estimate_strength
 
     def estimate(srgb, *args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return real_estimate(srgb, *args, **kwargs)
 
-    monkeypatch.setattr(denoise_step, "estimate_noise", estimate)
+    monkeypatch.setattr(denoise_step, "estimate_strength", estimate)
     open_and_wait(qtbot, window, noisy_photo)
     window.develop.denoise.auto_button.click()
     qtbot.waitUntil(lambda: window.document.recipe.get("denoise").sigma > 0, timeout=15000)
@@ -392,7 +392,7 @@ def test_missing_weights_fail_an_export_and_auto_errors_become_dialogs(qtbot, wi
     def no_estimate(srgb, *args, **kwargs):
         raise DenoiseError("the image is too small to estimate its noise")
 
-    monkeypatch.setattr(denoise_step, "estimate_noise", no_estimate)
+    monkeypatch.setattr(denoise_step, "estimate_strength", no_estimate)
     recipe = window.document.recipe
     assert window.denoise_tools.estimate() is not None
     assert not window.develop.denoise.auto_button.isEnabled()  # one measurement at a time
