@@ -6,7 +6,7 @@ For every *training* photo of the shipped split (``train_quality_classifier.ship
 use the held-out ones), a centre crop is shot through two of ``camera_noise.CALIBRATION_CAMERAS`` (never the
 benchmarks' TEST_CAMERAS) and given white Gaussian noise at two random levels. For each noisy image the
 shipped denoiser is run at a grid of uniform strengths, and its PSNR against the clean reference recorded;
-the noise is measured at full and half resolution (``photolab.core.noise_estimate.multiscale_sigmas``).
+the noise is read at full and half resolution (``photolab.core.noise_estimate.correlated_readings``).
 
 The rule ``log(strength + 1) = c0 + sum_i c_i log(sigma_i + 1)`` is fitted by least squares on the log of each
 image's best strength, then refined by Nelder-Mead on the mean PSNR lost against each image's best strength
@@ -72,10 +72,12 @@ def cases(photo: np.ndarray, index: int, rng: np.random.Generator):
         yield f"white-{sigma:.1f}", noisy.astype(np.uint8), clean
 
 
-def measure(photos: list) -> list[dict]:
-    """Per noisy image: the multiscale sigmas and the denoiser's PSNR at every grid strength."""
+def measure(photos: list, known: list[dict] | None = None) -> list[dict]:
+    """Per noisy image: the noise readings and the denoiser's PSNR at every grid strength (taken from ``known``
+    rows of an earlier run of the same images when given: the images are seeded, so only the readings are
+    measured again)."""
     from photolab.core.develop.denoise import DenoiseParams, denoise_srgb
-    from photolab.core.noise_estimate import multiscale_sigmas
+    from photolab.core.noise_estimate import correlated_readings
     from photolab.services import install_models
 
     install_models()
@@ -84,9 +86,9 @@ def measure(photos: list) -> list[dict]:
     for index, photo in enumerate(photos):
         for label, noisy8, clean in cases(photo.pixels, index, rng):
             noisy = noisy8.astype(np.float32) / 255
-            sigmas = [e.sigma for e in multiscale_sigmas(noisy)]
-            psnrs = []
-            for strength in STRENGTHS:
+            sigmas = list(correlated_readings(noisy))
+            psnrs = [] if known is None else known[len(rows)]["psnr"]
+            for strength in STRENGTHS if known is None else ():
                 out = noisy if strength == 0 else np.clip(denoise_srgb(noisy, DenoiseParams(strength)), 0, 1)
                 psnrs.append(float(10 * np.log10(1.0 / max(np.mean((out - clean) ** 2), 1e-12))))
             rows.append({"photo": Path(photo.path).name, "case": label, "sigmas": sigmas, "psnr": psnrs})
@@ -162,7 +164,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "calibration" / "auto-denoise.json")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rows", type=Path, help="keep the measurements here (JSON) and refit from them if present")
+    parser.add_argument("--rows", type=Path, help="keep the PSNR measurements here (JSON); when the file exists, "
+                        "reuse them and measure only the noise readings again")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -171,18 +174,16 @@ def main() -> int:
     start = time.time()
     photos = training_photos()
     print(f"{len(photos)} training photos", flush=True)
-    if args.rows and args.rows.exists():
-        rows = json.loads(args.rows.read_text())
-    else:
-        rows = measure(photos)
-        if args.rows:
-            args.rows.write_text(json.dumps(rows))
+    known = json.loads(args.rows.read_text()) if args.rows and args.rows.exists() else None
+    rows = measure(photos, known)
+    if args.rows:
+        args.rows.write_text(json.dumps(rows))
     coefficients, metrics = fit(rows)
     card = {
         "name": "auto-denoise",
         "description": "Auto denoise's strength rule: log(strength + 1) = c0 + c1 log(s1 + 1) + c2 log(s2 + 1), "
-                       "where s1 and s2 are estimate_noise's sigma at full and half resolution (times 2); for "
-                       "photolab-denoise-unet.",
+                       "where s1 and s2 are correlated_readings' full- and half-resolution noise readings in the "
+                       "flattest cells; for photolab-denoise-unet.",
         "features": ["sigma_full", "sigma_half_x2"],
         "coefficients": [round(float(c), 5) for c in coefficients],
         "data": {"photos": f"{len(photos)} training photos of the shipped split (training/photos.txt)",

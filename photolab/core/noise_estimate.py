@@ -5,9 +5,9 @@ adaptive maps when a photo has no RAW noise profile (see ``photolab.core.noise_p
 
 :func:`estimate_noise` reads white noise. A camera's JPEG holds little of that: demosaicing spreads the noise
 over neighbouring pixels, sharpening and JPEG reshape it, and Immerkaer's operator, which looks at single-
-pixel differences, reads a half to a fifth of it. :func:`estimate_strength` therefore measures the noise at
-full and half resolution (white noise reads the same at both; a camera's grows at the coarser one) and turns
-the two into the denoiser strength that works best, with a log-linear rule calibrated on
+pixel differences, reads a half to a fifth of it. :func:`estimate_strength` therefore reads the noise at
+full and half resolution in the same small cells, the flattest ones (white noise reads the same at both; a
+camera's grows at the coarser one), and turns the two into the denoiser strength that works best, with a log-linear rule calibrated on
 simulated camera JPEGs (``training/calibrate_auto_denoise.py``, stored in
 ``resources/calibration/auto-denoise.json``).
 """
@@ -99,59 +99,87 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
 
 
 AUTO_CALIBRATION = Path(__file__).resolve().parents[2] / "resources" / "calibration" / "auto-denoise.json"
-STRENGTH_SCALES = (1, 2)
-"""The resolutions (1/scale) the noise is measured at for :func:`estimate_strength`."""
+_CELL = 16  # full-resolution pixels a side of the cells both resolutions are read in
+_FLATTEST = 0.1  # the share of cells (the flattest at half resolution) whose readings count
+_IDENTITY_RULE = (0.0, 1.0, 0.0)
 
 
 @functools.lru_cache(maxsize=1)
-def _strength_rule() -> tuple[float, ...]:
-    """(intercept, one slope per scale) of log(strength + 1) over log(measured sigma + 1) at each scale; the
-    identity on the full-resolution measurement when the calibration file is missing."""
+def _strength_rule() -> tuple[float, float, float]:
+    """(c0, c1, c2) of log(strength + 1) = c0 + c1 log(full + 1) + c2 log(half + 1), from the calibration
+    card; the identity on the full-resolution reading when the card is missing or damaged."""
     try:
         card = json.loads(AUTO_CALIBRATION.read_text(encoding="utf-8"))
         rule = tuple(float(c) for c in card["coefficients"])
     except (OSError, ValueError, KeyError, TypeError):
-        return (0.0, 1.0) + (0.0,) * (len(STRENGTH_SCALES) - 1)
-    if len(rule) != len(STRENGTH_SCALES) + 1 or not all(math.isfinite(c) for c in rule):
-        return (0.0, 1.0) + (0.0,) * (len(STRENGTH_SCALES) - 1)
-    return rule
+        return _IDENTITY_RULE
+    if len(rule) != 3 or not all(math.isfinite(c) for c in rule):
+        return _IDENTITY_RULE
+    return rule  # type: ignore[return-value]
 
 
-def multiscale_sigmas(srgb: np.ndarray) -> tuple[NoiseEstimate, ...]:
-    """:func:`estimate_noise` of the image at each of :data:`STRENGTH_SCALES` (area-reduced, the sigmas scaled
-    back up by the reduction, so white noise reads the same at every scale). Fewer when the image is too small
-    for the coarser ones."""
+def _cell_readings(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Immerkaer's noise reading (0-255) of every _CELL x _CELL cell of an (h, w, c) float region at full and
+    at half resolution (times 2, so white noise reads the same at both); cells that touch clipping are left
+    out."""
+    height, width = region.shape[0] // _CELL * _CELL, region.shape[1] // _CELL * _CELL
+    region = region[:height, :width]
+    half = cv2.resize(region, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    if half.ndim == 2:
+        half = half[:, :, None]
+    scale = math.sqrt(math.pi / 2) / 6 * 255
+
+    def cells(image: np.ndarray, side: int) -> np.ndarray:
+        response = np.mean([np.abs(cv2.filter2D(image[:, :, c], -1, _IMMERKAER, borderType=cv2.BORDER_REFLECT))
+                            for c in range(image.shape[2])], axis=0)
+        return response.reshape(response.shape[0] // side, side, response.shape[1] // side, side).mean(axis=(1, 3))
+
+    unclipped = ((region > 0.5 / 255) & (region < 254.5 / 255)).all(axis=2).astype(np.float32)
+    usable = unclipped.reshape(height // _CELL, _CELL, width // _CELL, _CELL).mean(axis=(1, 3)) > 0.9
+    return (cells(region, _CELL) * scale)[usable], (cells(half, _CELL // 2) * scale * 2)[usable]
+
+
+def correlated_readings(srgb: np.ndarray) -> tuple[float, float]:
+    """(full, half): the noise read by Immerkaer's operator at full and at half resolution in the same cells,
+    the flattest tenth of them at half resolution (where texture adds least). White noise reads the same at
+    both; a camera's correlated noise reads higher at half resolution. DenoiseError when the image has too
+    few usable cells."""
     image = np.asarray(srgb)
+    if image.ndim == 2:
+        image = image[:, :, None]
     if np.issubdtype(image.dtype, np.integer):
         image = image.astype(np.float32) / np.iinfo(image.dtype).max
     image = np.ascontiguousarray(image, dtype=np.float32)
-    estimates = []
-    for scale in STRENGTH_SCALES:
-        small = image if scale == 1 else cv2.resize(image, (image.shape[1] // scale, image.shape[0] // scale),
-                                                    interpolation=cv2.INTER_AREA)
-        try:
-            estimate = estimate_noise(small)
-        except DenoiseError:
-            if scale == 1:
-                raise
-            break
-        estimates.append(NoiseEstimate(estimate.sigma * scale, estimate.levels,
-                                       tuple(v * scale for v in estimate.sigmas)))
-    return tuple(estimates)
+    readings = [_cell_readings(image[rows, cols]) for rows in _sample_spans(image.shape[0])
+                for cols in _sample_spans(image.shape[1])]
+    full = np.concatenate([r[0] for r in readings])
+    half = np.concatenate([r[1] for r in readings])
+    if len(half) < 8:
+        raise DenoiseError(f"the image ({image.shape[1]}x{image.shape[0]}) is too small or too clipped to "
+                           f"estimate its noise")
+    flattest = half <= np.quantile(half, _FLATTEST)
+    return float(np.median(full[flattest])), float(np.median(half[flattest]))
 
 
 def estimate_strength(srgb: np.ndarray) -> NoiseEstimate:
     """The denoiser strength for an sRGB image's own noise (white or a camera's), as a NoiseEstimate: ``sigma``
-    is the strength (0-255 scale) and the noise level function is the half-resolution one (which follows a
-    camera's noise over brightness better than single-pixel differences do), scaled to it. DenoiseError when
-    the image is too small to measure; a small image measured at fewer scales is read as white noise."""
-    estimates = multiscale_sigmas(srgb)
-    rule = _strength_rule()
-    if len(estimates) < len(STRENGTH_SCALES):
-        return estimates[0]
-    log_strength = rule[0] + sum(c * math.log(e.sigma + 1.0) for c, e in zip(rule[1:], estimates))
-    strength = float(np.clip(math.exp(log_strength) - 1.0, 0.0, MAX_SIGMA))
-    shape = estimates[1]
+    is the strength (0-255 scale) from :func:`correlated_readings` and the calibrated rule, and the noise level
+    function is the half-resolution one (which follows a camera's noise over brightness better than
+    single-pixel differences do), scaled to it. DenoiseError when the image is too small to measure; an image
+    too small for the cells is read as white noise (:func:`estimate_noise`)."""
+    try:
+        full, half = correlated_readings(srgb)
+    except DenoiseError:
+        return estimate_noise(srgb)
+    c0, c1, c2 = _strength_rule()
+    strength = float(np.clip(math.exp(c0 + c1 * math.log(full + 1.0) + c2 * math.log(half + 1.0)) - 1.0,
+                             0.0, MAX_SIGMA))
+    image = np.asarray(srgb)
+    try:
+        shape = estimate_noise(cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                                          interpolation=cv2.INTER_AREA))
+    except DenoiseError:
+        return NoiseEstimate(strength)
     if strength <= 0 or shape.sigma <= 0 or not shape.levels:
         return NoiseEstimate(strength)
     ratio = strength / shape.sigma

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from photolab.core.errors import DenoiseError
-from photolab.core.noise_estimate import NoiseEstimate, estimate_noise, estimate_strength
+from photolab.core.noise_estimate import NoiseEstimate, correlated_readings, estimate_noise, estimate_strength
 from utils.images import load_fixture
 from utils.noisy import add_noise, fixture_srgb, smooth_image
 
@@ -101,7 +101,7 @@ def test_without_its_calibration_auto_strength_is_the_white_noise_reading(monkey
     module._strength_rule.cache_clear()
     try:
         noisy = _camera_like_noise(smooth_image(320, 448), 20)
-        assert estimate_strength(noisy).sigma == pytest.approx(estimate_noise(noisy).sigma, rel=1e-6)
+        assert estimate_strength(noisy).sigma == pytest.approx(correlated_readings(noisy)[0], rel=1e-6)
     finally:
         module._strength_rule.cache_clear()
 
@@ -112,6 +112,14 @@ def test_the_shipped_calibration_is_complete():
     import photolab.core.noise_estimate as module
 
     card = json.loads(module.AUTO_CALIBRATION.read_text())
-    assert len(card["coefficients"]) == len(module.STRENGTH_SCALES) + 1
-    assert len(card["features"]) == len(module.STRENGTH_SCALES)
+    assert len(card["coefficients"]) == 3 and module._strength_rule() == tuple(card["coefficients"])
+    assert len(card["features"]) == 2
     assert {"data", "recipe", "metrics"} <= set(card)
+
+
+def test_texture_does_not_pass_for_correlated_noise():
+    """Only the flattest cells count: a textured photo with white noise still reads about as white."""
+    noisy = add_noise(fixture_srgb("nuthatch_bark"), 10, seed=4)
+    full, half = correlated_readings(noisy)
+    assert half < 1.35 * full
+    assert estimate_strength(noisy).sigma == pytest.approx(10, rel=0.35)
