@@ -150,6 +150,8 @@ def correlated_readings(srgb: np.ndarray) -> tuple[float, float]:
     if np.issubdtype(image.dtype, np.integer):
         image = image.astype(np.float32) / np.iinfo(image.dtype).max
     image = np.ascontiguousarray(image, dtype=np.float32)
+    if min(image.shape[:2]) < 2 * _CELL:
+        raise DenoiseError(f"the image ({image.shape[1]}x{image.shape[0]}) is too small to estimate its noise")
     readings = [_cell_readings(image[rows, cols]) for rows in _sample_spans(image.shape[0])
                 for cols in _sample_spans(image.shape[1])]
     full = np.concatenate([r[0] for r in readings])

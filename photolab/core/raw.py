@@ -180,6 +180,19 @@ def develop_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
     return to_linear_srgb(developed), developed.color
 
 
+LIBRAW_ADJUST_MAXIMUM = 0.75
+"""LibRaw's default: when the brightest photosite is above this share of the white level, the white level is
+lowered to it (for cameras whose sensor saturates below their nominal white)."""
+
+
+def white_level_threshold(path: Path) -> float:
+    """LibRaw's ``adjust_maximum_thr`` for a file: 0 (keep the file's white level) for DNG, whose WhiteLevel
+    tag is authoritative, else LibRaw's default. With the default, a DNG's development would brighten or darken
+    with its brightest photosite: a merged burst (whose brightest photosite differs from any frame's) or a noisier
+    copy of one scene would not develop like the others."""
+    return 0.0 if Path(path).suffix.lower() == ".dng" else LIBRAW_ADJUST_MAXIMUM
+
+
 def postprocess_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
                     demosaic: str = DEFAULT_DEMOSAIC) -> DevelopedRaw:
     """LibRaw's share of ``develop_raw``; the RawPy may be closed afterwards to free its buffers before
@@ -193,7 +206,7 @@ def postprocess_raw(raw: rawpy.RawPy, path: Path, *, half_size: bool = False,
                              and np.abs(camera_to_srgb).sum() > 0)
         rgb = raw.postprocess(
             demosaic_algorithm=algorithm, half_size=half_size, use_camera_wb=True, no_auto_bright=True,
-            output_bps=16, gamma=(1, 1),
+            output_bps=16, gamma=(1, 1), adjust_maximum_thr=white_level_threshold(path),
             output_color=rawpy.ColorSpace.raw if usable_matrix else rawpy.ColorSpace.sRGB)
         multipliers = np.asarray(raw.auto_whitebalance or raw.camera_whitebalance, dtype=np.float64)[:3]
         xyz_to_camera = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]

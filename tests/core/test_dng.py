@@ -220,3 +220,22 @@ def test_mosaics_a_dng_cannot_hold_are_programming_errors(tmp_path):
     with pytest.raises(ValueError):
         dng.write_mosaic_dng(tmp_path / "cmyk.dng", dataclasses.replace(mosaic, cfa="RGBB"))
     assert [entry.name for entry in tmp_path.iterdir()] == ["shot.dng"]
+
+
+def test_a_dng_develops_by_its_white_level_not_by_its_brightest_photosite(tmp_path):
+    """LibRaw would lower the white level to the brightest photosite when that is above 75 % of it, so one hot
+    photosite (or a merged burst's different brightest one) would change the whole development's brightness."""
+    from photolab.core.dng import read_mosaic, write_mosaic_dng
+    from photolab.core.io import read_photo
+    from utils.dng import write_dng
+
+    scene = np.full((64, 96, 3), 0.25, np.float32)
+    write_dng(tmp_path / "scene.dng", scene, full_well_electrons=0.0)
+    mosaic = read_mosaic(tmp_path / "scene.dng")
+    hot = mosaic.data.copy()
+    hot[10, 10] = 0.85  # one photosite near white
+    plain = read_photo(write_mosaic_dng(tmp_path / "plain.dng", mosaic)).pixels
+    with_hot = read_photo(write_mosaic_dng(tmp_path / "hot.dng", dataclasses.replace(mosaic, data=hot))).pixels
+    away = np.ones(plain.shape[:2], bool)
+    away[:20, :20] = False
+    assert np.median(with_hot[away] / np.maximum(plain[away], 1e-6)) == pytest.approx(1.0, abs=0.01)
