@@ -152,13 +152,15 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
             raise MergeError(f"reference frame {ref} does not exist; the burst has frames 0-{len(mosaics) - 1}")
     shape = lums[ref].shape
     ref_align = _alignment_image(lums[ref])
+    reference_points = ReferencePoints.of(ref_align)
     others = [i for i in range(len(mosaics)) if i != ref]
     warped: dict[int, list[np.ndarray]] = {}
     for count, index in enumerate(others):
         if context is not None:
             context.progress(0.05 + 0.7 * count / len(others), f"Aligning {names[index]}")
         frame_align = _alignment_image(lums[index])
-        offsets = _with_camera_motion(tile_alignment(ref_align, frame_align, tile=TILE), ref_align, frame_align)
+        offsets = _with_camera_motion(tile_alignment(ref_align, frame_align, tile=TILE), ref_align, frame_align,
+                                      reference_points)
         warped[index] = warp_mosaic(mosaics[index].data, mosaics[index].cfa, offsets)
         planes[index] = lums[index] = None  # the warped copy replaces them
     if context is not None:
@@ -208,14 +210,15 @@ def warp_mosaic(data: np.ndarray, cfa: str, offsets: np.ndarray) -> list[np.ndar
     scale = 65535.0 / (1.0 + _LIFT)
     coded = np.clip((data[:height, :width] + _LIFT) * scale, 0, 65535).astype(np.uint16)
     rgb = cv2.cvtColor(coded, _OPENCV_BAYER[cfa])
-    map_x, map_y = displacement_field(offsets * 2, TILE * 2, (height, width))
+    # where each quad's photosites are found in the frame, in quads (the displacement varies too slowly for
+    # the four photosites of a quad to differ): photosite (2i + row, 2j + col) is at 2 * map + (row, col)
+    quad_x, quad_y = displacement_field(offsets, TILE, (height // 2, width // 2))
     planes = []
     for index, letter in enumerate(cfa):
         row, col = divmod(index, 2)
-        # only the photosites of this CFA position: the maps' rows and columns of that parity
         channel = np.ascontiguousarray(rgb[:, :, _CHANNEL[letter]])
-        plane = cv2.remap(channel, np.ascontiguousarray(map_x[row::2, col::2]),
-                          np.ascontiguousarray(map_y[row::2, col::2]), cv2.INTER_CUBIC,
+        plane = cv2.remap(channel, cv2.add(cv2.multiply(quad_x, 2.0), float(col)),
+                          cv2.add(cv2.multiply(quad_y, 2.0), float(row)), cv2.INTER_CUBIC,
                           borderMode=cv2.BORDER_REFLECT)
         planes.append(plane.astype(np.float32) * np.float32(1 / scale) - np.float32(_LIFT))
     return planes
@@ -252,47 +255,74 @@ def _sample(image: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).ravel()[:count]
 
 
-def refine_camera_motion(reference: np.ndarray, frame: np.ndarray, coefficients: np.ndarray, *,
-                         points: int = 200_000, iterations: int = 8) -> np.ndarray:
+@dataclass(frozen=True)
+class ReferencePoints:
+    """What refining the camera's motion needs of the reference, prepared once per burst: its most textured
+    pixels (blurred a little, so noise weighs less), their values and their coordinates."""
+
+    y: np.ndarray
+    x: np.ndarray
+    values: np.ndarray
+    shape: tuple[int, int]
+
+    BORDER = 8
+
+    @classmethod
+    def of(cls, reference: np.ndarray, points: int = 200_000) -> "ReferencePoints":
+        blurred = cv2.GaussianBlur(reference, (0, 0), 1.0)
+        height, width = blurred.shape
+        border = cls.BORDER
+        if min(height, width) <= 4 * border:
+            empty = np.zeros(0)
+            return cls(empty, empty, empty, (height, width))
+        step = max(1, int(np.sqrt((height - 2 * border) * (width - 2 * border) / (3 * points))))
+        inner = blurred[border - 1:height - border + 1, border - 1:width - border + 1]
+        texture = cv2.magnitude(cv2.Sobel(inner, cv2.CV_32F, 0, 1, ksize=3), cv2.Sobel(inner, cv2.CV_32F, 1, 0, ksize=3))
+        texture = texture[1:-1:step, 1:-1:step]
+        count = min(points, texture.size)
+        strongest = np.argpartition(texture.ravel(), texture.size - count)[texture.size - count:]
+        rows, cols = np.divmod(strongest, texture.shape[1])
+        y, x = border + rows * step, border + cols * step
+        return cls(y.astype(np.float64), x.astype(np.float64), blurred[y, x].astype(np.float64), (height, width))
+
+
+def refine_camera_motion(reference: "np.ndarray | ReferencePoints", frame: np.ndarray, coefficients: np.ndarray, *,
+                         iterations: int = 8) -> np.ndarray:
     """Affine camera-motion coefficients (as :func:`fit_camera_motion`) refined on the images themselves:
-    Gauss-Newton (Lucas-Kanade) on the ``points`` most textured pixels of the reference, with Tukey weights so
-    that a moving object does not pull the fit. From a few tenths of a pixel to a few hundredths (0.01-0.03 px on the bench bursts),
-    which is what sub-pixel merging of fine detail needs."""
-    reference = cv2.GaussianBlur(reference, (0, 0), 1.0)
+    Gauss-Newton (Lucas-Kanade) on the most textured pixels of the reference (:class:`ReferencePoints`, or the
+    reference image itself), with Tukey weights so that a moving object does not pull the fit. From a few tenths
+    of a pixel to a few hundredths (0.01-0.03 px on the bench bursts), which is what sub-pixel merging of fine
+    detail needs."""
+    points = reference if isinstance(reference, ReferencePoints) else ReferencePoints.of(reference)
+    if len(points.values) < 12:
+        return np.array(coefficients, np.float64)
     frame = cv2.GaussianBlur(frame, (0, 0), 1.0)
-    height, width = reference.shape
-    border = 8
-    if min(height, width) <= 4 * border:
-        return coefficients
+    height, width = points.shape
     grad_y = cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
     grad_x = cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
-    texture = cv2.magnitude(cv2.Sobel(reference, cv2.CV_32F, 0, 1, ksize=3), cv2.Sobel(reference, cv2.CV_32F, 1, 0, ksize=3))
-    step = max(1, int(np.sqrt((height - 2 * border) * (width - 2 * border) / (3 * points))))
-    ys, xs = np.mgrid[border:height - border:step, border:width - border:step]
-    strongest = np.argsort(texture[ys, xs].ravel())[-points:]
-    y, x = ys.ravel()[strongest].astype(np.float64), xs.ravel()[strongest].astype(np.float64)
-    target = reference[ys.ravel()[strongest], xs.ravel()[strongest]].astype(np.float64)
+    y, x = points.y, points.x
     design = np.stack([y, x, np.ones_like(y)], 1)
+    unit_design = design * np.array([1.0 / height, 1.0 / width, 1.0])  # picture heights and widths: well-conditioned
     refined = np.array(coefficients, np.float64)
     corners = np.array([[0, 0, 1], [0, width, 1], [height, 0, 1], [height, width, 1]], np.float64)
-    unit = np.array([1.0 / height, 1.0 / width, 1.0])
     for _ in range(iterations):
         displacement = design @ refined
         at_y, at_x = y + displacement[:, 0], x + displacement[:, 1]
-        residual = _sample(frame, at_y, at_x) - target
+        residual = _sample(frame, at_y, at_x) - points.values
         scale = 1.4826 * float(np.median(np.abs(residual))) + 1e-12
         u = residual / (4.685 * scale)
         weight = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
-        unit_design = design * unit  # coordinates in picture heights and widths: a well-conditioned system
+        if weight.sum() < 12:
+            break
         jacobian = np.concatenate([unit_design * _sample(grad_y, at_y, at_x)[:, None],
                                    unit_design * _sample(grad_x, at_y, at_x)[:, None]], 1)
         weighted = jacobian * weight[:, None]
-        if weight.sum() < 12:
-            break
         try:
-            update = np.linalg.solve(weighted.T @ jacobian, -weighted.T @ residual) * np.tile(unit, 2)
+            update = np.linalg.solve(weighted.T @ jacobian, -weighted.T @ residual)
         except np.linalg.LinAlgError:
             break  # a featureless or one-directional picture: keep the fit
+        update[:2] /= (height, width)
+        update[3:5] /= (height, width)
         refined[:, 0] += update[:3]
         refined[:, 1] += update[3:]
         if np.abs(corners @ np.stack([update[:3], update[3:]], 1)).max() < 1e-3:
@@ -302,19 +332,21 @@ def refine_camera_motion(reference: np.ndarray, frame: np.ndarray, coefficients:
     return refined
 
 
-def camera_motion(offsets: np.ndarray, reference: np.ndarray, frame: np.ndarray, tile: int = TILE) -> np.ndarray:
+def camera_motion(offsets: np.ndarray, reference_points: ReferencePoints, frame: np.ndarray,
+                  tile: int = TILE) -> np.ndarray:
     """The handheld camera's motion as one affine displacement field (dy, dx per tile): fitted to the tiles'
     displacements, then refined on the images (:func:`refine_camera_motion`)."""
-    coefficients = refine_camera_motion(reference, frame, fit_camera_motion(offsets, tile))
+    coefficients = refine_camera_motion(reference_points, frame, fit_camera_motion(offsets, tile))
     return (_tile_centres(offsets.shape[:2], tile) @ coefficients).reshape(*offsets.shape[:2], 2).astype(np.float32)
 
 
-def _with_camera_motion(offsets: np.ndarray, reference: np.ndarray, frame: np.ndarray) -> np.ndarray:
+def _with_camera_motion(offsets: np.ndarray, reference: np.ndarray, frame: np.ndarray,
+                        reference_points: ReferencePoints) -> np.ndarray:
     """Every tile's displacement, the camera's motion (:func:`camera_motion`) wherever the tile's own does not
     match clearly better (by 20 % mean absolute difference): in static tiles the camera's motion is exact to a few
     hundredths of a pixel while a tile's own displacement may be off by a few tenths, which fine detail cannot
     afford; a moving object keeps its own."""
-    model = camera_motion(offsets, reference, frame)
+    model = camera_motion(offsets, reference_points, frame)
     ty, tx = offsets.shape[:2]
     costs = []
     for candidate in (offsets, model):
