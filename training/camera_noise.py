@@ -67,8 +67,9 @@ def colour_matrix(saturation: float) -> np.ndarray:
     return (np.eye(3) * saturation + grey * (1.0 - saturation)).astype(np.float32)
 
 
-def _mosaic(rgb: np.ndarray) -> np.ndarray:
-    """RGGB: (0,0) red, (0,1) and (1,0) green, (1,1) blue."""
+def mosaic(rgb: np.ndarray) -> np.ndarray:
+    """RGGB Bayer mosaic (H, W) of a linear RGB image with even sides: (0,0) red, (0,1) and (1,0) green, (1,1)
+    blue."""
     out = np.empty(rgb.shape[:2], np.float32)
     out[0::2, 0::2] = rgb[0::2, 0::2, 0]
     out[0::2, 1::2] = rgb[0::2, 1::2, 1]
@@ -77,12 +78,12 @@ def _mosaic(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _demosaic(mosaic: np.ndarray, method: str) -> np.ndarray:
+def _demosaic(raw: np.ndarray, method: str) -> np.ndarray:
     """OpenCV's demosaic of an RGGB mosaic in [0, 1] (VNG takes 8 bits only, the others 16)."""
     if method == "vng":
-        coded = np.clip(mosaic * 255 + 0.5, 0, 255).astype(np.uint8)
+        coded = np.clip(raw * 255 + 0.5, 0, 255).astype(np.uint8)
         return cv2.cvtColor(coded, _BAYER[method]).astype(np.float32) / 255
-    coded = np.clip(mosaic * 65535 + 0.5, 0, 65535).astype(np.uint16)
+    coded = np.clip(raw * 65535 + 0.5, 0, 65535).astype(np.uint16)
     return cv2.cvtColor(coded, _BAYER[method]).astype(np.float32) / 65535
 
 
@@ -98,9 +99,9 @@ def _sharpen(srgb: np.ndarray, amount: float, radius: float) -> np.ndarray:
     return srgb + amount * (srgb - blurred)
 
 
-def develop(mosaic: np.ndarray, camera: Camera) -> np.ndarray:
+def develop(raw: np.ndarray, camera: Camera) -> np.ndarray:
     """The camera's own development of a (0-1) RGGB mosaic up to the JPEG: sRGB float, not yet quantised."""
-    rgb = _demosaic(np.clip(mosaic, 0.0, 1.0), camera.demosaic)
+    rgb = _demosaic(np.clip(raw, 0.0, 1.0), camera.demosaic)
     gains = np.array([camera.white_balance[0], 1.0, camera.white_balance[1]], np.float32) / camera.exposure
     rgb = rgb * gains
     rgb = rgb @ colour_matrix(camera.saturation).T
@@ -115,7 +116,7 @@ def shoot(linear: np.ndarray, camera: Camera, rng: np.random.Generator) -> tuple
     to_camera = np.linalg.inv(colour_matrix(camera.saturation))
     gains = np.array([camera.white_balance[0], 1.0, camera.white_balance[1]], np.float32)
     sensor = np.clip((linear @ to_camera.T) / gains * camera.exposure, 0.0, 1.0)
-    clean_mosaic = _mosaic(sensor)
+    clean_mosaic = mosaic(sensor)
     variance = camera.shot * clean_mosaic + camera.read ** 2
     noisy = clean_mosaic + rng.standard_normal(clean_mosaic.shape).astype(np.float32) * np.sqrt(variance)
     if camera.banding > 0:

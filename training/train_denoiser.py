@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import fetch_photos  # noqa: E402
+from camera_noise import mosaic  # noqa: E402
 from run_support import start_run  # noqa: E402
 from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
@@ -114,16 +115,6 @@ def quantize(srgb: np.ndarray) -> np.ndarray:
 def blurred(srgb: np.ndarray) -> np.ndarray:
     """The noise-free stand-in used to compute a signal-dependent noise map (as at inference)."""
     return cv2.GaussianBlur(srgb, (0, 0), 1.5)
-
-
-def mosaic(linear: np.ndarray) -> np.ndarray:
-    """RGGB Bayer mosaic (H, W) of a linear RGB image with even sides."""
-    out = np.empty(linear.shape[:2], np.float32)
-    out[0::2, 0::2] = linear[0::2, 0::2, 0]
-    out[0::2, 1::2] = linear[0::2, 1::2, 1]
-    out[1::2, 0::2] = linear[1::2, 0::2, 1]
-    out[1::2, 1::2] = linear[1::2, 1::2, 2]
-    return out
 
 
 def demosaic(raw: np.ndarray, edge_aware: bool = False) -> np.ndarray:
