@@ -160,15 +160,15 @@ def _pyramid(image: np.ndarray, factors: tuple[int, ...]) -> list[np.ndarray]:
 
 
 def _tile_costs(ref: np.ndarray, alt: np.ndarray, offsets: np.ndarray, tile: int, radius: int,
-                squared: bool) -> np.ndarray:
+                squared: bool, first_row: int = 0) -> np.ndarray:
     """For every tile and every candidate displacement (offset + d, |d| <= radius) the tile's mean distance;
-    shape (tiles_y, tiles_x, 2r+1, 2r+1)."""
+    shape (tiles_y, tiles_x, 2r+1, 2r+1). The tiles start at pixel row ``first_row`` of ``ref``."""
     ty, tx = offsets.shape[:2]
     height, width = ty * tile, tx * tile
     grid_y, grid_x = _grid(height, width)
     per_pixel = np.repeat(np.repeat(offsets, tile, 0), tile, 1).astype(np.float32)
-    ref = ref[:height, :width]
-    base_y, base_x = grid_y + per_pixel[..., 0], grid_x + per_pixel[..., 1]
+    ref = ref[first_row:first_row + height, :width]
+    base_y, base_x = grid_y + (per_pixel[..., 0] + first_row), grid_x + per_pixel[..., 1]
     side = 2 * radius + 1
     costs = np.empty((ty, tx, side, side), np.float32)
     for iy, dy in enumerate(range(-radius, radius + 1)):
@@ -241,6 +241,10 @@ def tile_alignment(reference: np.ndarray, frame: np.ndarray, *, tile: int = 16,
     return offsets
 
 
+VOTING_ROWS = 24
+"""Rows of tiles that vote for the global motion (all of them in a frame with fewer)."""
+
+
 def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
     """Of the candidate global motions, the one most tiles prefer: each tile votes for the candidate whose best
     cost within one pixel of it is lowest, when that is clearly (10 %) below the others' (flat tiles, which
@@ -255,10 +259,14 @@ def _better_global(ref, alt, tile, candidates, squared) -> np.ndarray:
     if len(candidates) == 1:
         return candidates[0]
     ty, tx = max(1, ref.shape[0] // tile), max(1, ref.shape[1] // tile)
+    # a large frame votes with VOTING_ROWS rows of tiles spread over it: as many voices as needed, a fraction
+    # of the cost
+    rows = np.unique(np.linspace(0, ty - 1, min(ty, VOTING_ROWS)).round().astype(int))
     best = []
     for candidate in candidates:
-        start = np.broadcast_to(candidate.astype(np.float32), (ty, tx, 2))
-        best.append(_tile_costs(ref, alt, start, tile, 1, squared).min(axis=(2, 3)))
+        start = np.broadcast_to(candidate.astype(np.float32), (1, tx, 2))
+        best.append(np.concatenate([_tile_costs(ref, alt, start, tile, 1, squared, first_row=int(row) * tile)
+                                    .min(axis=(2, 3)) for row in rows]))
     best = np.stack(best)
     ordered = np.sort(best, axis=0)
     clear = ordered[0] < 0.9 * ordered[1]
