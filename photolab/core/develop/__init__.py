@@ -17,8 +17,8 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, saturation, shadows,
-                                       white_balance)
+    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, saturation, shadows,
+                                       tone_curve, white_balance)
 
     return (
         geometry.ORIENT,
@@ -30,6 +30,8 @@ def _collect() -> tuple[Operation, ...]:
         shadows.OPERATION,
         contrast.OPERATION,
         saturation.OPERATION,
+        hsl.OPERATION,
+        tone_curve.OPERATION,
     )
 
 

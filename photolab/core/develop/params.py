@@ -95,6 +95,8 @@ def check_params(params: Any, operation: str) -> None:
                 raise ValueError(f"{what} must be text, got {value!r}")
             if spec.choices and value not in spec.choices:
                 raise ValueError(f"{what} must be one of {', '.join(spec.choices)}; got {value!r}")
+        elif isinstance(field.default, tuple) and spec.range is not None:
+            object.__setattr__(params, field.name, _checked_numbers(what, value, spec, field.default))
         elif spec.range is not None:
             number = _checked_number(what, value, spec, whole=isinstance(field.default, int))
             object.__setattr__(params, field.name, number)
@@ -109,6 +111,26 @@ def _checked_number(what: str, value: Any, spec: ParamSpec, *, whole: bool) -> f
     if value != spec.unset and not low <= value <= high:
         raise ValueError(f"{what} must be between {low:g} and {high:g}{unit}, got {value!r}")
     return int(value) if whole else float(value)
+
+
+def _checked_numbers(what: str, value: Any, spec: ParamSpec, default: tuple) -> tuple:
+    """A list of numbers, or of pairs (points), each in ``spec.range``, as nested tuples of floats shaped like
+    ``default``'s items."""
+    low, high = spec.range
+    pairs = bool(default) and isinstance(default[0], tuple)
+    kind = f"a list of [x, y] points between {low:g} and {high:g}" if pairs else \
+        f"a list of numbers between {low:g} and {high:g}"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{what} must be {kind}, got {value!r}")
+    items = []
+    for item in value:
+        numbers = item if pairs else (item,)
+        if pairs and (isinstance(item, (str, bytes)) or not hasattr(item, "__len__") or len(item) != 2):
+            raise ValueError(f"{what} must be {kind}, got {value!r}")
+        if not all(_is_number(n) and math.isfinite(n) and low <= n <= high for n in numbers):
+            raise ValueError(f"{what} must be {kind}, got {value!r}")
+        items.append(tuple(float(n) for n in numbers) if pairs else float(item))
+    return tuple(items)
 
 
 def describe_params(params_type: type) -> list[dict]:
@@ -138,4 +160,4 @@ def describe_params(params_type: type) -> list[dict]:
 
 
 def _json_value(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    return [_json_value(item) for item in value] if isinstance(value, tuple) else value
