@@ -19,7 +19,9 @@ from photolab.core.develop.highlights import HighlightsParams
 from photolab.core.develop.hsl import HslParams
 from photolab.core.develop.saturation import SaturationParams
 from photolab.core.develop.shadows import ShadowsParams
+from photolab.core.develop.sharpen import SharpenParams
 from photolab.core.develop.tone_curve import ToneCurveParams
+from photolab.core.develop.vignette import VignetteParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo
@@ -45,6 +47,8 @@ EVERY_OPERATION = {
     "saturation": SaturationParams(15.0, 40.0),
     "hsl": HslParams(red_hue=10.0, green_saturation=-30.0, blue_luminance=25.0),
     "tone_curve": ToneCurveParams(luminance=((0.0, 0.05), (0.5, 0.55), (1.0, 1.0)), blue=((0.0, 0.0), (1.0, 0.9))),
+    "vignette": VignetteParams(amount=-35.0, midpoint=40.0, roundness=20.0, feather=70.0),
+    "sharpen": SharpenParams(amount=80.0, radius=1.2, masking=25.0),
 }
 
 

@@ -59,7 +59,7 @@ def edited(**params) -> Recipe:
 def test_the_order_is_fixed_and_versioned():
     assert ORDER_VERSION >= 1
     assert NAMES == ["orient", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
-                     "saturation", "hsl", "tone_curve"]
+                     "saturation", "hsl", "tone_curve", "vignette", "sharpen"]
 
 
 def test_render_applies_operations_in_pipeline_order_whatever_the_edit_order():

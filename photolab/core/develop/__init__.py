@@ -18,7 +18,7 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 def _collect() -> tuple[Operation, ...]:
     from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, saturation, shadows,
-                                       tone_curve, white_balance)
+                                       sharpen, tone_curve, vignette, white_balance)
 
     return (
         geometry.ORIENT,
@@ -32,6 +32,8 @@ def _collect() -> tuple[Operation, ...]:
         saturation.OPERATION,
         hsl.OPERATION,
         tone_curve.OPERATION,
+        vignette.OPERATION,
+        sharpen.OPERATION,
     )
 
 
