@@ -119,7 +119,7 @@ def with_entry(op: str, params: dict) -> dict:
 @pytest.mark.parametrize(
     "data,words",
     [
-        (with_entry("vignette", {"amount": 10}), "unknown operation 'vignette'"),
+        (with_entry("no_such_step", {"amount": 10}), "unknown operation 'no_such_step'"),
         (with_entry("exposure", {"ev": 1.0, "gamma": 2.2}), "unknown parameter"),
         (with_entry("exposure", {"ev": "bright"}), "wrong type"),
         (with_entry("exposure", {"ev": 40.0}), "between"),
