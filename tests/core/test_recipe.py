@@ -20,6 +20,7 @@ from photolab.core.develop.hsl import HslParams
 from photolab.core.develop.saturation import SaturationParams
 from photolab.core.develop.shadows import ShadowsParams
 from photolab.core.develop.sharpen import SharpenParams
+from photolab.core.develop.straighten import StraightenParams
 from photolab.core.develop.tone_curve import ToneCurveParams
 from photolab.core.develop.vignette import VignetteParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
@@ -37,6 +38,7 @@ from photolab.core.recipe import (
 
 EVERY_OPERATION = {
     "orient": OrientParams(1),
+    "straighten": StraightenParams(2.5),
     "crop": CropParams(0.1, 0.05, 0.8, 0.9),
     "denoise": DenoiseParams(12.5, adaptive=True),
     "white_balance": WhiteBalanceParams("custom", temperature=4100.0, tint=-12.5, multipliers=(1.7, 1.0, 1.3)),

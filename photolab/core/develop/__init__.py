@@ -18,10 +18,12 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 def _collect() -> tuple[Operation, ...]:
     from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, saturation, shadows,
-                                       sharpen, tone_curve, vignette, white_balance)
+                                       sharpen, straighten, tone_curve, vignette,
+                                       white_balance)
 
     return (
         geometry.ORIENT,
+        straighten.OPERATION,
         geometry.CROP,
         denoise.OPERATION,
         white_balance.OPERATION,
