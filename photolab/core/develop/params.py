@@ -8,6 +8,7 @@ use it: validation (:func:`check_params`, called from the dataclasses' ``__post_
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -131,6 +132,37 @@ def _checked_numbers(what: str, value: Any, spec: ParamSpec, default: tuple) -> 
             raise ValueError(f"{what} must be {kind}, got {value!r}")
         items.append(tuple(float(n) for n in numbers) if pairs else float(item))
     return tuple(items)
+
+
+def parse_value(params_type: type, name: str, text: str) -> Any:
+    """The value of field ``name`` written as text, read by the field's type: a number, a whole number,
+    true/false, text, or JSON for lists and points (``[[0, 0], [0.5, 0.6], [1, 1]]``; ``null`` for "not
+    set"). Raises KeyError for an unknown field and ValueError for text of the wrong type (the range is
+    checked when the params are made)."""
+    fields = {field.name: field for field in dataclasses.fields(params_type)}
+    if name not in fields:
+        raise KeyError(name)
+    default = fields[name].default
+    try:
+        if isinstance(default, (bool, np.bool_)):
+            words = {"true": True, "yes": True, "on": True, "1": True,
+                     "false": False, "no": False, "off": False, "0": False}
+            if text.strip().lower() not in words:
+                raise ValueError
+            return words[text.strip().lower()]
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, str):
+            return text
+        value = json.loads(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(default), "JSON")
+        raise ValueError(f"expected {kind}, got {text!r}") from None
+    if value is not None and not isinstance(value, list):
+        raise ValueError(f"expected a JSON list, got {text!r}")
+    return value
 
 
 def describe_params(params_type: type) -> list[dict]:
