@@ -30,7 +30,7 @@ _KERNEL = 3  # pixels read around a box's samples by the interpolation (region r
 
 @dataclass(frozen=True)
 class StraightenParams:
-    angle: float = param(0.0, label="Angle", range=(-ANGLE_LIMIT, ANGLE_LIMIT), step=0.05, unit="°")
+    angle: float = param(0.0, label="Straighten", range=(-ANGLE_LIMIT, ANGLE_LIMIT), step=0.05, unit="°")
 
     def __post_init__(self) -> None:
         check_params(self, "straighten")
