@@ -18,6 +18,7 @@ from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.develop.highlights import HighlightsParams
 from photolab.core.develop.hsl import HslParams
 from photolab.core.develop.saturation import SaturationParams
+from photolab.core.develop.lens import LensParams
 from photolab.core.develop.shadows import ShadowsParams
 from photolab.core.develop.sharpen import SharpenParams
 from photolab.core.develop.straighten import StraightenParams
@@ -37,6 +38,7 @@ from photolab.core.recipe import (
 )
 
 EVERY_OPERATION = {
+    "lens_correction": LensParams(enabled=True, lens="Canon EF 16-35mm f/2.8L II USM", tca=False),
     "orient": OrientParams(1),
     "straighten": StraightenParams(2.5),
     "crop": CropParams(0.1, 0.05, 0.8, 0.9),

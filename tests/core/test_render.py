@@ -58,7 +58,7 @@ def edited(**params) -> Recipe:
 
 def test_the_order_is_fixed_and_versioned():
     assert ORDER_VERSION >= 1
-    assert NAMES == ["orient", "straighten", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
+    assert NAMES == ["lens_correction", "orient", "straighten", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
                      "saturation", "hsl", "tone_curve", "vignette", "sharpen"]
 
 
@@ -96,7 +96,7 @@ def test_render_stop_before_gives_the_input_of_that_stage():
     photo = sample_photo()
     recipe = full_recipe()
     stage = render(photo, recipe, stop_before="white_balance")
-    np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["orient", "straighten", "crop",
+    np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["lens_correction", "orient", "straighten", "crop",
                                                                                  "denoise"]).pixels)
 
 
@@ -134,9 +134,10 @@ def test_start_after_and_stop_before_compose_to_a_full_render(split, fake_denois
 def test_geometry_recipe_keeps_only_the_geometry():
     recipe = full_recipe().with_enabled("crop", False).with_enabled("exposure", False)
     before = geometry_recipe(recipe)
-    assert before == Recipe(params={"orient": OrientParams(1), "straighten": recipe.get("straighten"),
-                                    "crop": recipe.get("crop")}, disabled=frozenset({"crop"}))
-    assert [op.name for op, _ in steps(before)] == ["orient", "straighten"]
+    assert before == Recipe(params={"lens_correction": recipe.get("lens_correction"), "orient": OrientParams(1),
+                                    "straighten": recipe.get("straighten"), "crop": recipe.get("crop")},
+                            disabled=frozenset({"crop"}))
+    assert [op.name for op, _ in steps(before)] == ["lens_correction", "orient", "straighten"]
 
 
 # --- regions ------------------------------------------------------------------------------------------------

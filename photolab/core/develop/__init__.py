@@ -17,11 +17,12 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, saturation, shadows,
+    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, lens, saturation, shadows,
                                        sharpen, straighten, tone_curve, vignette,
                                        white_balance)
 
     return (
+        lens.OPERATION,
         geometry.ORIENT,
         straighten.OPERATION,
         geometry.CROP,
