@@ -2,26 +2,31 @@
 
     photolab-cli info PATH
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
-                 [--exposure EV] [--format jpg|png|png16|tiff16] [--quality Q] [--json]
+                 [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
+                 [--json]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
-another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings.
+another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings, and
+``--set`` any parameter of any operation (``photolab-cli ops`` lists them), last.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from photolab.cli.common import Progress, fail, jpeg_quality, same_file, warn
+from photolab.cli.common import Progress, fail, jpeg_quality, one_line, same_file, warn
 from photolab.core import io
+from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.exposure import ExposureParams
-from photolab.core.develop.params import param_spec
+from photolab.core.develop.params import param_spec, parse_value
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import FORMAT_BY_SUFFIX
@@ -49,6 +54,10 @@ def add_develop_commands(subparsers) -> None:
     develop.add_argument("--tint", type=float, default=0.0,
                          help=f"tint with a KELVIN white balance, {tint[0]:g} to {tint[1]:g} (+ = magenta)")
     develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
+    develop.add_argument("--set", metavar="OPERATION.FIELD=VALUE", action="append", default=[], dest="settings",
+                         help="set any parameter of any operation (see photolab-cli ops), after the recipe and the "
+                              "flags above; repeatable; lists and points as JSON, e.g. "
+                              "tone_curve.luminance='[[0,0],[0.5,0.6],[1,1]]'")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
     develop.add_argument("--quality", metavar="Q", type=jpeg_quality, default=92, help="JPEG quality 1-100 (default 92)")
     develop.add_argument("--demosaic", choices=list(io.DEMOSAIC_METHODS), default=io.DEFAULT_DEMOSAIC,
@@ -110,6 +119,11 @@ def _develop(args, parser) -> int:
             args.wb = WhiteBalanceParams(mode="kelvin", temperature=args.wb.temperature, tint=args.tint)
         except ValueError as exc:
             parser.error(f"--tint: {exc}")
+    try:
+        args.settings = parse_settings(args.settings)
+    except ValueError as exc:
+        fail(exc)
+        return 2
     tasks = [_Task(Path(p), None) for p in args.paths]
     progress = Progress(total=len(tasks))
     for index, task in enumerate(tasks):
@@ -143,7 +157,7 @@ def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_forma
     try:
         task.target = _output_path(task.source, args.output, file_format, len(args.paths))
         recipe = _recipe_for(task, base_recipe, args)
-    except (PhotoLabError, OSError) as exc:
+    except (PhotoLabError, OSError, ValueError) as exc:  # ValueError: a --set the recipe forbids
         return str(exc)
     if task.warning:
         progress.clear()
@@ -197,6 +211,49 @@ def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
         recipe = recipe.with_params("white_balance", args.wb)
     if args.exposure is not None:
         recipe = recipe.with_params("exposure", args.exposure)
+    return with_settings(recipe, args.settings)
+
+
+Setting = tuple[str, str, Any]  # operation, field, value as parsed (checked when applied)
+
+
+def parse_settings(texts: list[str]) -> list[Setting]:
+    """``--set OPERATION.FIELD=VALUE`` texts, each checked alone against the operation's parameters (on
+    the default params, so a bad one fails before any photo is read); raises ValueError with a one-line
+    message naming the setting."""
+    settings = []
+    for text in texts:
+        target, equals, value_text = text.partition("=")
+        operation, dot, field = target.strip().partition(".")
+        if not equals or not dot:
+            raise ValueError(f"--set {text!r}: expected OPERATION.FIELD=VALUE, e.g. exposure.ev=0.5")
+        if operation not in OPERATIONS_BY_NAME:
+            raise ValueError(f"--set {target}: unknown operation {operation!r} (photolab-cli ops lists them)")
+        params_type = OPERATIONS_BY_NAME[operation].params_type
+        try:
+            value = parse_value(params_type, field, value_text)
+        except KeyError:
+            known = ", ".join(f.name for f in dataclasses.fields(params_type))
+            raise ValueError(f"--set {target}: {operation} has no parameter {field!r} (it has {known})") from None
+        except ValueError as exc:
+            raise ValueError(f"--set {target}: {exc}") from None
+        _with_value(params_type(), operation, field, value)
+        settings.append((operation, field, value))
+    return settings
+
+
+def _with_value(params: Any, operation: str, field: str, value: Any) -> Any:
+    try:
+        return dataclasses.replace(params, **{field: value})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--set {operation}.{field}: {one_line(exc)}") from None
+
+
+def with_settings(recipe: Recipe, settings: list[Setting]) -> Recipe:
+    """``recipe`` with each setting applied in turn (a setting another parameter forbids, such as a crop
+    edge past the opposite one, raises ValueError)."""
+    for operation, field, value in settings:
+        recipe = recipe.with_params(operation, _with_value(recipe.get(operation), operation, field, value))
     return recipe
 
 

@@ -224,8 +224,10 @@ def _render_region(photo: Photo, plan: list[Step], region: Box, progress) -> Pho
     piece = _cut(photo, boxes[0])
     total = sum(op.cost for op, _ in plan)
     finished = 0.0
-    for (op, params), box_in, box_out in zip(plan, boxes, boxes[1:]):
-        if is_geometry(op):  # the piece is exactly the input's box_in: the step turns it into box_out
+    for (op, params), box_in, box_out, size in zip(plan, boxes, boxes[1:], sizes):
+        if op.apply_to_box is not None:  # where the piece lies in the frame matters
+            piece = op.apply_to_box(piece, params, size, box_in, box_out)
+        elif is_geometry(op):  # the piece is exactly the input's box_in: the step turns it into box_out
             piece = (op.apply_to_region or op.apply)(piece, params)
         else:  # same positions: keep what the next step needs
             piece = _cut(_apply(op, params, piece, progress, finished, total), box_out, box_in[:2])

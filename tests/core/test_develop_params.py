@@ -36,6 +36,12 @@ def test_the_ends_of_every_range_are_valid_and_beyond_them_not(op):
         if spec.range is None:
             continue
         low, high = spec.range
+        if isinstance(getattr(op.params_type(), name), tuple):  # points: every coordinate in the range
+            assert getattr(op.params_type(**{name: ((low, low), (high, high))}), name) == ((low, low), (high, high))
+            for value in (low - (high - low), high + (high - low)):
+                with pytest.raises(ValueError, match="between"):
+                    op.params_type(**{name: ((low, low), (high, value))})
+            continue
         for value in (low, high):
             try:
                 assert getattr(op.params_type(**{name: value}), name) == value

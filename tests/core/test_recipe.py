@@ -16,8 +16,14 @@ from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.geometry import CropParams, OrientParams
 from photolab.core.develop.highlights import HighlightsParams
+from photolab.core.develop.hsl import HslParams
 from photolab.core.develop.saturation import SaturationParams
+from photolab.core.develop.lens import LensParams
 from photolab.core.develop.shadows import ShadowsParams
+from photolab.core.develop.sharpen import SharpenParams
+from photolab.core.develop.straighten import StraightenParams
+from photolab.core.develop.tone_curve import ToneCurveParams
+from photolab.core.develop.vignette import VignetteParams
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import RecipeError
 from photolab.core.photo import Photo
@@ -32,7 +38,9 @@ from photolab.core.recipe import (
 )
 
 EVERY_OPERATION = {
+    "lens_correction": LensParams(enabled=True, lens="Canon EF 16-35mm f/2.8L II USM", tca=False),
     "orient": OrientParams(1),
+    "straighten": StraightenParams(2.5),
     "crop": CropParams(0.1, 0.05, 0.8, 0.9),
     "denoise": DenoiseParams(12.5, adaptive=True),
     "white_balance": WhiteBalanceParams("custom", temperature=4100.0, tint=-12.5, multipliers=(1.7, 1.0, 1.3)),
@@ -41,6 +49,10 @@ EVERY_OPERATION = {
     "shadows": ShadowsParams(35.0, -20.0),
     "contrast": ContrastParams(25.0),
     "saturation": SaturationParams(15.0, 40.0),
+    "hsl": HslParams(red_hue=10.0, green_saturation=-30.0, blue_luminance=25.0),
+    "tone_curve": ToneCurveParams(luminance=((0.0, 0.05), (0.5, 0.55), (1.0, 1.0)), blue=((0.0, 0.0), (1.0, 0.9))),
+    "vignette": VignetteParams(amount=-35.0, midpoint=40.0, roundness=20.0, feather=70.0),
+    "sharpen": SharpenParams(amount=80.0, radius=1.2, masking=25.0),
 }
 
 
@@ -111,7 +123,7 @@ def with_entry(op: str, params: dict) -> dict:
 @pytest.mark.parametrize(
     "data,words",
     [
-        (with_entry("vignette", {"amount": 10}), "unknown operation 'vignette'"),
+        (with_entry("no_such_step", {"amount": 10}), "unknown operation 'no_such_step'"),
         (with_entry("exposure", {"ev": 1.0, "gamma": 2.2}), "unknown parameter"),
         (with_entry("exposure", {"ev": "bright"}), "wrong type"),
         (with_entry("exposure", {"ev": 40.0}), "between"),
@@ -141,8 +153,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_a_sidecar_written_before_operation_versions_still_loads(tmp_path):
-    recipe = read_recipe_file(FIXTURES / "sidecar_before_operation_versions.photolab.json")
-    assert recipe == full_recipe().with_enabled("contrast", False)
+    path = FIXTURES / "sidecar_before_operation_versions.photolab.json"
+    recipe = read_recipe_file(path)
+    written = {entry["op"] for entry in json.loads(path.read_text())["operations"]}
+    expected = Recipe(params={name: params for name, params in EVERY_OPERATION.items() if name in written})
+    assert recipe == expected.with_enabled("contrast", False)
 
 
 def test_every_entry_records_its_operations_version():

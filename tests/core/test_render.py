@@ -58,8 +58,8 @@ def edited(**params) -> Recipe:
 
 def test_the_order_is_fixed_and_versioned():
     assert ORDER_VERSION >= 1
-    assert NAMES == ["orient", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
-                     "saturation"]
+    assert NAMES == ["lens_correction", "orient", "straighten", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
+                     "saturation", "hsl", "tone_curve", "vignette", "sharpen"]
 
 
 def test_render_applies_operations_in_pipeline_order_whatever_the_edit_order():
@@ -71,9 +71,10 @@ def test_render_applies_operations_in_pipeline_order_whatever_the_edit_order():
     expected = apply_in_order(photo, forward, NAMES)
     np.testing.assert_array_equal(render(photo, forward).pixels, expected.pixels)
     np.testing.assert_array_equal(render(photo, backward).pixels, expected.pixels)
-    # Turned first (36 rows x 24 columns), then cropped: rows 2..32, columns 2..19.
-    assert render(photo, forward).pixels.shape == (30, 17, 3)
-    assert output_size((36, 24), forward) == (17, 30)
+    # Turned first (36 rows x 24 columns), straightened by 2.5 degrees (k = 18 / (24 cos + 36 sin) = 0.704 with
+    # 3 pixels kept clear: 25 x 16), then cropped: rows 1..22, columns 2..13.
+    assert render(photo, forward).pixels.shape == (21, 11, 3)
+    assert output_size((36, 24), forward) == (11, 21)
 
 
 def test_order_matters_so_the_check_above_can_fail():
@@ -86,8 +87,7 @@ def test_order_matters_so_the_check_above_can_fail():
 def test_render_skips_disabled_and_neutral_operations():
     photo = sample_photo()
     recipe = full_recipe().with_enabled("exposure", False).with_params("contrast", ContrastParams())
-    expected = apply_in_order(photo, recipe, ["orient", "crop", "denoise", "white_balance", "highlights", "shadows",
-                                              "saturation"])
+    expected = apply_in_order(photo, recipe, [name for name in NAMES if name not in ("exposure", "contrast")])
     np.testing.assert_array_equal(render(photo, recipe).pixels, expected.pixels)
     assert render(photo, Recipe()) is photo
 
@@ -96,7 +96,8 @@ def test_render_stop_before_gives_the_input_of_that_stage():
     photo = sample_photo()
     recipe = full_recipe()
     stage = render(photo, recipe, stop_before="white_balance")
-    np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["orient", "crop", "denoise"]).pixels)
+    np.testing.assert_array_equal(stage.pixels, apply_in_order(photo, recipe, ["lens_correction", "orient", "straighten", "crop",
+                                                                                 "denoise"]).pixels)
 
 
 def test_render_stop_before_a_neutral_operation_still_stops_there():
@@ -107,9 +108,9 @@ def test_render_stop_before_a_neutral_operation_still_stops_there():
 
 def test_unknown_operation_names_are_refused():
     with pytest.raises(KeyError):
-        render(sample_photo(), full_recipe(), stop_before="vignette")
+        render(sample_photo(), full_recipe(), stop_before="no_such_step")
     with pytest.raises(KeyError):
-        steps(full_recipe(), start_after="vignette")
+        steps(full_recipe(), start_after="no_such_step")
 
 
 def test_render_reports_progress_up_to_one():
@@ -133,9 +134,10 @@ def test_start_after_and_stop_before_compose_to_a_full_render(split, fake_denois
 def test_geometry_recipe_keeps_only_the_geometry():
     recipe = full_recipe().with_enabled("crop", False).with_enabled("exposure", False)
     before = geometry_recipe(recipe)
-    assert before == Recipe(params={"orient": OrientParams(1), "crop": recipe.get("crop")},
+    assert before == Recipe(params={"lens_correction": recipe.get("lens_correction"), "orient": OrientParams(1),
+                                    "straighten": recipe.get("straighten"), "crop": recipe.get("crop")},
                             disabled=frozenset({"crop"}))
-    assert [op.name for op, _ in steps(before)] == ["orient"]
+    assert [op.name for op, _ in steps(before)] == ["lens_correction", "orient", "straighten"]
 
 
 # --- regions ------------------------------------------------------------------------------------------------

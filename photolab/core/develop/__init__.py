@@ -17,11 +17,14 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, saturation, shadows,
+    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, lens, saturation, shadows,
+                                       sharpen, straighten, tone_curve, vignette,
                                        white_balance)
 
     return (
+        lens.OPERATION,
         geometry.ORIENT,
+        straighten.OPERATION,
         geometry.CROP,
         denoise.OPERATION,
         white_balance.OPERATION,
@@ -30,6 +33,10 @@ def _collect() -> tuple[Operation, ...]:
         shadows.OPERATION,
         contrast.OPERATION,
         saturation.OPERATION,
+        hsl.OPERATION,
+        tone_curve.OPERATION,
+        vignette.OPERATION,
+        sharpen.OPERATION,
     )
 
 

@@ -36,6 +36,10 @@ class Operation:
     region_in: Callable[[Any, Size, Box], Box] | None = None
     apply_to_region: Callable[[Photo, Any], Photo] | None = None
     margin: Callable[[Any], int | None] | None = None
+    # Steps whose result depends on where a pixel lies in the whole frame (straighten, lens correction,
+    # vignette) develop a region with ``apply_to_box(piece, params, size, box_in, box_out)``: ``piece`` is the
+    # input's ``box_in`` of a frame of ``size`` (the step's input size); the result is the output's ``box_out``.
+    apply_to_box: Callable[[Photo, Any, Size, Box, Box], Photo] | None = None
 
     def is_identity(self, params: Any) -> bool:
         """True when these params leave the photo unchanged (such steps are skipped)."""

@@ -8,6 +8,7 @@ use it: validation (:func:`check_params`, called from the dataclasses' ``__post_
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -95,6 +96,8 @@ def check_params(params: Any, operation: str) -> None:
                 raise ValueError(f"{what} must be text, got {value!r}")
             if spec.choices and value not in spec.choices:
                 raise ValueError(f"{what} must be one of {', '.join(spec.choices)}; got {value!r}")
+        elif isinstance(field.default, tuple) and spec.range is not None:
+            object.__setattr__(params, field.name, _checked_numbers(what, value, spec, field.default))
         elif spec.range is not None:
             number = _checked_number(what, value, spec, whole=isinstance(field.default, int))
             object.__setattr__(params, field.name, number)
@@ -109,6 +112,57 @@ def _checked_number(what: str, value: Any, spec: ParamSpec, *, whole: bool) -> f
     if value != spec.unset and not low <= value <= high:
         raise ValueError(f"{what} must be between {low:g} and {high:g}{unit}, got {value!r}")
     return int(value) if whole else float(value)
+
+
+def _checked_numbers(what: str, value: Any, spec: ParamSpec, default: tuple) -> tuple:
+    """A list of numbers, or of pairs (points), each in ``spec.range``, as nested tuples of floats shaped like
+    ``default``'s items."""
+    low, high = spec.range
+    pairs = bool(default) and isinstance(default[0], tuple)
+    kind = f"a list of [x, y] points between {low:g} and {high:g}" if pairs else \
+        f"a list of numbers between {low:g} and {high:g}"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{what} must be {kind}, got {value!r}")
+    items = []
+    for item in value:
+        numbers = item if pairs else (item,)
+        if pairs and (isinstance(item, (str, bytes)) or not hasattr(item, "__len__") or len(item) != 2):
+            raise ValueError(f"{what} must be {kind}, got {value!r}")
+        if not all(_is_number(n) and math.isfinite(n) and low <= n <= high for n in numbers):
+            raise ValueError(f"{what} must be {kind}, got {value!r}")
+        items.append(tuple(float(n) for n in numbers) if pairs else float(item))
+    return tuple(items)
+
+
+def parse_value(params_type: type, name: str, text: str) -> Any:
+    """The value of field ``name`` written as text, read by the field's type: a number, a whole number,
+    true/false, text, or JSON for lists and points (``[[0, 0], [0.5, 0.6], [1, 1]]``; ``null`` for "not
+    set"). Raises KeyError for an unknown field and ValueError for text of the wrong type (the range is
+    checked when the params are made)."""
+    fields = {field.name: field for field in dataclasses.fields(params_type)}
+    if name not in fields:
+        raise KeyError(name)
+    default = fields[name].default
+    try:
+        if isinstance(default, (bool, np.bool_)):
+            words = {"true": True, "yes": True, "on": True, "1": True,
+                     "false": False, "no": False, "off": False, "0": False}
+            if text.strip().lower() not in words:
+                raise ValueError
+            return words[text.strip().lower()]
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, str):
+            return text
+        value = json.loads(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(type(default), "JSON")
+        raise ValueError(f"expected {kind}, got {text!r}") from None
+    if value is not None and not isinstance(value, list):
+        raise ValueError(f"expected a JSON list, got {text!r}")
+    return value
 
 
 def describe_params(params_type: type) -> list[dict]:
@@ -138,4 +192,4 @@ def describe_params(params_type: type) -> list[dict]:
 
 
 def _json_value(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    return [_json_value(item) for item in value] if isinstance(value, tuple) else value

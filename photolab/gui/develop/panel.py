@@ -1,4 +1,5 @@
-"""The Develop panel: white balance, tone, presence, denoise, crop and rotate.
+"""The Develop panel: white balance, tone, presence, tone curve, colour mixer (HSL), detail (sharpening),
+vignette, denoise, crop and rotate (with straighten).
 
 It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
 merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
@@ -10,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QTabWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
+from photolab.core.develop.hsl import BANDS
 from photolab.core.recipe import Recipe
+from photolab.gui.develop.curve_editor import CurveEditor
 from photolab.gui.develop.crop_controls import CropControls
 from photolab.gui.develop.denoise_controls import DenoiseControls
 from photolab.gui.widgets.sliders import ParamSlider, slider_for, wheel_only_with_focus
@@ -23,6 +27,9 @@ DAYLIGHT = (6500.0, 0.0)  # what the sliders show before a photo tells us its as
 TONE = (("exposure", "ev"), ("contrast", "amount"), ("highlights", "amount"), ("shadows", "shadows"),
         ("shadows", "blacks"))
 PRESENCE = (("saturation", "vibrance"), ("saturation", "saturation"))
+DETAIL = (("sharpen", "amount"), ("sharpen", "radius"), ("sharpen", "masking"))
+VIGNETTE = (("vignette", "amount"), ("vignette", "midpoint"), ("vignette", "roundness"), ("vignette", "feather"))
+HSL_TABS = (("Hue", "hue"), ("Saturation", "saturation"), ("Luminance", "luminance"))
 WB_MODES = (("As shot", "as_shot"), ("Auto", "auto"), ("Custom", "kelvin"))
 
 
@@ -59,16 +66,31 @@ class DevelopPanel(QWidget):
 
         tone_box = self._group("Tone", [self._slider(*parameter) for parameter in TONE])
         presence_box = self._group("Presence", [self._slider(*parameter) for parameter in PRESENCE])
+        self.curve = CurveEditor()
+        self.curve.edited.connect(self._on_curve)
+        curve_box = self._group("Tone curve", [self.curve])
+        self.hsl_tabs = QTabWidget()
+        for title, kind in HSL_TABS:
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            page_layout.setSpacing(2)
+            for band in BANDS:
+                page_layout.addWidget(self._slider("hsl", f"{band}_{kind}"))
+            self.hsl_tabs.addTab(page, title)
+        hsl_box = self._group("Colour mixer", [self.hsl_tabs])
+        detail_box = self._group("Detail", [self._slider(*parameter) for parameter in DETAIL])
+        vignette_box = self._group("Vignette", [self._slider(*parameter) for parameter in VIGNETTE])
         self.denoise = DenoiseControls()
         self.denoise.edit_requested.connect(self.edit_requested)
         denoise_box = self._group("Denoise", [self.denoise])
         self.crop = CropControls()
         self.crop.edit_requested.connect(self.edit_requested)
-        crop_box = self._group("Crop && rotate", [self.crop])
+        crop_box = self._group("Crop && rotate", [self.crop, self._slider("straighten", "angle")])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for box in (wb_box, tone_box, presence_box, denoise_box, crop_box):
+        for box in (wb_box, tone_box, presence_box, curve_box, hsl_box, detail_box, vignette_box, denoise_box,
+                    crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
         wheel_only_with_focus(self)  # the panel scrolls under the wheel; a clicked control takes it
@@ -108,6 +130,7 @@ class DevelopPanel(QWidget):
             operation, field = key.split(".")
             slider.set_value(float(getattr(recipe.get(operation), field)))
         self._show_white_balance(recipe.get("white_balance"))
+        self.curve.set_params(recipe.get("tone_curve"))
         self.denoise.set_recipe(recipe)
         self.crop.set_recipe(recipe)
 
@@ -132,6 +155,10 @@ class DevelopPanel(QWidget):
     def _on_slider(self, operation: str, field: str, value: float, merge_key: str) -> None:
         params = dataclasses.replace(self._recipe.get(operation), **{field: value})
         self._emit(operation, params, self.sliders[f"{operation}.{field}"].label.text(), merge_key)
+
+    def _on_curve(self, channel: str, points, merge_key: str) -> None:
+        params = dataclasses.replace(self._recipe.get("tone_curve"), **{channel: points})
+        self._emit("tone_curve", params, "Tone curve", merge_key)
 
     def _on_kelvin(self, *, temperature: float | None = None, tint: float | None = None, merge_key: str = "") -> None:
         current = self._recipe.get("white_balance")
