@@ -131,8 +131,8 @@ class SharpeningSpec:
 
 def parse_sharpening(text: str) -> SharpeningSpec:
     """``screen``, ``print``, or either with ``:low``, ``:standard``, ``:high``; a ValueError otherwise."""
-    medium, _, amount = str(text).strip().partition(":")
-    return SharpeningSpec(medium, amount or "standard")
+    medium, colon, amount = str(text).strip().partition(":")
+    return SharpeningSpec(medium, amount if colon else "standard")
 
 
 def sharpen_rows(pixels: np.ndarray, start: int, end: int, spec: SharpeningSpec) -> np.ndarray:
