@@ -67,12 +67,14 @@ def default_denoiser() -> str:
 
 
 def export_developed(context: JobContext, photo: Photo, recipe: Recipe, target: str | Path, *,
-                     file_format: str, quality: int = 92) -> Path:
-    """Render ``recipe`` on the full-resolution ``photo`` and write it to ``target`` (atomically)."""
+                     file_format: str, quality: int = 92, **output) -> Path:
+    """Render ``recipe`` on the full-resolution ``photo`` and write it to ``target`` (atomically); returns the
+    path written. ``output`` holds export_photo's output options: ``resize``, ``sharpening``,
+    ``color_space`` and ``replace``."""
     context.progress(0.0, "Developing")
     developed = render(photo, recipe, progress=lambda f: context.progress(0.5 * f, "Developing"))
     return io.export_photo(developed, target, file_format=file_format, quality=quality,
-                           metadata=photo.metadata, context=context.subtask(0.5, 1.0))
+                           metadata=photo.metadata, context=context.subtask(0.5, 1.0), **output)
 
 
 ANALYSIS_SIDE = 1600
@@ -89,13 +91,13 @@ def edited_preview(path: str | Path, *, use_sidecar: bool = True, max_side: int 
 
 
 def develop_file(context: JobContext, source: str | Path, target: str | Path, recipe: Recipe, *,
-                 file_format: str, quality: int = 92, demosaic: str = io.DEFAULT_DEMOSAIC) -> Path:
+                 file_format: str, quality: int = 92, demosaic: str = io.DEFAULT_DEMOSAIC, **output) -> Path:
     """Read ``source`` (RAW files demosaiced with ``demosaic``), develop it with ``recipe`` and export it to
-    ``target``; returns the written path."""
+    ``target`` with ``output`` options (see :func:`export_developed`); returns the written path."""
     context.progress(0.0, f"Reading {Path(source).name}")
     photo = io.read_photo(source, context=context.subtask(0.0, 0.5), demosaic=demosaic)
     return export_developed(context.subtask(0.5, 1.0), photo, recipe, target,
-                            file_format=file_format, quality=quality)
+                            file_format=file_format, quality=quality, **output)
 
 
 # ------------------------------------------------------------------------------------------------- denoise

@@ -3,11 +3,14 @@
     photolab-cli info PATH
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
                  [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
-                 [--json]
+                 [--json] [--resize long:PX|short:PX|mp:MP [--upscale]] [--colorspace srgb|display-p3|adobe-rgb]
+                 [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings, and
 ``--set`` any parameter of any operation (``photolab-cli ops`` lists them), last.
+The output options resize, sharpen for output, pick the colour space, and name the files from a template
+({name}, {date}, {seq}, {camera}; see photolab.core.naming).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from typing import Any
 
 from photolab.cli.common import Progress, fail, jpeg_quality, one_line, same_file, warn
 from photolab.core import io
+from photolab.core.colorspace import COLOR_SPACES, DEFAULT_COLOR_SPACE
 from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.params import param_spec, parse_value
 from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import FORMAT_BY_SUFFIX
+from photolab.core.export_options import parse_resize, parse_sharpening
+from photolab.core.naming import check_template, expand_template
 from photolab.services import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
 from photolab.jobs import Job, JobState
@@ -62,6 +68,18 @@ def add_develop_commands(subparsers) -> None:
     develop.add_argument("--quality", metavar="Q", type=jpeg_quality, default=92, help="JPEG quality 1-100 (default 92)")
     develop.add_argument("--demosaic", choices=list(io.DEMOSAIC_METHODS), default=io.DEFAULT_DEMOSAIC,
                          help=f"RAW demosaicing method (default {io.DEFAULT_DEMOSAIC}; vng and dht are sharper, slower)")
+    develop.add_argument("--resize", metavar="long:PX|short:PX|mp:MP", type=_argument(parse_resize),
+                         help="resize to a long edge, a short edge (pixels) or a number of megapixels; never "
+                              "enlarges without --upscale")
+    develop.add_argument("--upscale", action="store_true", help="let --resize enlarge smaller photos")
+    develop.add_argument("--colorspace", choices=list(COLOR_SPACES), default=DEFAULT_COLOR_SPACE,
+                         help="output colour space, its ICC profile embedded (default srgb)")
+    develop.add_argument("--output-sharpening", metavar="screen|print[:low|standard|high]",
+                         type=_argument(parse_sharpening),
+                         help="sharpen for the screen or for print after resizing (default amount standard)")
+    develop.add_argument("--name-template", metavar="TEMPLATE", type=_argument(_template),
+                         help="output file name without extension, from {name} {date} {seq} {camera} "
+                              "(e.g. {date}_{name}); needs -o to be a folder, or no -o")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
     develop.set_defaults(command=_develop)
@@ -80,6 +98,23 @@ def _white_balance(text: str) -> WhiteBalanceParams:
         return WhiteBalanceParams(mode="kelvin", temperature=kelvin)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _argument(parse):
+    """An argparse type from a parser raising ValueError (its message becomes the one-line usage error)."""
+    def parse_argument(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse_argument.__name__ = parse.__name__.removeprefix("parse_").removeprefix("_")
+    return parse_argument
+
+
+def _template(text: str) -> str:
+    check_template(text)
+    return text
 
 
 def _exposure(text: str) -> ExposureParams:
@@ -101,6 +136,7 @@ class _Task:
     error: str | None = None
     warning: str | None = None
     seconds: float = 0.0
+    size: tuple[int, int] | None = None
 
 
 def _develop(args, parser) -> int:
@@ -108,6 +144,12 @@ def _develop(args, parser) -> int:
     if args.output and len(args.paths) > 1 and Path(args.output).suffix.lower() in FORMAT_BY_SUFFIX \
             and not Path(args.output).is_dir():
         parser.error("with several photos, -o must be a folder")
+    if args.name_template and args.output and not _names_a_folder(args.output, len(args.paths)):
+        parser.error("with --name-template, -o must be a folder")
+    if args.upscale and args.resize is None:
+        parser.error("--upscale needs --resize")
+    if args.resize is not None and args.upscale:
+        args.resize = dataclasses.replace(args.resize, upscale=True)
     base_recipe = None
     if args.recipe:
         try:
@@ -126,9 +168,10 @@ def _develop(args, parser) -> int:
         return 2
     tasks = [_Task(Path(p), None) for p in args.paths]
     progress = Progress(total=len(tasks))
+    written: dict[Path, Path] = {}  # outputs of this batch -> their inputs
     for index, task in enumerate(tasks):
         started = time.perf_counter()
-        task.error = _develop_one(task, index, base_recipe, file_format, args, progress)
+        task.error = _develop_one(task, index, base_recipe, file_format, args, progress, written)
         task.seconds = time.perf_counter() - started
         progress(1.0, task.source.name, index)
         if task.error:
@@ -140,7 +183,9 @@ def _develop(args, parser) -> int:
         print(json.dumps({
             "results": [
                 {"input": str(t.source), "output": None if t.error else str(t.target), "ok": t.error is None,
-                 "error": t.error, "seconds": round(t.seconds, 3)}
+                 "error": t.error, "seconds": round(t.seconds, 3),
+                 "width": t.size[0] if t.size else None, "height": t.size[1] if t.size else None,
+                 "color_space": None if t.error else args.colorspace}
                 for t in tasks
             ],
             "succeeded": len(tasks) - failed,
@@ -152,13 +197,19 @@ def _develop(args, parser) -> int:
 
 
 def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_format: str, args,
-                 progress: Progress) -> str | None:
+                 progress: Progress, written: dict[Path, Path]) -> str | None:
     """Develop one photo of the batch; returns its error message, or None when it was written."""
     try:
-        task.target = _output_path(task.source, args.output, file_format, len(args.paths))
+        name = _template_name(task.source, args.name_template, index, len(args.paths)) if args.name_template \
+            else None
+        task.target = _output_path(task.source, args.output, file_format, len(args.paths), name)
         recipe = _recipe_for(task, base_recipe, args)
     except (PhotoLabError, OSError, ValueError) as exc:  # ValueError: a --set the recipe forbids
         return str(exc)
+    earlier = written.get(Path(os.path.abspath(task.target)))
+    if earlier is not None:
+        return (f"{task.target}: already written for {earlier} in this batch; "
+                "add {seq} or {name} to the name template")
     if task.warning:
         progress.clear()
         warn(task.warning)
@@ -167,12 +218,23 @@ def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_forma
     if os.path.lexists(task.target) and not args.overwrite:
         return f"{task.target} already exists (use --overwrite to replace it)"
     job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
-              quality=args.quality, demosaic=args.demosaic, title=f"Developing {task.source.name}")
+              quality=args.quality, demosaic=args.demosaic, resize=args.resize,
+              sharpening=args.output_sharpening, color_space=args.colorspace,
+              title=f"Developing {task.source.name}")
     job.on_progress(lambda fraction, message: progress(fraction, task.source.name, index))
     job.run()
     if job.state is JobState.FINISHED:
+        written[Path(os.path.abspath(task.target))] = task.source
+        metadata = io.read_metadata(task.target)
+        task.size = (metadata.width, metadata.height) if metadata.width and metadata.height else None
         return None
     return job.error_message or "cancelled"
+
+
+def _template_name(source: Path, template: str, index: int, count: int) -> str:
+    """The output name (without extension) the template gives; metadata is read only when it is needed."""
+    metadata = io.read_metadata(source) if "{date}" in template or "{camera}" in template else None
+    return expand_template(template, source, metadata, index=index, count=count)
 
 
 def _format_from_output(output: str | None) -> str | None:
@@ -181,21 +243,25 @@ def _format_from_output(output: str | None) -> str | None:
     return FORMAT_BY_SUFFIX.get(Path(output).suffix.lower())
 
 
-def _output_path(source: Path, output: str | None, file_format: str, count: int) -> Path:
-    """Where a photo's export goes: -o FILE, inside -o DIR, or beside the photo (never the photo itself)."""
-    extension = io.EXPORT_FORMATS[file_format]
-    names_a_folder = count > 1 or Path(output or ".").is_dir() or (output or "").endswith(os.sep) \
+def _names_a_folder(output: str, count: int) -> bool:
+    return count > 1 or Path(output or ".").is_dir() or (output or "").endswith(os.sep) \
         or not Path(output or ".").suffix
-    if output and not names_a_folder:
+
+
+def _output_path(source: Path, output: str | None, file_format: str, count: int, name: str | None = None) -> Path:
+    """Where a photo's export goes: -o FILE, inside -o DIR, or beside the photo (never the photo itself);
+    ``name`` (from a template) replaces the photo's own name."""
+    extension = io.EXPORT_FORMATS[file_format]
+    if output and not _names_a_folder(output, count):
         return Path(output)
     folder = Path(output) if output else source.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OSError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
-    target = folder / (source.stem + extension)
+    target = folder / ((name or source.stem) + extension)
     if same_file(target, source):
-        target = folder / f"{source.stem}_developed{extension}"
+        target = folder / f"{name or source.stem}_developed{extension}"
     return target
 
 

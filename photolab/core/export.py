@@ -1,13 +1,15 @@
-"""Export: linear float pixels -> sRGB-encoded JPEG, PNG (8/16-bit) or TIFF (16-bit), written atomically.
+"""Export: linear float pixels -> JPEG, PNG (8/16-bit) or TIFF (16-bit) in sRGB, Display P3 or Adobe RGB,
+optionally resized and sharpened for output, written atomically.
 
 The EXIF of the original comes along where the format allows (JPEG and PNG: the whole EXIF block, with
 Orientation reset to 1 because the pixels are already upright; TIFF: camera, date and exposure as plain
-tags), and every file says it is sRGB (ICC profile, or PNG's sRGB chunk). The original is never written.
+tags), and every file carries the ICC profile of its colour space (16-bit PNG in sRGB: PNG's sRGB chunk).
+Resizing makes one array of the output size; sharpening, colour conversion and encoding then go band by
+band. The original is never written.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import struct
@@ -22,9 +24,12 @@ import tifffile
 from PIL import ExifTags, Image, TiffImagePlugin
 
 from photolab import __version__
-from photolab.core.atomic import atomic_path
+from photolab.core.atomic import atomic_new_path, atomic_path
 from photolab.core.bands import run_in_bands
-from photolab.core.color import encode_srgb_integer
+from photolab.core.colorspace import DEFAULT_COLOR_SPACE, color_space as _color_space, encode_integer
+from photolab.core.export_options import ResizeSpec, SharpeningSpec, resize_linear, sharpen_rows
+from photolab.core.icc import icc_profile
+from photolab.core.naming import numbered_candidates
 from photolab.core.errors import FileAccessError, UnsupportedFormatError
 from photolab.core.metadata import (DATETIME, DATETIME_ORIGINAL, EXPOSURE_TIME, F_NUMBER, FOCAL_LENGTH, ISO_SPEED,
                                     LENS_MODEL, MAKE, MODEL, ORIENTATION, SOFTWARE)
@@ -42,6 +47,7 @@ _BAND_ROWS = 64  # rows encoded at a time (small temporaries stay in the cache)
 _PROGRESS_STEPS = 16  # progress reports (and cancellation points) while encoding
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION, _MAKER_NOTE = 40962, 40963, 37500
 _EXIF_IFD_POINTER, _EXIF_VERSION = 34665, 36864
+_EXIF_COLOR_SPACE, _EXIF_SRGB, _EXIF_UNCALIBRATED = 40961, 1, 0xFFFF
 # An unassigned tag just below ExifIFD (no tag PhotoLab writes lies between them, so IFD0 stays sorted when
 # the placeholder's code is changed to 34665).
 _EXIF_POINTER_PLACEHOLDER = 34664
@@ -49,19 +55,26 @@ _JPEG_EXIF_LIMIT = 65533  # an APP1 segment holds at most this many bytes
 
 
 def export_photo(photo: Photo, target: str | Path, *, file_format: str = "jpg", quality: int = 92,
-                 metadata: PhotoMetadata | None = None, context=None) -> Path:
-    """Encode ``photo`` to sRGB and write it to ``target`` atomically; returns the path written.
+                 metadata: PhotoMetadata | None = None, context=None, resize: ResizeSpec | None = None,
+                 sharpening: SharpeningSpec | None = None, color_space: str = DEFAULT_COLOR_SPACE,
+                 replace: bool = True) -> Path:
+    """Encode ``photo`` and write it to ``target`` atomically; returns the path written.
 
     ``file_format`` is one of EXPORT_FORMATS; a target whose extension does not fit the format gets the
     format's extension appended. ``quality`` (1..100) is for JPEG (4:4:4 chroma from 90 up). ``metadata``
-    (default: the photo's) supplies the EXIF to carry over. Refuses to write over the original file.
-    ``context`` (a JobContext) gets progress and may cancel; a cancelled export leaves no file behind.
+    (default: the photo's) supplies the EXIF to carry over. ``resize`` scales the photo first (in linear
+    light), ``sharpening`` then sharpens it for output, and ``color_space`` (a key of
+    :data:`photolab.core.colorspace.COLOR_SPACES`) is the output's colour space, whose ICC profile is
+    embedded. With ``replace`` False an existing file is never replaced: the export is numbered instead
+    (NAME-1.EXT, NAME-2.EXT, ...). Refuses to write over the original file. ``context`` (a JobContext) gets
+    progress and may cancel; a cancelled export leaves no file behind.
     """
     if file_format not in EXPORT_FORMATS:
         raise UnsupportedFormatError(
             f"{target}: cannot export as {file_format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be 1..100, got {quality}")
+    _color_space(color_space)  # a ValueError names the choices
     metadata = metadata if metadata is not None else photo.metadata
     target = Path(target)
     if target.suffix.lower() not in _ACCEPTED_SUFFIXES[file_format]:
@@ -69,16 +82,47 @@ def export_photo(photo: Photo, target: str | Path, *, file_format: str = "jpg", 
     _refuse_original(target, {metadata.path, photo.metadata.path})
 
     dtype = np.uint16 if file_format in ("png16", "tiff16") else np.uint8
-    encoded = _encode_in_bands(photo.pixels, dtype, context.subtask(0.0, 0.8) if context is not None else None)
+    pixels = photo.pixels
+    if resize is not None:
+        if context is not None:
+            context.progress(0.0, "Resizing")
+        pixels = resize_linear(pixels, resize.output_size(photo.width, photo.height))
+        if context is not None:
+            context.check_cancelled()
+    encoded = _encode_in_bands(pixels, dtype, context.subtask(0.0, 0.8) if context is not None else None,
+                               color_space=color_space, sharpening=sharpening)
+    del pixels
     if context is not None:
         context.progress(0.8, f"Writing {target.name}")
-    with atomic_path(target) as temporary:
-        _WRITERS[file_format](temporary, encoded, metadata, int(quality))
-        if context is not None:
-            context.check_cancelled()  # last chance: cancelling now still leaves nothing behind
+    output = _Output(metadata, int(quality), color_space)
+    if replace:
+        with atomic_path(target) as temporary:
+            _WRITERS[file_format](temporary, encoded, output)
+            if context is not None:
+                context.check_cancelled()  # last chance: cancelling now still leaves nothing behind
+    else:
+        with atomic_new_path(target, numbered_candidates) as new:
+            _WRITERS[file_format](new.temporary, encoded, output)
+            if context is not None:
+                context.check_cancelled()
+        target = new.path
     if context is not None:
         context.progress(1.0, f"Exported {target.name}")
     return target
+
+
+class _Output:
+    """What a writer needs besides the pixels: the EXIF source, JPEG quality and the colour space."""
+
+    def __init__(self, metadata: PhotoMetadata, quality: int, color_space: str) -> None:
+        self.metadata, self.quality, self.color_space = metadata, quality, color_space
+
+    @property
+    def icc(self) -> bytes:
+        return icc_profile(self.color_space)
+
+    def exif(self, shape: tuple, limit: int | None = None) -> bytes | None:
+        return exif_for_export(self.metadata, shape, limit=limit, color_space=self.color_space)
 
 
 STORED_SUFFIXES = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff",
@@ -109,7 +153,7 @@ def write_stored(pixels: np.ndarray, target: str | Path, *, metadata: PhotoMetad
     pixels = np.ascontiguousarray(pixels)
     with atomic_path(target) as temporary:
         if kind == "png":
-            _write_png_stored(temporary, pixels, metadata)
+            _write_png_stored(temporary, pixels, metadata, DEFAULT_COLOR_SPACE)
         elif kind == "tiff":
             _write_tiff(temporary, pixels, metadata, photometric="rgb" if channels >= 3 else "minisblack",
                         extrasamples=("unassalpha",) if channels in (2, 4) else None,
@@ -123,7 +167,7 @@ def write_stored(pixels: np.ndarray, target: str | Path, *, metadata: PhotoMetad
     return target
 
 
-def _write_png_stored(path: Path, pixels: np.ndarray, metadata: PhotoMetadata) -> None:
+def _write_png_stored(path: Path, pixels: np.ndarray, metadata: PhotoMetadata, color_space: str) -> None:
     if pixels.ndim == 3 and pixels.shape[2] == 2:  # OpenCV writes no grey + alpha PNG: store it as RGBA
         pixels = pixels[:, :, [0, 0, 0, 1]]
     if pixels.ndim == 3:
@@ -132,8 +176,12 @@ def _write_png_stored(path: Path, pixels: np.ndarray, metadata: PhotoMetadata) -
     if not ok:
         raise FileAccessError(f"{path}: OpenCV could not encode the PNG")
     data = buffer.tobytes()
-    chunks = _png_chunk(b"sRGB", b"\x00")  # perceptual rendering intent
-    exif = exif_for_export(metadata, pixels.shape)
+    if color_space == DEFAULT_COLOR_SPACE:
+        chunks = _png_chunk(b"sRGB", b"\x00")  # perceptual rendering intent
+    else:  # an ICC profile: name, NUL, compression method 0 (zlib), the compressed profile
+        chunks = _png_chunk(b"iCCP", _color_space(color_space).label.encode("latin-1")[:79] + b"\0\0"
+                            + zlib.compress(icc_profile(color_space)))
+    exif = exif_for_export(metadata, pixels.shape, color_space=color_space)
     if exif:
         chunks += _png_chunk(b"eXIf", exif[6:])  # the chunk holds the TIFF data without "Exif\0\0"
     ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
@@ -151,38 +199,40 @@ def _refuse_original(target: Path, sources: set[str | None]) -> None:
                 f"{target}: this is the original photo, which PhotoLab never overwrites; choose another name")
 
 
-def _encode_in_bands(pixels: np.ndarray, dtype, context) -> np.ndarray:
+def _encode_in_bands(pixels: np.ndarray, dtype, context, *, color_space: str = DEFAULT_COLOR_SPACE,
+                     sharpening: SharpeningSpec | None = None) -> np.ndarray:
     height = pixels.shape[0]
     encoded = np.empty(pixels.shape, dtype=dtype)
     rows = max(1, min(_BAND_ROWS, -(-height // _PROGRESS_STEPS)))
 
     def encode(start: int, end: int) -> None:
-        encoded[start:end] = encode_srgb_integer(pixels[start:end], dtype)
+        band = pixels[start:end] if sharpening is None else sharpen_rows(pixels, start, end, sharpening)
+        encoded[start:end] = encode_integer(band, color_space, dtype)
 
     report = (lambda fraction: context.progress(fraction, "Encoding")) if context is not None else None
     run_in_bands(height, rows, encode, steps=_PROGRESS_STEPS, after_step=report)
     return encoded
 
 
-def _write_jpeg(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    exif = exif_for_export(metadata, encoded.shape, limit=_JPEG_EXIF_LIMIT)
+def _write_jpeg(path: Path, encoded: np.ndarray, output: _Output) -> None:
+    exif = output.exif(encoded.shape, limit=_JPEG_EXIF_LIMIT)
     Image.fromarray(encoded, "RGB").save(
-        path, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2,
-        exif=exif or b"", icc_profile=srgb_icc_profile() or None)
+        path, format="JPEG", quality=output.quality, subsampling=0 if output.quality >= 90 else 2,
+        exif=exif or b"", icc_profile=output.icc)
 
 
-def _write_png(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    exif = exif_for_export(metadata, encoded.shape)
+def _write_png(path: Path, encoded: np.ndarray, output: _Output) -> None:
+    exif = output.exif(encoded.shape)
     Image.fromarray(encoded, "RGB").save(path, format="PNG", compress_level=6, exif=exif or b"",
-                                         icc_profile=srgb_icc_profile() or None)
+                                         icc_profile=output.icc)
 
 
-def _write_png16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    _write_png_stored(path, encoded, metadata)
+def _write_png16(path: Path, encoded: np.ndarray, output: _Output) -> None:
+    _write_png_stored(path, encoded, output.metadata, output.color_space)
 
 
-def _write_tiff16(path: Path, encoded: np.ndarray, metadata: PhotoMetadata, quality: int) -> None:
-    _write_tiff(path, encoded, metadata, photometric="rgb", iccprofile=srgb_icc_profile() or None)
+def _write_tiff16(path: Path, encoded: np.ndarray, output: _Output) -> None:
+    _write_tiff(path, encoded, output.metadata, photometric="rgb", iccprofile=output.icc)
 
 
 def _write_tiff(path: Path, pixels: np.ndarray, metadata: PhotoMetadata, **options) -> None:
@@ -250,9 +300,12 @@ def _append_exif_ifd(path: Path, fields) -> None:
 _WRITERS = {"jpg": _write_jpeg, "png": _write_png, "png16": _write_png16, "tiff16": _write_tiff16}
 
 
-def exif_for_export(metadata: PhotoMetadata, shape: tuple, *, limit: int | None = None) -> bytes | None:
+def exif_for_export(metadata: PhotoMetadata, shape: tuple, *, limit: int | None = None,
+                    color_space: str = DEFAULT_COLOR_SPACE) -> bytes | None:
     """The EXIF block ("Exif\\0\\0" + TIFF data) for an exported file: the original's when it had one,
-    otherwise built from the metadata fields (RAW, TIFF); Orientation is 1, Software is PhotoLab."""
+    otherwise built from the metadata fields (RAW, TIFF); Orientation is 1, Software is PhotoLab, and
+    ColorSpace says "uncalibrated" outside sRGB (the ICC profile tells which space: readers that trust
+    EXIF's "sRGB" would show Display P3 or Adobe RGB pixels wrongly)."""
     exif = Image.Exif()
     if metadata.exif:
         try:
@@ -267,6 +320,10 @@ def exif_for_export(metadata: PhotoMetadata, shape: tuple, *, limit: int | None 
     details = exif.get_ifd(ExifTags.IFD.Exif)
     if _PIXEL_X_DIMENSION in details:
         details[_PIXEL_X_DIMENSION], details[_PIXEL_Y_DIMENSION] = int(shape[1]), int(shape[0])
+    if color_space != DEFAULT_COLOR_SPACE:
+        details[_EXIF_COLOR_SPACE] = _EXIF_UNCALIBRATED
+    elif _EXIF_COLOR_SPACE in details:
+        details[_EXIF_COLOR_SPACE] = _EXIF_SRGB
     block = exif.tobytes()
     if limit is not None and len(block) > limit:
         details.pop(_MAKER_NOTE, None)
@@ -310,13 +367,6 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-@functools.lru_cache(maxsize=1)
 def srgb_icc_profile() -> bytes:
-    """A small sRGB ICC profile from Pillow's LittleCMS binding (b"" when that is unavailable)."""
-    try:
-        from PIL import ImageCms
-
-        return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    except Exception as exc:  # noqa: BLE001 - the profile is a nicety; files are sRGB either way
-        log.info("no sRGB ICC profile available: %s", exc)
-        return b""
+    """PhotoLab's sRGB ICC profile (see :mod:`photolab.core.icc`)."""
+    return icc_profile(DEFAULT_COLOR_SPACE)

@@ -1,11 +1,14 @@
 """File ▸ Export… and Export with Previous Settings: the window's export commands and the export jobs they start.
 
+Export with Previous Settings never replaces a file: it numbers the new one (NAME-1.jpg, NAME-2.jpg, ...).
+
 ``ExportCommands(window)`` adds both actions to the File menu through the window's command API and runs each
 export as a Job on the window's runner, tracked so that quitting asks about it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -28,7 +31,8 @@ class ExportCommands(QObject):
                                                        tip="Export the developed photo"), before="quit_section")
         window.add_action("file", "export_again", new_action(
             window, "Export with &Previous Settings", self.export_with_previous, ["Ctrl+E"],
-            tip="Export beside the original, as last time"), before="quit_section")
+            tip="Export beside the original, as last time, numbering the file rather than replacing one"),
+            before="quit_section")
 
     def set_enabled(self, enabled: bool) -> None:
         """Export needs the whole photo: enabled once it has fully loaded."""
@@ -40,20 +44,21 @@ class ExportCommands(QObject):
         window = self.window
         if not self._check_exportable():
             return
-        dialog = ExportDialog(window.document.path, window.settings, window)
+        dialog = ExportDialog(window.document.path, window.settings, window, metadata=self._metadata())
         if window.exec_dialog(dialog):
             self.start(dialog.request())
 
     def export_with_previous(self) -> None:
-        """Export beside the original with the last format and quality (asking before replacing a file)."""
+        """Export beside the original with the last settings; an existing file is never replaced: the export
+        is numbered instead (NAME-1.jpg, NAME-2.jpg, ...)."""
         window = self.window
         if not self._check_exportable():
             return
-        request = remembered_request(window.settings, window.document.path)
-        if request.target.exists() and not dialogs.ask_yes_no(
-                window, "Replace file?", f"{request.target} already exists. Replace it?"):
-            return
-        self.start(request)
+        request = remembered_request(window.settings, window.document.path, self._metadata())
+        self.start(dataclasses.replace(request, replace=False))
+
+    def _metadata(self):
+        return self.window.document.metadata  # the full photo's once it has loaded
 
     def _check_exportable(self) -> bool:
         document = self.window.document

@@ -138,14 +138,13 @@ def test_export_action_runs_the_dialog_then_the_job(qtbot, window, png_photo, mo
         window.action("export").trigger()
     target = blocker.args[0]
     assert target.exists() and target != png_photo
-    first_export = target.stat().st_mtime_ns
-    window.action("export_again").trigger()  # the same target again: replaced only if the user agrees
-    assert "already exists" in recorded_dialogs.questions[-1]
-    assert target.stat().st_mtime_ns == first_export
-    recorded_dialogs.answers = [True]
-    with qtbot.waitSignal(window.exports.finished, timeout=15000) as blocker:
-        window.action("export_again").trigger()
-    assert blocker.args == [target] and len(recorded_dialogs.questions) == 2
+    first_export = target.read_bytes()
+    for number in (1, 2):  # the same target again: numbered, never replaced, nothing asked
+        with qtbot.waitSignal(window.exports.finished, timeout=15000) as blocker:
+            window.action("export_again").trigger()
+        assert blocker.args == [target.with_name(f"{target.stem}-{number}{target.suffix}")]
+        assert blocker.args[0].exists() and str(blocker.args[0]) in window.statusBar().currentMessage()
+    assert target.read_bytes() == first_export and recorded_dialogs.questions == []
 
 
 def test_cancel_a_running_export_from_the_status_bar(qtbot, window, png_photo, monkeypatch):
