@@ -130,6 +130,65 @@ class Recipe:
         return Recipe(params=params, disabled=frozenset(disabled))
 
 
+# --- copy / paste -----------------------------------------------------------------------------------------
+GEOMETRY_OPERATIONS = frozenset({"lens_correction", "orient", "straighten", "crop"})
+"""Operations that frame one particular photo: not copied unless chosen (another photo's crop is rarely wanted)."""
+
+
+def edited_operations(recipe: Recipe) -> list[str]:
+    """Names of the operations ``recipe`` sets (params other than the defaults, or switched off), in
+    pipeline order: what a copy may take."""
+    return [op.name for op in OPERATIONS if op.name in recipe.params or op.name in recipe.disabled]
+
+
+def default_copy_selection(recipe: Recipe) -> list[str]:
+    """What a copy takes unless told otherwise: the edited operations but the geometry ones."""
+    return [name for name in edited_operations(recipe) if name not in GEOMETRY_OPERATIONS]
+
+
+@dataclass(frozen=True)
+class CopiedSettings:
+    """Some operations' settings taken from a recipe (selective copy, a preset): pasting them sets exactly
+    those operations, params and on/off state, and leaves the others as they are. An operation chosen at its
+    defaults is kept: pasting it resets that operation."""
+
+    recipe: Recipe
+    operations: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.operations if name not in OPERATIONS_BY_NAME]
+        if unknown:
+            raise RecipeError(f"unknown operation(s) {', '.join(map(repr, unknown))}")
+        chosen = set(self.operations)  # pipeline order, each once
+        object.__setattr__(self, "operations", tuple(op.name for op in OPERATIONS if op.name in chosen))
+        object.__setattr__(self, "recipe", Recipe(
+            params={name: value for name, value in self.recipe.params.items() if name in chosen},
+            disabled=frozenset(self.recipe.disabled & chosen)))
+
+    def paste_onto(self, target: Recipe) -> Recipe:
+        """``target`` with these operations replaced by the copied ones."""
+        for name in self.operations:
+            target = target.with_params(name, self.recipe.get(name)).with_enabled(name, name not in self.recipe.disabled)
+        return target
+
+    def to_dict(self) -> dict:
+        """The sidecar's JSON form, listing only the copied operations."""
+        data = self.recipe.to_dict()
+        data["operations"] = [entry for entry in data["operations"] if entry["op"] in self.operations]
+        return data
+
+    @staticmethod
+    def from_dict(data: Any) -> "CopiedSettings":
+        """Parse the sidecar JSON form; the operations it lists are the copied ones."""
+        recipe = Recipe.from_dict(data)
+        return CopiedSettings(recipe, tuple(entry["op"] for entry in data["operations"]))
+
+
+def copy_settings(recipe: Recipe, operations=None) -> CopiedSettings:
+    """The settings of ``operations`` (names; default :func:`default_copy_selection`) of ``recipe``."""
+    return CopiedSettings(recipe, tuple(default_copy_selection(recipe) if operations is None else operations))
+
+
 def _current_params(op: Operation, entry: dict) -> Any:
     """The entry's params as the operation's current version reads them (older ones migrated)."""
     version = entry.get("version", 1)
@@ -207,6 +266,16 @@ def sidecar_path(photo_path: str | Path) -> Path:
 def read_recipe_file(path: str | Path) -> Recipe:
     """Read a recipe JSON file; raises RecipeError (invalid/future, not a regular file, over 16 MB) or
     FileNotFoundError."""
+    return _parse_file(path, Recipe.from_dict)
+
+
+def read_settings_file(path: str | Path) -> "CopiedSettings":
+    """Read a recipe JSON file as the settings of the operations it lists (a preset lists some; a sidecar
+    all); raises like :func:`read_recipe_file`."""
+    return _parse_file(path, CopiedSettings.from_dict)
+
+
+def _parse_file(path: str | Path, parse):
     path = Path(path)
     try:
         info = path.stat()
@@ -228,7 +297,7 @@ def read_recipe_file(path: str | Path) -> Recipe:
     except RecursionError:
         raise RecipeError(f"{path}: invalid JSON (nested too deeply)") from None
     try:
-        return Recipe.from_dict(data)
+        return parse(data)
     except RecipeError as exc:
         raise RecipeError(f"{path}: {exc}") from exc
     except (TypeError, ValueError, AttributeError, KeyError) as exc:

@@ -32,7 +32,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
-import platformdirs
 import torch
 from safetensors.torch import save_file
 
@@ -76,9 +75,9 @@ def user_data_dir(override: str | Path | None = None) -> Path:
     """PhotoLab's user data folder: ``override``, else ``$PHOTOLAB_DATA_DIR``, else the platform's."""
     if override is not None:
         return Path(override)
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV])
-    return Path(platformdirs.user_data_dir("photolab", appauthor=False))
+    from photolab.core.presets import user_data_dir as core_user_data_dir
+
+    return core_user_data_dir()
 
 
 def available_devices() -> list[str]:
