@@ -1,13 +1,14 @@
 """photolab-cli info and develop: a photo's metadata, and batch development with each photo's recipe.
 
     photolab-cli info PATH
-    photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--wb as-shot|auto|KELVIN]
+    photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--preset NAME]... [--wb as-shot|auto|KELVIN]
                  [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
                  [--json] [--resize long:PX|short:PX|mp:MP [--upscale]] [--colorspace srgb|display-p3|adobe-rgb]
                  [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
-another one (or ``--no-sidecar`` is given); ``--wb`` and ``--exposure`` then override those settings, and
+another one (or ``--no-sidecar`` is given); each ``--preset`` (``photolab-cli presets``) is applied on top of
+it, in order; ``--wb`` and ``--exposure`` then override those settings, and
 ``--set`` any parameter of any operation (``photolab-cli ops`` lists them), last.
 The output options resize, sharpen for output, pick the colour space, and name the files from a template
 ({name}, {date}, {seq}, {camera}; see photolab.core.naming).
@@ -35,6 +36,7 @@ from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.export_options import parse_resize, parse_sharpening
+from photolab.core.presets import PresetError, load_preset
 from photolab.core.naming import check_template, expand_template
 from photolab.services import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
@@ -53,6 +55,9 @@ def add_develop_commands(subparsers) -> None:
                          help="output file (one input) or folder (default: beside each photo)")
     develop.add_argument("--recipe", metavar="SIDECAR", help="apply this recipe instead of each photo's sidecar")
     develop.add_argument("--no-sidecar", action="store_true", help="ignore sidecars; start from the neutral recipe")
+    develop.add_argument("--preset", metavar="NAME", action="append", default=[], dest="presets",
+                         help="apply this preset (photolab-cli presets list) after the recipe, before --wb, "
+                              "--exposure and --set; repeatable, applied in order")
     temperature, tint = (param_spec(WhiteBalanceParams, name).range for name in ("temperature", "tint"))
     develop.add_argument("--wb", metavar="as-shot|auto|KELVIN", type=_white_balance,
                          help="white balance: as shot, automatic, or a colour temperature in kelvin "
@@ -163,8 +168,9 @@ def _develop(args, parser) -> int:
             parser.error(f"--tint: {exc}")
     try:
         args.settings = parse_settings(args.settings)
-    except ValueError as exc:
-        fail(exc)
+        args.presets = [load_preset(name) for name in args.presets]
+    except (ValueError, PresetError) as exc:
+        fail(f"--preset: {exc}" if isinstance(exc, PresetError) else exc)
         return 2
     tasks = [_Task(Path(p), None) for p in args.paths]
     progress = Progress(total=len(tasks))
@@ -273,6 +279,8 @@ def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
     else:
         sidecar_recipe, task.warning = load_sidecar(task.source)
         recipe = sidecar_recipe or Recipe()
+    for preset in args.presets:
+        recipe = preset.settings.paste_onto(recipe)
     if args.wb is not None:
         recipe = recipe.with_params("white_balance", args.wb)
     if args.exposure is not None:
