@@ -29,6 +29,7 @@ from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.merge.commands import install_merge_action
 from photolab.gui.models.manager_dialog import ModelManagerDialog
 from photolab.gui.models.service import CurrentPhoto, ModelService
+from photolab.gui.presets.commands import SettingsCommands
 from photolab.gui.undo import RecipeEdit
 from photolab.gui.viewer.histogram import HistogramWidget
 from photolab.gui.viewer.image_viewer import ImageViewer
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.commands = WindowCommands(self)
         install_window_actions(self)
         self.exports = ExportCommands(self)
+        self.presets = SettingsCommands(self)  # Copy / Paste Settings, Presets
         install_finetune_action(self)
         install_merge_action(self)
         self.denoise_tools = DenoiseTools(self)  # Auto, the loupe dock, denoiser errors
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
                      "zoom_out", "toggle_zoom"):
             self.action(name).setEnabled(has_photo)
         self.exports.set_enabled(has_photo and self.document.is_fully_loaded)
+        self.presets.update_enabled()
         self.develop.setEnabled(has_photo)
 
     # --- opening --------------------------------------------------------------------------------------

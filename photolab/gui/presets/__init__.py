@@ -1,0 +1,1 @@
+"""Copy / Paste Settings and presets in the window."""
