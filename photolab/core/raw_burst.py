@@ -268,7 +268,7 @@ class ReferencePoints:
     BORDER = 8
 
     @classmethod
-    def of(cls, reference: np.ndarray, points: int = 200_000) -> "ReferencePoints":
+    def of(cls, reference: np.ndarray, points: int = 100_000) -> "ReferencePoints":
         blurred = cv2.GaussianBlur(reference, (0, 0), 1.0)
         height, width = blurred.shape
         border = cls.BORDER
