@@ -1,7 +1,7 @@
 """photolab-cli denoise-adapt: fine-tune the denoiser on one camera's noisy photos (Noise2Noise, no clean image).
 
     photolab-cli denoise-adapt FOLDER --name NAME [--base MODEL] [--minutes M] [--threads N] [--seed S]
-                 [--overwrite] [--json]
+                 [--max-steps N] [--crop PX] [--overwrite] [--json]
 
 FOLDER holds noisy photos of one camera (JPEG, PNG, TIFF, WebP or RAW): singles, and bursts (a sub-folder per
 burst, or frames with time stamps less than a second apart). Bursts give Noise2Noise pairs once aligned, singles
@@ -45,6 +45,8 @@ def add_denoise_adapt_commands(subparsers) -> None:
     adapt.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     adapt.add_argument("--max-steps", type=whole_number(1, None, what="steps"), metavar="N",
                        help="stop after N optimisation steps even if time is left")
+    adapt.add_argument("--crop", type=whole_number(16, 512, multiple_of=8, what="the crop size"), default=128,
+                       metavar="PX", help="training crop size in pixels, a multiple of 8 (default 128)")
     adapt.add_argument("--overwrite", action="store_true", help="replace your denoiser of the same name")
     adapt.add_argument("--json", action="store_true", help="print the result as one JSON line")
     adapt.set_defaults(command=denoise_adapt_command)
@@ -68,7 +70,8 @@ def denoise_adapt_command(args, parser) -> int:
     if (manager.user_denoiser_dir / f"{args.name}.json").exists() and not args.overwrite:
         return fail(f"a denoiser named {args.name!r} already exists in {manager.user_denoiser_dir}; "
                     "pick another name or use --overwrite")
-    settings = AdaptSettings(minutes=args.minutes, threads=args.threads, seed=args.seed, max_steps=args.max_steps)
+    settings = AdaptSettings(minutes=args.minutes, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
+                             crop=args.crop)
     job = adapt_job(manager, args.folder, args.base, settings)
     progress = Progress(lines_on_pipe=True)
     job.on_progress(progress)

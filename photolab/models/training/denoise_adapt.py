@@ -414,3 +414,14 @@ def adapt_job(manager, folder: str | Path, base: str = "", settings: AdaptSettin
     from photolab.jobs import Job
 
     return Job(adapt_work, manager, folder, base, settings, on_step, title="Adapting the denoiser", **options)
+
+
+def adapted_denoiser(outcome: AdaptOutcome, name: str = "adapted") -> Denoiser:
+    """The adapted network, ready to denoise (eval mode, CPU), before it is saved (the wizard's comparison)."""
+    from photolab.models.archs.denoise_unet import ARCHITECTURE, create_model
+
+    arch = outcome.base_card.get("architecture", {})
+    model = create_model(arch.get("name", ARCHITECTURE), widths=arch.get("widths", (48, 96, 192)),
+                         bottleneck=arch.get("bottleneck", 4))
+    model.load_state_dict(outcome.state)
+    return Denoiser(name, model.eval(), {}, None)
