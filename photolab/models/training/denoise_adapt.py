@@ -223,12 +223,14 @@ def adapt(base: Denoiser, data: AdaptData, settings: AdaptSettings = AdaptSettin
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
     singles, pairs, held_singles, held_pairs, held_what = split_held_out(data)
-    side = settings.crop
+    # small photos get smaller crops (at most settings.crop; a single needs twice the crop: it is sub-sampled)
+    sides = [min(s.srgb.shape[:2]) // 2 for s in singles] + [min(p.target.shape[:2]) for p in pairs]
+    side = min(settings.crop, max(16, min(sides, default=0) // 8 * 8))
     singles = [s for s in singles if min(s.srgb.shape[:2]) >= 2 * side]
     pairs = [p for p in pairs if min(p.target.shape[:2]) >= side]
     if not singles and not pairs:
-        raise AdaptError(f"the photos are too small: at least {2 * side} px a side are needed for training crops "
-                         f"({side} px for burst frames)")
+        raise AdaptError("the photos are too small to train on: at least 32 px a side are needed")
+    settings = replace(settings, crop=side)
     single_share = 1.0 if not pairs else (0.0 if not singles else settings.single_share)
     model = copy.deepcopy(base.model).to("cpu").float()
     if context is not None:
@@ -248,7 +250,7 @@ def adapt(base: Denoiser, data: AdaptData, settings: AdaptSettings = AdaptSettin
     while True:
         now = time.perf_counter()
         fraction = min(1.0, (now - train_start) / max(1e-6, deadline - train_start))
-        if now >= deadline or (settings.max_steps is not None and step >= settings.max_steps):
+        if (now >= deadline and step > 0) or (settings.max_steps is not None and step >= settings.max_steps):
             break
         if context is not None:
             context.progress(0.05 + 0.9 * fraction, f"Adapting: step {step}"
