@@ -8,9 +8,10 @@ Single photos give them by Neighbor2Neighbor sub-sampling (Huang et al. 2021): i
 pixels are drawn, one for each of two half-size images g1(y), g2(y); the network maps g1(y) to g2(y), with the
 paper's regulariser ``|f(g1 y) - g2 y - (g1 f(y) - g2 f(y))|^2`` (gamma = 1), which keeps it from over-smoothing.
 
-The network is the shipped one (or ``base``), fine-tuned on random ``crop`` px crops with Adam at a small
-learning rate (warm-up, then cosine over the wall-clock budget). Its noise-level input is exactly Auto's map of
-each photo (:func:`photolab.core.adapt_folder.auto_noise`), so the adapted model is used with Auto afterwards.
+First the noise map's gain is calibrated (:func:`calibrate_map_gain`: one forward pass per candidate gain on
+fixed training crops, folded exactly into the first convolution), then the network is fine-tuned on random
+``crop`` px crops with Adam at a small learning rate (warm-up, then cosine over the wall-clock budget). Its
+noise-level input is exactly Auto's map of each photo (:func:`photolab.core.adapt_folder.auto_noise`), so the adapted model is used with Auto afterwards.
 
 Held out: one burst (when there are two or more; else the last frame pair of the only burst, else a share of
 the singles) is never trained on. Its score is the PSNR of the denoised first frame against the aligned
@@ -60,7 +61,8 @@ class AdaptSettings:
     Adam at ``lr``, the share of single-photo (Neighbor2Neighbor) samples when there are bursts too
     (``single_share``; 1 without bursts), ``gamma`` of the Neighbor2Neighbor regulariser, torch ``threads``
     (None: all cores), ``seed``, ``max_steps`` (None: as many as the budget allows) and ``bf16`` (bfloat16 autocast
-of the forward passes, weights in float32, as the shipped model was trained: about 3x faster on a CPU)."""
+of the forward passes, weights in float32, as the shipped model was trained: about 3x faster on a CPU), and
+``calibrate`` (first fit the noise map's gain, see :func:`calibrate_map_gain`)."""
 
     minutes: float = DEFAULT_MINUTES
     crop: int = 128
@@ -72,6 +74,7 @@ of the forward passes, weights in float32, as the shipped model was trained: abo
     seed: int = 0
     max_steps: int | None = None
     bf16: bool = True
+    calibrate: bool = True
 
 
 @dataclass
@@ -241,6 +244,13 @@ def adapt(base: Denoiser, data: AdaptData, settings: AdaptSettings = AdaptSettin
     # the score at the end costs about what it cost now: keep that time out of the training budget
     reserve = time.perf_counter() - started
     deadline = started + max(1.0, budget - reserve)
+    gain, gain_losses = 1.0, {}
+    if settings.calibrate:
+        if context is not None:
+            context.progress(0.04, "Calibrating the noise map")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
+            gain, gain_losses = calibrate_map_gain(model, singles, pairs, side, settings.seed)
+        scale_map_input(model, gain)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     warmup = 20
     losses: list[float] = []
@@ -280,7 +290,47 @@ def adapt(base: Denoiser, data: AdaptData, settings: AdaptSettings = AdaptSettin
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     return AdaptOutcome(state, base.name, dict(base.card), losses, step, time.perf_counter() - started, held_out,
                         summary, replace(settings, threads=torch.get_num_threads()),
-                        {"trained_singles": len(singles), "trained_pairs": len(pairs)})
+                        {"trained_singles": len(singles), "trained_pairs": len(pairs), "map_gain": round(gain, 4),
+                         "map_gain_losses": gain_losses})
+
+
+MAP_GAINS = tuple(float(g) for g in np.geomspace(0.5, 8.0, 13))
+
+
+def scale_map_input(model, gain: float) -> None:
+    """Make ``model`` behave as if its noise map were multiplied by ``gain``: the map enters only the first
+    convolution (after a 2x2 mean), linearly, so scaling that input channel's weights is exact."""
+    with torch.no_grad():
+        model.head[0][0].weight[:, -1] *= gain
+
+
+@torch.no_grad()
+def calibrate_map_gain(model, singles, pairs, side: int, seed: int = 0, samples: int = 16) -> tuple[float, dict]:
+    """The gain of the noise map (one of :data:`MAP_GAINS`) under which the network best predicts the other noisy
+    view, on ``samples`` fixed training crops: burst pairs when there are any (Noise2Noise: the loss against a
+    noisy target ranks gains as the loss against the clean image would), else Neighbor2Neighbor sub-images.
+    Auto's measured level and the strength this camera's noise needs can differ by a factor (the noise is
+    correlated, sharpened, JPEG-compressed): the network would take hundreds of steps to learn that factor
+    through its weights, one forward pass per gain finds it. Returns (gain, {gain: loss})."""
+    rng = np.random.default_rng(seed + 7)
+    generator = torch.Generator().manual_seed(seed + 7)
+    model.eval()
+    if pairs:
+        crops = [_pair_sample(rng, pairs[int(rng.integers(len(pairs)))], side) for _ in range(samples)]
+        x, m = _to_tensor([c[0] for c in crops]), _to_tensor([c[1] for c in crops])
+        t, w = _to_tensor([c[2] for c in crops]), _to_tensor([c[3] for c in crops])
+    else:
+        crops = [_single_sample(rng, singles[int(rng.integers(len(singles)))], side) for _ in range(samples)]
+        full, full_maps = _to_tensor([c[0] for c in crops]), _to_tensor([c[1] for c in crops])
+        x, t, masks = neighbour_pair(full, generator)
+        m, w = subsample(full_maps, masks[0]), torch.ones(samples, 1, side, side)
+    losses = {}
+    for gain in MAP_GAINS:
+        out = torch.cat([model(x[i:i + 4], m[i:i + 4] * gain).float() for i in range(0, samples, 4)])
+        losses[round(gain, 4)] = float((((out - t) ** 2) * w).sum() / (3 * w.sum()))
+    best = min(losses, key=losses.get)
+    model.train()
+    return float(best), {str(k): round(v, 8) for k, v in losses.items()}
 
 
 def _step(model, optimiser, rng, generator, singles, pairs, single_share, settings) -> float:
@@ -354,7 +404,8 @@ def adapted_card(outcome: AdaptOutcome, name: str, folder: str | Path | None = N
                        "noise_map": "Auto's (estimate_params + adaptive noise_map), as used afterwards with --auto",
                        "crop": outcome.settings.crop, "batch": outcome.settings.batch, "lr": outcome.settings.lr,
                        "optimizer": "Adam, warm-up then cosine over the time budget", "loss": "L2 (masked MSE)",
-                       "single_share": outcome.settings.single_share, "bf16_autocast": outcome.settings.bf16, "gamma": outcome.settings.gamma,
+                       "single_share": outcome.settings.single_share, "bf16_autocast": outcome.settings.bf16,
+                       "map_gain": outcome.extra.get("map_gain"), "gamma": outcome.settings.gamma,
                        "threads": outcome.settings.threads, "seed": outcome.settings.seed},
             "final_loss": round(float(np.mean(outcome.losses[-20:])), 6) if outcome.losses else None,
         },

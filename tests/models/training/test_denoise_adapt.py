@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -118,3 +119,27 @@ def test_a_user_denoiser_cannot_shadow_the_built_in_one(tmp_path, data):
     save_adapted(outcome, "photolab-denoise-unet", store.user_denoiser_dir)  # forced past the name check
     assert store.list_denoisers().count("photolab-denoise-unet") == 1
     assert store.load_denoiser("photolab-denoise-unet").model.widths == (48, 96, 192)
+
+
+def test_the_map_gain_folds_exactly_into_the_first_convolution():
+    from photolab.models.training.denoise_adapt import scale_map_input
+
+    model = tiny_base().model
+    image, level = torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32) * 0.1
+    expected = model(image, level * 2.5)
+    scale_map_input(model, 2.5)
+    assert torch.allclose(model(image, level), expected, atol=1e-6)
+
+
+def test_calibration_finds_the_gain_auto_needs(data):
+    from photolab.models.training.denoise_adapt import MAP_GAINS, calibrate_map_gain
+
+    shipped = ModelManager(data_dir="/nonexistent-photolab-test").load_denoiser("", "cpu").model
+    _, pairs, _, _, _ = split_held_out(data)
+    gain, losses = calibrate_map_gain(shipped, [], pairs, 32)
+    assert gain in MAP_GAINS and len(losses) == len(MAP_GAINS)
+    assert 0.5 <= gain <= 2.0  # white Gaussian noise: Auto measures it well, so about 1
+    # maps a quarter of Auto's (as a camera whose noise Auto under-reads): the calibration makes up for it
+    quartered = [replace(p, input=replace(p.input, noise_map=p.input.noise_map * 0.25)) for p in pairs]
+    low_gain, _ = calibrate_map_gain(shipped, [], quartered, 32)
+    assert low_gain >= 2.0 * gain
