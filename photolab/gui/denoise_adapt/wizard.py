@@ -42,8 +42,13 @@ def check_work(context, folder: str):
         return scan, None, str(exc)
 
 
+def _resolved(manager):
+    return manager() if callable(manager) else manager
+
+
 def compare_work(context, manager, outcome, data, side: int = CROP_SIDE):
     """Job work: 8-bit (noisy, generic, adapted) 100 % crops of one photo, both denoised with Auto's map."""
+    manager = _resolved(manager)
     from photolab.core.adapt_folder import central_crop
     from photolab.models.training.denoise_adapt import adapted_denoiser
 
@@ -60,6 +65,7 @@ def compare_work(context, manager, outcome, data, side: int = CROP_SIDE):
 
 def save_work(context, manager, outcome, name: str, folder: str):
     """Job work: store the adapted denoiser in the user's denoiser folder; returns (weights path, card)."""
+    manager = _resolved(manager)
     from photolab.models.store.denoisers import list_denoisers
     from photolab.models.training.denoise_adapt import save_adapted
 
@@ -440,8 +446,9 @@ class AdaptWizard(QWizard):
         self.resize(720, 560)
 
     def manager(self):
-        source = self._manager_source
-        return source() if callable(source) else source
+        """What the jobs get: the ModelManager, or the callable that returns it (resolved in the job, off the GUI
+        thread)."""
+        return self._manager_source
 
     def folder(self) -> str:
         return self.folder_page.folder()

@@ -446,9 +446,11 @@ def adapt_work(context, manager, folder: str | Path, base: str = "", settings: A
                on_step: Callable[[int, float], None] | None = None, scan=None, data: AdaptData | None = None):
     """Job work: scan ``folder`` (unless ``scan`` is given), refuse it if unusable, load it (unless ``data`` is
     given), adapt ``base`` (a denoiser name, "" for the built-in one, loaded through ``manager`` on the CPU).
-    Returns ``(AdaptOutcome, AdaptData)``; nothing is written."""
+    Returns ``(AdaptOutcome, AdaptData)``; nothing is written. ``manager`` may be a callable that returns the
+    ModelManager (so a window never creates one, importing torch, on its GUI thread)."""
     from photolab.core.adapt_folder import AdaptDataError, load_adapt_data, scan_adapt_folder
 
+    manager = manager() if callable(manager) else manager
     if data is None:
         if scan is None:
             scan = scan_adapt_folder(folder, context.subtask(0.0, 0.05).progress)
