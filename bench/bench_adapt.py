@@ -1,7 +1,7 @@
 """Benchmark of "Adapt to my camera" (photolab-cli denoise-adapt) on simulated cameras it never saw.
 
     nice -n 10 .venv/bin/python bench/bench_adapt.py [--cameras test-iso6400-banding,test-iso3200-vng]
-        [--minutes 8] [--threads 2] [--json results.json] [--quick]
+        [--minutes 8] [--threads 2] [--single-share F] [--json results.json] [--quick]
 
 Cameras: training/camera_noise.py's TEST_CAMERAS (Bayer-mosaic shot/read noise + row banding, demosaic, colour
 matrix, sharpening, JPEG; never used by the shipped model's training nor Auto's calibration).
@@ -181,6 +181,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--single-share", type=float, help="passed to denoise-adapt (default: its own)")
     parser.add_argument("--keep", type=Path, help="keep the data folders and models here")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -201,7 +202,7 @@ def main() -> int:
     if args.quick:
         eval_sources = [centre(s, 128) for s in eval_sources[:2]]
     by_name = {c.name: c for c in camera_noise.TEST_CAMERAS}
-    results = {"minutes": args.minutes, "threads": args.threads, "quick": args.quick, "adapt_groups": ADAPT_GROUPS,
+    results = {"minutes": args.minutes, "threads": args.threads, "single_share": args.single_share, "quick": args.quick, "adapt_groups": ADAPT_GROUPS,
                "eval_groups": EVAL_GROUPS, "cameras": {}}
     work = Path(tempfile.mkdtemp(prefix="photolab-bench-adapt-")) if args.keep is None else args.keep
     for number, name in enumerate(args.cameras.split(",")):
@@ -211,6 +212,8 @@ def main() -> int:
         built = build_folder(folder, adapt_sources, camera, seed=number)
         command = [sys.executable, "-m", "photolab.cli", "denoise-adapt", str(folder), "--name", f"adapted-{name}",
                    "--minutes", str(0.3 if args.quick else args.minutes), "--threads", str(args.threads), "--json"]
+        if args.single_share is not None:
+            command += ["--single-share", str(args.single_share)]
         env = dict(os.environ, PHOTOLAB_DATA_DIR=str(data_dir))
         started = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

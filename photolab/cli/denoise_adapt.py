@@ -1,7 +1,7 @@
 """photolab-cli denoise-adapt: fine-tune the denoiser on one camera's noisy photos (Noise2Noise, no clean image).
 
     photolab-cli denoise-adapt FOLDER --name NAME [--base MODEL] [--minutes M] [--threads N] [--seed S]
-                 [--max-steps N] [--crop PX] [--overwrite] [--json]
+                 [--max-steps N] [--crop PX] [--single-share F] [--overwrite] [--json]
 
 FOLDER holds noisy photos of one camera (JPEG, PNG, TIFF, WebP or RAW): singles, and bursts (a sub-folder per
 burst, or frames with time stamps less than a second apart). Bursts give Noise2Noise pairs once aligned, singles
@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from photolab.cli.common import Progress, fail, number, warn, whole_number
 from photolab.core.errors import PhotoLabError
@@ -47,6 +48,9 @@ def add_denoise_adapt_commands(subparsers) -> None:
                        help="stop after N optimisation steps even if time is left")
     adapt.add_argument("--crop", type=whole_number(16, 512, multiple_of=8, what="the crop size"), default=128,
                        metavar="PX", help="training crop size in pixels, a multiple of 8 (default 128)")
+    adapt.add_argument("--single-share", type=number(0.0, 1.0, what="the share of single-photo samples"),
+                       metavar="F", help="share of single-photo (Neighbor2Neighbor) samples when there are bursts "
+                                         "too (default: AdaptSettings.single_share; 0: bursts only)")
     adapt.add_argument("--overwrite", action="store_true", help="replace your denoiser of the same name")
     adapt.add_argument("--json", action="store_true", help="print the result as one JSON line")
     adapt.set_defaults(command=denoise_adapt_command)
@@ -72,6 +76,8 @@ def denoise_adapt_command(args, parser) -> int:
                     "pick another name or use --overwrite")
     settings = AdaptSettings(minutes=args.minutes, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
                              crop=args.crop)
+    if args.single_share is not None:
+        settings = replace(settings, single_share=args.single_share)
     job = adapt_job(manager, args.folder, args.base, settings)
     progress = Progress(lines_on_pipe=True)
     job.on_progress(progress)
