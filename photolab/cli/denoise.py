@@ -48,7 +48,8 @@ def add_denoise_commands(subparsers) -> None:
     level.add_argument("--auto", action="store_true",
                        help="measure each photo's noise and follow it (the default)")
     denoise.add_argument("--model", default="", metavar="NAME",
-                         help="denoiser name or .safetensors file (default: the built-in one)")
+                         help="denoiser name (a built-in one or yours, made by denoise-adapt) or .safetensors file "
+                              "(default: the built-in one)")
     add_device_option(denoise)
     denoise.add_argument("--tile", type=whole_number(64, multiple_of=8, what="the tile size"), default=DEFAULT_TILE,
                          metavar="N",

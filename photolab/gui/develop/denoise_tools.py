@@ -125,6 +125,11 @@ class DenoiseTools(QObject):
         handle.finished.connect(lambda found: self.controls.set_models(*found))
         return handle
 
+    def relist_models(self) -> JobHandle | None:
+        """List the denoisers again (a new one was saved)."""
+        self._models_listed = False
+        return self.list_models()
+
     # --- errors --------------------------------------------------------------------------------------
     def _on_document(self, document) -> None:
         self._reported.clear()

@@ -4,7 +4,9 @@ the loaded ones in its cache, on its device, like every other model.
 
 A denoiser is ``<name>.safetensors`` beside ``<name>.json``, its card (architecture ``widths``/``bottleneck``,
 data, noise model, recipe, metrics and ``weights.sha256``); the built-in ones are in
-``resources/models/denoise``. A ``.safetensors`` path may come without a card: the default network is built.
+``resources/models/denoise``, the user's (adapted to a camera: ``photolab-cli denoise-adapt``) in
+``<data dir>/denoisers``. A name is looked up in the folders in order (built-ins first, so a user's denoiser can
+never shadow a built-in one). A ``.safetensors`` path may come without a card: the default network is built.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from safetensors import SafetensorError
@@ -38,24 +40,41 @@ class DenoiserEntry:
     card: dict[str, Any] = field(default_factory=dict)
 
 
-def list_denoisers(folder: Path) -> list[str]:
-    """Names of the denoisers in ``folder`` (one card ``<name>.json`` each)."""
-    return sorted(p.stem for p in folder.glob("[!.]*.json")) if folder.is_dir() else []
+USER_DENOISERS = "denoisers"
+"""The user's denoisers: this folder of the user data folder."""
 
 
-def find_denoiser(name_or_path: str | Path, folder: Path) -> DenoiserEntry:
-    """The denoiser called ``name_or_path`` in ``folder``, or the ``.safetensors`` file it names (with the card
-    beside it, if any); :class:`DenoiseError` for unknown names, missing weights or an unreadable card."""
+def _folders(folder: Path | Sequence[Path]) -> list[Path]:
+    return [Path(folder)] if isinstance(folder, (str, Path)) else [Path(f) for f in folder]
+
+
+def list_denoisers(folder: Path | Sequence[Path]) -> list[str]:
+    """Names of the denoisers in ``folder`` (or folders, in order; a name already seen is not repeated), one card
+    ``<name>.json`` each."""
+    names: list[str] = []
+    for one in _folders(folder):
+        if one.is_dir():
+            names += [name for name in sorted(p.stem for p in one.glob("[!.]*.json")) if name not in names]
+    return names
+
+
+def find_denoiser(name_or_path: str | Path, folder: Path | Sequence[Path]) -> DenoiserEntry:
+    """The denoiser called ``name_or_path`` in ``folder`` (or the first of several folders that has it), or the
+    ``.safetensors`` file it names (with the card beside it, if any); :class:`DenoiseError` for unknown names,
+    missing weights or an unreadable card."""
     path = Path(name_or_path)
+    folders = _folders(folder)
     if path.suffix == ".safetensors":
         name, weights, card_path = path.stem, path, path.with_suffix(".json")
         card_path = card_path if card_path.is_file() else None
     else:
-        card_path = folder / f"{name_or_path}.json"
-        if not card_path.is_file():
-            known = ", ".join(list_denoisers(folder)) or "none installed"
-            raise DenoiseError(f"no denoiser named {str(name_or_path)!r} in {folder} (known: {known})")
-        name, weights = str(name_or_path), folder / f"{name_or_path}.safetensors"
+        found = next((f for f in folders if (f / f"{name_or_path}.json").is_file()), None)
+        if found is None:
+            known = ", ".join(list_denoisers(folders)) or "none installed"
+            where = " or ".join(str(f) for f in folders)
+            raise DenoiseError(f"no denoiser named {str(name_or_path)!r} in {where} (known: {known})")
+        card_path = found / f"{name_or_path}.json"
+        name, weights = str(name_or_path), found / f"{name_or_path}.safetensors"
     if not weights.is_file():
         raise DenoiseError(f"the denoiser weights {weights} are missing")
     return DenoiserEntry(name, weights, card_path, _read_card(card_path) if card_path is not None else {})

@@ -8,8 +8,9 @@ folder). A stored model is ``<name>.json`` (its :class:`ModelCard`) plus the wei
 rename) before the card (atomically), so a crash leaves at most an unreferenced weights file, never a card
 without its weights; replacing or renaming writes new files before removing old ones.
 
-Denoisers are read from ``denoiser_dir`` (the built-in ones by default; see
-:mod:`photolab.models.store.denoisers`) and share the cache, the device and the checksum check.
+Denoisers are read from ``denoiser_dir`` (the built-in ones by default) and then ``user_denoiser_dir``
+(``<data dir>/denoisers``: the ones adapted to the user's camera; see :mod:`photolab.models.store.denoisers`),
+and share the cache, the device and the checksum check.
 
 Loaded models live in an LRU cache (``cache_size``), each with its own lock (see
 :mod:`photolab.models.inference`). Long operations take an optional JobContext for progress and cancel;
@@ -41,7 +42,8 @@ from photolab.jobs import Job
 from photolab.models.store import export as exporting
 from photolab.models.denoise import DEFAULT_DENOISER, Denoiser
 from photolab.models.store.card import ModelCard, ModelCardError, Preprocessing, check_model_name, sha256_file
-from photolab.models.store.denoisers import DENOISERS_DIR, find_denoiser, list_denoisers, load_denoiser_entry
+from photolab.models.store.denoisers import (DENOISERS_DIR, USER_DENOISERS, find_denoiser, list_denoisers,
+                                             load_denoiser_entry)
 from photolab.models.store.download import download as download_file
 from photolab.models.store.importing import CARD_METADATA_KEY, catalogue_entry, name_from, prepare_import, read_labels
 from photolab.models.inference import LoadedModel, ModelEntry, build_model, load_entry
@@ -107,6 +109,7 @@ class ModelManager:
         self.temp_dir = self.data_dir / "tmp"
         self.builtin_dir = Path(builtin_dir) if builtin_dir is not None else BUILTIN_MODELS_DIR
         self.denoiser_dir = Path(denoiser_dir) if denoiser_dir is not None else DENOISERS_DIR
+        self.user_denoiser_dir = self.data_dir / USER_DENOISERS
         self._device = resolve_device(device)
         self._cache_size = max(0, int(cache_size))
         self._cache: OrderedDict[tuple, LoadedModel | Denoiser] = OrderedDict()
@@ -386,14 +389,19 @@ class ModelManager:
         return self._cached((str(entry.card_path), entry.card.sha256, str(target)), lambda: load_entry(entry, target))
 
     def list_denoisers(self) -> list[str]:
-        """Names of the denoisers in :attr:`denoiser_dir`."""
-        return list_denoisers(self.denoiser_dir)
+        """Names of the denoisers: the built-in ones (:attr:`denoiser_dir`), then the user's
+        (:attr:`user_denoiser_dir`)."""
+        return list_denoisers(self.denoiser_folders())
+
+    def denoiser_folders(self) -> list[Path]:
+        """Where denoisers are looked up, in order: the built-in folder, then the user's."""
+        return [self.denoiser_dir, self.user_denoiser_dir]
 
     def load_denoiser(self, name: str | Path = "", device: str | torch.device | None = None) -> Denoiser:
-        """The denoiser ``name`` (a name in :attr:`denoiser_dir`, "" for the default, or a ``.safetensors`` path)
-        on ``device`` (default: :attr:`device`), checksum-verified, from the cache when it is there (a file
+        """The denoiser ``name`` (a name in :meth:`denoiser_folders`, "" for the default, or a ``.safetensors``
+        path) on ``device`` (default: :attr:`device`), checksum-verified, from the cache when it is there (a file
         replaced on disk is loaded afresh)."""
-        entry = find_denoiser(name or DEFAULT_DENOISER, self.denoiser_dir)
+        entry = find_denoiser(name or DEFAULT_DENOISER, self.denoiser_folders())
         target = resolve_device(device) if device is not None else self._device
         stat = entry.weights_path.stat()
         key = (str(entry.weights_path.resolve()), stat.st_mtime_ns, stat.st_size, str(target))

@@ -1,0 +1,1 @@
+"""Models ▸ Adapt Denoiser to My Camera…"""

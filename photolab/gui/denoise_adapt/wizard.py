@@ -1,0 +1,484 @@
+"""Models ▸ Adapt Denoiser to My Camera…: the wizard in front of ``photolab-cli denoise-adapt``.
+
+Four pages: 1. the folder; 2. the check (camera, ISOs, singles and bursts, noise, every problem; the photos are
+read, measured and the bursts aligned as a Job); 3. adaptation, a Job with a live loss curve and Cancel; 4. a
+100 % crop before/after (noisy, generic, adapted, both with Auto) and Save under a name. The work is the CLI's:
+:func:`photolab.core.adapt_folder.load_adapt_data`, :func:`photolab.models.training.denoise_adapt.adapt_work`
+and ``save_adapted``; torch is imported inside the Job functions, never on the GUI thread. Closing the wizard
+cancels what runs; a cancelled run saves nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget, QWizard, QWizardPage)
+
+from photolab.gui.jobs import JobHandle, JobRunner
+from photolab.gui.viewer.rendering import to_qimage
+from photolab.gui.widgets.actions import new_action
+from photolab.jobs import Job
+
+CROP_SIDE = 192
+
+
+# ---------------------------------------------------------------------------------------- job functions
+
+def check_work(context, folder: str):
+    """Job work: (scan, data, error message or ""): the folder scanned, read, measured and its bursts aligned."""
+    from photolab.core.adapt_folder import AdaptDataError, load_adapt_data, scan_adapt_folder
+
+    scan = scan_adapt_folder(folder, context.subtask(0.0, 0.2).progress)
+    if scan.problems():
+        return scan, None, "; ".join(scan.problems())
+    try:
+        return scan, load_adapt_data(scan, context.subtask(0.2, 1.0).progress), ""
+    except AdaptDataError as exc:
+        return scan, None, str(exc)
+
+
+def _resolved(manager):
+    return manager() if callable(manager) else manager
+
+
+def compare_work(context, manager, outcome, data, side: int = CROP_SIDE):
+    """Job work: 8-bit (noisy, generic, adapted) 100 % crops of one photo, both denoised with Auto's map."""
+    manager = _resolved(manager)
+    from photolab.core.adapt_folder import central_crop
+    from photolab.models.training.denoise_adapt import adapted_denoiser
+
+    images = [pair.input for pair in data.pairs[:1]] or data.singles[:1]
+    image = images[0]
+    srgb, level = central_crop(image.srgb, side), central_crop(image.noise_map, side)
+    context.progress(0.1, "Denoising with the generic model")
+    generic = manager.load_denoiser("", "cpu")(srgb, level, tile=512, margin=64)
+    context.progress(0.5, "Denoising with the adapted model")
+    adapted = adapted_denoiser(outcome)(srgb, level, tile=512, margin=64)
+    to8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
+    return to8(srgb), to8(generic), to8(adapted), image.path.name
+
+
+def save_work(context, manager, outcome, name: str, folder: str):
+    """Job work: store the adapted denoiser in the user's denoiser folder; returns (weights path, card)."""
+    manager = _resolved(manager)
+    from photolab.models.store.denoisers import list_denoisers
+    from photolab.models.training.denoise_adapt import save_adapted
+
+    context.progress(0.1, f"Saving {name}")
+    return save_adapted(outcome, name, manager.user_denoiser_dir, taken=list_denoisers(manager.denoiser_dir),
+                        source_folder=folder)
+
+
+class StepRelay(QObject):
+    """Carries each optimisation step's loss from the training thread to the GUI thread (queued)."""
+
+    step = Signal(int, float)
+
+
+# ------------------------------------------------------------------------------------------------- widgets
+
+class LossPlot(QWidget):
+    """The training loss per step (log scale), raw and smoothed, painted with QPainter."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.losses: list[float] = []
+        self.setMinimumSize(360, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 220)
+
+    def add(self, step: int, loss: float) -> None:
+        if math.isfinite(loss) and loss > 0:
+            self.losses.append(loss)
+            self.update()
+
+    def smoothed(self, window: int = 25) -> list[float]:
+        """A running mean of the last ``window`` losses."""
+        values, out, total = self.losses, [], 0.0
+        for index, value in enumerate(values):
+            total += value
+            if index >= window:
+                total -= values[index - window]
+            out.append(total / min(index + 1, window))
+        return out
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), self.palette().base())
+        text = self.palette().text().color()
+        box = self.rect().adjusted(52, 10, -10, -24)
+        painter.setPen(QPen(text, 1))
+        painter.drawRect(box)
+        painter.drawText(box.left(), box.bottom() + 18, "step 1")
+        if not self.losses:
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "the loss appears here as the model learns")
+            painter.end()
+            return
+        painter.drawText(box.right() - 80, box.bottom() + 18, f"step {len(self.losses)}")
+        logs = [math.log10(v) for v in self.losses]
+        low, high = min(logs), max(logs)
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+        painter.drawText(2, box.top() + 10, f"{10 ** high:.1e}")
+        painter.drawText(2, box.bottom(), f"{10 ** low:.1e}")
+        count = max(2, len(logs))
+
+        def point(index: int, value: float) -> QPointF:
+            return QPointF(box.left() + box.width() * index / (count - 1),
+                           box.bottom() - box.height() * (math.log10(value) - low) / (high - low))
+
+        for values, colour, width in ((self.losses, self.palette().mid().color(), 1),
+                                      (self.smoothed(), self.palette().highlight().color(), 2)):
+            path = QPainterPath(point(0, values[0]))
+            for index, value in enumerate(values[1:], 1):
+                path.lineTo(point(index, value))
+            painter.setPen(QPen(colour, width))
+            painter.drawPath(path)
+        painter.end()
+
+
+def _label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+# --------------------------------------------------------------------------------------------------- pages
+
+class FolderPage(QWizardPage):
+    """1. The folder of noisy photos."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Choose your noisy photos")
+        self.setSubTitle("Photos of ONE camera, as noisy as you usually shoot (high ISO). Put each burst (several "
+                         "frames of the same scene) in its own sub-folder, or keep frames shot less than a second "
+                         "apart together; other photos are used as singles. No clean photo is needed.")
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("/path/to/folder")
+        self.path_edit.textChanged.connect(self.completeChanged)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(_label("JPEG, PNG, TIFF, WebP and camera RAW photos are read; your files are never "
+                                "changed."))
+        layout.addStretch(1)
+
+    def folder(self) -> str:
+        return self.path_edit.text().strip()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of noisy photos", self.folder())
+        if folder:
+            self.path_edit.setText(folder)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return bool(self.folder()) and Path(self.folder()).is_dir()
+
+
+class CheckPage(QWizardPage):
+    """2. What was found, what is wrong, and the time budget."""
+
+    def __init__(self, wizard: "AdaptWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Check the photos")
+        self.handle: JobHandle | None = None
+        self.status = _label("")
+        self.progress = QProgressBar()
+        self.found = _label("")
+        self.problems = _label("")
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(0.05, 120.0)
+        self.minutes.setDecimals(2)
+        self.minutes.setValue(5.0)
+        self.minutes.setSuffix(" min")
+        form = QFormLayout()
+        form.addRow("Adapt for:", self.minutes)
+        layout = QVBoxLayout(self)
+        for widget in (self.status, self.progress, self.found, self.problems):
+            layout.addWidget(widget)
+        layout.addLayout(form)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        self.cancel()
+        self._wizard.scan, self._wizard.data, self._wizard.problem = None, None, ""
+        self.found.setText("")
+        self.problems.setText("")
+        self.status.setText(f"Reading {self._wizard.folder()} …")
+        self.progress.setValue(0)
+        handle = self.handle = self._wizard.runner.submit(Job(check_work, self._wizard.folder(),
+                                                              title="Checking the photos"))
+        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
+                                                           self.status.setText(message)))
+        handle.finished.connect(self._on_checked)
+        handle.failed.connect(self._on_failed)
+        handle.ended.connect(self._on_ended)
+
+    def _on_checked(self, result) -> None:
+        scan, data, problem = result
+        self._wizard.scan, self._wizard.data, self._wizard.problem = scan, data, problem
+        summary = scan.summary()
+        iso = summary["iso_range"]
+        iso_text = "unknown" if not iso else (f"{iso[0]:g}" if iso[0] == iso[1] else f"{iso[0]:g}–{iso[1]:g}")
+        lines = [f"<b>Camera:</b> {', '.join(f'{c} ({n})' for c, n in scan.cameras.most_common()) or 'none'}",
+                 f"<b>ISO:</b> {iso_text}",
+                 f"<b>Singles:</b> {summary['singles']} &nbsp; <b>Bursts:</b> {summary['bursts']} "
+                 f"({summary['burst_frames']} frames, {summary['pairs']} aligned pairs)"]
+        if data is not None:
+            lines.append(f"<b>Noise (Auto's sigma, 0-255):</b> median {float(np.median(data.sigmas)):.1f}, "
+                         f"{min(data.sigmas):.1f}–{max(data.sigmas):.1f}")
+        self.found.setText("<br>".join(lines))
+        notes = []
+        skipped = data.skipped if data is not None else scan.skipped
+        notes += [f"Skipped {Path(path).name}: {reason}" for path, reason in skipped]
+        if problem:
+            notes.append(f"<b>Cannot adapt:</b> {problem}")
+        if data is not None and not data.pairs:
+            notes.append("No bursts: singles only (Neighbor2Neighbor). Bursts of the same scene teach the model "
+                         "more reliably.")
+        self.problems.setText("<br>".join(notes))
+        self.status.setText("Ready to adapt." if data is not None else "This folder cannot be used.")
+        self.progress.setValue(100)
+
+    def _on_failed(self, message: str) -> None:
+        self._wizard.problem = message
+        self.status.setText(f"<b>Cannot adapt:</b> {message}")
+
+    def _on_ended(self, _handle) -> None:
+        self.handle = None
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return self.handle is None and self._wizard.data is not None
+
+
+class AdaptPage(QWizardPage):
+    """3. The run: progress, the live loss curve, Cancel."""
+
+    def __init__(self, wizard: "AdaptWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Adapting")
+        self.setSubTitle("The generic denoiser learns your camera's noise from pairs of noisy views. "
+                         "The window stays usable; Cancel stops without saving anything.")
+        self.handle: JobHandle | None = None
+        self.status = _label("")
+        self.progress = QProgressBar()
+        self.plot = LossPlot()
+        self.cancel_button = QPushButton("Cancel Adaptation")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.relay = StepRelay(self)
+        self.relay.step.connect(self.plot.add, Qt.ConnectionType.QueuedConnection)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        from photolab.models.training.denoise_adapt import AdaptSettings, adapt_work
+
+        self.cancel()
+        self._wizard.outcome = None
+        self.plot.losses = []
+        settings = AdaptSettings(minutes=self._wizard.check_page.minutes.value(), threads=self._wizard.threads)
+        relay = self.relay
+        job = Job(adapt_work, self._wizard.manager(), self._wizard.folder(), "", settings,
+                  lambda step, loss: relay.step.emit(step, loss), data=self._wizard.data,
+                  title="Adapting the denoiser")
+        handle = self.handle = self._wizard.runner.submit(job)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting …")
+        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
+                                                           self.status.setText(message)))
+        handle.finished.connect(self._on_finished)
+        handle.failed.connect(lambda message: self.status.setText(f"<b>Failed:</b> {message}"))
+        handle.cancelled.connect(lambda: self.status.setText("Cancelled: nothing was saved."))
+        handle.ended.connect(self._on_ended)
+
+    def _on_finished(self, result) -> None:
+        outcome, _data = result
+        self._wizard.outcome = outcome
+        held = outcome.held_out
+        score = (f" Held-out noisy-pair PSNR: generic {held['generic_psnr']:.2f} dB, adapted "
+                 f"{held['adapted_psnr']:.2f} dB." if held["generic_psnr"] is not None else "")
+        self.status.setText(f"Done: {outcome.steps} steps in {outcome.seconds / 60:.1f} min.{score}")
+        self.progress.setValue(100)
+
+    def _on_ended(self, _handle) -> None:
+        self.handle = None
+        self.cancel_button.setEnabled(False)
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return self.handle is None and self._wizard.outcome is not None
+
+
+class ComparePage(QWizardPage):
+    """4. Before/after of a 100 % crop, and Save under a name."""
+
+    def __init__(self, wizard: "AdaptWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Compare and save")
+        self.handle: JobHandle | None = None
+        self.views = [QLabel() for _ in range(3)]
+        self.captions = [_label(text) for text in ("Noisy (100 %)", "Generic + Auto", "Adapted + Auto")]
+        grid = QHBoxLayout()
+        for view, caption in zip(self.views, self.captions):
+            view.setFixedSize(CROP_SIDE, CROP_SIDE)
+            column = QVBoxLayout()
+            column.addWidget(view)
+            column.addWidget(caption)
+            grid.addLayout(column)
+        self.name_edit = QLineEdit()
+        self.name_edit.textChanged.connect(self._check_name)
+        self.save_button = QPushButton("Save Denoiser")
+        self.save_button.clicked.connect(self.save)
+        self.status = _label("")
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        wizard = self._wizard
+        if not self.name_edit.text():
+            camera = wizard.outcome.data.get("camera") or "camera"
+            self.name_edit.setText("denoise-" + "".join(c if c.isalnum() or c in "._+-" else "-"
+                                                        for c in camera.lower()).strip("-")[:60])
+        handle = self.handle = wizard.runner.submit(Job(compare_work, wizard.manager(), wizard.outcome, wizard.data,
+                                                        title="Comparing"), visible=False)
+        handle.finished.connect(self._show)
+        handle.ended.connect(lambda _h: setattr(self, "handle", None))
+
+    def _show(self, result) -> None:
+        *images, name = result
+        for view, image in zip(self.views, images):
+            view.setPixmap(QPixmap.fromImage(to_qimage(image)))
+        self.captions[0].setText(f"Noisy (100 %, {name})")
+
+    def _check_name(self) -> None:
+        from photolab.models.store.card import ModelCardError, check_model_name
+
+        try:
+            check_model_name(self.name_edit.text())
+            self.save_button.setEnabled(True)
+            self.status.setText("")
+        except ModelCardError as exc:
+            self.save_button.setEnabled(False)
+            self.status.setText(str(exc))
+
+    def save(self) -> None:
+        name = self.name_edit.text()
+        job = Job(save_work, self._wizard.manager(), self._wizard.outcome, name, self._wizard.folder(),
+                  title=f"Saving {name}")
+        handle = self._wizard.runner.submit(job)
+        self.save_button.setEnabled(False)
+        self.status.setText(f"Saving {name} …")
+        handle.finished.connect(lambda result: self._on_saved(name, result))
+        handle.failed.connect(self._on_failed)
+
+    def _on_saved(self, name: str, result) -> None:
+        self._wizard.saved = result
+        self.status.setText(f"Saved as {name}: choose it in the Denoise panel's model list, or use "
+                            f"photolab-cli denoise --model {name}.")
+        self._wizard.denoiser_saved.emit(name)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"Not saved: {message}")
+        self.save_button.setEnabled(True)
+
+
+class AdaptWizard(QWizard):
+    """Adapt Denoiser to My Camera (module docstring)."""
+
+    denoiser_saved = Signal(str)
+
+    def __init__(self, manager_source, runner: JobRunner, parent: QWidget | None = None, threads: int | None = None):
+        super().__init__(parent)
+        self._manager_source = manager_source  # a ModelManager, or a callable that returns one
+        self.runner = runner
+        self.threads = threads
+        self.scan = self.data = self.outcome = self.saved = None
+        self.problem = ""
+        self.setWindowTitle("Adapt Denoiser to My Camera")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.folder_page = FolderPage()
+        self.check_page = CheckPage(self)
+        self.adapt_page = AdaptPage(self)
+        self.compare_page = ComparePage(self)
+        for page in (self.folder_page, self.check_page, self.adapt_page, self.compare_page):
+            self.addPage(page)
+        self.resize(720, 560)
+
+    def manager(self):
+        """What the jobs get: the ModelManager, or the callable that returns it (resolved in the job, off the GUI
+        thread)."""
+        return self._manager_source
+
+    def folder(self) -> str:
+        return self.folder_page.folder()
+
+    def done(self, result: int) -> None:
+        """Closing stops what still runs (an unfinished run saves nothing)."""
+        self.check_page.cancel()
+        self.adapt_page.cancel()
+        super().done(result)
+
+
+def open_adapt_wizard(window) -> AdaptWizard:
+    """Show the wizard for ``window`` (modeless) and return it; a saved denoiser appears in the Denoise list."""
+    from photolab.services import model_manager
+
+    wizard = AdaptWizard(model_manager, window.runner, window)
+    wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def relist(_name: str) -> None:
+        tools = getattr(window, "denoise_tools", None)
+        if tools is not None:
+            tools.relist_models()
+
+    wizard.denoiser_saved.connect(relist)
+    wizard.show()
+    return wizard
+
+
+def install_adapt_action(window) -> QAction:
+    """Add "Adapt Denoiser to My Camera…" to the Models menu, after Train Classifier…, as action "adapt_denoiser"."""
+    return window.add_action("models", "adapt_denoiser", new_action(
+        window, "&Adapt Denoiser to My Camera…", lambda: open_adapt_wizard(window),
+        tip="Teach the denoiser your camera's noise from your own noisy photos"), after="train")
