@@ -7,6 +7,7 @@
     photolab-cli train ...                                         (photolab.cli.train)
     photolab-cli hdr | burst ...                                   (photolab.cli.merge)
     photolab-cli denoise IN... -o OUT_OR_DIR [--sigma S | --auto]  (photolab.cli.denoise)
+    photolab-cli denoise-adapt FOLDER --name NAME ...              (photolab.cli.denoise_adapt)
     photolab-cli ops [--json]                                      (photolab.cli.ops)
     photolab-cli presets list|show|save|delete ...                 (photolab.cli.presets)
 
