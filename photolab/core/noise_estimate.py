@@ -101,6 +101,8 @@ def estimate_noise(srgb: np.ndarray, bins: int = 8) -> NoiseEstimate:
 AUTO_CALIBRATION = Path(__file__).resolve().parents[2] / "resources" / "calibration" / "auto-denoise.json"
 _CELL = 16  # full-resolution pixels a side of the cells both resolutions are read in
 _FLATTEST = 0.1  # the share of cells (the flattest at half resolution) whose readings count
+_FEWEST_CELLS = 64  # an image with fewer cells (under about 128 x 128 px) is read as white noise: the flattest
+# tenth of a few cells is too few to tell texture from correlated noise
 _IDENTITY_RULE = (0.0, 1.0, 0.0)
 
 
@@ -168,15 +170,17 @@ def estimate_strength(srgb: np.ndarray) -> NoiseEstimate:
     is the strength (0-255 scale) from :func:`correlated_readings` and the calibrated rule, and the noise level
     function is the half-resolution one (which follows a camera's noise over brightness better than
     single-pixel differences do), scaled to it. DenoiseError when the image is too small to measure; an image
-    too small for the cells is read as white noise (:func:`estimate_noise`)."""
+    of fewer than 64 cells (or clipped almost everywhere) is read as white noise (:func:`estimate_noise`)."""
+    image = np.asarray(srgb)
+    if (image.shape[0] // _CELL) * (image.shape[1] // _CELL) < _FEWEST_CELLS:
+        return estimate_noise(srgb)
     try:
         full, half = correlated_readings(srgb)
-    except DenoiseError:
+    except DenoiseError:  # clipped almost everywhere
         return estimate_noise(srgb)
     c0, c1, c2 = _strength_rule()
     strength = float(np.clip(math.exp(c0 + c1 * math.log(full + 1.0) + c2 * math.log(half + 1.0)) - 1.0,
                              0.0, MAX_SIGMA))
-    image = np.asarray(srgb)
     try:
         shape = estimate_noise(cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
                                           interpolation=cv2.INTER_AREA))
