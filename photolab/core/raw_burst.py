@@ -92,9 +92,11 @@ def interleave(planes: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarr
     return out
 
 
-def quad_luminance(planes: Sequence[np.ndarray]) -> np.ndarray:
-    """The mean of the four planes: one grey value per 2x2 quad (the alignment's and the weights' brightness)."""
-    return cv2.add(cv2.add(planes[0], planes[1]), cv2.add(planes[2], planes[3])) * np.float32(0.25)
+def quad_luminance(data: np.ndarray) -> np.ndarray:
+    """The mean of every 2x2 quad of a mosaic (the four planes' mean): one grey value per quad, the alignment's
+    and the weights' brightness."""
+    height, width = data.shape[0] // 2 * 2, data.shape[1] // 2 * 2
+    return cv2.resize(data[:height, :width], (width // 2, height // 2), interpolation=cv2.INTER_AREA)
 
 
 def _alignment_image(luminance: np.ndarray) -> np.ndarray:
@@ -153,8 +155,7 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
     """
     names = list(names) if names is not None else [f"frame {i + 1}" for i in range(len(mosaics))]
     check_mosaics(mosaics, names)
-    planes = [planes_of(m.data) for m in mosaics]
-    lums = [quad_luminance(p) for p in planes]
+    lums = [quad_luminance(m.data) for m in mosaics]
     if reference == "auto":
         ref = choose_reference(lums)
     else:
@@ -162,6 +163,7 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
         if not 0 <= ref < len(mosaics):
             raise MergeError(f"reference frame {ref} does not exist; the burst has frames 0-{len(mosaics) - 1}")
     shape = lums[ref].shape
+    ref_planes = planes_of(mosaics[ref].data)
     ref_align = _alignment_image(lums[ref])
     reference_points = ReferencePoints.of(ref_align)
     ref_search = _search_image(ref_align)
@@ -174,11 +176,11 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
         tiles = tile_alignment(ref_search, _search_image(frame_align), tile=TILE) * np.float32(SEARCH_SCALE)
         offsets = _with_camera_motion(tiles, ref_align, frame_align, reference_points)
         warped[index] = warp_mosaic(mosaics[index].data, mosaics[index].cfa, offsets)
-        planes[index] = lums[index] = None  # the warped copy replaces them
+        lums[index] = None  # the warped copy replaces it
     if context is not None:
         context.progress(0.8, "Merging")
     brightness = cv2.blur(lums[ref], (WINDOW, WINDOW))
-    statistics = {index: _difference_statistics(warped[index], planes[ref]) for index in others}
+    statistics = {index: _difference_statistics(warped[index], ref_planes) for index in others}
     slope, offset = _noise_line(brightness, [s[1] for s in statistics.values()])
     variance = cv2.max(cv2.add(cv2.multiply(brightness, slope), offset), 1e-12)  # of one plane's difference
     # a mean of WINDOW^2 x 4 independent differences has 1 / (4 WINDOW^2) of its variance
@@ -195,7 +197,7 @@ def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: 
                                f"(another scene, a blur or too much movement)")
         else:
             weights[index] = weight
-    merged_planes = [weighted_mean(planes[ref][k], [warped[i][k] for i in weights], list(weights.values()))
+    merged_planes = [weighted_mean(ref_planes[k], [warped[i][k] for i in weights], list(weights.values()))
                      for k in range(4)]
     data = mosaics[ref].data.copy()
     height, width = shape[0] * 2, shape[1] * 2
