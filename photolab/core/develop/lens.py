@@ -55,8 +55,12 @@ def lens_names() -> list[str]:
 
 def find_profile(photo: Photo, params: LensParams):
     """(camera or None, lens or None, crop factor, message): the lensfun profile for this photo."""
+    return find_profile_for(photo.metadata, params)
+
+
+def find_profile_for(meta, params: LensParams):
+    """:func:`find_profile` from a photo's metadata (a PhotoMetadata) alone."""
     db = _database()
-    meta = photo.metadata
     cameras = db.find_cameras(meta.camera_make, meta.camera_model) if meta.camera_model else []
     camera = cameras[0] if cameras else None
     name = params.lens or meta.lens
@@ -78,7 +82,12 @@ def find_profile(photo: Photo, params: LensParams):
 
 def profile_status(photo: Photo, params: LensParams) -> str:
     """What the correction uses, or why there is none ("no profile for this lens: ...")."""
-    return find_profile(photo, params)[3]
+    return find_profile_for(photo.metadata, params)[3]
+
+
+def metadata_profile_status(metadata, params: LensParams) -> str:
+    """:func:`profile_status` from a photo's metadata alone (the Develop panel's status line)."""
+    return find_profile_for(metadata, params)[3]
 
 
 def _modifier(photo: Photo, params: LensParams, lens, crop: float, size: Size, *, reverse: bool, scale: float):

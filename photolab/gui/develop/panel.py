@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QTabWi
 from photolab.core.develop.hsl import BANDS
 from photolab.core.recipe import Recipe
 from photolab.gui.develop.curve_editor import CurveEditor
+from photolab.gui.develop.lens_controls import LensControls
 from photolab.gui.develop.crop_controls import CropControls
 from photolab.gui.develop.denoise_controls import DenoiseControls
 from photolab.gui.widgets.sliders import ParamSlider, slider_for, wheel_only_with_focus
@@ -86,11 +87,14 @@ class DevelopPanel(QWidget):
         self.crop = CropControls()
         self.crop.edit_requested.connect(self.edit_requested)
         crop_box = self._group("Crop && rotate", [self.crop, self._slider("straighten", "angle")])
+        self.lens = LensControls()
+        self.lens.edit_requested.connect(self.edit_requested)
+        lens_box = self._group("Lens correction", [self.lens])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for box in (wb_box, tone_box, presence_box, curve_box, hsl_box, detail_box, vignette_box, denoise_box,
-                    crop_box):
+                    lens_box, crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
         wheel_only_with_focus(self)  # the panel scrolls under the wheel; a clicked control takes it
@@ -112,11 +116,13 @@ class DevelopPanel(QWidget):
         return slider
 
     # --- showing a photo and a recipe ----------------------------------------------------------------
-    def set_photo(self, size: tuple[int, int] | None, as_shot_white: tuple[float, float] | None = None) -> None:
-        """The photo being edited: its upright (width, height) for the crop presets, and its as-shot
-        (kelvin, tint), which the temperature and tint sliders show and reset to."""
+    def set_photo(self, size: tuple[int, int] | None, as_shot_white: tuple[float, float] | None = None,
+                  metadata=None) -> None:
+        """The photo being edited: its upright (width, height) for the crop presets, its as-shot (kelvin,
+        tint), which the temperature and tint sliders show and reset to, and its metadata (the lens)."""
         self._as_shot = as_shot_white or DAYLIGHT
         self.crop.set_photo_size(size)
+        self.lens.set_metadata(metadata)
         self.set_recipe(self._recipe)
 
     @property
@@ -133,6 +139,7 @@ class DevelopPanel(QWidget):
         self.curve.set_params(recipe.get("tone_curve"))
         self.denoise.set_recipe(recipe)
         self.crop.set_recipe(recipe)
+        self.lens.set_recipe(recipe)
 
     def _show_white_balance(self, params) -> None:
         modes = [mode for _, mode in WB_MODES]

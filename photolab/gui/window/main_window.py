@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
             self._opening = None
             self._switch_to(document)
         elif document is self.document:  # the full-resolution photo replaced the preview
-            self.develop.set_photo(document.full_size, document.as_shot_white)
+            self.develop.set_photo(document.full_size, document.as_shot_white, document.metadata)
             self.info.set_metadata(document.metadata)
             self.renderer.invalidate()
 
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(APP_NAME)
         else:
             self.viewer.clear()
-            self.develop.set_photo(document.full_size, document.as_shot_white)
+            self.develop.set_photo(document.full_size, document.as_shot_white, document.metadata)
             self.develop.set_recipe(document.recipe)
             self.info.set_metadata(document.metadata)
             self.recent.add(document.path)

@@ -91,3 +91,35 @@ def test_the_channel_selector_edits_that_channel(panel):
     assert len(params.blue) == 3 and params.luminance == IDENTITY
     canvas.grab()  # paints without error
     assert QPoint(0, 0) is not None
+
+
+def test_lens_correction_controls_edit_the_recipe_and_say_which_profile(panel):
+    import pytest
+
+    pytest.importorskip("lensfunpy")
+    from photolab.core.develop.lens import LensParams
+    from photolab.core.photo import PhotoMetadata
+    from photolab.gui.develop.lens_controls import FROM_METADATA
+
+    lens = "Canon EF 16-35mm f/2.8L II USM"
+    panel.set_photo((300, 200), None, PhotoMetadata(camera_make="Canon", camera_model="Canon EOS 5D Mark II",
+                                                    lens=lens, focal_length_mm=16.0))
+    assert panel.lens.status.text() == "Off" and not panel.lens.lens.isEnabled()
+    edits = collect(panel)
+    panel.lens.enabled.setChecked(True)
+    recipe, text, _ = edits[-1]
+    assert recipe.get("lens_correction") == LensParams(enabled=True) and text == "Lens correction on"
+    panel.set_recipe(recipe)
+    assert panel.lens.status.text().startswith(lens) and panel.lens.lens.currentText() == FROM_METADATA
+    panel.lens.parts["tca"].setChecked(False)
+    assert edits[-1][0].get("lens_correction").tca is False
+    panel.set_photo((300, 200), None, PhotoMetadata(camera_make="Canon", camera_model="Canon EOS 5D Mark II"))
+    assert panel.lens.status.text().startswith("no profile for this lens")
+    panel.lens.lens.load_names()
+    index = panel.lens.lens.findText(lens)
+    panel.lens.lens.setCurrentIndex(index)
+    panel.lens.lens.activated.emit(index)
+    assert edits[-1][0].get("lens_correction").lens == lens
+    count = len(edits)
+    panel.set_recipe(edits[-1][0])  # showing a recipe emits nothing
+    assert len(edits) == count and panel.lens.lens.currentText() == lens
