@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from photolab.gui.viewer import crop_overlay
-from photolab.gui.viewer.rendering import RenderedImage
+from photolab.gui.viewer.rendering import RenderedImage, clipping_overlay
 
 MIN_ZOOM = 0.02
 MAX_ZOOM = 32.0
@@ -53,6 +53,8 @@ class ImageViewer(QWidget):
         self._wanted_full = False
         self._marker: QRectF | None = None  # a scene rectangle outlined on the photo (the loupe's region)
         self.overlay_text = ""  # drawn in the top-left corner ("Before")
+        self.show_clipping = False  # clipped highlights red, crushed shadows blue (J)
+        self._clipping: tuple[object, QImage] | None = None  # (the displayed image, its overlay)
         self.placeholder_text = "Open a photo (Ctrl+O) or drop it here"
 
     # --- content --------------------------------------------------------------------------------------
@@ -329,6 +331,18 @@ class ImageViewer(QWidget):
         painter.drawImage(target, fitted)
         return True
 
+    def set_show_clipping(self, on: bool) -> None:
+        """Show or hide the clipping warnings (View ▸ Clipping Warnings, J)."""
+        self.show_clipping = bool(on)
+        self.update()
+
+    def clipping_image(self) -> QImage:
+        """The clipping overlay of the displayed image (computed once per image)."""
+        image = self.displayed.image
+        if self._clipping is None or self._clipping[0] is not image:
+            self._clipping = (image, clipping_overlay(image))
+        return self._clipping[1]
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
@@ -341,15 +355,18 @@ class ImageViewer(QWidget):
         visible = target.intersected(QRectF(self.rect()))
         if visible.isEmpty():
             return
+        image = shown.image
+        sx, sy = image.width() / target.width(), image.height() / target.height()
+        source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
+                        visible.width() * sx, visible.height() * sy)
         if not self._draw_fitted(painter, shown, target):
-            image = shown.image
-            sx, sy = image.width() / target.width(), image.height() / target.height()
-            source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
-                            visible.width() * sx, visible.height() * sy)
             device_px_per_image_px = self.devicePixelRatioF() / sx
             # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
             painter.drawImage(visible, image, source)
+        if self.show_clipping:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(visible, self.clipping_image(), source)
         if self._marker is not None:
             top_left = self.scene_to_widget(self._marker.topLeft())
             painter.setPen(QColor(255, 255, 255, 200))

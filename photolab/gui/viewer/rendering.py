@@ -304,3 +304,27 @@ class PreviewRenderer(QObject):
             return
         self._full_result = result
         self.full_ready.emit(result)
+
+
+# --- clipping warnings (J), as in Lightroom: clipped highlights red, crushed shadows blue ---------------
+
+HIGHLIGHT = (255, 40, 40)  # red
+SHADOW = (40, 90, 255)  # blue
+
+
+def clipping_overlay(image: QImage) -> QImage:
+    """A transparent image the size of ``image`` (a displayed 8-bit RGB32 QImage), opaque red where a channel
+    is at 255 and blue where a channel is at 0 (red wins where both are)."""
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    height, width = image.height(), image.width()
+    memory = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    pixels = memory.reshape(height, image.bytesPerLine())[:, :width * 4].reshape(height, width, 4)[:, :, :3]
+    high = (pixels >= 255).any(axis=2)
+    low = (pixels <= 0).any(axis=2) & ~high
+    overlay = np.zeros((height, width, 4), np.uint8)  # B, G, R, A (ARGB32 in memory)
+    overlay[high] = (*HIGHLIGHT[::-1], 255)
+    overlay[low] = (*SHADOW[::-1], 255)
+    out = QImage(width, height, QImage.Format.Format_ARGB32)
+    target = np.frombuffer(out.bits(), np.uint8, count=out.sizeInBytes())
+    target.reshape(height, out.bytesPerLine())[:, :width * 4].reshape(height, width, 4)[:] = overlay
+    return out

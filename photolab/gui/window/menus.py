@@ -112,6 +112,8 @@ def install_window_actions(window) -> None:
     window.menu("view").addSeparator()
     add("view", "before", new_action(window, "&Before / After", window.tools.set_before, ["\\"], checkable=True,
                                      tip="Show the photo without edits"))
+    add("view", "clipping", new_action(window, "&Clipping Warnings", viewer.set_show_clipping, ["J"], checkable=True,
+                                       tip="Clipped highlights in red, crushed shadows in blue"))
     window.menu("view").addSeparator()
     add("view", "show_develop", window.side_dock.toggleViewAction())
     add("models", "attention", new_action(window, "&Attention View", window.show_attention_view, ["Ctrl+Shift+A"],

@@ -163,3 +163,33 @@ def test_the_workers_fitted_copy_is_drawn_at_fit_zoom(viewer):
     assert viewer.grab().toImage().pixelColor(centre).green() == 255  # the pre-shrunk copy, drawn 1:1
     viewer.zoom_to_actual()
     assert viewer.grab().toImage().pixelColor(viewer.rect().center()).green() != 255  # zoomed: the render itself
+
+
+def test_clipping_warnings_paint_clipped_highlights_red_and_crushed_shadows_blue(viewer):
+    from photolab.gui.viewer.rendering import clipping_overlay
+
+    pixels = np.full((100, 200, 3), 128, np.uint8)
+    pixels[:, :50] = (255, 200, 100)  # red clipped
+    pixels[:, 150:] = (0, 20, 40)  # red crushed
+    overlay = clipping_overlay(to_qimage(pixels))
+    assert overlay.pixelColor(10, 50).red() > 200 and overlay.pixelColor(10, 50).alpha() == 255
+    assert overlay.pixelColor(160, 50).blue() > 200 and overlay.pixelColor(160, 50).alpha() == 255
+    assert overlay.pixelColor(100, 50).alpha() == 0  # mid-tones untouched
+
+    viewer.set_rendered(RenderedImage(to_qimage(pixels), None, Recipe(), False, True, (200, 100), 1, 0.0, None))
+    centre = viewer.image_rect().center()
+    left = viewer.scene_to_widget(QPointF(20, 50)).toPoint()
+    before = viewer.grab().toImage().pixelColor(left)
+    viewer.set_show_clipping(True)
+    after = viewer.grab().toImage().pixelColor(left)
+    assert (before.red(), before.green()) == (255, 200) and (after.red(), after.green(), after.blue()) == (255, 40, 40)
+    assert viewer.grab().toImage().pixelColor(centre.toPoint()).red() == 128  # mid-tones as they are
+
+
+def test_j_toggles_the_clipping_warnings(window):
+    action = window.action("clipping")
+    assert action.shortcut().toString() == "J" and action.isCheckable()
+    action.trigger()
+    assert window.viewer.show_clipping
+    action.trigger()
+    assert not window.viewer.show_clipping

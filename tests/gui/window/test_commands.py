@@ -22,7 +22,7 @@ def test_every_feature_is_in_its_menu_in_order(window):
                                               "Adapt Denoiser to My Camera…", "-",
                                               "Classify"]
     view = entries(window.menu("view"))
-    assert view[view.index("Before / After"):] == ["Before / After", "-", "Loupe", "Develop"]
+    assert view[view.index("Before / After"):] == ["Before / After", "Clipping Warnings", "-", "Loupe", "Develop"]
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&Edit", "&Photo", "&View", "&Models", "&Help"]
 
