@@ -9,7 +9,9 @@ import logging
 import logging.handlers
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -252,3 +254,20 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._last = ""
+
+
+def run_job_with_progress(job) -> None:
+    """Run a long single job (training, adaptation) in the foreground with a progress line on stderr; Ctrl+C
+    cancels the job (which then decides what it keeps) instead of killing the process."""
+    progress = Progress(lines_on_pipe=True)
+    job.on_progress(progress)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # signals can only be set there
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, lambda *_: job.cancel())
+    try:
+        job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    progress.finish()

@@ -18,13 +18,11 @@ saved), 2 on usage errors. The photos are only read.
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import time
 from dataclasses import replace
 
-from photolab.cli.common import Progress, fail, number, warn, whole_number
+from photolab.cli.common import fail, number, run_job_with_progress, warn, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job, JobState
 
@@ -79,18 +77,7 @@ def denoise_adapt_command(args, parser) -> int:
     if args.single_share is not None:
         settings = replace(settings, single_share=args.single_share)
     job = adapt_job(manager, args.folder, args.base, settings)
-    progress = Progress(lines_on_pipe=True)
-    job.on_progress(progress)
-    previous = None
-    if threading.current_thread() is threading.main_thread():  # Ctrl+C cancels: nothing is saved
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, lambda *_: job.cancel())
-    try:
-        job.run()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    progress.finish()
+    run_job_with_progress(job)  # Ctrl+C cancels: nothing is saved
     if job.state is JobState.CANCELLED:
         return fail("adaptation was cancelled; nothing was saved")
     if job.state is not JobState.FINISHED:

@@ -13,11 +13,9 @@ nothing; later, the best epoch so far is saved. Exit status: 0 saved, 1 failed (
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 
-from photolab.cli.common import Progress, fail, number, whole_number
+from photolab.cli.common import fail, number, run_job_with_progress, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import JobState
 
@@ -72,18 +70,7 @@ def train_command(args, parser) -> int:
     settings = FinetuneSettings(base=base.name, strategy=strategy, epochs=args.epochs, image_size=args.image_size,
                                 val_fraction=args.val_split, seed=args.seed)
     job = finetune_job(manager, report, settings)
-    progress = Progress(lines_on_pipe=True)
-    job.on_progress(progress)
-    previous = None
-    if threading.current_thread() is threading.main_thread():  # Ctrl+C: stop, keeping the best epoch so far
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, lambda *_: job.cancel())
-    try:
-        job.run()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    progress.finish()
+    run_job_with_progress(job)  # Ctrl+C: stop, keeping the best epoch so far
     if job.state is JobState.CANCELLED:
         return fail("training was cancelled before the first epoch ended; nothing was saved")
     if job.state is not JobState.FINISHED:
