@@ -22,13 +22,12 @@ import numpy as np
 from photolab.core.align import MergeError, displacement_field, tile_alignment
 from photolab.core.color import luminance
 from photolab.core.bands import run_in_bands
-from photolab.core.hdr import check_frames, frame_name
+from photolab.core.hdr import check_equal_exposures, check_frames, frame_name
 from photolab.core.io import read_photo
 from photolab.core.photo import Photo
-from photolab.core.raw_burst import is_raw_burst, merge_raw_burst_files
+from photolab.core.raw_burst import MAX_FRAMES, is_raw_burst, merge_raw_burst_files
 from photolab.core.robust_merge import SHRINK, binned_noise, robust_weight, weighted_mean
 
-MAX_FRAMES = 16
 TILE = 8  # finest-level tile size (px of the alignment image)
 _WINDOW = 5
 _BAND_ROWS = 64
@@ -94,9 +93,7 @@ def merge_burst(photos: Sequence[Photo], reference: int | str = "auto", context=
         ref = int(reference)
         if not 0 <= ref < len(photos):
             raise MergeError(f"reference frame {ref} does not exist; the burst has frames 0-{len(photos) - 1}")
-    times = {p.metadata.shutter_seconds for p in photos if p.metadata.shutter_seconds}
-    if len(times) > 1 and max(times) / min(times) > 1.1:
-        raise MergeError("the burst's frames have different exposure times; merge brackets with HDR instead")
+    check_equal_exposures([p.metadata for p in photos])
     shape = photos[ref].pixels.shape[:2]
     half = shape[0] * shape[1] > _HALF_RES_ABOVE
     scale = 2 if half else 1

@@ -94,23 +94,39 @@ def measured_exposures(photos: Sequence[Photo]) -> np.ndarray:
     return np.array(values, np.float64)
 
 
+def check_count(count: int, minimum: int, maximum: int) -> None:
+    """Raise MergeError unless there are minimum..maximum frames."""
+    if count < minimum:
+        raise MergeError(f"merging needs at least {minimum} frames, got {count}")
+    if count > maximum:
+        raise MergeError(f"merging takes at most {maximum} frames, got {count}")
+
+
+def check_same_camera(first, other, first_name: str, other_name: str) -> None:
+    """Raise MergeError when two frames' metadata name different cameras (unknown cameras pass)."""
+    cameras = [(m.camera_make, m.camera_model) for m in (first, other)]
+    if all(all(c) for c in cameras) and cameras[0] != cameras[1]:
+        raise MergeError(f"{other_name} comes from a {' '.join(cameras[1])}, {first_name} from a "
+                         f"{' '.join(cameras[0])}; all frames must come from one camera")
+
+
+def check_equal_exposures(metadata: Sequence) -> None:
+    """Raise MergeError when a burst's frames (their metadata) were exposed for different times."""
+    times = {m.shutter_seconds for m in metadata if m.shutter_seconds}
+    if len(times) > 1 and max(times) / min(times) > 1.1:
+        raise MergeError("the burst's frames have different exposure times; merge brackets with HDR instead")
+
+
 def check_frames(photos: Sequence[Photo], *, minimum: int = MIN_FRAMES, maximum: int = MAX_FRAMES) -> None:
     """Raise MergeError unless there are minimum..maximum frames of one size from one camera."""
-    if len(photos) < minimum:
-        raise MergeError(f"merging needs at least {minimum} frames, got {len(photos)}")
-    if len(photos) > maximum:
-        raise MergeError(f"merging takes at most {maximum} frames, got {len(photos)}")
+    check_count(len(photos), minimum, maximum)
     first = photos[0]
     for index, photo in enumerate(photos[1:], 1):
         if photo.pixels.shape != first.pixels.shape:
             raise MergeError(f"{frame_name(photo, index)} is {photo.width}x{photo.height} but "
                              f"{frame_name(first, 0)} is {first.width}x{first.height}; all frames must have the "
                              f"same size")
-        cameras = [(p.metadata.camera_make, p.metadata.camera_model) for p in (first, photo)]
-        if all(all(c) for c in cameras) and cameras[0] != cameras[1]:
-            raise MergeError(f"{frame_name(photo, index)} comes from a {' '.join(cameras[1])}, "
-                             f"{frame_name(first, 0)} from a {' '.join(cameras[0])}; all frames must come from "
-                             f"one camera")
+        check_same_camera(first.metadata, photo.metadata, frame_name(first, 0), frame_name(photo, index))
 
 
 def frame_name(photo: Photo, index: int) -> str:

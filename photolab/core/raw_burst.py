@@ -45,10 +45,11 @@ import numpy as np
 from photolab.core.align import MergeError, displacement_field, tile_alignment
 from photolab.core.bands import run_in_bands
 from photolab.core.dng import read_mosaic, write_mosaic_dng
+from photolab.core.hdr import check_count, check_equal_exposures, check_same_camera
 from photolab.core.io import RAW_EXTENSIONS
 from photolab.core.robust_merge import SHRINK, binned_noise, robust_weight, weighted_mean
 
-MAX_FRAMES = 16
+MAX_FRAMES = 16  # the most frames a burst takes, RAW or RGB (core.burst uses it too)
 SEARCH_SCALE = 2
 """The tile search runs on the quad image area-reduced by this: four times cheaper, and the camera motion's
 refinement on the quad image itself gives the precision (the tiles' own offsets serve moving objects)."""
@@ -124,10 +125,7 @@ def choose_reference(lums: Sequence[np.ndarray], candidates: int = 3) -> int:
 
 def check_mosaics(mosaics: Sequence, names: Sequence[str]) -> None:
     """Raise MergeError unless there are 2..MAX_FRAMES mosaics of one size and CFA pattern from one camera."""
-    if len(mosaics) < 2:
-        raise MergeError(f"merging needs at least 2 frames, got {len(mosaics)}")
-    if len(mosaics) > MAX_FRAMES:
-        raise MergeError(f"merging takes at most {MAX_FRAMES} frames, got {len(mosaics)}")
+    check_count(len(mosaics), 2, MAX_FRAMES)
     first = mosaics[0]
     for index, mosaic in enumerate(mosaics[1:], 1):
         if mosaic.data.shape != first.data.shape:
@@ -137,13 +135,8 @@ def check_mosaics(mosaics: Sequence, names: Sequence[str]) -> None:
         if mosaic.cfa != first.cfa:
             raise MergeError(f"{names[index]} has the colour filter pattern {mosaic.cfa}, {names[0]} {first.cfa}; "
                              f"all frames must come from one camera")
-        cameras = [(m.metadata.camera_make, m.metadata.camera_model) for m in (first, mosaic)]
-        if all(all(c) for c in cameras) and cameras[0] != cameras[1]:
-            raise MergeError(f"{names[index]} comes from a {' '.join(cameras[1])}, {names[0]} from a "
-                             f"{' '.join(cameras[0])}; all frames must come from one camera")
-    times = {m.metadata.shutter_seconds for m in mosaics if m.metadata.shutter_seconds}
-    if len(times) > 1 and max(times) / min(times) > 1.1:
-        raise MergeError("the burst's frames have different exposure times; merge brackets with HDR instead")
+        check_same_camera(first.metadata, mosaic.metadata, names[0], names[index])
+    check_equal_exposures([m.metadata for m in mosaics])
 
 
 def merge_raw_burst(mosaics: Sequence, reference: int | str = "auto", *, names: Sequence[str] | None = None,
