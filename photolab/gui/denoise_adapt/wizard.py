@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
+from photolab.gui.widgets.folder_page import FolderPage
 from photolab.jobs import Job
 
 CROP_SIDE = 192
@@ -154,39 +155,15 @@ def _label(text: str = "") -> QLabel:
 
 # --------------------------------------------------------------------------------------------------- pages
 
-class FolderPage(QWizardPage):
+def folder_page() -> FolderPage:
     """1. The folder of noisy photos."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setTitle("Choose your noisy photos")
-        self.setSubTitle("Photos of ONE camera, as noisy as you usually shoot (high ISO). Put each burst (several "
-                         "frames of the same scene) in its own sub-folder, or keep frames shot less than a second "
-                         "apart together; other photos are used as singles. No clean photo is needed.")
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("/path/to/folder")
-        self.path_edit.textChanged.connect(self.completeChanged)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(_label("JPEG, PNG, TIFF, WebP and camera RAW photos are read; your files are never "
-                                "changed."))
-        layout.addStretch(1)
-
-    def folder(self) -> str:
-        return self.path_edit.text().strip()
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of noisy photos", self.folder())
-        if folder:
-            self.path_edit.setText(folder)
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return bool(self.folder()) and Path(self.folder()).is_dir()
+    return FolderPage(
+        title="Choose your noisy photos",
+        subtitle="Photos of ONE camera, as noisy as you usually shoot (high ISO). Put each burst (several frames "
+                 "of the same scene) in its own sub-folder, or keep frames shot less than a second apart "
+                 "together; other photos are used as singles. No clean photo is needed.",
+        placeholder="/path/to/folder", caption="Folder of noisy photos",
+        hint="JPEG, PNG, TIFF, WebP and camera RAW photos are read; your files are never changed.")
 
 
 class CheckPage(QWizardPage):
@@ -437,7 +414,7 @@ class AdaptWizard(QWizard):
         self.setWindowTitle("Adapt Denoiser to My Camera")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.folder_page = FolderPage()
+        self.folder_page = folder_page()
         self.check_page = CheckPage(self)
         self.adapt_page = AdaptPage(self)
         self.compare_page = ComparePage(self)

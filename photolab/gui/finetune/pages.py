@@ -13,11 +13,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QProgressBar, QRadioButton,
                                QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget, QWizardPage)
 
 from photolab.gui.finetune.work import pixmap_from, scan_work
+from photolab.gui.widgets.folder_page import FolderPage
 from photolab.jobs import Job
 
 WHAT_HAPPENS = {
@@ -36,42 +37,16 @@ def _label(text: str) -> QLabel:
     return label
 
 
-class FolderPage(QWizardPage):
+def folder_page() -> FolderPage:
     """1. The folder: one sub-folder per class (nested folders allowed), any photo format PhotoLab reads."""
-
-    def __init__(self, wizard) -> None:
-        super().__init__()
-        self.setTitle("Choose your photos")
-        self.setSubTitle("Make one sub-folder per category and put its photos inside (further sub-folders are "
-                         "fine). Camera RAW, JPEG, PNG (transparency composited over white), TIFF and WebP "
-                         "photos are read.")
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("/path/to/folder  (e.g. birds/ with birds/robin, birds/wren …)")
-        self.path_edit.textChanged.connect(self.completeChanged)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(_label("Example: <i>birds/robin/001.jpg</i>, <i>birds/wren/2024/img.dng</i> → two "
-                                "classes, robin and wren. At least two classes with five photos each; twenty or "
-                                "more per class give more reliable results."))
-        layout.addStretch(1)
-
-    def folder(self) -> str:
-        """The folder typed or chosen."""
-        return self.path_edit.text().strip()
-
-    def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of labelled photos", self.folder())
-        if folder:
-            self.path_edit.setText(folder)
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        """A folder that exists."""
-        return bool(self.folder()) and Path(self.folder()).is_dir()
+    return FolderPage(
+        title="Choose your photos",
+        subtitle="Make one sub-folder per category and put its photos inside (further sub-folders are fine). "
+                 "Camera RAW, JPEG, PNG (transparency composited over white), TIFF and WebP photos are read.",
+        placeholder="/path/to/folder  (e.g. birds/ with birds/robin, birds/wren …)",
+        caption="Folder of labelled photos",
+        hint="Example: <i>birds/robin/001.jpg</i>, <i>birds/wren/2024/img.dng</i> → two classes, robin and wren. "
+             "At least two classes with five photos each; twenty or more per class give more reliable results.")
 
 
 class DataPage(QWizardPage):

@@ -43,7 +43,7 @@ class FinetuneWizard(QWizard):
         self.setWindowTitle("Train Classifier")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.folder_page = pages.FolderPage(self)
+        self.folder_page = pages.folder_page()
         self.data_page = pages.DataPage(self)
         self.base_page = pages.BasePage(self)
         self.settings_page = pages.SettingsPage(self)
