@@ -18,13 +18,12 @@ saved), 2 on usage errors. The photos are only read.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import replace
 
 from photolab.cli.common import fail, number, run_job_with_progress, warn, whole_number
 from photolab.core.errors import PhotoLabError
-from photolab.jobs import Job, JobState
+from photolab.jobs import JobState
 
 
 def add_denoise_adapt_commands(subparsers) -> None:

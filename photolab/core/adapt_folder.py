@@ -31,7 +31,6 @@ from photolab.core import io
 from photolab.core.align import displacement_field, tile_alignment
 from photolab.core.develop import denoise
 from photolab.core.errors import PhotoLabError
-from photolab.core.noise_map import MAX_SIGMA
 from photolab.core.photo import NoiseProfile
 
 BURST_GAP_S = 1.0

@@ -19,7 +19,7 @@ from photolab.core import io
 from photolab.core.colorspace import COLOR_SPACES, DEFAULT_COLOR_SPACE
 from photolab.core.export_options import (MAX_EDGE, MAX_MEGAPIXELS, RESIZE_MODES, SHARPENING_AMOUNTS, SHARPENING_MEDIA,
                                           ResizeSpec, SharpeningSpec)
-from photolab.core.naming import DEFAULT_TEMPLATE, PLACEHOLDERS, check_template, expand_template
+from photolab.core.naming import DEFAULT_TEMPLATE, PLACEHOLDERS, expand_template
 from photolab.core.photo import Photo, PhotoMetadata
 from photolab.services import export_developed
 from photolab.core.recipe import Recipe

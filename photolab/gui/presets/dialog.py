@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout
 
 from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.presets import PresetError, check_name
-from photolab.core.recipe import GEOMETRY_OPERATIONS, Recipe, copy_settings, default_copy_selection, \
+from photolab.core.recipe import Recipe, copy_settings, default_copy_selection, \
     edited_operations
 
 GROUPS = (("Geometry", ("lens_correction", "orient", "straighten", "crop")),
