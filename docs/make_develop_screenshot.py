@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import cv2
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from utils.dng import write_dng  # noqa: E402
 
 from photolab.core.develop.tone_curve import ToneCurveParams  # noqa: E402
 from photolab.gui.app import configure_application  # noqa: E402
-from photolab.gui.window.main_window import MainWindow  # noqa: E402
-from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
+from screenshot_support import grab_when_shown, open_photo_as_raw  # noqa: E402  (docs/, the script's own folder)
 
 S_CURVE = ((0.0, 0.0), (0.25, 0.2), (0.75, 0.82), (1.0, 1.0))
 SLIDERS = (("exposure.ev", 0.2), ("hsl.blue_saturation", 35), ("hsl.orange_luminance", 15),
@@ -34,16 +27,7 @@ def main(source: str, target: str = str(ROOT / "docs" / "screenshot-develop.png"
     app = QApplication(sys.argv[:1])
     configure_application(app)
     with tempfile.TemporaryDirectory() as folder:
-        image = cv2.imread(source, cv2.IMREAD_COLOR)
-        scale = 2400 / max(image.shape[:2])
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        photo = Path(folder) / "IMG_2046.dng"
-        write_dng(photo, image[..., ::-1].copy(), white_exposure=0.6)
-        window = MainWindow(QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat))
-        window.resize(1600, 1000)
-        window.show()
-        window.open_path(photo)
-        wait(app, lambda: window.document is not None and window.document.is_fully_loaded)
+        window = open_photo_as_raw(app, source, folder)
         panel = window.develop
         for key, value in SLIDERS:
             panel.sliders[key].spin.setValue(value)
@@ -54,13 +38,7 @@ def main(source: str, target: str = str(ROOT / "docs" / "screenshot-develop.png"
             if scroll.widget() is not None and scroll.widget().isAncestorOf(panel.curve):
                 scroll.ensureWidgetVisible(panel.hsl_tabs, 0, 0)
                 scroll.ensureWidgetVisible(panel.curve, 0, 40)
-        wait(app, lambda: window.viewer.displayed is not None and window.viewer.displayed.recipe == window.document.recipe
-             and window.viewer.displayed.source is window.document.proxy)
-        for _ in range(20):
-            app.processEvents()
-            time.sleep(0.02)
-        window.grab().save(target)
-        window.close()
+        grab_when_shown(app, window, target)
     print(target)
 
 
