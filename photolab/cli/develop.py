@@ -5,11 +5,13 @@
                  [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
                  [--json] [--resize long:PX|short:PX|mp:MP [--upscale]] [--colorspace srgb|display-p3|adobe-rgb]
                  [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE]
+                 [--level X1,Y1,X2,Y2]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); each ``--preset`` (``photolab-cli presets``) is applied on top of
 it, in order; ``--wb`` and ``--exposure`` then override those settings, and
-``--set`` any parameter of any operation (``photolab-cli ops`` lists them), last.
+``--set`` any parameter of any operation (``photolab-cli ops`` lists them), last; ``--level`` then straightens the
+photo so that the line between two points (pixels of the photo as that recipe develops it) becomes level.
 The output options resize, sharpen for output, pick the colour space, and name the files from a template
 ({name}, {date}, {seq}, {camera}; see photolab.core.naming).
 """
@@ -36,6 +38,7 @@ from photolab.core.develop.white_balance import WhiteBalanceParams
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.export_options import parse_resize, parse_sharpening
+from photolab.core.level import levelled
 from photolab.core.presets import PresetError, load_preset
 from photolab.core.naming import check_template, expand_template
 from photolab.services import develop_file
@@ -69,6 +72,9 @@ def add_develop_commands(subparsers) -> None:
                          help="set any parameter of any operation (see photolab-cli ops), after the recipe and the "
                               "flags above; repeatable; lists and points as JSON, e.g. "
                               "tone_curve.luminance='[[0,0],[0.5,0.6],[1,1]]'")
+    develop.add_argument("--level", metavar="X1,Y1,X2,Y2", type=_argument(parse_level),
+                         help="straighten so that the line from (X1, Y1) to (X2, Y2), pixels of the photo as the "
+                              "recipe develops it, becomes level (or plumb when nearer vertical)")
     develop.add_argument("--format", choices=sorted(io.EXPORT_FORMATS), help="output format (default: from -o, else jpg)")
     develop.add_argument("--quality", metavar="Q", type=jpeg_quality, default=92, help="JPEG quality 1-100 (default 92)")
     develop.add_argument("--demosaic", choices=list(io.DEMOSAIC_METHODS), default=io.DEFAULT_DEMOSAIC,
@@ -285,7 +291,20 @@ def _recipe_for(task: _Task, base_recipe: Recipe | None, args) -> Recipe:
         recipe = recipe.with_params("white_balance", args.wb)
     if args.exposure is not None:
         recipe = recipe.with_params("exposure", args.exposure)
-    return with_settings(recipe, args.settings)
+    recipe = with_settings(recipe, args.settings)
+    return recipe if args.level is None else levelled(recipe, *args.level)
+
+
+def parse_level(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``X1,Y1,X2,Y2`` as two points; ValueError with a one-line message otherwise."""
+    parts = text.split(",")
+    try:
+        x1, y1, x2, y2 = (float(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{text!r}: expected X1,Y1,X2,Y2 (four numbers, pixels), e.g. 0,410,1200,380") from None
+    if (x1, y1) == (x2, y2):
+        raise ValueError(f"{text!r}: the two points are the same; draw the line between two points of a horizon")
+    return (x1, y1), (x2, y2)
 
 
 Setting = tuple[str, str, Any]  # operation, field, value as parsed (checked when applied)

@@ -99,3 +99,27 @@ def test_a_setting_the_recipe_forbids_fails_that_photo(photo_file, tmp_path, cap
     save_sidecar(photo_file, Recipe().with_params("crop", Recipe().get("crop").__class__(right=0.5)))
     assert main(["develop", str(photo_file), "-o", str(tmp_path / "x.png"), "--set", "crop.left=0.7"]) == 1
     assert "crop left" in capsys.readouterr().err
+
+
+def test_level_straightens_like_the_matching_angle(photo_file, tmp_path):
+    import math
+
+    from photolab.cli.develop import parse_level
+
+    rise = math.tan(math.radians(3.0)) * 80  # a horizon rising 3 degrees to the right
+    line = f"8,50,88,{50 - rise}"
+    assert parse_level(line) == ((8.0, 50.0), (88.0, 50 - rise))
+    levelled, turned = tmp_path / "levelled.png", tmp_path / "turned.png"
+    assert main(["develop", str(photo_file), "-o", str(levelled), "--level", line]) == 0
+    assert main(["develop", str(photo_file), "-o", str(turned), "--set", "straighten.angle=-3"]) == 0
+    np.testing.assert_allclose(pixels(levelled), pixels(turned), atol=1)
+    assert pixels(levelled).shape != pixels(photo_file).shape  # straightened: cropped to the largest rectangle
+
+
+@pytest.mark.parametrize("value,message", [("1,2,3", "expected X1,Y1,X2,Y2"), ("a,b,c,d", "four numbers"),
+                                           ("5,5,5,5", "the two points are the same")])
+def test_a_bad_level_line_is_a_usage_error(photo_file, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["develop", str(photo_file), "--level", value])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -1,8 +1,10 @@
-"""The image viewer: zoom to fit, 100 %, wheel zoom around the cursor, drag to pan, eyedropper clicks.
+"""The image viewer: zoom to fit, fill, 50/100/200 %, wheel zoom around the cursor, drag to pan, eyedropper
+clicks, the split before/after view and the level tool's line.
 
 The viewer works in *scene* coordinates: pixels of the full-resolution rendered photo. It shows the
 rendered proxy, stretched over the scene, and a full-resolution render of the same recipe when one
-arrives (``RenderedImage.full_resolution``); only the visible part of an image is ever drawn.
+arrives (``RenderedImage.full_resolution``); only the visible part of an image is ever drawn. In split view
+the "before" renders are drawn left of a draggable divider (``split_view``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from photolab.gui.viewer import crop_overlay
+from photolab.gui.viewer import crop_overlay, level_line, split_view
+from photolab.gui.viewer.render_pair import RenderPair
 from photolab.gui.viewer.rendering import RenderedImage, clipping_overlay
 
 MIN_ZOOM = 0.02
@@ -33,6 +36,9 @@ class ImageViewer(QWidget):
     crop_edited = Signal(object, bool)  # crop tool: (left, top, right, bottom) fractions, drag finished
     fit_area_changed = Signal(int, int)  # room for the fitted photo, in device pixels
     hovered = Signal(float, float)  # the cursor moved over the photo: its scene (full-resolution pixel) position
+    view_changed = Signal()  # the zoom, the position or the photo's size changed (see ``visible_scene_rect``)
+    split_changed = Signal(float)  # split view: the divider moved (fraction of the viewer's width)
+    level_drawn = Signal(QPointF, QPointF)  # level tool: a line drawn on the photo, in scene coordinates
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,8 +46,12 @@ class ImageViewer(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self._base: RenderedImage | None = None  # the proxy render
-        self._detail: RenderedImage | None = None  # the full-resolution render of the same recipe
+        self._after = RenderPair()  # what is shown (the edited photo, or the unedited one in before mode)
+        self._before = RenderPair()  # split view: the unedited photo, left of the divider
+        self._split: float | None = None  # split view: the divider's x, a fraction of the width; None: off
+        self._split_drag = False
+        self._level_mode = False
+        self._level_line: tuple[QPointF, QPointF] | None = None  # level tool: the line being drawn (widget)
         self._scene = QSizeF(0, 0)
         self._zoom = 1.0  # widget (logical) pixels per scene pixel
         self._fit = True
@@ -60,32 +70,68 @@ class ImageViewer(QWidget):
     # --- content --------------------------------------------------------------------------------------
     def set_rendered(self, rendered: RenderedImage) -> None:
         """Show a render; a proxy render replaces a full-resolution one made for another recipe."""
-        if rendered.full_resolution:
-            self._detail = rendered
-        else:
-            self._base = rendered
-            detail = self._detail
-            if detail is not None and (detail.recipe != rendered.recipe or detail.before != rendered.before):
-                self._detail = None
+        self._after.set(rendered)
         self._set_scene(*rendered.scene_size)
         self._update_full_resolution_wanted()
         self.update()
 
     def clear(self) -> None:
         """Show nothing (no photo open)."""
-        self._base = self._detail = None
+        self._after.clear()
+        self._before.clear()
         self._scene = QSizeF(0, 0)
         self._fit = True
         self.update()
+        self.view_changed.emit()
 
     @property
     def displayed(self) -> RenderedImage | None:
         """The render being drawn (full resolution when available)."""
-        return self._detail or self._base
+        return self._after.displayed
 
     @property
     def has_image(self) -> bool:
-        return self._base is not None or self._detail is not None
+        return self._after.displayed is not None
+
+    @property
+    def scene_size(self) -> QSizeF:
+        """The shown photo's size in full-resolution pixels (0 x 0 without a photo)."""
+        return QSizeF(self._scene)
+
+    # --- split before / after ---------------------------------------------------------------------------
+    @property
+    def split(self) -> float | None:
+        """Where the split view's divider is (a fraction of the width), or None when split view is off."""
+        return self._split
+
+    def set_split(self, fraction: float | None) -> None:
+        """Split view on with the divider at ``fraction`` of the width (the "before" photo left of it), or off."""
+        if fraction is None:
+            self._split, self._split_drag = None, False
+            self._before.clear()
+        else:
+            self._split = min(max(float(fraction), 0.0), 1.0)
+            self.split_changed.emit(self._split)
+        self.update()
+
+    def set_before_rendered(self, rendered: RenderedImage) -> None:
+        """Split view: a render of the unedited ("before") photo, drawn left of the divider."""
+        if self._split is not None:
+            self._before.set(rendered)
+            self.update()
+
+    @property
+    def displayed_before(self) -> RenderedImage | None:
+        """Split view: the "before" render being drawn, or None."""
+        return self._before.displayed
+
+    # --- level tool -------------------------------------------------------------------------------------
+    def set_level_mode(self, on: bool) -> None:
+        """While on, a drag draws a line and emits ``level_drawn`` instead of panning."""
+        self._level_mode = bool(on)
+        self._level_line = None
+        self.setCursor(Qt.CursorShape.CrossCursor if on or self._pick_mode else Qt.CursorShape.OpenHandCursor)
+        self.update()
 
     def _set_scene(self, width: float, height: float) -> None:
         old = self._scene
@@ -101,6 +147,7 @@ class ImageViewer(QWidget):
             self.zoom_to_fit()
         else:
             self._clamp_center()
+            self.update()
 
     # --- zoom and pan ---------------------------------------------------------------------------------
     @property
@@ -126,6 +173,18 @@ class ImageViewer(QWidget):
         self._fit = True
         self._center = QPointF(self._scene.width() / 2, self._scene.height() / 2)
         self._apply_zoom(self.fit_zoom() / self.devicePixelRatioF())
+
+    def fill_zoom(self) -> float:
+        """The zoom (device px per photo px) at which the photo covers the whole viewer."""
+        if self._scene.width() <= 0 or self._scene.height() <= 0:
+            return 1.0
+        logical = max(self.width() / self._scene.width(), self.height() / self._scene.height())
+        return logical * self.devicePixelRatioF()
+
+    def zoom_to_fill(self) -> None:
+        """Fill the viewer with the photo (no grey around it), centred; what does not fit is panned to."""
+        self.set_zoom(self.fill_zoom())
+        self.center_on(QPointF(self._scene.width() / 2, self._scene.height() / 2))
 
     def zoom_to_actual(self, anchor: QPointF | None = None) -> None:
         """100 %: one photo pixel per screen pixel, around ``anchor`` (widget coordinates) if given."""
@@ -165,20 +224,26 @@ class ImageViewer(QWidget):
         self.zoom_changed.emit(self.zoom)
         self._update_full_resolution_wanted()
 
+    @property
+    def wants_full_resolution(self) -> bool:
+        """True while the proxy would look soft at this zoom (``full_resolution_wanted`` said so last)."""
+        return self._wanted_full
+
     def _update_full_resolution_wanted(self) -> None:
         wanted = self._proxy_is_magnified()
         if wanted != self._wanted_full:
             self._wanted_full = wanted
-            if not wanted:
-                self._detail = None  # the proxy (and its fitted copy) is sharp enough and quicker to draw
+            if not wanted:  # the proxy (and its fitted copy) is sharp enough and quicker to draw
+                self._after.detail = self._before.detail = None
             self.full_resolution_wanted.emit(wanted)
 
     def _proxy_is_magnified(self) -> bool:
         """True when the proxy has fewer pixels than the screen shows (for a 24 MP photo and its 1600 px
         proxy, from about 28 % zoom): then the full-resolution render is worth its time."""
-        if self._base is None or self._scene.width() <= 0:
+        base = self._after.base
+        if base is None or self._scene.width() <= 0:
             return False
-        proxy_px_per_photo_px = self._base.image.width() / self._scene.width()
+        proxy_px_per_photo_px = base.image.width() / self._scene.width()
         return self.zoom > proxy_px_per_photo_px * MAGNIFIED
 
     def pan_by(self, dx: float, dy: float) -> None:
@@ -188,6 +253,19 @@ class ImageViewer(QWidget):
         self._clamp_center()
         self.update()
 
+    def center_on(self, point: QPointF) -> None:
+        """Look at scene position ``point`` (as far as the photo's edges allow), keeping the zoom."""
+        self._center = QPointF(point)
+        self._fit = self._fit and abs(self.zoom - self.fit_zoom()) < 1e-9
+        self._clamp_center()
+        self.update()
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the photo on screen, in scene coordinates."""
+        top_left = self.widget_to_scene(QPointF(0, 0))
+        view = QRectF(top_left, QSizeF(self.width() / self._zoom, self.height() / self._zoom))
+        return view.intersected(QRectF(QPointF(0, 0), self._scene))
+
     def _clamp_center(self) -> None:
         """Keep the photo on screen: centred along an axis where it is smaller than the viewer."""
         half_w, half_h = self.width() / (2 * self._zoom), self.height() / (2 * self._zoom)
@@ -195,6 +273,7 @@ class ImageViewer(QWidget):
         x = width / 2 if width <= 2 * half_w else min(max(self._center.x(), half_w), width - half_w)
         y = height / 2 if height <= 2 * half_h else min(max(self._center.y(), half_h), height - half_h)
         self._center = QPointF(x, y)
+        self.view_changed.emit()
 
     def widget_to_scene(self, point: QPointF) -> QPointF:
         return QPointF(self._center.x() + (point.x() - self.width() / 2) / self._zoom,
@@ -219,7 +298,7 @@ class ImageViewer(QWidget):
     def set_pick_mode(self, on: bool) -> None:
         """While on, a click emits ``picked`` instead of starting a pan."""
         self._pick_mode = on
-        self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor if on or self._level_mode else Qt.CursorShape.OpenHandCursor)
 
     # --- crop tool ------------------------------------------------------------------------------------
     def set_crop_overlay(self, crop: crop_overlay.Rect | None) -> None:
@@ -282,6 +361,12 @@ class ImageViewer(QWidget):
     def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not self.has_image:
             return super().mousePressEvent(event)
+        if self._level_mode:
+            self._level_line = (event.position(), event.position())
+            return
+        if self._split is not None and split_view.near_divider(self._split, self.width(), event.position()):
+            self._split_drag = True
+            return
         if self._crop_press(event.position()):
             return
         if self._pick_mode:
@@ -298,11 +383,15 @@ class ImageViewer(QWidget):
             scene = self.widget_to_scene(event.position())
             if 0 <= scene.x() < self._scene.width() and 0 <= scene.y() < self._scene.height():
                 self.hovered.emit(scene.x(), scene.y())
-        if self._crop_drag is not None:
+        if self._level_line is not None:
+            self._level_line = (self._level_line[0], event.position())
+            self.update()
+        elif self._split_drag:
+            self.set_split(event.position().x() / max(self.width(), 1))
+        elif self._crop_drag is not None:
             self._crop_move(event.position(), finished=False)
-        elif self._crop is not None and self._drag_from is None:
-            part = crop_overlay.hit_test(self._crop, self.image_rect(), event.position())
-            self.setCursor(crop_overlay.CURSORS.get(part, Qt.CursorShape.OpenHandCursor))
+        elif self._drag_from is None:
+            self.setCursor(self._hover_cursor(event.position()))
         if self._drag_from is not None:
             delta = event.position() - self._drag_from
             self._drag_from = event.position()
@@ -310,6 +399,14 @@ class ImageViewer(QWidget):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._level_line is not None:
+            start, end = self._level_line[0], event.position()
+            self._level_line = None
+            self.update()
+            if (end - start).manhattanLength() >= level_line.MIN_LENGTH:
+                self.level_drawn.emit(self.widget_to_scene(start), self.widget_to_scene(end))
+            return
+        self._split_drag = False
         if self._crop_drag is not None:
             self._crop_move(event.position(), finished=True)
         if self._drag_from is not None:
@@ -317,8 +414,19 @@ class ImageViewer(QWidget):
             self.setCursor(QCursor(Qt.CursorShape.CrossCursor if self._pick_mode else Qt.CursorShape.OpenHandCursor))
         super().mouseReleaseEvent(event)
 
+    def _hover_cursor(self, position: QPointF) -> Qt.CursorShape:
+        """The cursor over ``position`` when no button is down: what a press there would do."""
+        if self._pick_mode or self._level_mode:
+            return Qt.CursorShape.CrossCursor
+        if self._split is not None and split_view.near_divider(self._split, self.width(), position):
+            return Qt.CursorShape.SplitHCursor
+        if self._crop is not None:
+            part = crop_overlay.hit_test(self._crop, self.image_rect(), position)
+            return crop_overlay.CURSORS.get(part, Qt.CursorShape.OpenHandCursor)
+        return Qt.CursorShape.OpenHandCursor
+
     def mouseDoubleClickEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self.has_image and not self._pick_mode:
+        if event.button() == Qt.MouseButton.LeftButton and self.has_image and not (self._pick_mode or self._level_mode):
             self.toggle_zoom(event.position())
 
     def _draw_fitted(self, painter: QPainter, shown: RenderedImage, target: QRectF) -> bool:
@@ -330,6 +438,19 @@ class ImageViewer(QWidget):
             return False
         painter.drawImage(target, fitted)
         return True
+
+    def _draw_render(self, painter: QPainter, shown: RenderedImage, target: QRectF, visible: QRectF) -> QRectF:
+        """Draw the ``visible`` part of ``shown`` stretched over ``target``; returns the image's part drawn."""
+        image = shown.image
+        sx, sy = image.width() / target.width(), image.height() / target.height()
+        source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
+                        visible.width() * sx, visible.height() * sy)
+        if not self._draw_fitted(painter, shown, target):
+            device_px_per_image_px = self.devicePixelRatioF() / sx
+            # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
+            painter.drawImage(visible, image, source)
+        return source
 
     def set_show_clipping(self, on: bool) -> None:
         """Show or hide the clipping warnings (View ▸ Clipping Warnings, J)."""
@@ -355,18 +476,21 @@ class ImageViewer(QWidget):
         visible = target.intersected(QRectF(self.rect()))
         if visible.isEmpty():
             return
-        image = shown.image
-        sx, sy = image.width() / target.width(), image.height() / target.height()
-        source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
-                        visible.width() * sx, visible.height() * sy)
-        if not self._draw_fitted(painter, shown, target):
-            device_px_per_image_px = self.devicePixelRatioF() / sx
-            # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
-            painter.drawImage(visible, image, source)
+        source = self._draw_render(painter, shown, target, visible)
         if self.show_clipping:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             painter.drawImage(visible, self.clipping_image(), source)
+        if self._split is not None:
+            before = self._before.displayed
+            divider = self._split * self.width()
+            if before is not None and split_view.same_scene(before, shown):
+                painter.save()
+                painter.setClipRect(QRectF(0, 0, divider, self.height()))
+                self._draw_render(painter, before, target, visible)
+                painter.restore()
+            split_view.paint_divider(painter, divider, self.width(), self.height())
+        if self._level_line is not None:
+            level_line.paint(painter, *self._level_line)
         if self._marker is not None:
             top_left = self.scene_to_widget(self._marker.topLeft())
             painter.setPen(QColor(255, 255, 255, 200))

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QMenu
-from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QLabel, QMainWindow, QScrollArea,
+from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QMainWindow, QScrollArea, QToolButton,
                                QVBoxLayout, QWidget)
 
 from photolab.core import io
@@ -21,6 +21,7 @@ from photolab.core.recipe import Recipe
 from photolab.gui.attention.view import AttentionView
 from photolab.gui.classify.panel import ClassifyPanel
 from photolab.gui.develop.denoise_tools import DenoiseTools
+from photolab.gui.develop.level_tool import LevelTool
 from photolab.gui.develop.panel import DevelopPanel
 from photolab.gui.document import Document
 from photolab.gui.export.commands import ExportCommands
@@ -35,7 +36,10 @@ from photolab.gui.undo import RecipeEdit
 from photolab.gui.viewer.histogram import HistogramWidget
 from photolab.gui.viewer.image_viewer import ImageViewer
 from photolab.gui.viewer.info_panel import InfoPanel
+from photolab.gui.viewer.navigator import Navigator
 from photolab.gui.viewer.rendering import PreviewRenderer, RenderedImage
+from photolab.gui.viewer.split_view import SplitView
+from photolab.gui.viewer.zoom_menu import ZOOM_ACTIONS, install_zoom_menu
 from photolab.gui.widgets import dialogs
 from photolab.gui.window.job_status import JobStatus
 from photolab.gui.window.menus import WindowCommands, install_window_actions
@@ -86,11 +90,15 @@ class MainWindow(QMainWindow):
         self._build_classify_dock()
         self.tools = ViewTools(self)
         self.job_status = JobStatus(self.runner)
-        self.zoom_label = QLabel()
+        self.zoom_label = QToolButton()  # the zoom, and the zoom menu (zoom_menu)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.commands = WindowCommands(self)
         install_window_actions(self)
+        install_zoom_menu(self)  # Fill, 50 %, 200 % and the status bar's zoom menu
+        self.split_view = SplitView(self)  # View ▸ Split Before / After
+        self.level_tool = LevelTool(self)  # Photo ▸ Level Tool
+        self.navigator = Navigator(self)  # View ▸ Navigator
         self.exports = ExportCommands(self)
         self.presets = SettingsCommands(self)  # Copy / Paste Settings, Presets
         install_finetune_action(self)
@@ -192,8 +200,8 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_photo = self.document is not None
-        for name in ("reset", "rotate_left", "rotate_right", "pick", "crop", "before", "fit", "actual", "zoom_in",
-                     "zoom_out", "toggle_zoom"):
+        for name in ("reset", "rotate_left", "rotate_right", "pick", "crop", "level", "before", "split",
+                     *ZOOM_ACTIONS):
             self.action(name).setEnabled(has_photo)
         self.exports.set_enabled(has_photo and self.document.is_fully_loaded)
         self.presets.update_enabled()

@@ -37,10 +37,14 @@ class ViewTools(QObject):
             self._show_crop_overlay()
 
     def handle_key(self, key: int) -> bool:
-        """Escape stops the eyedropper; Enter or Escape ends the crop tool. True when the key was used."""
+        """Escape stops the eyedropper or the level tool; Enter or Escape ends the crop tool. True when the key
+        was used."""
         window = self.window
         if key == Qt.Key.Key_Escape and window.develop.eyedropper.isChecked():
             window.develop.set_eyedropper_checked(False)
+            return True
+        if key == Qt.Key.Key_Escape and window.action("level").isChecked():
+            window.action("level").setChecked(False)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape) and window.action("crop").isChecked():
             self.set_crop_tool(False)

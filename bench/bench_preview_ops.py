@@ -1,0 +1,181 @@
+"""Slider -> preview with every develop operation on, against the original operation set, in the same run.
+
+(a) The preview job's work (``render_for_display``: develop, encode to 8 bits, histogram, QImage) on a
+    screen-size preview (default 2560 px on the long side, ~2560x1707), as an exposure slider moves: the
+    original operation set (white balance, exposure, highlights, shadows, contrast, saturation: the baseline)
+    and the same plus every newer operation (lens correction, straighten, tone curve, HSL, vignette, sharpen),
+    interleaved step by step so machine load hits both alike. Also: what each operation costs on its own.
+(b) In the window: slider moved -> preview painted, with the full recipe and with the baseline recipe, the
+    window's preview made at the same screen size. (A JPEG carries no lens metadata here, so lens correction
+    finds no profile in (b); (a) gives the photo a lens lensfun knows.)
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_preview_ops.py [--side 2560] [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench_gui import full_recipe, run_until, synthetic_photo  # noqa: E402
+from photolab.core.develop.exposure import ExposureParams  # noqa: E402
+from photolab.core.develop.hsl import HslParams  # noqa: E402
+from photolab.core.develop.lens import LensParams  # noqa: E402
+from photolab.core.develop.sharpen import SharpenParams  # noqa: E402
+from photolab.core.develop.straighten import StraightenParams  # noqa: E402
+from photolab.core.develop.tone_curve import ToneCurveParams  # noqa: E402
+from photolab.core.develop.vignette import VignetteParams  # noqa: E402
+from photolab.core.photo import Photo, PhotoMetadata  # noqa: E402
+from photolab.core.recipe import Recipe  # noqa: E402
+from photolab.core.render import PrefixCache, render, steps  # noqa: E402
+
+GOAL_MS = 100.0
+LENS = dict(camera_make="Canon", camera_model="Canon EOS 5D Mark II", focal_length_mm=16.0, aperture=2.8,
+            lens="Canon EF 16-35mm f/2.8L II USM")  # a camera and lens lensfun has profiles for
+
+
+def with_new_operations(recipe: Recipe) -> Recipe:
+    """``recipe`` plus every operation added since the original set, each doing real work."""
+    curve = ((0.0, 0.0), (0.25, 0.2), (0.75, 0.82), (1.0, 1.0))
+    for name, params in (("lens_correction", LensParams(enabled=True)), ("straighten", StraightenParams(2.5)),
+                         ("tone_curve", ToneCurveParams(luminance=curve, red=((0.0, 0.02), (1.0, 1.0)))),
+                         ("hsl", HslParams(orange_hue=8.0, orange_saturation=-20.0, blue_luminance=-25.0,
+                                           green_saturation=30.0)),
+                         ("vignette", VignetteParams(amount=-30.0)),
+                         ("sharpen", SharpenParams(amount=60.0, radius=1.0, masking=20.0))):
+        recipe = recipe.with_params(name, params)
+    return recipe
+
+
+def screen_photo(side: int) -> Photo:
+    """A natural-looking linear photo ``side`` px on its long side (3:2), with lens metadata."""
+    height = round(side / 1.5)
+    rng = np.random.default_rng(7)
+    small = cv2.GaussianBlur(rng.random((60, 90, 3)).astype(np.float32), (0, 0), 3)
+    big = cv2.resize(0.05 + 0.6 * small, (side, height), interpolation=cv2.INTER_CUBIC)
+    big += rng.normal(0.0, 0.01, (height, side, 1)).astype(np.float32)
+    return Photo(np.clip(big, 0.0, None).astype(np.float32), metadata=PhotoMetadata(**LENS))
+
+
+def summary(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"median_ms": round(statistics.median(ordered), 1), "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
+            "n": len(ordered)}
+
+
+def preview_work(photo: Photo, recipes: dict[str, Recipe], repeats: int) -> dict:
+    """(a): the preview job's work per slider step, the recipes interleaved; and each operation alone."""
+    from photolab.gui.viewer.rendering import render_for_display
+
+    caches = {name: PrefixCache() for name in recipes}
+    times: dict[str, list[float]] = {name: [] for name in recipes}
+    for index in range(repeats + 1):
+        for name, recipe in recipes.items():
+            moved = recipe.with_params("exposure", ExposureParams(ev=round(0.07 * index, 2)))
+            started = time.perf_counter()
+            render_for_display(photo, moved, histogram=True, cache=caches[name])
+            if index:  # the first round warms caches (lensfun's database, LUTs)
+                times[name].append((time.perf_counter() - started) * 1000)
+    per_op: dict[str, float] = {}
+    full = recipes["all_operations"]
+    current = photo
+    for op, params in steps(full):
+        samples = []
+        for _ in range(max(3, repeats // 3)):
+            started = time.perf_counter()
+            out = op.apply(current, params)
+            samples.append((time.perf_counter() - started) * 1000)
+        per_op[op.name] = round(statistics.median(samples), 1)
+        current = out
+    return {name: summary(values) for name, values in times.items()} | {"per_operation_ms": per_op}
+
+
+def window_latency(side: int, repeats: int, recipes: dict[str, Recipe], folder: Path) -> dict:
+    """(b): slider moved -> preview painted in the window, each recipe in turn."""
+    from photolab.gui.document import Document
+    from photolab.gui.window.main_window import MainWindow
+
+    Document.__init__.__kwdefaults__["proxy_side"] = side  # the window's preview at screen size
+    photo_path = synthetic_photo(folder / "bench.jpg", 24.0)
+    window = MainWindow(QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(2600, 1800)
+    window.show()
+    window.open_path(photo_path)
+    run_until(lambda: window.document is not None and window.document.is_fully_loaded
+              and not window.renderer.is_busy and window.viewer.displayed is not None)
+    document = window.document
+    results = {"preview_size": [document.proxy.width, document.proxy.height]}
+    painted: list[float] = []
+    target: list[Recipe] = []
+
+    def on_shown(rendered) -> None:
+        if target and rendered.recipe == target[0]:
+            window.viewer.repaint()
+            painted.append(time.perf_counter())
+
+    window.preview_shown.connect(on_shown)
+    slider = window.develop.sliders["exposure.ev"]
+    latencies: dict[str, list[float]] = {name: [] for name in recipes}
+    for index in range(repeats + 1):
+        for name, recipe in recipes.items():
+            window.apply_edit(recipe.with_params("exposure", document.recipe.get("exposure")), f"bench {name}")
+            run_until(lambda: window.viewer.displayed.recipe == document.recipe and not window.renderer.is_busy)
+            painted.clear()
+            target.clear()
+            started = time.perf_counter()
+            slider.slider.setValue(slider.slider.value() + (7 if index % 2 == 0 else -7))
+            target.append(document.recipe)
+            run_until(lambda: bool(painted) and not window.renderer.is_busy)
+            if index:
+                latencies[name].append((painted[0] - started) * 1000)
+    window.close()
+    return results | {name: summary(values) for name, values in latencies.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=2560, help="long side of the preview in pixels")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--skip-window", action="store_true", help="only (a)")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841 (QImage needs it)
+
+    baseline = full_recipe(0.0)
+    recipes = {"baseline_original_operations": baseline, "all_operations": with_new_operations(baseline)}
+    photo = screen_photo(args.side)
+    results: dict = {"cpu_count": os.cpu_count(), "preview_size": [photo.width, photo.height],
+                     "preview_job": preview_work(photo, recipes, args.repeats)}
+    if not args.skip_window:
+        with tempfile.TemporaryDirectory() as folder:
+            results["window_slider_to_preview"] = window_latency(args.side, args.repeats, recipes, Path(folder))
+
+    print(f"PhotoLab preview bench: {photo.width}x{photo.height} preview, {results['cpu_count']} CPUs")
+    rows = [(f"(a) preview job, {name}", results["preview_job"][name]) for name in recipes]
+    if "window_slider_to_preview" in results:
+        rows += [(f"(b) slider -> painted, {name}", results["window_slider_to_preview"][name]) for name in recipes]
+    for label, values in rows:
+        goal = " ok" if values["median_ms"] <= GOAL_MS else " MISSED"
+        print(f"{label:58} median {values['median_ms']:7.1f} ms  p95 {values['p95_ms']:7.1f} ms  "
+              f"(goal {GOAL_MS:.0f}){goal if 'all' in label else ''}")
+    print("each operation alone:", ", ".join(f"{k} {v} ms" for k, v in results["preview_job"]["per_operation_ms"].items()))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
