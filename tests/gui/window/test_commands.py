@@ -22,7 +22,11 @@ def test_every_feature_is_in_its_menu_in_order(window):
                                               "Adapt Denoiser to My Camera…", "-",
                                               "Classify"]
     view = entries(window.menu("view"))
-    assert view[view.index("Before / After"):] == ["Before / After", "Clipping Warnings", "-", "Loupe", "Develop"]
+    assert view[:8] == ["Zoom to Fit", "Zoom to Fill", "50 %", "100 %", "200 %", "Zoom In", "Zoom Out",
+                        "Toggle Fit / 100 %"]
+    assert view[view.index("Before / After"):] == ["Before / After", "Split Before / After", "Clipping Warnings", "-",
+                                                   "Navigator", "Loupe", "Develop"]
+    assert entries(window.menu("photo"))[:2] == ["Crop Tool", "Level Tool"]
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&Edit", "&Photo", "&View", "&Models", "&Help"]
 
