@@ -9,8 +9,9 @@ a recipe only says which are on and with what parameters. :func:`render` can
 * develop only a ``region`` of the result: the region is mapped back through every step (geometry steps move
   it, neighbourhood steps widen it by their margin, steps that look at the whole photo take all of it), and
   only those input pixels are developed;
-* reuse a :class:`PrefixCache`: the photo after the slow steps (denoise) is kept, keyed by the photo and the
-  parameters of every step up to there, so an edit further down the pipeline does not run them again.
+* reuse a :class:`PrefixCache`: the photo after the slow steps (denoise) and the geometry (lens correction,
+  straighten, crop) is kept, keyed by the photo and the parameters of every step up to there, so an edit further
+  down the pipeline (a tone or colour slider) does not run them again.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def steps(recipe: Recipe, *, start_after: str | None = None, stop_before: str | 
 def is_geometry(op: Operation) -> bool:
     """True for steps that move pixels (orient, crop): they map regions to other places."""
     return op.region_in is not None
+
+
+def is_kept(op: Operation) -> bool:
+    """True for steps whose output a :class:`PrefixCache` keeps: the slow ones, and the geometry, which a
+    slider further down the pipeline never changes."""
+    return op.cost >= CACHED_COST or is_geometry(op)
 
 
 def geometry_recipe(recipe: Recipe) -> Recipe:
@@ -129,8 +136,9 @@ def _key(plan: list[Step]) -> tuple:
 
 
 class PrefixCache:
-    """The photo after the slow steps of the last recipe rendered through it (denoise: see ``CACHED_COST``),
-    keyed by the photo (its identity), where the render started and every step's parameters up to there.
+    """The photo after the slow steps (denoise: see ``CACHED_COST``) and the geometry steps of the last recipe
+    rendered through it (see ``is_kept``), keyed by the photo (its identity), where the render started and
+    every step's parameters up to there.
 
     Thread-safe (renders may overlap when one is cancelled). Holds one image, the size of the photo.
     """
@@ -194,8 +202,8 @@ def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop
         return _render_region(photo, remaining, region, progress)
     keep = None
     if cache is not None:
-        slow = [index for index, (op, _) in enumerate(remaining) if op.cost >= CACHED_COST]
-        keep = slow[-1] if slow else None
+        kept = [index for index, (op, _) in enumerate(remaining) if is_kept(op)]
+        keep = kept[-1] if kept else None
     total = sum(op.cost for op, _ in remaining)
     finished = 0.0
     for index, (op, params) in enumerate(remaining):

@@ -252,3 +252,19 @@ def test_recipes_without_a_slow_step_keep_nothing():
     assert slow_prefix(recipe) is None and not cache.runs_slow_step(sample_photo(), recipe)
     render(sample_photo(), recipe, cache=cache)
     assert cache.lookup(sample_photo(), steps(recipe)) is None
+
+
+def test_the_cache_keeps_the_geometry_so_a_slider_further_down_does_not_turn_the_photo_again():
+    from photolab.core.develop.straighten import StraightenParams
+
+    photo = sample_photo()
+    cache = PrefixCache()
+    recipe = edited(orient=OrientParams(1), straighten=StraightenParams(3.0), crop=CropParams(0.1, 0.1, 0.9, 0.9),
+                    exposure=ExposureParams(0.5))
+    render(photo, recipe, cache=cache)
+    later = recipe.with_params("exposure", ExposureParams(1.0))
+    done, stage = cache.lookup(photo, steps(later))
+    assert done == 3  # orient, straighten and crop
+    np.testing.assert_array_equal(stage.pixels, render(photo, recipe, stop_before="denoise").pixels)
+    np.testing.assert_array_equal(render(photo, later, cache=cache).pixels, render(photo, later).pixels)
+    assert cache.lookup(photo, steps(later.with_params("straighten", StraightenParams(2.0)))) is None

@@ -29,7 +29,7 @@ import numpy as np
 from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
-from photolab.core.develop.pixelops import Band, map_bands
+from photolab.core.develop.pixelops import Band, affine, clamp_above, clamp_below, map_bands
 from photolab.core.photo import Photo
 
 BANDS = ("red", "orange", "yellow", "green", "aqua", "blue", "purple", "magenta")
@@ -129,43 +129,65 @@ def hsv_hue_saturation(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.mod(hue * 60.0, 360.0), np.where(brightest > _TINY, chroma / np.maximum(brightest, _TINY), 0.0)
 
 
+def pixel_tables(params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hue step, the coefficients of :func:`apply`'s per-pixel formula: ``A`` (chroma), ``B`` (the
+    chroma's turned part) and the luminance stops per unit saturation."""
+    turn, saturation, stops = tables(params)
+    cos, sin = np.cos(turn.astype(np.float64)), np.sin(turn.astype(np.float64))
+    return ((saturation * cos).astype(np.float32), (saturation * sin / math.sqrt(3.0)).astype(np.float32),
+            stops)
+
+
 def apply(photo: Photo, params) -> Photo:
-    """Turn, scale and brighten each pixel's colour by its hue's band weights (greys are left alone)."""
+    """Turn, scale and brighten each pixel's colour by its hue's band weights (greys are left alone).
+
+    The chroma v = rgb - Y turns about n = (1, 1, 1) / sqrt(3) (Rodrigues: v cos + (n x v) sin + n (n . v)
+    (1 - cos)) and is scaled by f; adding back the Y the turn moved cancels the n (n . v) term, leaving
+    ``out = gain * (Y + A v + B (c - w . c))`` with A = f cos, B = f sin / sqrt(3), c = (b - g, r - b, g - r)
+    and w the luma weights: per pixel a few single-channel OpenCV operations (no numpy reductions).
+    """
     if is_identity(params):
         return photo
-    turn_table, saturation_table, stops_table = tables(params)
-    luma_weights = LUMA_WEIGHTS.astype(np.float32)
-    root3 = np.float32(1.0 / math.sqrt(3.0))
+    a_table, b_table, stops_table = pixel_tables(params)
+    luma_row = LUMA_WEIGHTS.astype(np.float32).reshape(1, 3)
+    w_r, w_g, w_b = (float(w) for w in LUMA_WEIGHTS)
+    cross_row = np.array([[w_g - w_b, w_b - w_r, w_r - w_g]], np.float32)  # w . c as weights of r, g, b
+    ln2 = math.log(2.0)
 
     def kernel(band: Band) -> None:
-        pixels = band.pixels
-        brightest = pixels.max(axis=-1)
-        chroma_span = brightest - pixels.min(axis=-1)
-        sat = np.divide(chroma_span, np.maximum(brightest, _TINY), dtype=np.float32)
-        np.clip(sat, 0.0, 1.0, out=sat)
-        hsv = cv2.cvtColor(np.maximum(pixels, 0.0), cv2.COLOR_RGB2HSV)  # float: H in degrees
-        index = np.rint(hsv[..., 0] * (TABLE_STEPS / 360.0)).astype(np.intp)
+        r, g, b, high, low, sat, luma, cross, a, bb, base, gain, hue = band.planes
+        cv2.split(band.pixels, [r, g, b])
+        cv2.max(cv2.max(r, g, dst=high), b, dst=high)
+        cv2.min(cv2.min(r, g, dst=low), b, dst=low)
+        cv2.subtract(high, low, dst=sat)
+        cv2.divide(sat, clamp_below(high, _TINY, low), dst=sat)
+        clamp_above(sat, 1.0, sat)
+        np.maximum(band.pixels, 0.0, out=band.rgb)
+        hsv = cv2.cvtColor(band.rgb, cv2.COLOR_RGB2HSV, dst=band.out)  # float: H in degrees (out is scratch)
+        np.multiply(hsv[..., 0], np.float32(TABLE_STEPS / 360.0), out=hue)
+        index = np.rint(hue).astype(np.intp)
         np.clip(index, 0, TABLE_STEPS, out=index)
-        angle = turn_table[index]
-        factor = saturation_table[index]
-        luma = pixels @ luma_weights
-        chroma = pixels - luma[..., None]
-        # Rodrigues' turn of the chroma about n = (1, 1, 1) / sqrt(3): v cos + (n x v) sin + n (n . v)(1 - cos)
-        cos, sin = np.cos(angle), np.sin(angle)
-        r, g, b = chroma[..., 0], chroma[..., 1], chroma[..., 2]
-        along = (r + g + b) * (1.0 - cos) / 3.0
-        turned = np.empty_like(chroma)
-        turned[..., 0] = r * cos + (b - g) * root3 * sin + along
-        turned[..., 1] = g * cos + (r - b) * root3 * sin + along
-        turned[..., 2] = b * cos + (g - r) * root3 * sin + along
-        turned *= factor[..., None]
-        out = band.out
-        np.add(turned, luma[..., None], out=out)
-        out += (luma - out @ luma_weights)[..., None]  # keep Y
-        gain = np.exp2(stops_table[index] * sat)
-        out *= gain[..., None]
+        np.take(a_table, index, out=a)
+        np.take(b_table, index, out=bb)
+        np.take(stops_table, index, out=gain)
+        cv2.multiply(gain, sat, dst=gain)
+        cv2.exp(affine(gain, ln2, 0.0, gain), dst=gain)  # 2 ** (stops * sat)
+        cv2.transform(band.pixels, luma_row, dst=luma)
+        cv2.transform(band.pixels, cross_row, dst=cross)
+        # base = Y (1 - A) - B (w . c); then A, B and base times the gain
+        cv2.subtract(luma, cv2.multiply(a, luma, dst=base), dst=base)
+        cv2.subtract(base, cv2.multiply(bb, cross, dst=cross), dst=base)
+        for plane in (a, bb, base):
+            cv2.multiply(plane, gain, dst=plane)
+        channels = (high, low, sat)  # free again: the output's R, G, B
+        for out, own, plus, minus in zip(channels, (r, g, b), (b, r, g), (g, b, r)):
+            cv2.subtract(plus, minus, dst=luma)
+            cv2.multiply(bb, luma, dst=luma)
+            cv2.add(luma, cv2.multiply(a, own, dst=out), dst=out)
+            cv2.add(out, base, dst=out)
+        cv2.merge(channels, dst=band.out)
 
-    return photo.with_pixels(map_bands(photo.pixels, kernel))
+    return photo.with_pixels(map_bands(photo.pixels, kernel, planes=13))
 
 
 OPERATION = Operation("hsl", "HSL", HslParams, apply, identity=is_identity)
