@@ -23,6 +23,7 @@ import numpy as np
 from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
+from photolab.core.develop.pixelops import affine, clamp_above, clamp_below, clamp_zero
 from photolab.core.photo import Photo
 
 MASK_SCALE = 0.02  # the edge threshold at masking 100, in units of sqrt(Y)
@@ -48,31 +49,39 @@ def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(plane, (0, 0), max(sigma, _MIN_SIGMA), borderType=cv2.BORDER_REFLECT)
 
 
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    """``t * t * (3 - 2 t)`` of a 0..1 plane, in place."""
+    square = cv2.multiply(t, t)
+    return cv2.multiply(square, affine(t, -2.0, 3.0, t), dst=t)
+
+
 def edge_mask(lightness: np.ndarray, detail: np.ndarray, sigma: float, masking: float) -> np.ndarray:
     """The 0..1 mask of where to sharpen (1 everywhere when ``masking`` is 0)."""
     if masking <= 0:
         return np.ones_like(lightness)
     threshold = masking / 100.0 * MASK_SCALE
-    energy = _blur(np.abs(detail), 2.0 * sigma)
-    t = np.clip((energy - 0.5 * threshold) / threshold, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    energy = _blur(cv2.absdiff(detail, np.zeros_like(detail)), 2.0 * sigma)
+    t = affine(energy, 1.0 / threshold, -0.5, energy)  # (E - threshold / 2) / threshold
+    return _smoothstep(clamp_above(clamp_zero(t, t), 1.0, t))
 
 
 def apply(photo: Photo, params: SharpenParams) -> Photo:
     """Add the masked high-pass of sqrt(luminance), as a gain on the three channels."""
     if is_identity(params):
         return photo
-    pixels = photo.pixels
+    pixels = np.ascontiguousarray(photo.pixels, dtype=np.float32)
     sigma = params.radius * photo.scale
-    luma = pixels @ LUMA_WEIGHTS
-    lightness = np.sqrt(np.maximum(luma, 0.0))
-    detail = lightness - _blur(lightness, sigma)
-    sharpened = lightness + (params.amount / 100.0) * edge_mask(lightness, detail, sigma, params.masking) * detail
-    target = np.square(np.maximum(sharpened, 0.0))
-    gain = target / np.maximum(luma, _LUMA_FLOOR)
-    out = pixels * gain[..., None]
-    out += (target - gain * luma)[..., None]  # below the floor the rest of the new luminance, as grey
-    return photo.with_pixels(out)
+    luma = cv2.transform(pixels, LUMA_WEIGHTS.reshape(1, 3))
+    lightness = cv2.sqrt(clamp_zero(luma, np.empty_like(luma)))
+    detail = cv2.subtract(lightness, _blur(lightness, sigma))
+    mask = edge_mask(lightness, detail, sigma, params.masking)
+    amount = affine(cv2.multiply(mask, detail, dst=mask), params.amount / 100.0, 0.0, mask)
+    sharpened = cv2.add(lightness, amount, dst=amount)
+    target = cv2.multiply(*(clamp_zero(sharpened, sharpened),) * 2)
+    gain = cv2.divide(target, clamp_below(luma, _LUMA_FLOOR, lightness))
+    grey = cv2.subtract(target, cv2.multiply(gain, luma, dst=luma), dst=target)  # below the floor, as grey
+    out = cv2.multiply(pixels, cv2.cvtColor(gain, cv2.COLOR_GRAY2RGB))
+    return photo.with_pixels(cv2.add(out, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), dst=out))
 
 
 def margin(params: SharpenParams) -> int:

@@ -14,8 +14,10 @@ Each pixel's distance from the centre, ``d``, is 0 at the centre and 1 in the co
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from photolab.core.develop.operation import Box, Operation, Size
@@ -60,10 +62,20 @@ def gain(params: VignetteParams, size: Size, box: Box | None = None) -> np.ndarr
     return np.exp2(EV_AT_100 * params.amount / 100.0 * falloff).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4)
+def _frame_gain(params: VignetteParams, size: Size) -> np.ndarray:
+    """The whole frame's gain as three equal channels, kept for the last few frames (a slider elsewhere in the
+    recipe renders the same frame again with the same vignette); read-only."""
+    three = cv2.cvtColor(gain(params, size), cv2.COLOR_GRAY2RGB)
+    three.flags.writeable = False
+    return three
+
+
 def apply(photo: Photo, params: VignetteParams) -> Photo:
     if is_identity(params):
         return photo
-    return photo.with_pixels(photo.pixels * gain(params, (photo.width, photo.height))[..., None])
+    pixels = np.ascontiguousarray(photo.pixels, dtype=np.float32)
+    return photo.with_pixels(cv2.multiply(pixels, _frame_gain(params, (photo.width, photo.height))))
 
 
 def apply_to_box(piece: Photo, params: VignetteParams, size: Size, box_in: Box, box_out: Box) -> Photo:
