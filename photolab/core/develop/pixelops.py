@@ -34,6 +34,7 @@ class Band:
     out: np.ndarray  # (h, W, 3) float32 view of the result
     planes: list[np.ndarray]  # (h, W) float32 scratch, contents undefined
     rgb: np.ndarray  # (h, W, 3) float32 scratch, contents undefined
+    top: int = 0  # the band's first row in the whole image (to read the same rows of other whole-image planes)
 
 
 def map_bands(pixels: np.ndarray, kernel: Callable[[Band], None], planes: int = 0) -> np.ndarray:
@@ -49,7 +50,7 @@ def map_bands(pixels: np.ndarray, kernel: Callable[[Band], None], planes: int = 
     for top in range(0, height, rows):
         band = np.ascontiguousarray(pixels[top : top + rows], dtype=np.float32)
         count = band.shape[0]
-        kernel(Band(band, out[top : top + count], [plane[:count] for plane in plane_pool], rgb_pool[:count]))
+        kernel(Band(band, out[top : top + count], [plane[:count] for plane in plane_pool], rgb_pool[:count], top))
     return out
 
 

@@ -23,7 +23,8 @@ import numpy as np
 from photolab.core.color import LUMA_WEIGHTS
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
-from photolab.core.develop.pixelops import affine, clamp_above, clamp_below, clamp_zero
+from photolab.core.develop.pixelops import (Band, add_grey, affine, clamp_above, clamp_below, clamp_zero, map_bands,
+                                            scale_pixels)
 from photolab.core.photo import Photo
 
 MASK_SCALE = 0.02  # the edge threshold at masking 100, in units of sqrt(Y)
@@ -49,39 +50,57 @@ def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(plane, (0, 0), max(sigma, _MIN_SIGMA), borderType=cv2.BORDER_REFLECT)
 
 
-def _smoothstep(t: np.ndarray) -> np.ndarray:
-    """``t * t * (3 - 2 t)`` of a 0..1 plane, in place."""
-    square = cv2.multiply(t, t)
-    return cv2.multiply(square, affine(t, -2.0, 3.0, t), dst=t)
+def _smoothstep(t: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``t * t * (3 - 2 t)`` of a 0..1 plane (``t`` is overwritten)."""
+    cv2.multiply(t, t, dst=dst)
+    return cv2.multiply(dst, affine(t, -2.0, 3.0, t), dst=dst)
 
 
-def edge_mask(lightness: np.ndarray, detail: np.ndarray, sigma: float, masking: float) -> np.ndarray:
-    """The 0..1 mask of where to sharpen (1 everywhere when ``masking`` is 0)."""
-    if masking <= 0:
-        return np.ones_like(lightness)
+def _edge_mask(energy: np.ndarray, masking: float, dst: np.ndarray) -> np.ndarray:
+    """The 0..1 mask of where to sharpen: smoothstep(t / 2, 3 t / 2, energy), t the masking's threshold
+    (``energy`` is overwritten)."""
     threshold = masking / 100.0 * MASK_SCALE
-    energy = _blur(cv2.absdiff(detail, np.zeros_like(detail)), 2.0 * sigma)
     t = affine(energy, 1.0 / threshold, -0.5, energy)  # (E - threshold / 2) / threshold
-    return _smoothstep(clamp_above(clamp_zero(t, t), 1.0, t))
+    return _smoothstep(clamp_above(clamp_zero(t, t), 1.0, t), dst)
 
 
 def apply(photo: Photo, params: SharpenParams) -> Photo:
-    """Add the masked high-pass of sqrt(luminance), as a gain on the three channels."""
+    """Add the masked high-pass of sqrt(luminance), as a gain on the three channels.
+
+    Only the blurs see the whole frame (the lightness, its blur and the detail energy's blur); the rest runs
+    band by band (``map_bands``)."""
     if is_identity(params):
         return photo
     pixels = np.ascontiguousarray(photo.pixels, dtype=np.float32)
     sigma = params.radius * photo.scale
-    luma = cv2.transform(pixels, LUMA_WEIGHTS.reshape(1, 3))
-    lightness = cv2.sqrt(clamp_zero(luma, np.empty_like(luma)))
-    detail = cv2.subtract(lightness, _blur(lightness, sigma))
-    mask = edge_mask(lightness, detail, sigma, params.masking)
-    amount = affine(cv2.multiply(mask, detail, dst=mask), params.amount / 100.0, 0.0, mask)
-    sharpened = cv2.add(lightness, amount, dst=amount)
-    target = cv2.multiply(*(clamp_zero(sharpened, sharpened),) * 2)
-    gain = cv2.divide(target, clamp_below(luma, _LUMA_FLOOR, lightness))
-    grey = cv2.subtract(target, cv2.multiply(gain, luma, dst=luma), dst=target)  # below the floor, as grey
-    out = cv2.multiply(pixels, cv2.cvtColor(gain, cv2.COLOR_GRAY2RGB))
-    return photo.with_pixels(cv2.add(out, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), dst=out))
+    luma_row = LUMA_WEIGHTS.reshape(1, 3)
+    lightness = cv2.transform(pixels, luma_row)
+    cv2.sqrt(clamp_zero(lightness, lightness), dst=lightness)
+    blurred = _blur(lightness, sigma)
+    energy = None
+    if params.masking > 0:
+        detail = cv2.subtract(lightness, blurred)
+        energy = _blur(cv2.absdiff(detail, np.zeros_like(detail), dst=detail), 2.0 * sigma)
+    amount = params.amount / 100.0
+
+    def kernel(band: Band) -> None:
+        rows = slice(band.top, band.top + band.pixels.shape[0])
+        luma, detail, mask, target, gain = band.planes
+        cv2.transform(band.pixels, luma_row, dst=luma)
+        light = lightness[rows]
+        cv2.subtract(light, blurred[rows], dst=detail)
+        if energy is not None:
+            np.copyto(target, energy[rows])
+            cv2.multiply(_edge_mask(target, params.masking, mask), detail, dst=detail)
+        cv2.add(light, affine(detail, amount, 0.0, detail), dst=target)  # the new lightness
+        clamp_zero(target, target)
+        cv2.multiply(target, target, dst=target)  # its luminance
+        cv2.divide(target, clamp_below(luma, _LUMA_FLOOR, gain), dst=gain)
+        scale_pixels(band, gain)
+        cv2.subtract(target, cv2.multiply(gain, luma, dst=luma), dst=target)  # below the floor, as grey
+        add_grey(band, target)
+
+    return photo.with_pixels(map_bands(pixels, kernel, planes=5))
 
 
 def margin(params: SharpenParams) -> int:

@@ -27,7 +27,8 @@ import numpy as np
 from photolab.core.color import LUMA_WEIGHTS, srgb_curve, srgb_curve_inverse
 from photolab.core.develop.operation import Operation
 from photolab.core.develop.params import check_params, param
-from photolab.core.develop.pixelops import Band, map_bands
+from photolab.core.develop.pixelops import (Band, add_grey, affine, clamp_above, clamp_below, clamp_zero, map_bands,
+                                            scale_pixels)
 from photolab.core.photo import Photo
 
 Points = tuple[tuple[float, float], ...]
@@ -124,18 +125,17 @@ def lookup_table(points: Points) -> np.ndarray:
     return linear_curve(points, grid).astype(np.float32).reshape(1, -1)
 
 
-def _read(table: np.ndarray, values: np.ndarray, index: np.ndarray, clamped: np.ndarray,
+def _read(table: np.ndarray, values: np.ndarray, index: np.ndarray, clamped: np.ndarray, zeros: np.ndarray,
           out: np.ndarray) -> np.ndarray:
-    """``out = table(values)`` with slope-1 continuation outside 0..1 (index, clamped: scratch planes).
-
-    Plain numpy arithmetic: OpenCV reads an operand of shape (N, 1), N <= 4, as a per-channel scalar, which
-    a thin band of a small photo can be."""
-    np.clip(values, 0.0, 1.0, out=clamped)
-    np.sqrt(clamped, out=index)
-    np.multiply(index, np.float32(LUT_SIZE - 1), out=index)
-    mapped = cv2.remap(table, index, np.zeros_like(index), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    np.subtract(values, clamped, out=clamped)  # what lies beyond 0..1
-    return np.add(mapped.reshape(values.shape), clamped, out=out)
+    """``out = table(values)`` with slope-1 continuation outside 0..1 (index, clamped: scratch planes; zeros:
+    a plane of zeros). Every operand is a plane of the band's shape (OpenCV would read a lone (N, 1) operand,
+    N <= 4, as a per-channel scalar)."""
+    clamp_above(clamp_zero(values, clamped), 1.0, clamped)
+    cv2.sqrt(clamped, dst=index)
+    affine(index, LUT_SIZE - 1, 0.0, index)
+    mapped = cv2.remap(table, index, zeros, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    cv2.subtract(values, clamped, dst=clamped)  # what lies beyond 0..1
+    return cv2.add(mapped.reshape(values.shape), clamped, dst=out)
 
 
 def apply(photo: Photo, params: ToneCurveParams) -> Photo:
@@ -145,24 +145,29 @@ def apply(photo: Photo, params: ToneCurveParams) -> Photo:
     luma_table = None if is_identity_curve(params.luminance) else lookup_table(params.luminance)
     tables = [None if is_identity_curve(getattr(params, name)) else lookup_table(getattr(params, name))
               for name in CHANNELS[1:]]
+    luma_row = LUMA_WEIGHTS.astype(np.float32).reshape(1, 3)
 
     def kernel(band: Band) -> None:
-        index, clamped, mapped, luma, gain, channel = band.planes
-        np.copyto(band.out, band.pixels)
+        index, clamped, mapped, luma, gain, zeros, *channels = band.planes
+        zeros.fill(0.0)
         if luma_table is not None:
-            np.dot(band.pixels, LUMA_WEIGHTS, out=luma)
-            _read(luma_table, luma, index, clamped, mapped)
+            cv2.transform(band.pixels, luma_row, dst=luma)
+            _read(luma_table, luma, index, clamped, zeros, mapped)
             # gain = f(Y) / max(Y, floor); below the floor the rest of f(Y), f(Y) - gain * Y, is added as grey
-            np.divide(mapped, np.maximum(luma, _LUMA_FLOOR, out=gain), out=gain)
-            np.multiply(band.pixels, gain[..., None], out=band.out)
-            mapped -= np.multiply(gain, luma, out=gain)
-            band.out += mapped[..., None]
-        for c, table in enumerate(tables):
-            if table is not None:
-                np.copyto(channel, band.out[..., c])
-                band.out[..., c] = _read(table, channel, index, clamped, mapped)
+            cv2.divide(mapped, clamp_below(luma, _LUMA_FLOOR, gain), dst=gain)
+            scale_pixels(band, gain)
+            cv2.subtract(mapped, cv2.multiply(gain, luma, dst=gain), dst=mapped)
+            add_grey(band, mapped)
+        else:
+            np.copyto(band.out, band.pixels)
+        if any(table is not None for table in tables):
+            cv2.split(band.out, channels)
+            for channel, table in zip(channels, tables):
+                if table is not None:
+                    _read(table, channel, index, clamped, zeros, channel)
+            cv2.merge(channels, dst=band.out)
 
-    return photo.with_pixels(map_bands(photo.pixels, kernel, planes=6))
+    return photo.with_pixels(map_bands(photo.pixels, kernel, planes=9))
 
 
 OPERATION = Operation("tone_curve", "Tone curve", ToneCurveParams, apply, identity=is_identity)
