@@ -7,10 +7,11 @@ parallelism. Work functions must write disjoint rows only.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -57,3 +58,34 @@ def run_in_bands(height: int, rows: int, work: Callable[[int, int], None], *, st
                 pass
         if after_step is not None:
             after_step(group[-1][1] / height)
+
+
+def run_shared(count: int, work: Callable[[int, Any], None], scratch: Callable[[], Any]) -> None:
+    """Call ``work(index, state)`` for every index in ``0..count``, on the calling thread and on the pool's
+    threads that are free, each taking the next index as it finishes one; each thread makes its own ``state =
+    scratch()``. The caller never waits for a busy pool: helpers that have not started when the caller runs out
+    of work are cancelled, so a preview is not queued behind an export's bands. The first error is raised."""
+    counter = itertools.count()
+    failed = threading.Event()
+
+    def run() -> None:
+        state = scratch()
+        for index in counter:
+            if index >= count or failed.is_set():
+                return
+            try:
+                work(index, state)
+            except BaseException:
+                failed.set()
+                raise
+
+    helpers = [] if count < 2 else [_executor().submit(run) for _ in range(min(count, worker_count()) - 1)]
+    try:
+        run()
+    finally:
+        started = [helper for helper in helpers if not helper.cancel()]
+        for helper in started:
+            helper.exception()  # wait for it
+    for helper in started:
+        if helper.exception() is not None:
+            raise helper.exception()

@@ -6,8 +6,8 @@ channels by that gain, which keeps hue and chroma ratios.
 
 Speed and memory come from three habits:
 
-* Work band by band (~65k pixels). Only the output is full size, so a 24-megapixel photo needs its input,
-  its output and a few megabytes, and the temporaries stay in cache.
+* Work band by band (~65k pixels), the bands shared out among the cores. Only the output is full size, so a
+  24-megapixel photo needs its input, its output and a few megabytes, and the temporaries stay in cache.
 * Reuse scratch buffers (``Band.planes``, ``Band.rgb``) through ``dst=``/``out=``: a fresh array costs a
   page fault per 4 kB on first touch, which is slower than the arithmetic itself.
 * Avoid the slow paths: OpenCV treats a Python scalar operand as a per-channel ``Scalar`` (only the first
@@ -17,11 +17,14 @@ Speed and memory come from three habits:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import cv2
 import numpy as np
+
+from photolab.core.bands import run_shared
 
 _BAND_PIXELS = 1 << 16
 
@@ -40,17 +43,25 @@ class Band:
 def map_bands(pixels: np.ndarray, kernel: Callable[[Band], None], planes: int = 0) -> np.ndarray:
     """A new (H, W, 3) float32 array filled by ``kernel(band)`` over bands of whole rows.
 
-    ``planes`` is how many single-channel scratch buffers the kernel needs.
+    ``planes`` is how many single-channel scratch buffers the kernel needs. The bands are shared out among the
+    calling thread and the free cores (``run_shared``; each thread has scratch buffers of its own), so a kernel
+    must only write its band's ``out`` and scratch.
     """
     height, width = pixels.shape[:2]
     out = np.empty((height, width, 3), dtype=np.float32)
     rows = max(1, min(height, _BAND_PIXELS // max(1, width)))
-    plane_pool = np.empty((planes, rows, width), dtype=np.float32)
-    rgb_pool = np.empty((rows, width, 3), dtype=np.float32)
-    for top in range(0, height, rows):
+
+    def scratch() -> tuple[np.ndarray, np.ndarray]:
+        return np.empty((planes, rows, width), dtype=np.float32), np.empty((rows, width, 3), dtype=np.float32)
+
+    def work(index: int, buffers: tuple[np.ndarray, np.ndarray]) -> None:
+        plane_pool, rgb_pool = buffers
+        top = index * rows
         band = np.ascontiguousarray(pixels[top : top + rows], dtype=np.float32)
         count = band.shape[0]
         kernel(Band(band, out[top : top + count], [plane[:count] for plane in plane_pool], rgb_pool[:count], top))
+
+    run_shared(math.ceil(height / rows), work, scratch)
     return out
 
 
