@@ -13,6 +13,7 @@ profile is found (camera or lens unknown to lensfun, or no focal length), the ph
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,9 @@ from photolab.core.develop.params import check_params, param
 from photolab.core.photo import Photo
 
 DISTANCE_M = 1000.0  # focus distance: lensfun's vignetting models depend little on it; far is typical
+KEPT_MAPS_PIXELS = 8_000_000  # the correction maps of frames up to this size are kept (24 bytes a pixel)
+_maps_lock = threading.Lock()
+_maps_kept: dict[tuple, tuple] = {}  # the last preview-sized frame's correction maps
 
 
 @dataclass(frozen=True)
@@ -106,25 +110,50 @@ def _modifier(photo: Photo, params: LensParams, lens, crop: float, size: Size, *
     return modifier
 
 
+def _correction_maps(photo: Photo, params: LensParams, lens, crop: float, size: Size, reverse: bool, scale: float):
+    """(vignetting gain (H, W, 3) or None, remap coordinates: one (H, W, 2) map per channel, one for all, or
+    None) of ``lens`` for a frame of ``size``. They depend on the lens and the shot, not on the pixels: the last
+    frame's are kept when it is preview-sized, so a slider that re-renders the photo does not recompute them."""
+    meta = photo.metadata
+    key = (lens.maker, lens.model, crop, size, meta.focal_length_mm, meta.aperture, params.distortion, params.tca,
+           params.vignetting, reverse, scale)
+    with _maps_lock:
+        if key in _maps_kept:
+            return _maps_kept[key]
+    modifier = _modifier(photo, params, lens, crop, size, reverse=reverse, scale=scale)
+    gain = None
+    if params.vignetting and not reverse:
+        gain = np.ones((size[1], size[0], 3), dtype=np.float32)
+        modifier.apply_color_modification(gain)  # the correction multiplies every channel by the same factor
+    if params.tca:
+        coords = modifier.apply_subpixel_geometry_distortion()  # (H, W, 3, 2)
+        maps = [np.ascontiguousarray(coords[..., channel, :]) for channel in range(3)]
+    elif params.distortion:
+        maps = [modifier.apply_geometry_distortion()]
+    else:
+        maps = None
+    result = (gain, maps)
+    if size[0] * size[1] <= KEPT_MAPS_PIXELS:
+        with _maps_lock:
+            _maps_kept.clear()
+            _maps_kept[key] = result
+    return result
+
+
 def correct(photo: Photo, params: LensParams, lens, crop: float, *, reverse: bool = False,
             scale: float = 0.0) -> Photo:
     """The photo corrected with ``lens`` (``reverse``: distorted as the lens would, for tests). ``scale`` 0
     zooms in just enough that no corner shows what lies outside the recorded frame; 1 keeps the scale."""
-    size = (photo.width, photo.height)
-    modifier = _modifier(photo, params, lens, crop, size, reverse=reverse, scale=scale)
-    pixels = np.array(photo.pixels, dtype=np.float32, copy=True)
-    if params.vignetting and not reverse:
-        modifier.apply_color_modification(pixels)
-    if params.tca:
-        coords = modifier.apply_subpixel_geometry_distortion()  # (H, W, 3, 2)
-        out = np.empty_like(pixels)
-        for channel in range(3):
-            out[..., channel] = cv2.remap(pixels[..., channel], np.ascontiguousarray(coords[..., channel, :]), None,
-                                          cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        pixels = out
-    elif params.distortion:
-        coords = modifier.apply_geometry_distortion()
-        pixels = cv2.remap(pixels, coords, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    gain, maps = _correction_maps(photo, params, lens, crop, (photo.width, photo.height), reverse, scale)
+    pixels = np.ascontiguousarray(photo.pixels, dtype=np.float32)
+    if gain is not None:
+        pixels = cv2.multiply(pixels, gain)
+    if maps is not None and len(maps) == 3:
+        channels = cv2.split(pixels)
+        pixels = cv2.merge([cv2.remap(channel, coords, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+                            for channel, coords in zip(channels, maps)])
+    elif maps is not None:
+        pixels = cv2.remap(pixels, maps[0], None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return photo.with_pixels(pixels)
 
 
