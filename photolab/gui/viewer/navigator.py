@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSizePolicy, QToolButton
 from photolab.gui.viewer.zoom_menu import ZOOM_LEVELS
 
 MARGIN = 4  # widget pixels around the thumbnail
-BUTTON_TEXT = {"fit": "Fit", "fill": "Fill", "zoom_50": "50%", "actual": "100%", "zoom_200": "200%"}
 
 
 class NavigatorView(QWidget):
@@ -132,8 +131,7 @@ class NavigatorPanel(QWidget):
         row.setSpacing(2)
         for name in ZOOM_LEVELS:
             button = QToolButton()
-            button.setDefaultAction(window.action(name))
-            button.setText(BUTTON_TEXT[name])
+            button.setDefaultAction(window.action(name))  # shows the action's short icon text
             button.setAutoRaise(True)
             self.buttons[name] = button
             row.addWidget(button)
@@ -142,6 +140,7 @@ class NavigatorPanel(QWidget):
         layout.setContentsMargins(6, 4, 6, 6)
         layout.addLayout(row)
         layout.addWidget(self.view)
+        layout.addStretch(1)
 
 
 class Navigator(QObject):

@@ -19,7 +19,8 @@ def install_zoom_menu(window) -> QMenu:
     add("view", "zoom_50", new_action(window, "&50 %", lambda: viewer.set_zoom(0.5), ["Ctrl+5"]), before="actual")
     add("view", "zoom_200", new_action(window, "&200 %", lambda: viewer.set_zoom(2.0), ["Ctrl+2"]), after="actual")
     menu = QMenu("&Zoom", window)
-    for name in ZOOM_LEVELS:
+    for name, short in zip(ZOOM_LEVELS, ("Fit", "Fill", "50%", "100%", "200%")):
+        window.action(name).setIconText(short)  # what a button showing the action says (the navigator's)
         menu.addAction(window.action(name))
     button: QToolButton = window.zoom_label
     button.setMenu(menu)
