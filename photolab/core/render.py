@@ -140,30 +140,50 @@ class PrefixCache:
     rendered through it (see ``is_kept``), keyed by the photo (its identity), where the render started and
     every step's parameters up to there.
 
-    Thread-safe (renders may overlap when one is cancelled). Holds one image, the size of the photo.
+    With ``entries`` > 1 it also keeps the photo after the first kept step of a render that started from
+    scratch (lens correction, or the quarter turns), the least recently used entry making way: dragging the
+    straighten slider then starts from the corrected photo instead of correcting the lens again.
+
+    Thread-safe (renders may overlap when one is cancelled). Holds ``entries`` images, the size of the photo.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, entries: int = 1) -> None:
         self._lock = threading.Lock()
-        self._entry: tuple[Photo, str | None, tuple, Photo] | None = None  # (source, start_after, key, stage)
+        self._size = max(1, entries)
+        self._entries: list[tuple[Photo, str | None, tuple, Photo]] = []  # (source, start_after, key, stage)
+
+    @property
+    def keeps_first_step(self) -> bool:
+        return self._size > 1
 
     def clear(self) -> None:
         with self._lock:
-            self._entry = None
+            self._entries = []
 
     def lookup(self, photo: Photo, plan: list[Step], start_after: str | None = None) -> tuple[int, Photo] | None:
-        """(number of steps done, their output) cached for ``photo`` and the start of ``plan``, or None."""
+        """(number of steps done, their output) cached for ``photo`` and the start of ``plan`` (the longest
+        such start kept), or None."""
         with self._lock:
-            entry = self._entry
-        if entry is None or entry[0] is not photo or entry[1] != start_after:
+            entries = list(self._entries)
+        matches = [entry for entry in entries if entry[0] is photo and entry[1] == start_after
+                   and _key(plan[:len(entry[2])]) == entry[2]]
+        if not matches:
             return None
-        key = entry[2]
-        return (len(key), entry[3]) if _key(plan[:len(key)]) == key else None
+        best = max(matches, key=lambda entry: len(entry[2]))
+        with self._lock:  # the most recently used goes last
+            if best in self._entries:
+                self._entries.remove(best)
+                self._entries.append(best)
+        return len(best[2]), best[3]
 
     def store(self, photo: Photo, start_after: str | None, done: list[Step], stage: Photo) -> None:
-        """Keep ``stage``: ``photo`` after the steps ``done``."""
+        """Keep ``stage``: ``photo`` after the steps ``done`` (the least recently used entry makes way)."""
+        key = _key(done)
         with self._lock:
-            self._entry = (photo, start_after, _key(done), stage)
+            self._entries = [entry for entry in self._entries
+                             if not (entry[0] is photo and entry[1] == start_after and entry[2] == key)]
+            self._entries.append((photo, start_after, key, stage))
+            del self._entries[:-self._size]
 
     def runs_slow_step(self, photo: Photo, recipe: Recipe) -> bool:
         """True when rendering ``recipe`` on ``photo`` through this cache would run a slow step."""
@@ -200,10 +220,11 @@ def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop
     remaining = plan[done:]
     if region is not None:
         return _render_region(photo, remaining, region, progress)
-    keep = None
+    keep: tuple[int, ...] = ()
     if cache is not None:
         kept = [index for index, (op, _) in enumerate(remaining) if is_kept(op)]
-        keep = kept[-1] if kept else None
+        first = kept[:1] if hit is None and cache.keeps_first_step else []
+        keep = tuple(dict.fromkeys(first + kept[-1:]))
     total = sum(op.cost for op, _ in remaining)
     finished = 0.0
     for index, (op, params) in enumerate(remaining):
@@ -211,7 +232,7 @@ def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop
         finished += op.cost
         if progress is not None:
             progress(finished / total)
-        if index == keep:
+        if index in keep:
             cache.store(source, start_after, plan[:done + index + 1], photo)
     return photo
 

@@ -268,3 +268,22 @@ def test_the_cache_keeps_the_geometry_so_a_slider_further_down_does_not_turn_the
     np.testing.assert_array_equal(stage.pixels, render(photo, recipe, stop_before="denoise").pixels)
     np.testing.assert_array_equal(render(photo, later, cache=cache).pixels, render(photo, later).pixels)
     assert cache.lookup(photo, steps(later.with_params("straighten", StraightenParams(2.0)))) is None
+
+
+def test_a_two_entry_cache_also_keeps_the_first_step_so_a_straighten_drag_starts_after_it():
+    from photolab.core.develop.straighten import StraightenParams
+
+    photo = sample_photo()
+    cache = PrefixCache(entries=2)
+    recipe = edited(orient=OrientParams(1), straighten=StraightenParams(3.0), exposure=ExposureParams(0.5))
+    render(photo, recipe, cache=cache)
+    dragged = recipe.with_params("straighten", StraightenParams(2.0))
+    done, stage = cache.lookup(photo, steps(dragged))
+    assert done == 1  # the turned photo: only straighten and what follows run again
+    np.testing.assert_array_equal(stage.pixels, render(photo, recipe, stop_before="straighten").pixels)
+    np.testing.assert_array_equal(render(photo, dragged, cache=cache).pixels, render(photo, dragged).pixels)
+    assert cache.lookup(photo, steps(dragged.with_params("exposure", ExposureParams(1.0))))[0] == 2
+    assert cache.lookup(photo, steps(recipe))[0] == 1  # the drag's start is still kept
+    single = PrefixCache()
+    render(photo, recipe, cache=single)
+    assert single.lookup(photo, steps(dragged)) is None  # one entry: only the whole geometry

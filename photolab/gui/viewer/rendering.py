@@ -136,7 +136,7 @@ class PreviewRenderer(QObject):
         self._preview_handle: JobHandle | None = None
         self._preview_slow: tuple | None = None  # the slow steps the running preview runs (see slow_prefix)
         self._preview_pending = False
-        self._proxy_stage = PrefixCache()  # the proxy, denoised
+        self._proxy_stage = PrefixCache(entries=2)  # the proxy, denoised (and just lens-corrected or turned)
         self._full_stage = PrefixCache()  # the full photo, denoised
         self._full_handle: JobHandle | None = None
         self._full_denoising: tuple[Photo, tuple] | None = None  # (photo, slow steps) the full job runs
