@@ -46,7 +46,7 @@ from photolab.core.develop.tone_curve import ToneCurveParams  # noqa: E402
 from photolab.core.develop.vignette import VignetteParams  # noqa: E402
 from photolab.core.photo import Photo, PhotoMetadata  # noqa: E402
 from photolab.core.recipe import Recipe  # noqa: E402
-from photolab.core.render import PrefixCache, render, steps  # noqa: E402
+from photolab.core.render import steps  # noqa: E402
 
 GOAL_MS = 100.0
 LENS = dict(camera_make="Canon", camera_model="Canon EOS 5D Mark II", focal_length_mm=16.0, aperture=2.8,
@@ -92,9 +92,9 @@ def slider_moves(recipe: Recipe, slider: str, index: int) -> Recipe:
 def preview_work(photo: Photo, scenarios: dict[str, tuple[Recipe, str]], repeats: int) -> dict:
     """(a): the preview job's work per slider step (wall time, and CPU time of all threads), the scenarios
     interleaved; and each operation of the last scenario's recipe alone."""
-    from photolab.gui.viewer.rendering import render_for_display
+    from photolab.gui.viewer.rendering import PreviewRenderer, render_for_display
 
-    caches = {name: PrefixCache() for name in scenarios}  # as the window's renderer keeps one
+    caches = {name: PreviewRenderer(None).proxy_stages for name in scenarios}  # the window's preview cache
     wall: dict[str, list[float]] = {name: [] for name in scenarios}
     cpu: dict[str, list[float]] = {name: [] for name in scenarios}
     for index in range(repeats + 1):
