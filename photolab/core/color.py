@@ -8,6 +8,8 @@ import functools
 import cv2
 import numpy as np
 
+from photolab.core.bands import run_shared
+
 # Linear sRGB (Rec. 709 primaries, D65) to CIE XYZ, IEC 61966-2-1.
 SRGB_TO_XYZ = np.array(
     [
@@ -81,6 +83,7 @@ def srgb_decode(encoded: np.ndarray) -> np.ndarray:
 # sqrt(linear), which spends the codes where sRGB needs them (near black one step is ~1e-7 linear). Either
 # way the result is within one output code of the exact curve, several times faster than a power law.
 _INDEX_MAX = 65535
+_ENCODE_BAND = 1 << 18  # values encoded per band
 
 
 @functools.lru_cache(maxsize=2)
@@ -98,12 +101,22 @@ def encode_srgb_integer(linear: np.ndarray, dtype=np.uint8) -> np.ndarray:
     if dtype not in (np.uint8, np.uint16):
         raise ValueError(f"sRGB encoding is to uint8 or uint16, not {dtype}")
     linear = np.ascontiguousarray(linear, dtype=np.float32)
-    # OpenCV treats a scalar operand as a per-channel Scalar, so work on a single-channel 2-D view.
-    plane = clip_unit(linear.reshape(linear.shape[0] if linear.ndim > 1 else 1, -1))
-    if dtype == np.uint16:
-        plane = cv2.sqrt(plane)
-    index = cv2.multiply(plane, float(_INDEX_MAX), dtype=cv2.CV_16U)
-    return _encode_lut(dtype.name)[index].reshape(linear.shape)
+    # OpenCV treats a scalar operand as a per-channel Scalar, so work on a single-channel 2-D view, in bands of
+    # rows shared out among the cores.
+    plane = linear.reshape(linear.shape[0] if linear.ndim > 1 else 1, -1)
+    out = np.empty(plane.shape, dtype)
+    lut = _encode_lut(dtype.name)
+    rows = max(1, _ENCODE_BAND // max(1, plane.shape[1]))
+
+    def encode_band(band: int, _state) -> None:
+        part = clip_unit(plane[band * rows:(band + 1) * rows])
+        if dtype == np.uint16:
+            part = cv2.sqrt(part)
+        index = cv2.multiply(part, float(_INDEX_MAX), dtype=cv2.CV_16U)
+        np.take(lut, index.reshape(part.shape), out=out[band * rows:(band + 1) * rows])
+
+    run_shared(-(-plane.shape[0] // rows), encode_band, lambda: None)
+    return out.reshape(linear.shape)
 
 
 def decode_srgb_integer(encoded: np.ndarray) -> np.ndarray:
