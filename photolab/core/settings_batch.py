@@ -19,7 +19,7 @@ class PasteOutcome:
     errors: list[tuple[Path, str]] = field(default_factory=list)
 
 
-def paste_onto_files(paths, settings: CopiedSettings, context=None) -> PasteOutcome:
+def paste_onto_files(paths, settings: CopiedSettings, *, context=None) -> PasteOutcome:
     """Set ``settings``' operations in the sidecar of every photo of ``paths`` (each written atomically, its
     other operations, rating and reject flag kept). A photo that is missing or whose sidecar cannot be read
     (damaged, from a newer PhotoLab) is left alone and listed in the errors. ``context`` (a JobContext) gets

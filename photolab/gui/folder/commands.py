@@ -45,6 +45,11 @@ def _rate(context, paths: list[Path], stars: int | None, rejected: bool | None) 
     return results
 
 
+def _paste(context, paths: list[Path], settings: CopiedSettings) -> PasteOutcome:
+    """Job work: paste ``settings`` into the sidecars of ``paths``."""
+    return paste_onto_files(paths, settings, context=context)
+
+
 def error_list(errors: list[tuple[Path, str]]) -> str:
     """One line per failed photo (at most MAX_LISTED_ERRORS, then how many more)."""
     lines = [f"• {path.name}: {message}" for path, message in errors[:MAX_LISTED_ERRORS]]
@@ -251,7 +256,7 @@ class FolderCommands(QObject):
         others = [path for path in paths if document is None or path != document.path]
         if document is not None and len(others) < len(paths):
             self.window.apply_edit(settings.paste_onto(document.recipe), text)
-        job = Job(paste_onto_files, others, settings, title=f"{text} ({len(paths)} photos)")
+        job = Job(_paste, others, settings, title=f"{text} ({len(paths)} photos)")
         handle = self.window.track_job(self.window.runner.submit(job))
         handle.ended.connect(self._on_paste_ended)
         return True

@@ -201,8 +201,13 @@ class RatingFilter(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_filter(self, min_stars: int, rejected: str) -> None:
+        if not hasattr(self, "endFilterChange"):  # Qt before 6.10
+            self.min_stars, self.rejected = min_stars, rejected
+            self.invalidateFilter()
+            return
+        self.beginFilterChange()
         self.min_stars, self.rejected = min_stars, rejected
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
         rating = self.sourceModel().index(source_row, 0, source_parent).data(RATING_ROLE)
