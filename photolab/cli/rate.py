@@ -61,6 +61,8 @@ def _rate(args, parser) -> int:
     results, failed = [], 0
     for path in paths:
         try:
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such photo")
             rating = set_rating(path, stars=args.stars, rejected=args.rejected) if changing else read_rating(path)
         except (PhotoLabError, OSError, ValueError) as exc:
             failed += 1
