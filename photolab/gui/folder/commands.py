@@ -78,8 +78,9 @@ class FolderCommands(QObject):
         self._open_timer = QTimer(self, singleShot=True, interval=OPEN_DELAY_MS)
         self._open_timer.timeout.connect(self._open_current)
         self.rating_jobs: list[JobHandle] = []
+        self._batch_sizes: dict[JobHandle, int] = {}  # photos per running batch export
         self._install_actions()
-        self.filmstrip.current_changed.connect(lambda path: self._open_timer.start())
+        self.filmstrip.current_changed.connect(self._schedule_open)
         self.filmstrip.selection_changed.connect(self.update_enabled)
         window.document_changed.connect(self._on_document_changed)
         self.update_enabled()
@@ -140,6 +141,9 @@ class FolderCommands(QObject):
         self.update_enabled()
         return True
 
+    def _schedule_open(self, path) -> None:
+        self._open_timer.start()
+
     def _open_current(self) -> None:
         path = self.filmstrip.current_path()
         document = self.window.document
@@ -148,8 +152,11 @@ class FolderCommands(QObject):
         self.window.open_path(path)
 
     def _on_document_changed(self, document) -> None:
+        """Keep the strip on the open photo; one opened from elsewhere leaves nothing selected in it, so the
+        rating keys rate the photo on screen."""
         if document is not None and document.path != self.filmstrip.current_path():
-            self.filmstrip.select_path(document.path, open_it=False)
+            if not self.filmstrip.select_path(document.path, open_it=False):
+                self.filmstrip.clear_selection()
         self.update_enabled()
 
     # --- ratings --------------------------------------------------------------------------------------
@@ -227,11 +234,12 @@ class FolderCommands(QObject):
                                request.color_space, request.name_template)
         job = Job(export_batch, paths, options, title=f"Exporting {len(paths)} photo{'s' * (len(paths) > 1)}")
         handle = self.window.track_job(self.window.runner.submit(job))
-        handle.ended.connect(lambda ended, count=len(paths): self._on_export_ended(ended, count))
+        self._batch_sizes[handle] = len(paths)
+        handle.ended.connect(self._on_export_ended)
         return handle
 
-    def _on_export_ended(self, handle: JobHandle, count: int) -> None:
-        window = self.window
+    def _on_export_ended(self, handle: JobHandle) -> None:
+        window, count = self.window, self._batch_sizes.pop(handle, 0)
         if handle.job.error is not None:
             dialogs.show_error(window, "Export failed", handle.job.error_message)
         elif handle.job.result is None:

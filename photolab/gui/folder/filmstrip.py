@@ -189,6 +189,14 @@ class Filmstrip(QWidget):
         self.view.scrollTo(index)
         return True
 
+    def clear_selection(self) -> None:
+        """No current or selected photo (nothing is opened)."""
+        self._opening_blocked = True
+        try:
+            self.view.selectionModel().clear()
+        finally:
+            self._opening_blocked = False
+
     def select_all(self) -> None:
         self.view.selectAll()
 

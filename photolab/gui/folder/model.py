@@ -133,14 +133,12 @@ class ThumbnailLoader(QObject):
         self.runner = runner
         self.side = side
         self._pending: list[int] = []
-        self._running: dict[JobHandle, int] = {}
-        self._generation = 0
+        self._running: dict[JobHandle, int] = {}  # the jobs of the current folder, and their rows
         self._loaded = 0
 
     def start(self) -> None:
         """(Re)load every photo of the model, cancelling what was loading."""
         self.cancel()
-        self._generation += 1
         self._pending = list(range(len(self.model.entries)))[::-1]  # popped from the end: row 0 first
         self._loaded = 0
         if not self._pending:
@@ -164,19 +162,16 @@ class ThumbnailLoader(QObject):
         return bool(self._pending or self._running)
 
     def _submit_more(self) -> None:
-        generation = self._generation
         while self._pending and len(self._running) < IN_FLIGHT:
             row = self._pending.pop()
             path = self.model.entries[row].path
             handle = self.runner.submit(Job(_load, path, self.side, title=f"Thumbnail of {path.name}"),
                                         lane=THUMBNAILS, visible=False)
             self._running[handle] = row
-            handle.ended.connect(lambda ended, g=generation: self._on_ended(ended, g))
+            handle.ended.connect(self._on_ended)  # a bound slot: disconnected when the loader is deleted
 
-    def _on_ended(self, handle: JobHandle, generation: int) -> None:
-        if generation != self._generation:
-            return
-        row = self._running.pop(handle, None)
+    def _on_ended(self, handle: JobHandle) -> None:
+        row = self._running.pop(handle, None)  # None: cancelled by a newer start()
         if row is None:
             return
         if handle.job.result is not None:

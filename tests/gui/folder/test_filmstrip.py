@@ -238,3 +238,17 @@ def test_photolab_folder_opens_the_folder(qtbot, folder, monkeypatch, tmp_path, 
     assert window.folder.filmstrip.model.folder == folder
     wait_for_document(qtbot, window, folder / "a.png")
     window.close()
+
+
+def test_a_photo_opened_from_elsewhere_is_the_one_rated(qtbot, window, folder, tmp_path):
+    strip = opened(qtbot, window, folder)
+    wait_for_document(qtbot, window, folder / "a.png")
+    outside = tmp_path / "outside.png"
+    cv2.imwrite(str(outside), np.full((20, 30, 3), 128, np.uint8))
+    window.open_path(outside)
+    wait_for_document(qtbot, window, outside)
+    assert strip.selected_paths() == [] and window.folder.targets() == [outside]
+    window.action("rate_2").trigger()
+    wait_for_ratings(qtbot, window)
+    assert read_rating(outside) == Rating(2) and read_rating(folder / "a.png") == Rating(0)
+    assert window.document.path == outside  # clearing the strip opened nothing
