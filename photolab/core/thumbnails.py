@@ -7,7 +7,9 @@ draft). Thumbnails show the photo as shot, oriented, without its edits.
 
 Each thumbnail is cached as a JPEG under ``<user cache>/thumbnails`` (``$PHOTOLAB_CACHE_DIR`` when set, else
 the platform's, ``~/.cache/photolab`` on Linux), keyed by the photo's absolute path, size and modification
-time, so a changed file gets a new one. A cache that cannot be written is skipped silently.
+time, so a changed file gets a new one. A cache that cannot be written is skipped silently. Reading a cached
+thumbnail marks it used; :func:`prune_cache` keeps the cache under CACHE_MAX_BYTES by removing the least
+recently used ones.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CACHE_DIR_ENV = "PHOTOLAB_CACHE_DIR"
 THUMBNAIL_SIDE = 256
 CACHE_VERSION = 1  # part of the key: raise it when thumbnails are made differently
 CACHE_QUALITY = 88
+CACHE_MAX_BYTES = 512 * 2**20  # about 30 000 thumbnails
 MIN_EMBEDDED_FRACTION = 0.5  # an embedded preview smaller than this fraction of the side is not used
 _ROTATIONS = {3: cv2.ROTATE_180, 5: cv2.ROTATE_90_COUNTERCLOCKWISE, 6: cv2.ROTATE_90_CLOCKWISE}  # LibRaw flip
 
@@ -71,6 +74,10 @@ def thumbnail(path: str | Path, side: int = THUMBNAIL_SIDE, *, use_cache: bool =
             raise FileAccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         pixels = cv2.imread(str(cached), cv2.IMREAD_COLOR) if cached.is_file() else None
         if pixels is not None:
+            try:
+                os.utime(cached)  # used now: pruned last
+            except OSError:
+                pass
             return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     pixels = make_thumbnail(path, side)
     if cached is not None:
@@ -139,3 +146,27 @@ def _store(target: Path, pixels: np.ndarray) -> None:
                 raise OSError("the JPEG encoder failed")
     except (OSError, PhotoLabError) as exc:
         log.info("thumbnail cache not written: %s", exc)
+
+
+def prune_cache(max_bytes: int = CACHE_MAX_BYTES) -> int:
+    """Remove the least recently used cached thumbnails until the cache holds at most ``max_bytes``; returns
+    how many were removed. Files that vanish or cannot be removed meanwhile are skipped."""
+    entries = []
+    for path in cache_dir().glob("*/*.jpg"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((info.st_mtime_ns, info.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    return removed

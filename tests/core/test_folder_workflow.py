@@ -4,6 +4,7 @@ pasting settings onto many sidecars, and the batch export job."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -128,6 +129,20 @@ def test_a_raw_thumbnail_comes_from_its_embedded_preview_oriented_and_is_cached(
     turned = raw_with_preview(tmp_path / "turned.dng", orientation=6)  # 90° clockwise
     pixels = thumbnails.thumbnail(turned, 200)
     assert pixels.shape == (200, 150, 3) and pixels[5, 75, 2] > 200  # the left band is now on top
+
+
+def test_the_cache_is_pruned_least_recently_used_first(tmp_path, cache):
+    photos = [png(tmp_path / f"p{index}.png", colour=(index * 60, 90, 200)) for index in range(3)]
+    cached = []
+    for age, photo in enumerate(photos):
+        thumbnails.thumbnail(photo)
+        cached.append(thumbnails.cache_path(photo))
+        os.utime(cached[-1], ns=(age * 10**9, age * 10**9))
+    thumbnails.thumbnail(photos[0])  # used again: now the newest
+    sizes = [path.stat().st_size for path in cached]
+    assert thumbnails.prune_cache(sizes[0] + sizes[2]) == 1
+    assert [path.exists() for path in cached] == [True, False, True]
+    assert thumbnails.prune_cache(0) == 2 and not any(cache.rglob("*.jpg"))
 
 
 def test_without_an_embedded_preview_the_photo_itself_is_read(tmp_path):

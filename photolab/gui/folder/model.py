@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 
 from photolab.core.errors import PhotoLabError
 from photolab.core.rating import Rating, matches, read_rating
-from photolab.core.thumbnails import THUMBNAIL_SIDE, thumbnail
+from photolab.core.thumbnails import THUMBNAIL_SIDE, prune_cache, thumbnail
 from photolab.gui.jobs import THUMBNAILS, JobHandle, JobRunner
 from photolab.jobs import Job
 
@@ -120,6 +120,11 @@ def _load(context, path: Path, side: int) -> _Loaded:
     return _Loaded(image, rating, "; ".join(errors))
 
 
+def _prune_cache(context) -> int:
+    """Job work: keep the thumbnail cache within its size (``photolab.core.thumbnails.prune_cache``)."""
+    return prune_cache()
+
+
 class ThumbnailLoader(QObject):
     """Loads the thumbnails and ratings of a FolderModel's photos in the background, in row order."""
 
@@ -183,6 +188,7 @@ class ThumbnailLoader(QObject):
         self.progressed.emit(self._loaded, len(self.model.entries))
         self._submit_more()
         if not self.is_loading:
+            self.runner.submit(Job(_prune_cache, title="Pruning the thumbnail cache"), lane=THUMBNAILS, visible=False)
             self.finished.emit()
 
 

@@ -73,6 +73,18 @@ def test_a_folder_fills_the_filmstrip_and_the_arrow_keys_move_through_it(qtbot, 
     assert strip.current_path() == folder / "c.png"
 
 
+def test_file_open_folder_asks_for_the_folder(qtbot, window, folder, monkeypatch):
+    from photolab.gui.widgets import dialogs
+
+    asked = []
+    monkeypatch.setattr(dialogs, "get_folder_path", lambda parent, title, start: asked.append(start) or str(folder))
+    window.action("open_folder").trigger()
+    assert window.folder.filmstrip.model.folder == folder
+    wait_for_document(qtbot, window, folder / "a.png")
+    window.action("open_folder").trigger()
+    assert asked[-1] == str(folder)  # starts where the last folder was
+
+
 def test_an_empty_or_missing_folder_is_reported(qtbot, window, tmp_path, recorded_dialogs):
     (tmp_path / "empty").mkdir()
     assert not window.folder.open_folder(tmp_path / "empty")
