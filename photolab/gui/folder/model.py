@@ -152,9 +152,11 @@ class ThumbnailLoader(QObject):
 
     def prioritize(self, rows: list[int]) -> None:
         """Load ``rows`` (on screen, say) before the others still waiting."""
-        wanted = [row for row in rows if row in set(self._pending)]
+        waiting = set(self._pending)
+        wanted = [row for row in rows if row in waiting]
         if wanted:
-            self._pending = [row for row in self._pending if row not in set(wanted)] + wanted[::-1]
+            chosen = set(wanted)
+            self._pending = [row for row in self._pending if row not in chosen] + wanted[::-1]
 
     def cancel(self) -> None:
         for handle in self._running:

@@ -264,3 +264,13 @@ def test_a_photo_opened_from_elsewhere_is_the_one_rated(qtbot, window, folder, t
     wait_for_ratings(qtbot, window)
     assert read_rating(outside) == Rating(2) and read_rating(folder / "a.png") == Rating(0)
     assert window.document.path == outside  # clearing the strip opened nothing
+
+
+def test_the_photos_on_screen_load_first(qtbot, window, folder):
+    from photolab.gui.folder.model import ThumbnailLoader
+
+    strip = opened(qtbot, window, folder)
+    loader = ThumbnailLoader(strip.model, window.runner)
+    loader._pending = [0, 1, 2, 3][::-1]  # as start() queues them: row 0 popped first
+    loader.prioritize([2, 3, 9])
+    assert [loader._pending.pop() for _ in range(4)] == [2, 3, 0, 1]
