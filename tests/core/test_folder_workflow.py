@@ -222,3 +222,24 @@ def test_a_cancelled_batch_leaves_no_partial_file(tmp_path, monkeypatch):
     runner.join(10)
     assert job.state is JobState.CANCELLED
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"p{i}.png" for i in range(4)]
+
+
+def test_a_batch_cancelled_while_a_file_is_being_written_removes_it(tmp_path, monkeypatch):
+    from photolab.core import export
+
+    photos = [png(tmp_path / f"p{i}.png") for i in range(3)]
+    written_temporaries = []
+    job = None
+    real_writer = export._WRITERS["jpg"]
+
+    def write_then_cancel(path, encoded, output):
+        real_writer(path, encoded, output)
+        written_temporaries.append(Path(path))
+        assert Path(path).stat().st_size > 0  # a whole temporary file exists now ...
+        job.cancel()  # ... when the user cancels
+
+    monkeypatch.setitem(export._WRITERS, "jpg", write_then_cancel)
+    job = Job(export_batch, photos, BatchOptions(file_format="jpg"), workers=1)
+    job.run()
+    assert job.state is JobState.CANCELLED and written_temporaries
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p0.png", "p1.png", "p2.png"]  # ... and it is gone
