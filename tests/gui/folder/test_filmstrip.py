@@ -171,25 +171,28 @@ def test_export_selected_writes_every_photo_and_lists_the_ones_that_failed(qtbot
 
 
 def test_cancelling_an_export_leaves_no_partial_file(qtbot, window, folder, monkeypatch):
-    import photolab.batch_export as batch
+    from photolab.core import export
 
-    started = threading.Event()
+    writing = threading.Event()
+    cancelled = threading.Event()
+    real_writer = export._WRITERS["jpg"]
 
-    def slow_develop(context, source, target, recipe, **options):
-        started.set()
-        while True:  # until cancelled, as a long render would
-            context.progress(0.2, "Developing")
-            threading.Event().wait(0.01)
+    def writer_waiting_for_cancel(path, encoded, output):
+        real_writer(path, encoded, output)  # the temporary file is whole; the user cancels now
+        writing.set()
+        cancelled.wait(20)
 
-    monkeypatch.setattr(batch, "develop_file", slow_develop)
+    monkeypatch.setitem(export._WRITERS, "jpg", writer_waiting_for_cancel)
     strip = opened(qtbot, window, folder)
     strip.select_all()
     before = sorted(path.name for path in folder.iterdir())
     handle = window.folder.export_selected()
-    qtbot.waitUntil(started.is_set, timeout=10000)
+    qtbot.waitUntil(writing.is_set, timeout=20000)
+    assert any(".part" in path.name for path in folder.iterdir())
     qtbot.waitUntil(lambda: window.job_status.current is handle, timeout=5000)
     with qtbot.waitSignal(window.folder.batch_ended, timeout=20000):
         window.job_status.cancel_current()
+        cancelled.set()
     assert sorted(path.name for path in folder.iterdir()) == before
     assert "cancelled" in window.statusBar().currentMessage()
 
