@@ -17,7 +17,7 @@ from photolab.core.errors import PhotoLabError
 from photolab.core.rating import Rating, matches, read_rating
 from photolab.core.thumbnails import THUMBNAIL_SIDE, prune_cache, thumbnail
 from photolab.gui.jobs import THUMBNAILS, JobHandle, JobRunner
-from photolab.jobs import Job
+from photolab.jobs import Job, JobState
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 RATING_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -180,6 +180,9 @@ class ThumbnailLoader(QObject):
     def _on_ended(self, handle: JobHandle) -> None:
         row = self._running.pop(handle, None)  # None: cancelled by a newer start()
         if row is None:
+            return
+        if handle.job.state is JobState.CANCELLED:  # the runner is stopping (the window closes): start nothing
+            self.cancel()
             return
         if handle.job.result is not None:
             result = handle.job.result

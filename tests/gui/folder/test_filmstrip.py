@@ -29,6 +29,20 @@ def user_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(tmp_path / "data"))
 
 
+@pytest.fixture(autouse=True)
+def idle_at_the_end(request):
+    """No classifier runs on the photos (the Classify panel works only while shown), and no job is left running
+    after a test: the closed window is only deleted at the next test's event loop, and a worker thread still
+    running Python when the interpreter exits aborts it."""
+    window = request.getfixturevalue("window") if "window" in request.fixturenames else None
+    if window is not None:
+        window.classify_dock.hide()
+    yield
+    if window is not None:  # before the window fixture closes it
+        window.runner.cancel_all()
+        window.runner.wait_for_done(20000)
+
+
 @pytest.fixture
 def folder(tmp_path) -> Path:
     folder = tmp_path / "shoot"
@@ -249,10 +263,13 @@ def test_photolab_folder_opens_the_folder(qtbot, folder, monkeypatch, tmp_path, 
         sys.excepthook, threading.excepthook = hooks
     window = windows[0]
     qtbot.addWidget(window)
+    window.classify_dock.hide()  # no classifier on the photo (see idle_at_the_end)
     assert QCoreApplication.applicationName() == "PhotoLab"
     assert window.folder.filmstrip.model.folder == folder
     wait_for_document(qtbot, window, folder / "a.png")
     window.close()
+    window.runner.cancel_all()
+    window.runner.wait_for_done(20000)
 
 
 def test_a_photo_opened_from_elsewhere_is_the_one_rated(qtbot, window, folder, tmp_path):
