@@ -3,7 +3,8 @@
 (a) Filmstrip: a folder of N (500) RAW files (synthetic DNGs with an embedded 1620 x 1080 JPEG preview, as
     cameras write) opened in the real window (offscreen): time to the first thumbnail and to all of them, and
     the GUI thread's longest stall (a 10 ms heartbeat QTimer; a stall is the longest gap between beats), with
-    an empty thumbnail cache and again with it filled. Goals: first thumbnails within 1 s, all within 30 s, no
+    an empty thumbnail cache and again with it filled, beside the same heartbeat in an idle window (what the
+    machine's load alone costs). Goals: first thumbnails within 1 s, all within 30 s, no
     stall a user would call a freeze (< 100 ms).
     Baselines: (1) the same background loader without the embedded preview (each RAW half-size decoded, as
     for a RAW without one), on the first --baseline-count files, extrapolated to N; (2) thumbnails made on the
@@ -111,6 +112,30 @@ def open_folder_in_window(folder: Path, settings_path: Path) -> dict:
             "errors": len(errors)}
 
 
+def idle_window_gaps(settings_path: Path, seconds: float) -> dict:
+    """The heartbeat's gaps in an idle window for ``seconds``: what the machine's load alone costs the GUI
+    thread (on a busy shared machine a thread can wait for a core for a long time)."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from bench_gui import Heartbeat, run_until
+    from photolab.gui.window.main_window import MainWindow
+
+    QApplication.instance() or QApplication([])
+    window = MainWindow(QSettings(str(settings_path), QSettings.Format.IniFormat))
+    window.show()
+    settle = time.perf_counter() + 0.5
+    run_until(lambda: time.perf_counter() > settle, 5)
+    heartbeat = Heartbeat()
+    heartbeat.start()
+    end = time.perf_counter() + seconds
+    run_until(lambda: time.perf_counter() > end, seconds + 5)
+    gaps = heartbeat.stop()
+    window.close()
+    window.deleteLater()
+    return {"seconds": seconds, "max_gap_ms": gaps["max_gap_ms"], "p99_gap_ms": gaps["p99_gap_ms"]}
+
+
 def gui_thread_baseline(paths: list[Path]) -> float:
     """Seconds per thumbnail made on the calling (GUI) thread with the same code, cache off."""
     from photolab.core.thumbnails import make_thumbnail
@@ -130,6 +155,7 @@ def bench_filmstrip(args, work: Path) -> dict:
     os.environ["PHOTOLAB_CACHE_DIR"] = str(work / "cache")
     results = {"photos": args.photos, "raw_megapixels": args.raw_megapixels, "preview": "1620x1080 JPEG",
                "load_average_before": load_average()}
+    results["idle_window"] = idle_window_gaps(work / "settings0.ini", 5.0)
     results["cold_cache"] = open_folder_in_window(folder, work / "settings1.ini")
     results["warm_cache"] = open_folder_in_window(folder, work / "settings2.ini")
     # baseline 1: no embedded preview (half-size RAW decode per thumbnail), a subset, extrapolated
@@ -247,6 +273,9 @@ def report(results: dict) -> None:
             print(f"  {label:32s} first {run['first_s']:.2f} s (goal {FIRST_GOAL_S} s), all {run['all_s']:.1f} s "
                   f"(goal {ALL_GOAL_S} s), GUI max gap {run['max_gap_ms']:.0f} ms (goal < {STALL_GOAL_MS:.0f}), "
                   f"p99 {run['p99_gap_ms']:.0f} ms, open_folder() {run['open_folder_call_ms']:.0f} ms")
+        idle = film["idle_window"]
+        print(f"  {'baseline: idle window':32s} GUI max gap {idle['max_gap_ms']:.0f} ms, p99 {idle['p99_gap_ms']:.0f} ms "
+              f"over {idle['seconds']:.0f} s (the machine's load alone)")
         base = film["baseline_no_embedded_preview"]
         print(f"  {'baseline: RAW decoded, no preview':32s} first {base['first_s']:.2f} s, all "
               f"{base['all_s']:.1f} s for {base['photos']} -> {base['all_s_extrapolated_to_N']:.0f} s for {n}, "
