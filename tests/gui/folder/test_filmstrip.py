@@ -118,7 +118,8 @@ def test_rating_and_reject_keys_are_stored_in_the_sidecar_and_survive_a_reload(q
     qtbot.keyClick(strip.view, Qt.Key.Key_X)
     wait_for_ratings(qtbot, window)
     assert read_rating(folder / "b.png") == Rating(0, True)
-    strip.select_all()
+    qtbot.keyClick(strip.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all
+    assert len(strip.selected_paths()) == 4
     qtbot.keyClick(strip.view, Qt.Key.Key_5)
     wait_for_ratings(qtbot, window)
     assert [read_rating(folder / name).stars for name in NAMES] == [5, 5, 5, 5]
