@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from photolab.cli.common import fail
 from photolab.core.errors import PhotoLabError
@@ -75,6 +76,15 @@ def _rate(args, parser) -> int:
     else:
         for entry in results:
             mark = "  rejected" if entry["rejected"] else ""
-            stars = entry["rating"]
-            print(f"{stars} {'★' * stars}{'☆' * (MAX_STARS - stars)}{mark}  {entry['path']}")
+            print(f"{entry['rating']} {_stars_text(entry['rating'])}{mark}  {entry['path']}")
     return 1 if failed else 0
+
+
+def _stars_text(stars: int) -> str:
+    """'★★★☆☆', or '***..' where the terminal cannot show stars."""
+    text = "★" * stars + "☆" * (MAX_STARS - stars)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return "*" * stars + "." * (MAX_STARS - stars)
+    return text

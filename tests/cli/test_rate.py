@@ -89,3 +89,14 @@ def test_presets_apply_writes_every_sidecar_and_develop_still_uses_them(capsys, 
     assert code == 0, err
     plain = np.full((32, 48, 3), 80, np.uint8)
     assert cv2.imread(str(out_dir / "p0.png")).mean() > plain.mean() + 30  # +1 EV from the sidecar
+
+
+def test_a_terminal_without_stars_gets_asterisks(folder, monkeypatch, capsys):
+    import io
+
+    run(capsys, "rate", folder / "p0.png", "--stars", 2)
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr("sys.stdout", ascii_out)
+    assert main(["rate", str(folder / "p0.png")]) == 0
+    ascii_out.seek(0)
+    assert ascii_out.read().startswith("2 **...  ")
