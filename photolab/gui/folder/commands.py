@@ -79,6 +79,7 @@ class FolderCommands(QObject):
         self._open_timer.timeout.connect(self._open_current)
         self.rating_jobs: list[JobHandle] = []
         self._batch_sizes: dict[JobHandle, int] = {}  # photos per running batch export
+        self._shown_before: dict[Path, Rating] = {}  # ratings shown before a rating job that has not ended
         self._install_actions()
         self.filmstrip.current_changed.connect(self._schedule_open)
         self.filmstrip.selection_changed.connect(self.update_enabled)
@@ -178,6 +179,7 @@ class FolderCommands(QObject):
             row = model.row_of(path)
             if row >= 0:
                 old = model.entries[row].rating
+                self._shown_before.setdefault(path, old)  # what to show again if the write fails
                 model.set_rating(path, Rating(old.stars if stars is None else stars,
                                               old.rejected if rejected is None else rejected))
         title = f"Rating {len(paths)} photos" if len(paths) > 1 else f"Rating {paths[0].name}"
@@ -203,23 +205,16 @@ class FolderCommands(QObject):
     def _on_rated(self, results) -> None:
         errors = []
         for path, outcome in results:
+            before = self._shown_before.pop(path, None)
             if isinstance(outcome, Rating):
                 self.filmstrip.model.set_rating(path, outcome)
             else:
                 errors.append((path, outcome))
+                if before is not None:
+                    self.filmstrip.model.set_rating(path, before)
         if errors:
-            self._reload_ratings([path for path, _ in errors])
             dialogs.show_warning(self.window, "Rating not saved",
                                  f"{len(errors)} photo(s) could not be rated:\n{error_list(errors)}")
-
-    def _reload_ratings(self, paths: list[Path]) -> None:
-        from photolab.core.rating import read_rating
-
-        for path in paths:
-            try:
-                self.filmstrip.model.set_rating(path, read_rating(path))
-            except PhotoLabError:
-                continue
 
     # --- batch export ---------------------------------------------------------------------------------
     def export_selected(self) -> JobHandle | None:

@@ -295,3 +295,15 @@ def test_the_photos_on_screen_load_first(qtbot, window, folder):
     loader._pending = [0, 1, 2, 3][::-1]  # as start() queues them: row 0 popped first
     loader.prioritize([2, 3, 9])
     assert [loader._pending.pop() for _ in range(4)] == [2, 3, 0, 1]
+
+
+def test_a_rating_that_cannot_be_saved_is_reported_and_not_shown(qtbot, window, folder, recorded_dialogs):
+    set_rating(folder / "b.png", stars=2)
+    strip = opened(qtbot, window, folder)
+    sidecar_path(folder / "b.png").write_text("{damaged")
+    strip.select_path(folder / "b.png")
+    window.action("rate_5").trigger()
+    assert strip.model.entries[1].rating == Rating(5)  # shown at once ...
+    wait_for_ratings(qtbot, window)
+    assert strip.model.entries[1].rating == Rating(2)  # ... and taken back when the write failed
+    assert "b.png" in recorded_dialogs.warnings[0] and sidecar_path(folder / "b.png").read_text() == "{damaged"
