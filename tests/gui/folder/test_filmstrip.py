@@ -38,9 +38,11 @@ def idle_at_the_end(request):
     if window is not None:
         window.classify_dock.hide()
     yield
-    if window is not None:  # before the window fixture closes it
+    if window is not None:  # before the window fixture closes it, while dialogs are still recorded
         window.runner.cancel_all()
         window.runner.wait_for_done(20000)
+        for _ in range(3):  # the jobs' queued outcomes arrive now, not in the next test
+            QCoreApplication.processEvents()
 
 
 @pytest.fixture
@@ -302,6 +304,8 @@ def test_a_rating_that_cannot_be_saved_is_reported_and_not_shown(qtbot, window, 
     strip = opened(qtbot, window, folder)
     sidecar_path(folder / "b.png").write_text("{damaged")
     strip.select_path(folder / "b.png")
+    wait_for_document(qtbot, window, folder / "b.png")
+    assert "b.png.photolab.json" in recorded_dialogs.warnings.pop()  # its edits cannot be read
     window.action("rate_5").trigger()
     assert strip.model.entries[1].rating == Rating(5)  # shown at once ...
     wait_for_ratings(qtbot, window)
