@@ -17,6 +17,7 @@ from photolab.core.errors import PhotoLabError
 from photolab.core.rating import Rating, matches, read_rating
 from photolab.core.thumbnails import THUMBNAIL_SIDE, prune_cache, thumbnail
 from photolab.gui.jobs import THUMBNAILS, JobHandle, JobRunner
+from photolab.gui.viewer.rendering import to_qimage
 from photolab.jobs import Job, JobState
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -112,9 +113,7 @@ def _load(context, path: Path, side: int) -> _Loaded:
     context.check_cancelled()
     image = None
     try:
-        pixels = thumbnail(path, side)
-        height, width = pixels.shape[:2]
-        image = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        image = to_qimage(thumbnail(path, side))
     except PhotoLabError as exc:
         errors.append(str(exc))
     return _Loaded(image, rating, "; ".join(errors))
