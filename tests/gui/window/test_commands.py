@@ -16,13 +16,15 @@ def entries(menu) -> list[str]:
 
 
 def test_every_feature_is_in_its_menu_in_order(window):
-    assert entries(window.menu("file")) == ["Open…", "Open Recent", "Merge to HDR…", "Merge Burst…", "-", "Export…",
-                                            "Export with Previous Settings", "-", "Quit"]
+    assert entries(window.menu("file")) == ["Open…", "Open Folder…", "Open Recent", "Merge to HDR…", "Merge Burst…",
+                                            "-", "Export…", "Export with Previous Settings", "Export Selected Photos",
+                                            "-", "Quit"]
     assert entries(window.menu("models")) == ["Attention View", "Model Manager…", "Train Classifier…",
                                               "Adapt Denoiser to My Camera…", "-",
                                               "Classify"]
     view = entries(window.menu("view"))
-    assert view[view.index("Before / After"):] == ["Before / After", "Clipping Warnings", "-", "Loupe", "Develop"]
+    assert view[view.index("Before / After"):] == ["Before / After", "Clipping Warnings", "-", "Loupe", "Develop",
+                                                    "Filmstrip"]
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&Edit", "&Photo", "&View", "&Models", "&Help"]
 
