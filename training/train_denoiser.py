@@ -1,8 +1,8 @@
-"""Train PhotoLab's built-in denoiser (photolab-denoise-unet) from natural photographs, on the CPU.
+"""Train PhotoLab's built-in denoiser (photolab-denoise-unet) from natural photographs, on the CPU or a GPU.
 
 Clean targets are the permitted training photographs (training/photos.txt), area-downscaled (which also
 averages away their own sensor noise) to three scales. Each sample is a random crop (``--patch``), flipped/
-rotated, sometimes re-exposed in linear light and sometimes desaturated, with one of three noise models drawn
+rotated, sometimes re-exposed in linear light and sometimes desaturated, with one of four noise models drawn
 on the fly:
 
 - ``gaussian``: white Gaussian noise of sigma 0-60 (0-255 scale) added to the sRGB image, clipped and (mostly)
@@ -14,10 +14,16 @@ on the fly:
   gains and sampled as an RGGB mosaic; the noise is added there, then the mosaic is demosaiced (bilinear or
   edge-aware), white-balanced, mostly (as PhotoLab's RAW development does) cleaned of false colour by a 3x3
   median of R-G and B-G, turned back to sRGB by the inverse matrix, clipped and encoded. The gains
-  amplify red and blue noise about 2x and the matrix mixes it into chroma noise: the noise of a developed RAW.
+  amplify red and blue noise about 2x and the matrix mixes it into chroma noise: the noise of a developed RAW;
+- ``camera-jpeg``: an out-of-camera JPEG (``camera_noise.shoot``: mosaic noise with row banding, demosaic, colour
+  matrix, in-camera sharpening, JPEG) from a random camera whose settings lie within the span of the calibration
+  cameras (never the benchmarks' TEST_CAMERAS): spatially correlated, signal-dependent noise, partly flattened
+  by the JPEG. The target is the same camera's development without noise.
 
 The network also gets the noise-level map (FFDNet): uniform sigma for ``gaussian``, the Poisson-Gaussian
-level propagated through the sRGB curve (computed from a blurred noisy image, as at inference) otherwise.
+level propagated through the sRGB curve (computed from a blurred noisy image, as at inference) for the RAW
+models, and the noise's own local RMS for ``camera-jpeg`` (Auto's calibration, training/calibrate_auto_denoise.py,
+then maps what the app can measure to the strength that works best).
 The loss is the mean over the batch of log(MSE + 1e-5), i.e. a PSNR loss that weighs every noise level alike.
 
 Split: the photo groups of the quality classifier's seeded split (20 % test, 15 % validation): test photos are
@@ -25,6 +31,11 @@ never trained on nor used to choose anything; validation picks the best checkpoi
 wall-time budget (warm-up + cosine).
 
     nice -n 10 python training/train_denoiser.py --time-limit-min 90 --log /tmp/denoise.log
+    # on a GPU machine (the shipped runs 6 and 7; the photo cache copied along, PHOTOLAB_TRAINING_CACHE=...):
+    python training/train_denoiser.py --device cuda --workers 14 --batch-size 32 --patch 192 --lr 3e-4 \
+        --warmup-steps 300 --time-limit-min 6.5 --init resources/models/denoise/photolab-denoise-unet.safetensors
+
+The starting weights are evaluated first and kept when no later checkpoint beats them on validation.
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import fetch_photos  # noqa: E402
-from camera_noise import mosaic  # noqa: E402
+from camera_noise import CALIBRATION_CAMERAS, Camera as OutOfCameraJpeg, mosaic, shoot  # noqa: E402
 from run_support import start_run  # noqa: E402
 from train_quality_classifier import load_photos, shipped_split  # noqa: E402
 
@@ -64,8 +75,8 @@ from photolab.models.store.card import sha256_file  # noqa: E402
 log = logging.getLogger("train_denoiser")
 
 NAME = "photolab-denoise-unet"
-NOISE_MODELS = ("gaussian", "poisson-gaussian", "bayer")
-NOISE_PROBABILITIES = (0.45, 0.15, 0.4)
+NOISE_MODELS = ("gaussian", "poisson-gaussian", "bayer", "camera-jpeg")
+NOISE_PROBABILITIES = (0.35, 0.1, 0.25, 0.3)
 GAUSSIAN_SIGMA = (0.0, 60.0)  # 0-255 scale
 SHOT_GAIN = (2e-4, 3e-2)  # linear variance per unit of signal
 READ_VARIANCE = (1e-6, 3e-4)  # linear
@@ -86,6 +97,7 @@ SCALES = (2048, 1280, 768)  # long side of the three copies of each photo
 EVAL_SIGMAS = (15, 25, 50)
 EVAL_SIDE = 768
 EVAL_RAW_LEVELS = {"strong": (0.01, 1e-4), "milder": (0.004, 2e-5)}  # mosaic shot gain, read variance
+NOISE_MAP_BLUR = 8.0  # px: the window (Gaussian sigma) of the local noise level given with camera-JPEG samples
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -168,6 +180,8 @@ def make_sample(clean: np.ndarray, rng: np.random.Generator, noise_model: str) -
         noisy = clean + rng.standard_normal(clean.shape, dtype=np.float32) * np.float32(sigma / 255)
         noisy = quantize(noisy) if rng.random() < 0.8 else np.clip(noisy, 0, 1)
         return noisy.astype(np.float32), clean, np.full(clean.shape[:2], sigma / 255, np.float32)
+    if noise_model == "camera-jpeg":
+        return jpeg_sample(clean, random_jpeg_camera(rng), rng)
     gain, read = _log_uniform(rng, *SHOT_GAIN), _log_uniform(rng, *READ_VARIANCE)
     linear = srgb_decode(clean).astype(np.float32)
     if noise_model == "poisson-gaussian":
@@ -190,6 +204,40 @@ def raw_sample(linear: np.ndarray, shot: float, read: float,
     target = srgb_encode(camera.develop(raw, edge_aware, median)).astype(np.float32)
     noisy = quantize(srgb_encode(camera.develop(noisy_raw, edge_aware, median))).astype(np.float32)
     return noisy, target, camera
+
+
+def random_jpeg_camera(rng: np.random.Generator) -> OutOfCameraJpeg:
+    """A random out-of-camera JPEG pipeline (``camera_noise``): every setting drawn within the span of the
+    calibration cameras (``CALIBRATION_CAMERAS``; the benchmarks' TEST_CAMERAS are never looked at), the noise
+    levels log-uniformly, the demosaic among the three, the white balance as for :class:`Camera`."""
+    def span(field: str) -> tuple[float, float]:
+        values = [getattr(camera, field) for camera in CALIBRATION_CAMERAS]
+        return min(values), max(values)
+
+    return OutOfCameraJpeg(
+        "random", _log_uniform(rng, *span("shot")), _log_uniform(rng, *span("read")),
+        rng.uniform(*span("banding")) if rng.random() < 0.6 else 0.0,
+        str(rng.choice(["bilinear", "ea", "vng"])), rng.uniform(*span("saturation")),
+        rng.uniform(*span("sharpen_amount")), rng.uniform(*span("sharpen_radius")),
+        int(rng.integers(span("jpeg_quality")[0], span("jpeg_quality")[1] + 1)),
+        (rng.uniform(*RED_GAIN), rng.uniform(*BLUE_GAIN)), rng.uniform(*span("exposure")))
+
+
+def local_noise_level(noisy: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """The noise's own local level (H, W): the RMS of noisy - clean over the channels and a Gaussian window of
+    :data:`NOISE_MAP_BLUR` px; what an ideal estimator would report for correlated, signal-dependent noise."""
+    power = np.mean(np.square(noisy - clean), axis=2)
+    return np.sqrt(cv2.GaussianBlur(power, (0, 0), NOISE_MAP_BLUR)).astype(np.float32)
+
+
+def jpeg_sample(clean: np.ndarray, camera: OutOfCameraJpeg,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(noisy, target, noise map) of a clean sRGB patch shot by an out-of-camera JPEG pipeline: the target is
+    the same camera's development without the noise (sharpened, not compressed)."""
+    jpeg, target = shoot(srgb_decode(clean), camera, rng)
+    noisy = jpeg.astype(np.float32) / 255
+    target = target.astype(np.float32)
+    return noisy, target, local_noise_level(noisy, target)
 
 
 def random_patch(images: list[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
@@ -226,6 +274,35 @@ def make_batch(images, size: int, batch: int, rng: np.random.Generator):
     return as_tensor(noisy), as_tensor(maps), as_tensor(targets)
 
 
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless training batches (:func:`make_batch`) made in DataLoader worker processes, each with its own
+    seeded generator, so that a GPU is fed by every CPU core."""
+
+    def __init__(self, images: list[np.ndarray], patch: int, batch: int, seed: int):
+        super().__init__()
+        self.images, self.patch, self.batch, self.seed = images, patch, batch, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info else 0
+        cv2.setNumThreads(1)
+        torch.set_num_threads(1)
+        rng = np.random.default_rng([self.seed, worker])
+        while True:
+            yield make_batch(self.images, self.patch, self.batch, rng)
+
+
+def batches(images: list[np.ndarray], args: argparse.Namespace, rng: np.random.Generator):
+    """Training batches: made in this process (``--workers 0``, the CPU recipe) or by ``--workers`` processes."""
+    if args.workers == 0:
+        while True:
+            yield make_batch(images, args.patch, args.batch_size, rng)
+    loader = torch.utils.data.DataLoader(BatchStream(images, args.patch, args.batch_size, args.seed), batch_size=None,
+                                         num_workers=args.workers, prefetch_factor=4, persistent_workers=True,
+                                         pin_memory=args.device.startswith("cuda"))
+    yield from loader
+
+
 def eval_image(photo_linear: np.ndarray, side: int = EVAL_SIDE) -> np.ndarray:
     """A held-out photo as the benchmark sees it: area-downscaled to ``side`` px, sRGB, 8-bit levels."""
     scale = side / max(photo_linear.shape[:2])
@@ -243,15 +320,21 @@ def gaussian_noisy(clean: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 
 def evaluate(model: DenoiseUNet, images: list[np.ndarray], sigmas=EVAL_SIGMAS, with_ssim: bool = False,
              raw_levels: dict = EVAL_RAW_LEVELS) -> dict:
-    """Mean PSNR (and SSIM) per Gaussian sigma and per RAW noise level over ``images`` (fixed noise seeds and
-    cameras). RAW levels use the unprocessing of :func:`raw_sample` and the map of the RAW noise profile."""
+    """Mean PSNR (and SSIM) per Gaussian sigma, per RAW noise level and for out-of-camera JPEGs over ``images``
+    (fixed noise seeds and cameras). RAW levels use the unprocessing of :func:`raw_sample` and the map of the
+    RAW noise profile; ``camera-jpeg`` shoots photo i with ``CALIBRATION_CAMERAS[i % 7]`` and gives the
+    noise's own local level (:func:`local_noise_level`) as the map."""
     model.eval()
-    cases = [(str(sigma), sigma) for sigma in sigmas] + [(f"raw-{name}", level) for name, level in raw_levels.items()]
+    cases = ([(str(sigma), sigma) for sigma in sigmas] + [(f"raw-{name}", level) for name, level in raw_levels.items()]
+             + [("camera-jpeg", "camera-jpeg")])
     report = {}
     for key, level in cases:
         psnrs, ssims = [], []
         for index, clean in enumerate(images):
-            if isinstance(level, tuple):
+            if level == "camera-jpeg":
+                noisy, clean, level_map = jpeg_sample(clean, CALIBRATION_CAMERAS[index % len(CALIBRATION_CAMERAS)],
+                                                      np.random.default_rng(9000 + index))
+            elif isinstance(level, tuple):
                 rng = np.random.default_rng(7000 + index)
                 shot, read = level
                 noisy, clean, camera = raw_sample(srgb_decode(clean), shot, read, rng)
@@ -292,6 +375,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--eval-every-min", type=float, default=6.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes making batches (0: the training process itself, the CPU recipe)")
     parser.add_argument("--earlier-runs", default="", help="describe the runs --init continues, for the card")
     parser.add_argument("--init", type=Path, default=None, help="start from these weights (a checkpoint .pt or a .safetensors)")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false",
@@ -323,10 +409,12 @@ def main(argv=None) -> int:
         else:
             model.load_state_dict(torch.load(args.init, weights_only=True)["model"])
         log.info("initialised from %s", args.init)
+    model.to(args.device)
+    stream = batches(images, args, rng)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     budget = args.time_limit_min * 60
     started = time.monotonic()
-    last_eval, step, best, losses = started, 0, -1.0, []
+    last_eval, step, best, losses = -math.inf, 0, -1.0, []  # the starting weights are evaluated (and kept if best)
     history = []
     while True:
         elapsed = time.monotonic() - started
@@ -348,8 +436,8 @@ def main(argv=None) -> int:
             break
         for group in optimizer.param_groups:
             group["lr"] = lr_at(elapsed / budget, step, args.lr, args.warmup_steps)
-        noisy, maps, target = make_batch(images, args.patch, args.batch_size, rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        noisy, maps, target = (t.to(args.device, non_blocking=True) for t in next(stream))
+        with torch.autocast(torch.device(args.device).type, dtype=torch.bfloat16, enabled=args.bf16):
             out = model(noisy, maps)
         loss = torch.log((out.float() - target).pow(2).mean(dim=(1, 2, 3)) + 1e-5).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -359,7 +447,7 @@ def main(argv=None) -> int:
         losses.append(float(loss.detach()))
         step += 1
 
-    checkpoint = torch.load(args.checkpoint, weights_only=True)
+    checkpoint = torch.load(args.checkpoint, weights_only=True, map_location=args.device)
     model.load_state_dict(checkpoint["model"])
     model.eval()
     log.info("best checkpoint: step %d (val mean PSNR %.3f)", checkpoint["step"], checkpoint["val_psnr"])
@@ -370,7 +458,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / f"{NAME}.safetensors"
     with atomic_path(weights) as temporary:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(temporary))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(temporary))
     card = {
         "format_version": 1,
         "name": NAME,
@@ -400,20 +488,27 @@ def main(argv=None) -> int:
                                      "linear light before the sRGB curve; bayer: unprocessed to a random camera's "
                                      "RGGB mosaic (inverse matrix, inverse white balance), noise there, then "
                                      "demosaiced (bilinear or edge-aware), white-balanced, colour-difference median "
-                                     f"(p={MEDIAN_PROBABILITY}, as the app's RAW development), matrix, clipped, 8-bit"},
+                                     f"(p={MEDIAN_PROBABILITY}, as the app's RAW development), matrix, clipped, 8-bit; "
+                                     "camera-jpeg: an out-of-camera JPEG (training/camera_noise.py: mosaic noise with "
+                                     "row banding, demosaic, colour matrix, sharpening, JPEG) of a random camera whose "
+                                     "settings lie within the span of CALIBRATION_CAMERAS, the target its noise-free "
+                                     f"development, the map the noise's local RMS ({NOISE_MAP_BLUR} px window)"},
             "recipe": {"optimizer": "Adam", "lr": args.lr, "schedule": "linear warm-up + cosine over the time budget",
                        "loss": "mean log(MSE + 1e-5) (PSNR loss)", "batch_size": args.batch_size, "patch": args.patch,
                        "steps": step, "best_step": checkpoint["step"],
                        "initialised_from": args.init.name if args.init else None,
                        "earlier_runs": args.earlier_runs, "time_limit_min": args.time_limit_min,
-                       "threads": args.threads, "seed": args.seed, "grad_clip": 1.0,
+                       "threads": args.threads, "seed": args.seed, "grad_clip": 1.0, "device": args.device,
+                       "batch_workers": args.workers,
                        "precision": "bfloat16 autocast (weights float32)" if args.bf16 else "float32"},
             "history": history,
         },
         "metrics": {"held_out": {"description": f"test photos area-downscaled to {EVAL_SIDE} px long side, 8-bit "
                                                 "sRGB + white Gaussian noise, clipped and rounded (keys: sigma); "
                                                 "raw-*: unprocessed with mosaic noise (shot, read) = "
-                                                f"{EVAL_RAW_LEVELS}, seeded cameras; whole-image PSNR (dB) and SSIM",
+                                                f"{EVAL_RAW_LEVELS}, seeded cameras; camera-jpeg: photo i shot by "
+                                                "CALIBRATION_CAMERAS[i % 7], map = the noise's local RMS; "
+                                                "whole-image PSNR (dB) and SSIM",
                                  "photos": [p.path for p in parts["test"]], "per_sigma": held_out}},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "weights": {"file": weights.name, "sha256": sha256_file(weights)},

@@ -9,7 +9,8 @@
     photolab-cli denoise IN... -o OUT_OR_DIR [--sigma S | --auto]  (photolab.cli.denoise)
     photolab-cli denoise-adapt FOLDER --name NAME ...              (photolab.cli.denoise_adapt)
     photolab-cli ops [--json]                                      (photolab.cli.ops)
-    photolab-cli presets list|show|save|delete ...                 (photolab.cli.presets)
+    photolab-cli presets list|show|save|delete|apply ...           (photolab.cli.presets)
+    photolab-cli rate PATH... [--stars N] [--reject|--unreject]    (photolab.cli.rate)
 
 Every sub-command runs inside one error boundary (:func:`main`): whatever goes wrong ends as one line on
 stderr (``photolab-cli: error: ...``) and an exit status, never a traceback. What libraries print (OpenCV,
@@ -34,6 +35,7 @@ from photolab.cli.merge import add_merge_commands
 from photolab.cli.models import add_model_commands
 from photolab.cli.ops import add_ops_commands
 from photolab.cli.presets import add_presets_commands
+from photolab.cli.rate import add_rate_commands
 from photolab.cli.train import add_train_commands
 from photolab.core.errors import PhotoLabError
 from photolab.services import install_models
@@ -67,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show what libraries print, and the details of unexpected errors, on stderr")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     for add_commands in (add_develop_commands, add_classify_commands, add_model_commands, add_train_commands, add_merge_commands,
-                         add_denoise_commands, add_denoise_adapt_commands, add_ops_commands, add_presets_commands):
+                         add_denoise_commands, add_denoise_adapt_commands, add_ops_commands, add_presets_commands,
+                         add_rate_commands):
         add_commands(commands)
     for name, subparser in commands.choices.items():
         subparser.set_defaults(command_name=name)

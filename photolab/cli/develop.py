@@ -35,11 +35,12 @@ from photolab.core.develop import OPERATIONS_BY_NAME
 from photolab.core.develop.exposure import ExposureParams
 from photolab.core.develop.params import param_spec, parse_value
 from photolab.core.develop.white_balance import WhiteBalanceParams
-from photolab.core.errors import PhotoLabError
+from photolab.core.errors import PhotoLabError, RecipeError
 from photolab.core.export import FORMAT_BY_SUFFIX
 from photolab.core.export_options import parse_resize, parse_sharpening
 from photolab.core.level import levelled
 from photolab.core.presets import PresetError, load_preset
+from photolab.core.rating import read_rating
 from photolab.core.naming import check_template, expand_template
 from photolab.services import develop_file
 from photolab.core.recipe import Recipe, load_sidecar, read_recipe_file
@@ -48,7 +49,7 @@ from photolab.jobs import Job, JobState
 
 def add_develop_commands(subparsers) -> None:
     """Register ``info`` and ``develop`` on photolab-cli's sub-parsers."""
-    info = subparsers.add_parser("info", help="print a photo's metadata as JSON")
+    info = subparsers.add_parser("info", help="print a photo's metadata, rating and reject flag as JSON")
     info.add_argument("path", metavar="PATH")
     info.set_defaults(command=_info)
 
@@ -136,7 +137,13 @@ def _exposure(text: str) -> ExposureParams:
 
 
 def _info(args, parser) -> int:
-    print(json.dumps(io.read_metadata(args.path).to_dict(), indent=2))
+    info = io.read_metadata(args.path).to_dict()
+    try:
+        rating = read_rating(args.path)
+        info.update(rating=rating.stars, rejected=rating.rejected)
+    except RecipeError as exc:
+        warn(exc)
+    print(json.dumps(info, indent=2))
     return 0
 
 

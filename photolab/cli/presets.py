@@ -4,11 +4,14 @@
     photolab-cli presets show NAME [--json]
     photolab-cli presets save NAME --from PHOTO_OR_SIDECAR [--only OP,OP] [--overwrite] [--json]
     photolab-cli presets delete NAME [--json]
+    photolab-cli presets apply NAME PHOTO_OR_FOLDER... [--json]
 
 ``save`` takes the photo's sidecar (or the recipe file given) and keeps its edited operations but the
 geometry ones (crop, orientation, straighten, lens correction), as Copy Settings does in the window;
 ``--only`` chooses the operations instead (an unedited one then resets that operation when applied).
-``photolab-cli develop --preset NAME`` applies a preset. An unknown name is a usage error (exit status 2).
+``apply`` writes the preset into the sidecar of every photo given (a folder: its photos), as Edit ▸ Presets does
+with several photos selected in the filmstrip, keeping their other settings and ratings; ``photolab-cli develop
+--preset NAME`` applies a preset while exporting instead. An unknown name is a usage error (exit status 2).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from pathlib import Path
 
 from photolab.cli.common import fail
 from photolab.core.develop import OPERATIONS_BY_NAME
-from photolab.core.errors import RecipeError
+from photolab.core.errors import PhotoLabError, RecipeError
+from photolab.core.folder import expand_paths
 from photolab.core.presets import (PresetError, delete_preset, list_presets, load_preset,
                                    preset_path, save_preset)
 from photolab.core.recipe import SIDECAR_SUFFIX, copy_settings, load_sidecar, read_recipe_file, sidecar_path
+from photolab.core.settings_batch import paste_onto_files
 
 
 def add_presets_commands(subparsers) -> None:
@@ -44,7 +49,11 @@ def add_presets_commands(subparsers) -> None:
     delete = commands.add_parser("delete", help="delete a preset")
     delete.add_argument("name", metavar="NAME")
     delete.set_defaults(command=_delete)
-    for parser in (listing, show, save, delete):
+    apply = commands.add_parser("apply", help="write a preset into photos' sidecars (their other edits kept)")
+    apply.add_argument("name", metavar="NAME")
+    apply.add_argument("paths", nargs="+", metavar="PHOTO_OR_FOLDER")
+    apply.set_defaults(command=_apply)
+    for parser in (listing, show, save, delete, apply):
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -153,3 +162,24 @@ def _delete(args, parser) -> int:
     else:
         print(f"deleted preset {args.name!r}")
     return 0
+
+
+def _apply(args, parser) -> int:
+    code = _known(args.name, parser)
+    if code:
+        return code
+    try:
+        preset = load_preset(args.name)
+        paths = expand_paths(args.paths)
+    except PhotoLabError as exc:
+        return fail(exc)
+    outcome = paste_onto_files(paths, preset.settings)
+    for _, message in outcome.errors:
+        fail(message)
+    if args.json:
+        print(json.dumps({"preset": args.name, "changed": [str(path) for path in outcome.changed],
+                          "errors": [{"path": str(path), "error": message} for path, message in outcome.errors]},
+                         indent=2))
+    else:
+        print(f"applied preset {args.name!r} to {len(outcome.changed)} of {len(paths)} photos")
+    return 1 if outcome.errors else 0

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ from photolab.core.errors import RecipeError
 SCHEMA_NAME = "photolab.recipe"
 SCHEMA_VERSION = 1
 SIDECAR_SUFFIX = ".photolab.json"
+SIDECAR_EXTRA_KEYS = ("rating", "rejected")
+"""Top-level sidecar keys kept beside the recipe by other features (``photolab.core.rating``): rewriting the
+recipe keeps them, and a sidecar without them (as older PhotoLabs wrote) reads as before."""
+SIDECAR_LOCK = threading.RLock()
+"""Held for every read-modify-write of a sidecar, so a rating and a recipe saved at once both survive."""
 
 log = logging.getLogger(__name__)
 
@@ -324,11 +330,44 @@ def save_sidecar(photo_path: str | Path, recipe: Recipe, *, overwrite_unreadable
     from photolab.core.atomic import write_bytes_atomic
 
     path = sidecar_path(photo_path)
-    if path.exists() and not overwrite_unreadable:
+    with SIDECAR_LOCK:
         try:
-            read_recipe_file(path)
+            existing = read_sidecar_data(photo_path) or {}
         except RecipeError as exc:
-            raise RecipeError(f"not overwriting the existing sidecar, which this PhotoLab cannot read: {exc}") from exc
-    text = json.dumps(recipe.to_dict(), indent=2) + "\n"
-    write_bytes_atomic(path, text.encode("utf-8"))
+            if not overwrite_unreadable:
+                raise RecipeError(f"not overwriting the existing sidecar, which this PhotoLab cannot read: {exc}") \
+                    from exc
+            existing = {}
+        data = recipe.to_dict()
+        data.update({key: existing[key] for key in SIDECAR_EXTRA_KEYS if key in existing})
+        write_bytes_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     return path
+
+
+def read_sidecar_data(photo_path: str | Path) -> dict | None:
+    """The sidecar's JSON object, checked to hold a recipe this PhotoLab reads; None when there is no sidecar.
+    Raises RecipeError like :func:`read_recipe_file`."""
+    try:
+        return _parse_file(sidecar_path(photo_path), lambda data: (Recipe.from_dict(data), data)[1])
+    except FileNotFoundError:
+        return None
+
+
+def update_sidecar_data(photo_path: str | Path, changes: dict) -> dict:
+    """Set top-level ``changes`` (keys of :data:`SIDECAR_EXTRA_KEYS`) in the sidecar, atomically, keeping its
+    recipe (a photo without a sidecar gets one with the neutral recipe); returns the new JSON object. A
+    sidecar this PhotoLab cannot read is never overwritten: raises RecipeError."""
+    from photolab.core.atomic import write_bytes_atomic
+
+    unknown = set(changes) - set(SIDECAR_EXTRA_KEYS)
+    if unknown:
+        raise KeyError(f"not sidecar keys: {sorted(unknown)}")
+    with SIDECAR_LOCK:
+        try:
+            data = read_sidecar_data(photo_path)
+        except RecipeError as exc:
+            raise RecipeError(f"not changing the sidecar, which this PhotoLab cannot read: {exc}") from exc
+        data = dict(data) if data is not None else Recipe().to_dict()
+        data.update(changes)
+        write_bytes_atomic(sidecar_path(photo_path), (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    return data

@@ -1,4 +1,5 @@
-"""Entry point of the ``photolab`` window: ``photolab`` opens the window, ``photolab PATH`` opens a photo."""
+"""Entry point of the ``photolab`` window: ``photolab`` opens the window, ``photolab PATH`` opens a photo and
+``photolab FOLDER`` shows a folder's photos in the filmstrip."""
 
 from __future__ import annotations
 
@@ -73,12 +74,14 @@ class ErrorReporter:
 
 
 def launch(paths: list[str]):
-    """Show the main window and open the first of ``paths`` (the QApplication must exist)."""
+    """Show the main window and open the first of ``paths``, a photo or a folder (the QApplication must exist)."""
     from photolab.gui.window.main_window import MainWindow
 
     window = MainWindow()
     window.show()
-    if paths:
+    if paths and Path(paths[0]).is_dir():
+        window.folder.open_folder(paths[0])
+    elif paths:
         window.open_path(paths[0])
     return window
 
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the window; ``argv`` are the command-line arguments after the program name."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if any(arg in ("-h", "--help") for arg in argv):
-        print("usage: photolab [PHOTO]\n\nOpen PhotoLab, optionally with a photo.")
+        print("usage: photolab [PHOTO | FOLDER]\n\nOpen PhotoLab, optionally with a photo, or a folder's photos in "
+              "the filmstrip.")
         return 0
     if "--version" in argv:
         print(f"PhotoLab {__version__}")

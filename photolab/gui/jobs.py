@@ -6,8 +6,9 @@ of a handle (``progress``, ``finished``, ``failed``, ``cancelled``, ``ended``) i
 
 Jobs run in named lanes, each with its own pool, so a long export never delays an interactive preview:
 ``interactive`` (one thread: preview renders, eyedropper), ``loupe`` (one thread: the loupe's 100 % crops,
-which follow the cursor even while a preview is being denoised) and ``background`` (open, full renders,
-export).
+which follow the cursor even while a preview is being denoised), ``thumbnails`` (two threads: the filmstrip's
+thumbnails, so a folder of hundreds never queues ahead of opening a photo) and ``background`` (open, full
+renders, export).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from photolab.jobs import Job, JobState
 
 INTERACTIVE = "interactive"
 LOUPE = "loupe"
+THUMBNAILS = "thumbnails"
 BACKGROUND = "background"
 _PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
 
@@ -148,10 +150,12 @@ class JobRunner(QObject):
         self._pools: dict[str, QThreadPool] = {
             INTERACTIVE: QThreadPool(self),
             LOUPE: QThreadPool(self),
+            THUMBNAILS: QThreadPool(self),
             BACKGROUND: QThreadPool(self),
         }
         self._pools[INTERACTIVE].setMaxThreadCount(1)
         self._pools[LOUPE].setMaxThreadCount(1)
+        self._pools[THUMBNAILS].setMaxThreadCount(2)
         cores = QThreadPool.globalInstance().maxThreadCount()
         self._pools[BACKGROUND].setMaxThreadCount(background_threads or max(2, cores))
         self._active: list[JobHandle] = []

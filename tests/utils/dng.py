@@ -151,3 +151,39 @@ def write_dng(
     return DngInfo(path, color_matrix, neutral, daylight, cfa_pattern.upper(), black_level, white_level,
                    orientation or 1, make, model, shot)
 
+
+
+def append_jpeg_preview(path: str | Path, rgb: np.ndarray, *, quality: int = 85) -> int:
+    """Embed ``rgb`` (uint8 (H, W, 3)) in the DNG at ``path`` as a JPEG preview, the way cameras embed one: an
+    extra IFD (NewSubFileType 1, old-style JPEG with JPEGInterchangeFormat/Length) linked after the last one,
+    which LibRaw's ``extract_thumb`` returns. Returns the JPEG's size in bytes."""
+    import struct
+
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    jpeg = encoded.tobytes()
+    height, width = rgb.shape[:2]
+    with open(path, "r+b") as handle:
+        data = handle.read()
+        order = "<" if data[:2] == b"II" else ">"
+        pointer_at, offset = 4, struct.unpack(order + "I", data[4:8])[0]
+        while offset:  # find the last IFD's next-IFD pointer
+            count = struct.unpack(order + "H", data[offset:offset + 2])[0]
+            pointer_at = offset + 2 + 12 * count
+            offset = struct.unpack(order + "I", data[pointer_at:pointer_at + 4])[0]
+        jpeg_at = len(data) + (len(data) & 1)
+        ifd_at = jpeg_at + len(jpeg) + (len(jpeg) & 1)
+        entries = [(254, 4, 1), (256, 4, width), (257, 4, height), (259, 3, 6), (262, 3, 6), (277, 3, 3),
+                   (513, 4, jpeg_at), (514, 4, len(jpeg))]
+        ifd = struct.pack(order + "H", len(entries))
+        for tag, kind, value in entries:
+            packed = struct.pack(order + "HH", value, 0) if kind == 3 else struct.pack(order + "I", value)
+            ifd += struct.pack(order + "HHI", tag, kind, 1) + packed
+        ifd += struct.pack(order + "I", 0)
+        handle.seek(len(data))
+        handle.write(b"\0" * (jpeg_at - len(data)) + jpeg + b"\0" * (len(jpeg) & 1) + ifd)
+        handle.seek(pointer_at)
+        handle.write(struct.pack(order + "I", ifd_at))
+    return len(jpeg)

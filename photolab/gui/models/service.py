@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
@@ -307,7 +308,7 @@ class InferenceChannel(QObject):
         self.busy_changed.emit(True)
 
     def _deliver(self, generation: int, signal, *values) -> None:
-        if generation == self.generation:
+        if generation == self.generation and shiboken6.isValid(self):  # not after the window closed
             signal.emit(*values)
 
     def _on_ended(self, handle: JobHandle) -> None:

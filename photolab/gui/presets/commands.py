@@ -1,8 +1,9 @@
 """Edit ▸ Copy Settings / Paste Settings and Edit ▸ Presets: selective copy and paste of a photo's develop
 settings, and named presets (``photolab.core.presets``), each applied as one undoable step.
 
-``SettingsCommands(window)`` adds the actions through the window's command API. The window shows one photo
-at a time, so Paste Settings and a preset apply to that photo (copy, open the next photo, paste).
+``SettingsCommands(window)`` adds the actions through the window's command API. Paste Settings and a preset
+apply to the open photo, or, with several photos selected in the filmstrip, to all of them
+(``photolab.gui.folder.commands.FolderCommands.apply_to_selection``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class SettingsCommands(QObject):
             self._apply(self.copied, "Paste settings")
 
     def _apply(self, settings: CopiedSettings, text: str) -> None:
+        folder = getattr(self.window, "folder", None)  # several photos selected in the filmstrip: all of them
+        if folder is not None and folder.apply_to_selection(settings, text):
+            return
         document = self.window.document
         if document is not None:
             self.window.apply_edit(settings.paste_onto(document.recipe), text)

@@ -52,3 +52,8 @@ def get_save_path(parent: QWidget | None, title: str, suggested: str, name_filte
     """Ask for a file to write (the chooser asks before replacing); '' when the user cancels."""
     path, _ = QFileDialog.getSaveFileName(parent, title, suggested, name_filter)
     return path
+
+
+def get_folder_path(parent: QWidget | None, title: str, folder: str) -> str:
+    """Ask for an existing folder; '' when the user cancels."""
+    return QFileDialog.getExistingDirectory(parent, title, folder)

@@ -27,6 +27,7 @@ from photolab.gui.document import Document
 from photolab.gui.export.commands import ExportCommands
 from photolab.gui.denoise_adapt.wizard import install_adapt_action
 from photolab.gui.finetune.wizard import install_finetune_action
+from photolab.gui.folder.commands import FolderCommands
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.merge.commands import install_merge_action
 from photolab.gui.models.manager_dialog import ModelManagerDialog
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.navigator = Navigator(self)  # View ▸ Navigator
         self.exports = ExportCommands(self)
         self.presets = SettingsCommands(self)  # Copy / Paste Settings, Presets
+        self.folder = FolderCommands(self)  # Open Folder, the filmstrip, ratings, batch export
         install_finetune_action(self)
         install_adapt_action(self)
         install_merge_action(self)

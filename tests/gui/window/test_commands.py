@@ -16,8 +16,9 @@ def entries(menu) -> list[str]:
 
 
 def test_every_feature_is_in_its_menu_in_order(window):
-    assert entries(window.menu("file")) == ["Open…", "Open Recent", "Merge to HDR…", "Merge Burst…", "-", "Export…",
-                                            "Export with Previous Settings", "-", "Quit"]
+    assert entries(window.menu("file")) == ["Open…", "Open Folder…", "Open Recent", "Merge to HDR…", "Merge Burst…",
+                                            "-", "Export…", "Export with Previous Settings", "Export Selected Photos",
+                                            "-", "Quit"]
     assert entries(window.menu("models")) == ["Attention View", "Model Manager…", "Train Classifier…",
                                               "Adapt Denoiser to My Camera…", "-",
                                               "Classify"]
@@ -25,7 +26,7 @@ def test_every_feature_is_in_its_menu_in_order(window):
     assert view[:8] == ["Zoom to Fit", "Zoom to Fill", "50 %", "100 %", "200 %", "Zoom In", "Zoom Out",
                         "Toggle Fit / 100 %"]
     assert view[view.index("Before / After"):] == ["Before / After", "Split Before / After", "Clipping Warnings", "-",
-                                                   "Navigator", "Loupe", "Develop"]
+                                                   "Navigator", "Loupe", "Develop", "Filmstrip"]
     assert entries(window.menu("photo"))[:2] == ["Crop Tool", "Level Tool"]
     titles = [action.text() for action in window.menuBar().actions()]
     assert titles == ["&File", "&Edit", "&Photo", "&View", "&Models", "&Help"]
