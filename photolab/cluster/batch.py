@@ -16,6 +16,7 @@ import logging
 import pickle
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -59,9 +60,12 @@ def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address
             dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
             # In a list, Ray hands the reference itself over (fetched once per worker, not once per file).
             shared_ref = [ray.put(shared)] if shared is not None else []
-            mapped = dataset.map(_run_row, fn_kwargs={"function": function, "shared_ref": shared_ref,
-                                                      "title": title},
-                                 num_cpus=1, max_retries=retries)
+            with warnings.catch_warnings():
+                # Ray 2.60 deprecates remote args without a named parameter, max_retries among them (hence
+                # ray<2.64 in the cluster extra); without it a file that kills its worker is retried forever.
+                warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
+                mapped = dataset.map(_run_row, fn_kwargs={"function": function, "shared_ref": shared_ref,
+                                                          "title": title}, num_cpus=1, max_retries=retries)
             for row in mapped.iter_rows():
                 result = pickle.loads(row["result"])
                 if result.index not in results:

@@ -44,6 +44,7 @@ def import_ray(*parts: str):
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
                 logger.removeHandler(handler)
         logger.propagate = True
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
     return ray
 
 
