@@ -157,7 +157,8 @@ def _classify_on_ray(works: list[ClassifyWork], loaded, address: str, progress: 
             progress.clear()
             warn(result.value[1])
 
-    results = map_files(classify_on_worker, works, address=address, shared=(loaded.entry, loaded.model),
+    results = map_files(classify_on_worker, works, address=address, names=[work.path for work in works],
+                        shared=(loaded.entry, loaded.model),
                         title="classifying", on_result=on_result)
     for index, (work, result) in enumerate(zip(works, results)):
         yield index, work, result.value[0] if result.value else None, result.error

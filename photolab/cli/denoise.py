@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from photolab.cli.common import Progress, add_device_option, add_ray_option, fail, jpeg_quality, number, same_file, warn, whole_number
+from photolab.cli.common import (Progress, add_device_option, add_ray_option, fail, jpeg_quality, number, same_file,
+                                  warn, whole_number)
 from photolab.core.develop.denoise import DEFAULT_TILE, DenoiseParams
 from photolab.core.develop.params import param_spec
 from photolab.core.export import STORED_SUFFIXES
@@ -136,7 +137,8 @@ def _denoise_on_ray(output: Path, several: bool, device: str, args, progress: Pr
         finished.append(result)
         progress(1.0, ready[result.index].source.name, len(finished) - 1)
 
-    results = map_files(denoise_work, ready, address=args.ray, targets=[work.target for work in ready],
+    results = map_files(denoise_work, ready, address=args.ray, names=[str(work.source) for work in ready],
+                        targets=[work.target for work in ready],
                         title="denoising", on_result=on_result)
     for work, result in zip(ready, results):
         yield work.source, result.value, result.error, result.seconds

@@ -303,7 +303,7 @@ def _develop_on_ray(tasks: list[_Task], base_recipe: Recipe | None, file_format:
             progress.clear()
             fail(task.error)
 
-    map_files(develop_work, [task.work for task in ready], address=args.ray,
+    map_files(develop_work, [task.work for task in ready], address=args.ray, names=[str(t.source) for t in ready],
               targets=[task.target for task in ready], title="developing", on_result=finished)
 
 

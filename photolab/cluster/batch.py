@@ -39,7 +39,7 @@ class FileResult:
     seconds: float = 0.0
 
 
-def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address: str,
+def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address: str, names: Sequence[str],
               targets: Iterable[Path] = (), shared: Any = None, title: str = "processing",
               on_result: Callable[[FileResult], None] | None = None, retries: int = RETRIES) -> list[FileResult]:
     """Run ``function(argument)`` (``function(argument, shared)`` when ``shared`` is given) for every argument
@@ -47,11 +47,14 @@ def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address
     :class:`FileResult` per argument, in order.
 
     ``function`` must be importable by the workers (a module-level function); an exception it raises becomes
-    that input's error (``title`` says what failed). ``shared`` (a model, say) is sent to the object store
-    once, fetched once per worker process and handed to every call. ``targets`` are the files the batch may write: the temporaries that
-    killed workers left beside them are removed at the end. ``on_result`` is called on the driver as each
-    input finishes (for progress), once per input.
+    that input's error (``title`` says what failed). ``names`` name the inputs in messages. ``shared`` (a
+    model, say) is sent to the object store once, fetched once per worker process and handed to every call.
+    ``targets`` are the files the batch may write: the temporaries that killed workers left beside them are
+    removed at the end. ``on_result`` is called on the driver as each input finishes (for progress), once
+    per input.
     """
+    if not arguments:
+        return []
     results: dict[int, FileResult] = {}
     try:
         with ray_runtime(address, "data") as ray:
@@ -77,7 +80,7 @@ def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address
             for leftover in leftover_temporaries(target):
                 leftover.unlink(missing_ok=True)
     lost = f"its Ray worker died on every one of {retries + 1} attempts; nothing was written"
-    return [results.get(i) or FileResult(i, error=lost) for i in range(len(arguments))]
+    return [results.get(i) or FileResult(i, error=f"{names[i]}: {lost}") for i in range(len(arguments))]
 
 
 def _quiet_ray_data(ray) -> None:

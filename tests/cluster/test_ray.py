@@ -107,7 +107,8 @@ def test_a_killed_worker_costs_a_retry_not_a_file(tmp_path):
     out.mkdir()
     works = [DevelopWork(p, out / f"{p.stem}.jpg", Recipe(), "jpg", 92, "AHD", None, None, "srgb") for p in inputs]
     heard = []
-    results = map_files(develop_or_die, works, address="local", targets=[w.target for w in works],
+    results = map_files(develop_or_die, works, address="local", names=[str(p) for p in inputs],
+                        targets=[w.target for w in works],
                         on_result=lambda result: heard.append(result.index))
     assert (out / "killed-once").exists()  # a worker did die
     assert sorted(heard) == [0, 1, 2, 3]  # each input reported once
@@ -123,7 +124,7 @@ def test_a_failing_file_is_reported_once_not_retried(tmp_path):
     missing = DevelopWork(tmp_path / "gone.png", tmp_path / "gone.jpg", Recipe(), "jpg", 92, "AHD", None, None,
                           "srgb")
     calls = []
-    [result] = map_files(develop_work, [missing], address="local", targets=[missing.target],
+    [result] = map_files(develop_work, [missing], address="local", names=["gone.png"], targets=[missing.target],
                          on_result=calls.append)
     assert len(calls) == 1 and "gone.png: the file does not exist" in result.error and result.value is None
 
@@ -161,6 +162,7 @@ def test_a_file_that_kills_every_worker_is_reported_lost_and_the_rest_are_writte
     inputs = photos(tmp_path / "in", 2)
     works = [DevelopWork(p, tmp_path / f"{p.stem}.jpg", Recipe(), "jpg", 92, "AHD", None, None, "srgb")
              for p in inputs]
-    lost, done = map_files(die_on_p0, works, address="local", targets=[w.target for w in works], retries=1)
-    assert lost.error == "its Ray worker died on every one of 2 attempts; nothing was written"
+    lost, done = map_files(die_on_p0, works, address="local", names=[str(p) for p in inputs],
+                           targets=[w.target for w in works], retries=1)
+    assert lost.error == f"{inputs[0]}: its Ray worker died on every one of 2 attempts; nothing was written"
     assert done.error is None and works[1].target.exists() and not works[0].target.exists()
