@@ -1,7 +1,7 @@
 """Scale-out benchmark: ``develop`` and ``classify`` over many files on Ray with 1 and 2 local workers, against
 the single-process path, in the same run.
 
-    .venv/bin/python bench/bench_ray.py [--files 200] [--workers 1 2] [--threads 1] [--json results.json]
+    .venv/bin/python bench/bench_ray.py [--files 200] [--workers 1 2] [--rounds 2] [--json results.json]
 
 Inputs: ``--files`` hard links to the bundled sample RAW (resources/samples/picos-de-europa.dng, 1620 x 1216,
 3.9 MB), so every input is a real RAW file read, demosaiced and developed (the page cache serves the bytes:
@@ -10,14 +10,16 @@ process) with ``--exposure 0.3 --quality 90`` to a fresh folder; ``classify`` wi
 classifier and ``--json`` (stdout discarded). For each worker count N, a local Ray runtime with N CPUs (no
 dashboard) is started first (its start-up time is reported apart), then the same command with ``--ray``
 reuses it, so the throughput is the batch's own; Ray's per-batch costs (Ray Data planning, the model sent
-to the object store and fetched once per worker process) are inside it. The single-process path and the
-Ray workers get ``--threads`` threads each (torch and OpenCV; Ray gives each worker 1 OpenMP thread), so the
-comparison is per core. The Ray outputs are checked byte for byte against the single-process ones.
+to the object store and fetched once per worker process) are inside it. Every process runs as a user's
+would: PhotoLab's row bands and OpenCV use every core in each process (the single-process path is already
+multi-threaded), torch gets the one thread Ray gives each worker. The modes run in alternating rounds
+(single, 1, 2 workers, then 2, 1, single) so that drift in the machine's load hits them alike; the times
+are summed over the rounds. The Ray outputs are checked byte for byte against the single-process ones.
 
 Prints a table (files/s, s per file, speed-up against the single-process path, efficiency = speed-up /
-workers) and one JSON object (the last line); ``--json PATH`` writes it indented too. The machine's load
-average at the start and the end is reported: on a shared machine the numbers move with it.
-docs/SCALE_OUT.md turns these figures into an estimate for 100 000 photos on N machines.
+workers) and one JSON object (the last line); ``--json PATH`` writes it indented too. The machine's CPU
+count and load average at the start and the end are reported: on a shared machine the numbers move with
+them. docs/SCALE_OUT.md turns these figures into an estimate for 100 000 photos on N machines.
 """
 
 from __future__ import annotations
@@ -35,9 +37,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import cv2  # noqa: E402
-import torch  # noqa: E402
 
 from photolab.cli import main  # noqa: E402
 
@@ -93,54 +92,70 @@ def model_load_seconds() -> float:
     return time.perf_counter() - started
 
 
+def run_mode(workers: int, inputs: list[str], out: Path) -> dict[str, float]:
+    """One mode's times: the single-process path (``workers`` 0) or ``--ray`` on a fresh local runtime with
+    ``workers`` CPUs (its start-up timed apart)."""
+    import ray
+
+    if not workers:
+        return run_commands(inputs, out, ray=False)
+    started = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    startup = time.perf_counter() - started
+    try:
+        return {"ray_start_s": startup, **run_commands(inputs, out, ray=True)}
+    finally:
+        ray.shutdown()
+
+
 def main_bench() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
-    import ray
-
-    torch.set_num_threads(args.threads)
-    cv2.setNumThreads(args.threads)
     load_start = os.getloadavg()
+    modes = [0, *args.workers]
+    names = {0: "single process", **{w: f"ray, {w} worker{'s' if w > 1 else ''}" for w in args.workers}}
+    rows = {names[m]: {"workers": m, "develop": 0.0, "classify": 0.0, **({"ray_start_s": 0.0} if m else {})}
+            for m in modes}
     work = Path(tempfile.mkdtemp(prefix="photolab-bench-ray-"))
     try:
         inputs = make_inputs(work / "in", args.files)
-        rows = {"single process": {"workers": 0, **run_commands(inputs, work / "single", ray=False)}}
-        for workers in args.workers:
-            started = time.perf_counter()
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                     runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}})
-            startup = time.perf_counter() - started
-            try:
-                out = work / f"ray{workers}"
-                rows[f"ray, {workers} worker{'s' if workers > 1 else ''}"] = {
-                    "workers": workers, "ray_start_s": round(startup, 2), **run_commands(inputs, out, ray=True)}
-                if not same_outputs(work / "single", out):
-                    raise SystemExit(f"the outputs of {workers} Ray workers differ from the single-process ones")
-            finally:
-                ray.shutdown()
+        for round_index in range(args.rounds):
+            for mode in (modes if round_index % 2 == 0 else modes[::-1]):
+                out = work / f"round{round_index}-mode{mode}"
+                for key, seconds in run_mode(mode, inputs, out).items():
+                    rows[names[mode]][key] += seconds
+            for mode in args.workers:
+                if not same_outputs(work / f"round{round_index}-mode0", work / f"round{round_index}-mode{mode}"):
+                    raise SystemExit(f"the outputs of {mode} Ray workers differ from the single-process ones")
         load_seconds = model_load_seconds()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    base = rows["single process"]
-    print(f"{args.files} RAW files (1620 x 1216), {args.threads} thread(s) per process; "
-          f"load average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    base = rows[names[0]]
+    total = args.files * args.rounds
+    print(f"{args.files} RAW files (1620 x 1216) x {args.rounds} rounds on {os.cpu_count()} CPUs; load average "
+          f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"{'':<18} {'command':<9} {'files/s':>8} {'s/file':>7} {'speed-up':>9} {'efficiency':>10}")
     for name, row in rows.items():
         for command in ("develop", "classify"):
             speedup = base[command] / row[command]
-            row[f"{command}_files_per_s"] = round(args.files / row[command], 3)
+            row[f"{command}_files_per_s"] = round(total / row[command], 3)
             row[f"{command}_speedup"] = round(speedup, 3)
             efficiency = f"{speedup / row['workers']:10.0%}" if row["workers"] else f"{'':>10}"
-            print(f"{name:<18} {command:<9} {args.files / row[command]:8.2f} {row[command] / args.files:7.3f} "
+            print(f"{name:<18} {command:<9} {total / row[command]:8.2f} {row[command] / total:7.3f} "
                   f"{speedup:8.2f}x {efficiency}")
-            row[command] = round(row[command], 2)
-    result = {"files": args.files, "threads": args.threads, "input": "picos-de-europa.dng (1620x1216 RAW)",
+        for key in ("develop", "classify", "ray_start_s"):
+            if key in row:
+                row[key] = round(row[key] / args.rounds, 2)  # per round
+    result = {"files": args.files, "rounds": args.rounds, "input": "picos-de-europa.dng (1620x1216 RAW)",
               "load_average": [round(load_start[0], 2), round(os.getloadavg()[0], 2)], "cpus": os.cpu_count(),
-              "model_load_s": round(load_seconds, 3), "runs": rows}
+              "model_load_s": round(load_seconds, 3), "seconds_are": "per round", "runs": rows}
+    print("Ray start-up (per round): " + ", ".join(f"{n} {r['ray_start_s']:.1f} s" for n, r in rows.items()
+                                                    if "ray_start_s" in r))
     print(f"loading the classifier into a new process: {load_seconds:.2f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -88,11 +88,11 @@ def _load(name: str | None, device: str):
 
 def classify_command(args, parser) -> int:
     """``classify IN... [--model NAME] [--top K] [--json] [--ray [ADDRESS]]``."""
-    loaded = _load(args.model, args.device)
+    loaded = _load(args.model, "cpu" if args.ray else args.device)  # on Ray, each worker moves it to --device
     progress = Progress(total=len(args.inputs))
     works = [ClassifyWork(path, args.top, not args.no_sidecar) for path in args.inputs]
     failed = 0
-    for index, work, top, error in (_classify_on_ray(works, loaded, args.ray, progress) if args.ray
+    for index, work, top, error in (_classify_on_ray(works, loaded, args.device, args.ray, progress) if args.ray
                                     else _classify_here(works, loaded, progress)):
         progress.clear()
         if error:
@@ -143,9 +143,9 @@ def _classify_here(works: list[ClassifyWork], loaded, progress: Progress):
         yield index, work, top, None
 
 
-def _classify_on_ray(works: list[ClassifyWork], loaded, address: str, progress: Progress):
-    """``classify --ray``: the model goes to Ray's object store once and every worker classifies with it
-    (:func:`classify_on_worker`); yields what :func:`_classify_here` does, in input order."""
+def _classify_on_ray(works: list[ClassifyWork], loaded, device: str, address: str, progress: Progress):
+    """``classify --ray``: the model goes to Ray's object store once and every worker classifies with it on
+    ``device`` (:func:`classify_on_worker`); yields what :func:`_classify_here` does, in input order."""
     from photolab.cluster.batch import map_files
 
     done = [0]
@@ -158,18 +158,21 @@ def _classify_on_ray(works: list[ClassifyWork], loaded, address: str, progress: 
             warn(result.value[1])
 
     results = map_files(classify_on_worker, works, address=address, names=[work.path for work in works],
-                        shared=(loaded.entry, loaded.model),
+                        shared=(loaded.entry, loaded.model, device), gpus=1 if device == "cuda" else 0,
                         title="classifying", on_result=on_result)
     for index, (work, result) in enumerate(zip(works, results)):
         yield index, work, result.value[0] if result.value else None, result.error
 
 
 def classify_on_worker(work: ClassifyWork, model) -> tuple[list[tuple[str, float]], str | None]:
-    """:func:`classify_work` on a Ray worker, with the model (its store entry and network) the driver sent."""
+    """:func:`classify_work` on a Ray worker, with the model the driver sent (its store entry, its network on
+    the CPU, the device to run it on: cpu, cuda or auto)."""
     from photolab.models.inference import LoadedModel
+    from photolab.models.store.manager import resolve_device
 
-    entry, network = model
-    return classify_work(work, LoadedModel(entry, network, next(network.parameters()).device))
+    entry, network, device = model
+    target = resolve_device(device)
+    return classify_work(work, LoadedModel(entry, network.to(target), target))
 
 
 def attention_command(args, parser) -> int:

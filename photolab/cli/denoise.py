@@ -1,7 +1,7 @@
 """photolab-cli denoise: remove noise from photos with PhotoLab's learned denoiser.
 
     photolab-cli denoise IN... -o OUT_OR_DIR [--sigma S | --auto] [--model NAME] [--device cpu|cuda|auto]
-                 [--tile N] [--overwrite] [--json]
+                 [--tile N] [--overwrite] [--json] [--ray [ADDRESS]]
 
 ``--sigma`` is the noise std to remove on the 0-255 scale of the sRGB-encoded image (0-100); ``--auto`` (the
 default) measures each photo's noise and follows its noise level function. A camera RAW file is developed
@@ -11,6 +11,7 @@ picks the format. With several inputs OUT is a folder and each output keeps its 
 (RAW files become .tif). The inputs are never written; outputs are written atomically and only replaced
 with ``--overwrite``. ``--json`` prints one line per input: ``{"input", "output", "sigma", "auto", "model",
 "seconds"}``, or ``{"input", "output": null, "error", "seconds"}`` for one that failed.
+``--ray`` denoises on Ray workers (:mod:`photolab.cluster.batch`), the JSON lines then come when the batch ends.
 Exit status: 0 when every photo was denoised, 1 when any failed (each with a message), 2 on usage errors.
 """
 
@@ -138,7 +139,7 @@ def _denoise_on_ray(output: Path, several: bool, device: str, args, progress: Pr
         progress(1.0, ready[result.index].source.name, len(finished) - 1)
 
     results = map_files(denoise_work, ready, address=args.ray, names=[str(work.source) for work in ready],
-                        targets=[work.target for work in ready],
+                        targets=[work.target for work in ready], gpus=1 if device == "cuda" else 0,
                         title="denoising", on_result=on_result)
     for work, result in zip(ready, results):
         yield work.source, result.value, result.error, result.seconds

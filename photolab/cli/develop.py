@@ -4,7 +4,7 @@
     photolab-cli develop PATH... [-o FILE_OR_DIR] [--recipe SIDECAR] [--preset NAME]... [--wb as-shot|auto|KELVIN]
                  [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
                  [--json] [--resize long:PX|short:PX|mp:MP [--upscale]] [--colorspace srgb|display-p3|adobe-rgb]
-                 [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE]
+                 [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE] [--ray [ADDRESS]]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); each ``--preset`` (``photolab-cli presets``) is applied on top of
@@ -62,7 +62,6 @@ def add_develop_commands(subparsers) -> None:
     develop.add_argument("--wb", metavar="as-shot|auto|KELVIN", type=_white_balance,
                          help="white balance: as shot, automatic, or a colour temperature in kelvin "
                               f"({temperature[0]:g}-{temperature[1]:g})")
-    add_ray_option(develop)
     develop.add_argument("--tint", type=float, default=0.0,
                          help=f"tint with a KELVIN white balance, {tint[0]:g} to {tint[1]:g} (+ = magenta)")
     develop.add_argument("--exposure", metavar="EV", type=_exposure, help="exposure in stops, replaces the recipe's")
@@ -88,6 +87,7 @@ def add_develop_commands(subparsers) -> None:
                               "(e.g. {date}_{name}); needs -o to be a folder, or no -o")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
+    add_ray_option(develop)
     develop.set_defaults(command=_develop)
 
 

@@ -41,7 +41,8 @@ class FileResult:
 
 def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address: str, names: Sequence[str],
               targets: Iterable[Path] = (), shared: Any = None, title: str = "processing",
-              on_result: Callable[[FileResult], None] | None = None, retries: int = RETRIES) -> list[FileResult]:
+              on_result: Callable[[FileResult], None] | None = None, retries: int = RETRIES,
+              gpus: float = 0) -> list[FileResult]:
     """Run ``function(argument)`` (``function(argument, shared)`` when ``shared`` is given) for every argument
     on the Ray runtime at ``address`` (see :func:`photolab.cluster.runtime.ray_runtime`); returns one
     :class:`FileResult` per argument, in order.
@@ -51,7 +52,8 @@ def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address
     model, say) is sent to the object store once, fetched once per worker process and handed to every call.
     ``targets`` are the files the batch may write: the temporaries that killed workers left beside them are
     removed at the end. ``on_result`` is called on the driver as each input finishes (for progress), once
-    per input.
+    per input. ``gpus``: the GPUs each file's task reserves (1 when the work runs on ``cuda``: Ray shows a
+    task only the GPUs it reserved).
     """
     if not arguments:
         return []
@@ -68,7 +70,8 @@ def map_files(function: Callable[..., Any], arguments: Sequence[Any], *, address
                 # ray<2.64 in the cluster extra); without it a file that kills its worker is retried forever.
                 warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
                 mapped = dataset.map(_run_row, fn_kwargs={"function": function, "shared_ref": shared_ref,
-                                                          "title": title}, num_cpus=1, max_retries=retries)
+                                                          "title": title}, num_cpus=1, num_gpus=gpus or None,
+                                     max_retries=retries)
             for row in mapped.iter_rows():
                 result = pickle.loads(row["result"])
                 if result.index not in results:
