@@ -12,9 +12,11 @@ dashboard) is started first (its start-up time is reported apart), then the same
 reuses it, so the throughput is the batch's own; Ray's per-batch costs (Ray Data planning, the model sent
 to the object store and fetched once per worker process) are inside it. Every process runs as a user's
 would: PhotoLab's row bands and OpenCV use every core in each process (the single-process path is already
-multi-threaded), torch gets the one thread Ray gives each worker. The modes run in alternating rounds
-(single, 1, 2 workers, then 2, 1, single) so that drift in the machine's load hits them alike; the times
-are summed over the rounds. The Ray outputs are checked byte for byte against the single-process ones.
+multi-threaded), torch gets the one thread Ray gives each worker; a second single-process baseline runs torch
+on one thread too (torch's thread pool spins badly on a machine busier than its cores). The modes run in
+alternating rounds (single, single on 1 thread, 1, 2 workers, then backwards) so that drift in the machine's
+load hits them alike; the times are summed over the rounds. The speed-ups are against the default single
+process. The Ray outputs are checked byte for byte against the single-process ones.
 
 Prints a table (files/s, s per file, speed-up against the single-process path, efficiency = speed-up /
 workers) and one JSON object (the last line); ``--json PATH`` writes it indented too. The machine's CPU
@@ -92,11 +94,23 @@ def model_load_seconds() -> float:
     return time.perf_counter() - started
 
 
-def run_mode(workers: int, inputs: list[str], out: Path) -> dict[str, float]:
-    """One mode's times: the single-process path (``workers`` 0) or ``--ray`` on a fresh local runtime with
-    ``workers`` CPUs (its start-up timed apart)."""
-    import ray
+ONE_THREAD = -1
+"""The mode "single process with torch on one thread", as each Ray worker runs it."""
 
+
+def run_mode(workers: int, inputs: list[str], out: Path) -> dict[str, float]:
+    """One mode's times: the single-process path (``workers`` 0; :data:`ONE_THREAD`: with torch on one thread)
+    or ``--ray`` on a fresh local runtime with ``workers`` CPUs (its start-up timed apart)."""
+    import ray
+    import torch
+
+    if workers == ONE_THREAD:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return run_commands(inputs, out, ray=False)
+        finally:
+            torch.set_num_threads(threads)
     if not workers:
         return run_commands(inputs, out, ray=False)
     started = time.perf_counter()
@@ -117,10 +131,11 @@ def main_bench() -> int:
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     load_start = os.getloadavg()
-    modes = [0, *args.workers]
-    names = {0: "single process", **{w: f"ray, {w} worker{'s' if w > 1 else ''}" for w in args.workers}}
-    rows = {names[m]: {"workers": m, "develop": 0.0, "classify": 0.0, **({"ray_start_s": 0.0} if m else {})}
-            for m in modes}
+    modes = [0, ONE_THREAD, *args.workers]
+    names = {0: "single process", ONE_THREAD: "single, 1 thread",
+             **{w: f"ray, {w} worker{'s' if w > 1 else ''}" for w in args.workers}}
+    rows = {names[m]: {"workers": max(0, m), "develop": 0.0, "classify": 0.0,
+                       **({"ray_start_s": 0.0} if m > 0 else {})} for m in modes}
     work = Path(tempfile.mkdtemp(prefix="photolab-bench-ray-"))
     try:
         inputs = make_inputs(work / "in", args.files)
