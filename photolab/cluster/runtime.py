@@ -54,9 +54,33 @@ def ray_runtime(address: str, *parts: str) -> Iterator[object]:
     a new local runtime); a runtime this function started is shut down on leaving, one that was already
     running is left alone."""
     ray = import_ray(*parts)
-    if ray.is_initialized():
-        yield ray
+    with _no_worker_messages_on_stdout(ray):
+        if ray.is_initialized():
+            yield ray
+            return
+        with _started(ray, address):
+            yield ray
+
+
+@contextlib.contextmanager
+def _no_worker_messages_on_stdout(ray) -> Iterator[None]:
+    """Keep the driver's relay of worker and raylet messages off stdout (Ray prints "task failed, retrying"
+    there when a worker dies, which would break ``--json``); PhotoLab reports each file's fate itself, and
+    the messages stay in Ray's session logs. Ray has no public switch for this, hence its private flag."""
+    module = getattr(getattr(ray, "_private", None), "worker", None)
+    if module is None or not hasattr(module, "_worker_logs_enabled"):
+        yield
         return
+    previous, module._worker_logs_enabled = module._worker_logs_enabled, False
+    try:
+        yield
+    finally:
+        module._worker_logs_enabled = previous
+
+
+@contextlib.contextmanager
+def _started(ray, address: str) -> Iterator[None]:
+    """``ray.init`` for ``address`` (see :func:`ray_runtime`), shut down on leaving."""
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                    configure_logging=False)
     if address == LOCAL:
@@ -72,7 +96,7 @@ def ray_runtime(address: str, *parts: str) -> Iterator[object]:
         where = "a local Ray runtime" if address == LOCAL else f"the Ray cluster at {address}"
         raise ClusterError(f"cannot start or join {where}: {' '.join(str(exc).split())[:300]}") from None
     try:
-        yield ray
+        yield
     finally:
         ray.shutdown()
 

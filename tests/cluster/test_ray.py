@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -90,27 +93,43 @@ def test_classify_on_ray_gives_the_single_process_labels(store, tmp_path, capsys
     assert there[2].count("missing.jpg: the file does not exist") == 1
 
 
-def develop_or_die(work: DevelopWork):
-    """develop_work, except that the worker developing p1 dies half-way through writing it, the first time."""
-    marker = work.target.parent / "killed-once"
+def develop_until_killed(work: DevelopWork):
+    """develop_work, except that the worker developing p1 the first time stops half-way through writing it
+    and says which process it is (the test then kills that process)."""
+    marker = work.target.parent / "worker.pid"
     if work.source.name == "p1.png" and not marker.exists():
-        marker.touch()
         with atomic_path(work.target) as temporary:
             temporary.write_bytes(b"half a jpeg")
-            os._exit(1)  # the process ends here: no clean-up, no exception, the temporary file stays
+            marker.write_text(str(os.getpid()))
+            time.sleep(60)  # killed here: no clean-up, no exception, the temporary file stays
     return develop_work(work)
 
 
-def test_a_killed_worker_costs_a_retry_not_a_file(tmp_path):
+def kill_the_worker_when_it_says(marker: Path) -> threading.Thread:
+    def kill() -> None:
+        for _ in range(600):
+            if marker.exists() and marker.read_text():
+                os.kill(int(marker.read_text()), signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_killed_worker_costs_a_retry_not_a_file(tmp_path, capsys):
     inputs = photos(tmp_path / "in", 4)
     out = tmp_path / "out"
     out.mkdir()
     works = [DevelopWork(p, out / f"{p.stem}.jpg", Recipe(), "jpg", 92, "AHD", None, None, "srgb") for p in inputs]
+    killer = kill_the_worker_when_it_says(out / "worker.pid")
     heard = []
-    results = map_files(develop_or_die, works, address="local", names=[str(p) for p in inputs],
-                        targets=[w.target for w in works],
-                        on_result=lambda result: heard.append(result.index))
-    assert (out / "killed-once").exists()  # a worker did die
+    results = map_files(develop_until_killed, works, address="local", names=[str(p) for p in inputs],
+                        targets=[w.target for w in works], on_result=lambda result: heard.append(result.index))
+    killer.join(1)
+    assert not killer.is_alive() and (out / "worker.pid").exists()  # a worker was killed
+    assert capsys.readouterr().out == ""  # Ray's "task failed, retrying" stays off stdout (--json)
     assert sorted(heard) == [0, 1, 2, 3]  # each input reported once
     assert [r.error for r in results] == [None] * 4 and all(r.value == (96, 64) for r in results)
     assert no_partial_files(out)
