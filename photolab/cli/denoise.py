@@ -74,10 +74,11 @@ def _denoise(args, parser) -> int:
     several = len(args.inputs) > 1
     if several and output.suffix.lower() in STORED_SUFFIXES and not output.is_dir():
         parser.error("with several inputs, -o must be a folder")
-    device = _device(args.device)
     progress = Progress(total=len(args.inputs))
-    outcomes = _denoise_on_ray(output, several, device, args, progress) if args.ray else \
-        (_denoise_here(output, several, device, args, progress, index) for index in range(len(args.inputs)))
+    # On Ray, --device is resolved by each worker (cuda: its task reserves a GPU; auto: no GPU is reserved).
+    outcomes = _denoise_on_ray(output, several, args.device, args, progress) if args.ray else \
+        (_denoise_here(output, several, _device(args.device), args, progress, index)
+         for index in range(len(args.inputs)))
     failed = 0
     for source, outcome, error, seconds in outcomes:
         progress.clear()
