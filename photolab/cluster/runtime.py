@@ -29,8 +29,8 @@ class ClusterError(PhotoLabError):
 
 def import_ray(*parts: str):
     """The ``ray`` module with its ``parts`` imported (``"data"``, ``"train.torch"``), or a :class:`ClusterError`
-    saying how to install Ray. Ray's loggers then write where photolab-cli's log goes (the log file, or the
-    terminal with ``--verbose``), not over the progress bar."""
+    saying how to install Ray. Ray's warnings and errors then go where photolab-cli's log goes (the log file,
+    or the terminal with ``--verbose``), not over the progress bar."""
     try:
         import ray
 
@@ -44,7 +44,7 @@ def import_ray(*parts: str):
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
                 logger.removeHandler(handler)
         logger.propagate = True
-        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))  # not Ray Data's per-operator dumps
     return ray
 
 
