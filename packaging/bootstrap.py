@@ -2,14 +2,14 @@
 """Set up PhotoLab on a machine that has only Python, then launch it or run the tests.
 
     python3 packaging/bootstrap.py run [PHOTO...]            # the app, with the bundled sample photo by default
-    python3 packaging/bootstrap.py test [PYTEST ARGS...]     # the tests, with the locked versions
+    python3 packaging/bootstrap.py test [PYTEST ARGS...]     # the tests, with the locked versions (and Ray)
     python3 packaging/bootstrap.py test --latest [ARGS...]   # the tests with the newest releases (.venv-latest)
     python3 packaging/bootstrap.py lock                      # re-resolve packaging/constraints.txt
 
 It installs the Qt system libraries with apt-get when they are missing (Debian/Ubuntu, as root), makes a
 virtual environment in .venv, installs PhotoLab into it in editable mode (a CPU build of PyTorch first)
 with the exact versions of packaging/constraints.txt, and reinstalls only when pyproject.toml or the lock
-changes. pyproject.toml keeps version ranges for users; the lock is what CI and these commands install.
+changes. ``test`` also installs the ``cluster`` extra (Ray), so that the --ray tests run. pyproject.toml keeps version ranges for users; the lock is what CI and these commands install.
 ``--latest`` installs the newest releases the ranges allow into a separate .venv-latest (refreshed on every
 call) so that drift is caught on purpose; ``lock`` resolves those newest releases and writes them as the
 new lock.
@@ -30,6 +30,8 @@ LATEST_VENV = ROOT / ".venv-latest"
 LOCK = ROOT / "packaging" / "constraints.txt"
 SAMPLE = ROOT / "resources" / "samples" / "picos-de-europa.dng"
 TORCH_CPU = "torch==2.13.0"
+EXTRAS = {"run": "test", "test": "test,cluster", "lock": "test,cluster"}
+"""The extras each command installs: the tests also need Ray (the cluster extra) for the --ray tests."""
 # Shared libraries Qt's xcb/offscreen platforms load, and the Debian packages that provide them.
 QT_SYSTEM_LIBRARIES = {
     "libglib-2.0.so.0": "libglib2.0-0",
@@ -51,17 +53,17 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "lock":
-        write_lock(LATEST_VENV)
+        write_lock(LATEST_VENV, EXTRAS[command])
         return 0
     install_system_libraries()
     if command == "test" and rest[:1] == ["--latest"]:
         rest = rest[1:]
         venv = LATEST_VENV
-        install_python_packages(venv, locked=False)
+        install_python_packages(venv, locked=False, extras=EXTRAS[command])
         print(f"Testing with the newest releases: {', '.join(installed_versions(venv))}", flush=True)
     else:
         venv = VENV
-        install_python_packages(venv, locked=True)
+        install_python_packages(venv, locked=True, extras=EXTRAS[command])
     if command == "run":
         return subprocess.call([str(_bin(venv) / "photolab"), *(rest or [str(SAMPLE)])])
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -96,11 +98,13 @@ def install_system_libraries() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
 
 
-def install_python_packages(venv: Path, *, locked: bool) -> None:
-    """Create ``venv`` and install PhotoLab with its test tools: the locked versions (skipped when pyproject.toml
-    and the lock are unchanged since the last install), or the newest releases (``locked=False``, every time)."""
+def install_python_packages(venv: Path, *, locked: bool, extras: str = "test") -> None:
+    """Create ``venv`` and install PhotoLab with ``extras``: the locked versions (skipped when pyproject.toml,
+    the lock and the extras are unchanged since the last install), or the newest releases (``locked=False``,
+    every time)."""
     stamp = venv / ".photolab-installed"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()
+                            + extras.encode()).hexdigest()
     if locked and stamp.exists() and stamp.read_text() == wanted and (_bin(venv) / "photolab").exists():
         return
     python = _python(venv)
@@ -114,11 +118,11 @@ def install_python_packages(venv: Path, *, locked: bool) -> None:
         subprocess.run([*pip, TORCH_CPU], check=True)
     if locked:
         print(f"Installing PhotoLab and its dependencies (versions from {LOCK.relative_to(ROOT)})", flush=True)
-        subprocess.run([*pip, "-c", str(LOCK), "-e", f"{ROOT}[test]"], check=True)
+        subprocess.run([*pip, "-c", str(LOCK), "-e", f"{ROOT}[{extras}]"], check=True)
     else:
         # The newest release of everything but PyTorch: its newest wheels are CUDA builds of several GB.
         print("Installing PhotoLab and the newest releases of its dependencies", flush=True)
-        subprocess.run([*pip, "--upgrade", "--upgrade-strategy", "eager", "-e", f"{ROOT}[test]", TORCH_CPU],
+        subprocess.run([*pip, "--upgrade", "--upgrade-strategy", "eager", "-e", f"{ROOT}[{extras}]", TORCH_CPU],
                        check=True)
     stamp.write_text(wanted if locked else "")
 
@@ -132,10 +136,10 @@ def installed_versions(venv: Path) -> list[str]:
     return sorted((pin.split("+")[0] for pin in pins), key=lambda pin: pin.split("==")[0].lower())
 
 
-def write_lock(venv: Path) -> None:
-    """Resolve the newest releases the ranges in pyproject.toml allow (in ``venv``) and write them, pinned
-    exactly, to packaging/constraints.txt."""
-    install_python_packages(venv, locked=False)
+def write_lock(venv: Path, extras: str) -> None:
+    """Resolve the newest releases the ranges in pyproject.toml allow, with ``extras`` (in ``venv``), and write
+    them, pinned exactly, to packaging/constraints.txt."""
+    install_python_packages(venv, locked=False, extras=extras)
     pins = installed_versions(venv)
     header = ("# Exact versions that CI and packaging/bootstrap.py install (pip install -c ...).\n"
               "# pyproject.toml keeps ranges for users. Regenerate with: python3 packaging/bootstrap.py lock\n"

@@ -48,7 +48,8 @@ def test_the_lock_pins_every_dependency_exactly_and_within_the_users_ranges():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = _locked_versions()
-    for text in project["dependencies"] + project["optional-dependencies"]["test"]:
+    extras = project["optional-dependencies"]
+    for text in project["dependencies"] + extras["test"] + extras["cluster"]:
         requirement = Requirement(text)
         name = re.sub(r"[-_.]+", "-", requirement.name).lower()
         assert name in pins, f"{name} is not in packaging/constraints.txt"
@@ -59,3 +60,8 @@ def test_bootstrap_installs_the_locked_cpu_build_of_torch():
     source = (PACKAGING / "bootstrap.py").read_text()
     torch_pin = re.search(r'TORCH_CPU = "torch==([^"]+)"', source).group(1)
     assert _locked_versions()["torch"] == torch_pin
+
+
+def test_bootstrap_tests_install_the_cluster_extra_so_the_ray_tests_run():
+    source = (PACKAGING / "bootstrap.py").read_text()
+    assert re.search(r'"test": "test,cluster"', source)

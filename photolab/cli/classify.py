@@ -1,6 +1,7 @@
 """photolab-cli sub-commands that look at a photo with a classifier: classify, attention.
 
     photolab-cli classify IN... [--model NAME] [--top K] [--device cpu|cuda|auto] [--no-sidecar] [--json]
+                 [--ray [ADDRESS]]
     photolab-cli attention IN [--model NAME] [--device cpu|cuda|auto] [--no-sidecar] [--json]
     photolab-cli attention IN --class-average FOLDER [--model NAME] [--json]
 
@@ -20,10 +21,11 @@ failure gets a message on stderr), 2 on usage errors. :func:`add_classify_comman
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from photolab.cli import models as store_commands
-from photolab.cli.common import Progress, add_device_option, fail, warn, whole_number
+from photolab.cli.common import Progress, add_device_option, add_ray_option, fail, warn, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.jobs import Job, JobState, describe_error
 from photolab.services import edited_preview
@@ -38,6 +40,7 @@ def add_classify_commands(subparsers) -> None:
     classify.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     add_device_option(classify)
     _add_sidecar_option(classify)
+    add_ray_option(classify)
     classify.set_defaults(command=classify_command)
 
     attention = subparsers.add_parser("attention", help="print the SE excitations of a photo")
@@ -84,30 +87,92 @@ def _load(name: str | None, device: str):
 
 
 def classify_command(args, parser) -> int:
-    """``classify IN... [--model NAME] [--top K] [--json]``."""
-    from photolab.models.inference import classify
-
-    loaded = _load(args.model, args.device)
+    """``classify IN... [--model NAME] [--top K] [--json] [--ray [ADDRESS]]``."""
+    loaded = _load(args.model, "cpu" if args.ray else args.device)  # on Ray, each worker moves it to --device
     progress = Progress(total=len(args.inputs))
+    works = [ClassifyWork(path, args.top, not args.no_sidecar) for path in args.inputs]
     failed = 0
-    for index, path in enumerate(args.inputs):
-        progress(0.0, Path(path).name, index)
-        try:
-            top = classify(loaded, _read_edited(path, args), args.top)
-        except Exception as exc:  # noqa: BLE001 - one file's failure is reported and the batch goes on
-            failed += 1
-            progress.clear()
-            fail(_file_error(path, exc, "classifying"))
-            continue
+    for index, work, top, error in (_classify_on_ray(works, loaded, args.device, args.ray, progress) if args.ray
+                                    else _classify_here(works, loaded, progress)):
         progress.clear()
-        if args.json:
-            print(json.dumps({"image": path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
+        if error:
+            failed += 1
+            fail(error)
+        elif args.json:
+            print(json.dumps({"image": work.path, "label": top[0][0], "topk": [[label, p] for label, p in top]}),
                   flush=True)
         else:
             others = ", ".join(f"{label} {p:.1%}" for label, p in top[1:])
-            print(f"{path}: {top[0][0]} {top[0][1]:.1%}" + (f"  ({others})" if others else ""), flush=True)
+            print(f"{work.path}: {top[0][0]} {top[0][1]:.1%}" + (f"  ({others})" if others else ""), flush=True)
     progress.finish()
     return 1 if failed else 0
+
+
+@dataclass(frozen=True)
+class ClassifyWork:
+    """One photo to classify (sent as it is to a Ray worker)."""
+
+    path: str
+    top: int
+    use_sidecar: bool
+
+
+def classify_work(work: ClassifyWork, loaded, on_warning=None) -> tuple[list[tuple[str, float]], str | None]:
+    """The ``work.top`` labels of one photo as the window shows it, and the sidecar's warning (also given to
+    ``on_warning`` at once); the one per-file step of ``classify``, in this process or on a Ray worker."""
+    from photolab.models.inference import classify
+
+    try:
+        photo, warning = edited_preview(work.path, use_sidecar=work.use_sidecar)
+        if warning and on_warning is not None:
+            on_warning(warning)
+        return classify(loaded, photo, work.top), warning
+    except Exception as exc:  # noqa: BLE001 - said as one line naming the file
+        raise PhotoLabError(_file_error(work.path, exc, "classifying")) from None
+
+
+def _classify_here(works: list[ClassifyWork], loaded, progress: Progress):
+    """Classify in this process; yields (index, work, top labels or None, error or None) per photo."""
+    for index, work in enumerate(works):
+        progress(0.0, Path(work.path).name, index)
+        try:
+            top, _ = classify_work(work, loaded, on_warning=warn)
+        except PhotoLabError as exc:
+            yield index, work, None, str(exc)
+            continue
+        yield index, work, top, None
+
+
+def _classify_on_ray(works: list[ClassifyWork], loaded, device: str, address: str, progress: Progress):
+    """``classify --ray``: the model goes to Ray's object store once and every worker classifies with it on
+    ``device`` (:func:`classify_on_worker`); yields what :func:`_classify_here` does, in input order."""
+    from photolab.cluster.batch import map_files
+
+    done = [0]
+
+    def on_result(result) -> None:
+        done[0] += 1
+        progress(1.0, Path(works[result.index].path).name, done[0] - 1)
+        if result.value is not None and result.value[1]:
+            progress.clear()
+            warn(result.value[1])
+
+    results = map_files(classify_on_worker, works, address=address, names=[work.path for work in works],
+                        shared=(loaded.entry, loaded.model, device), gpus=1 if device == "cuda" else 0,
+                        title="classifying", on_result=on_result)
+    for index, (work, result) in enumerate(zip(works, results)):
+        yield index, work, result.value[0] if result.value else None, result.error
+
+
+def classify_on_worker(work: ClassifyWork, model) -> tuple[list[tuple[str, float]], str | None]:
+    """:func:`classify_work` on a Ray worker, with the model the driver sent (its store entry, its network on
+    the CPU, the device to run it on: cpu, cuda or auto)."""
+    from photolab.models.inference import LoadedModel
+    from photolab.models.store.manager import resolve_device
+
+    entry, network, device = model
+    target = resolve_device(device)
+    return classify_work(work, LoadedModel(entry, network.to(target), target))
 
 
 def attention_command(args, parser) -> int:

@@ -206,6 +206,15 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
                         help="where the network runs: cpu (default), cuda, or auto (a GPU when there is one)")
 
 
+def add_ray_option(parser: argparse.ArgumentParser) -> None:
+    """``--ray [ADDRESS]`` on a batch or training command: alone, the value ``"local"`` (a local Ray runtime,
+    see :mod:`photolab.cluster.runtime`); absent, None."""
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run on Ray: alone, a local Ray runtime sized to this machine; with ADDRESS "
+                             "(HOST:PORT of a running cluster's head), that cluster "
+                             "(needs pip install 'photolab[cluster]')")
+
+
 class Progress:
     """The one progress renderer of photolab-cli, on stderr: a bar rewritten in place on a terminal (with
     the item being worked on and an ETA); on a pipe a line per 10 % with ``lines_on_pipe`` (long single jobs

@@ -5,7 +5,7 @@
                  [--exposure EV] [--set OPERATION.FIELD=VALUE]... [--format jpg|png|png16|tiff16] [--quality Q]
                  [--json] [--resize long:PX|short:PX|mp:MP [--upscale]] [--colorspace srgb|display-p3|adobe-rgb]
                  [--output-sharpening screen|print[:low|standard|high]] [--name-template TEMPLATE]
-                 [--level X1,Y1,X2,Y2]
+                 [--level X1,Y1,X2,Y2] [--ray [ADDRESS]]
 
 Like darktable-cli, ``develop`` applies the sidecar saved beside each photo unless ``--recipe`` names
 another one (or ``--no-sidecar`` is given); each ``--preset`` (``photolab-cli presets``) is applied on top of
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from photolab.cli.common import Progress, fail, jpeg_quality, one_line, same_file, warn
+from photolab.cli.common import Progress, add_ray_option, fail, jpeg_quality, one_line, same_file, warn
 from photolab.core import io
 from photolab.core.colorspace import COLOR_SPACES, DEFAULT_COLOR_SPACE
 from photolab.core.develop import OPERATIONS_BY_NAME
@@ -94,6 +94,7 @@ def add_develop_commands(subparsers) -> None:
                               "(e.g. {date}_{name}); needs -o to be a folder, or no -o")
     develop.add_argument("--overwrite", action="store_true", help="replace existing output files")
     develop.add_argument("--json", action="store_true", help="print a JSON summary of the results on stdout")
+    add_ray_option(develop)
     develop.set_defaults(command=_develop)
 
 
@@ -155,6 +156,7 @@ class _Task:
     warning: str | None = None
     seconds: float = 0.0
     size: tuple[int, int] | None = None
+    work: "DevelopWork | None" = None
 
 
 def _develop(args, parser) -> int:
@@ -188,14 +190,17 @@ def _develop(args, parser) -> int:
     tasks = [_Task(Path(p), None) for p in args.paths]
     progress = Progress(total=len(tasks))
     written: dict[Path, Path] = {}  # outputs of this batch -> their inputs
-    for index, task in enumerate(tasks):
-        started = time.perf_counter()
-        task.error = _develop_one(task, index, base_recipe, file_format, args, progress, written)
-        task.seconds = time.perf_counter() - started
-        progress(1.0, task.source.name, index)
-        if task.error:
-            progress.clear()
-            fail(task.error)
+    if args.ray:
+        _develop_on_ray(tasks, base_recipe, file_format, args, progress, written)
+    else:
+        for index, task in enumerate(tasks):
+            started = time.perf_counter()
+            task.error = _develop_one(task, index, base_recipe, file_format, args, progress, written)
+            task.seconds = time.perf_counter() - started
+            progress(1.0, task.source.name, index)
+            if task.error:
+                progress.clear()
+                fail(task.error)
     progress.finish()
     failed = sum(1 for task in tasks if task.error)
     if args.json:
@@ -215,9 +220,10 @@ def _develop(args, parser) -> int:
     return 1 if failed else 0
 
 
-def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_format: str, args,
-                 progress: Progress, written: dict[Path, Path]) -> str | None:
-    """Develop one photo of the batch; returns its error message, or None when it was written."""
+def _prepare(task: _Task, index: int, base_recipe: Recipe | None, file_format: str, args, progress: Progress,
+             written: dict[Path, Path]) -> str | None:
+    """Name one photo's output and build its recipe (``task.target``, ``task.work``); returns why it cannot
+    be developed, or None."""
     try:
         name = _template_name(task.source, args.name_template, index, len(args.paths)) if args.name_template \
             else None
@@ -236,18 +242,82 @@ def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_forma
         return f"{task.target}: refusing to overwrite the original photo"
     if os.path.lexists(task.target) and not args.overwrite:
         return f"{task.target} already exists (use --overwrite to replace it)"
-    job = Job(develop_file, task.source, task.target, recipe, file_format=file_format,
-              quality=args.quality, demosaic=args.demosaic, resize=args.resize,
-              sharpening=args.output_sharpening, color_space=args.colorspace,
-              title=f"Developing {task.source.name}")
-    job.on_progress(lambda fraction, message: progress(fraction, task.source.name, index))
+    task.work = DevelopWork(task.source, task.target, recipe, file_format, args.quality, args.demosaic,
+                            args.resize, args.output_sharpening, args.colorspace)
+    return None
+
+
+def _develop_one(task: _Task, index: int, base_recipe: Recipe | None, file_format: str, args,
+                 progress: Progress, written: dict[Path, Path]) -> str | None:
+    """Develop one photo of the batch; returns its error message, or None when it was written."""
+    error = _prepare(task, index, base_recipe, file_format, args, progress, written)
+    if error:
+        return error
+    try:
+        task.size = develop_work(task.work, lambda fraction, message: progress(fraction, task.source.name, index))
+    except PhotoLabError as exc:
+        return str(exc)
+    written[Path(os.path.abspath(task.target))] = task.source
+    return None
+
+
+@dataclass(frozen=True)
+class DevelopWork:
+    """Everything developing one photo needs (sent as it is to a Ray worker)."""
+
+    source: Path
+    target: Path
+    recipe: Recipe
+    file_format: str
+    quality: int
+    demosaic: str
+    resize: Any
+    sharpening: Any
+    color_space: str
+
+
+def develop_work(work: DevelopWork, progress=None) -> tuple[int, int] | None:
+    """Develop one photo and write it (atomically, replacing the target); returns the written image's size.
+    The one per-file step of ``develop``, in this process or on a Ray worker; raises PhotoLabError."""
+    job = Job(develop_file, work.source, work.target, work.recipe, file_format=work.file_format,
+              quality=work.quality, demosaic=work.demosaic, resize=work.resize, sharpening=work.sharpening,
+              color_space=work.color_space, title=f"Developing {work.source.name}")
+    if progress is not None:
+        job.on_progress(progress)
     job.run()
-    if job.state is JobState.FINISHED:
-        written[Path(os.path.abspath(task.target))] = task.source
-        metadata = io.read_metadata(task.target)
-        task.size = (metadata.width, metadata.height) if metadata.width and metadata.height else None
-        return None
-    return job.error_message or "cancelled"
+    if job.state is not JobState.FINISHED:
+        raise PhotoLabError(job.error_message or "cancelled")
+    metadata = io.read_metadata(work.target)
+    return (metadata.width, metadata.height) if metadata.width and metadata.height else None
+
+
+def _develop_on_ray(tasks: list[_Task], base_recipe: Recipe | None, file_format: str, args, progress: Progress,
+                    written: dict[Path, Path]) -> None:
+    """``develop --ray``: name every output and build every recipe here, then develop the photos on Ray
+    workers with :func:`develop_work` (see :mod:`photolab.cluster.batch`)."""
+    from photolab.cluster.batch import map_files
+
+    for index, task in enumerate(tasks):
+        task.error = _prepare(task, index, base_recipe, file_format, args, progress, written)
+        if task.error:
+            progress.clear()
+            fail(task.error)
+        else:
+            written[Path(os.path.abspath(task.target))] = task.source
+    ready = [task for task in tasks if task.error is None]
+    done = [0]
+
+    def finished(result) -> None:
+        task = ready[result.index]
+        task.size, task.error, task.seconds = result.value, result.error, result.seconds
+        done[0] += 1
+        progress(1.0, task.source.name, done[0] - 1)
+        if task.error:
+            progress.clear()
+            fail(task.error)
+
+    map_files(develop_work, [task.work for task in ready], address=args.ray, names=[str(t.source) for t in ready],
+              targets=[task.target for task in ready], title="developing", on_result=finished)
 
 
 def _template_name(source: Path, template: str, index: int, count: int) -> str:

@@ -6,6 +6,7 @@ A crash, a cancel or a full disk leaves either the old file or the new one, neve
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +27,18 @@ def _temporary_beside(target: Path) -> Path:
         raise FileAccessError(f"{target}: cannot write in {folder} ({exc.strerror or exc})") from exc
     os.close(handle)
     return Path(temporary_name)
+
+
+def leftover_temporaries(target: str | Path) -> list[Path]:
+    """The temporary files a writer of ``target`` left behind when its process was killed before it could
+    remove them (a crash, SIGKILL, a lost machine): the names :func:`atomic_path` and :func:`atomic_new_path`
+    give them, in the target's folder."""
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        return sorted(folder.glob(f".{glob.escape(target.name)}.*.part{glob.escape(target.suffix)}"))
+    except OSError:
+        return []
 
 
 def _set_mode(temporary: Path, target: Path | None) -> None:

@@ -158,7 +158,7 @@ class _BestTracker:
             self.forward(metrics)
 
 
-def _preload(datasets, context, root: Path) -> None:
+def preload_images(datasets, context, root: Path) -> None:
     """Decode every image once (cached); a vanished or unreadable file stops the run with a clear message."""
     total = sum(len(d) for d in datasets)
     done = 0
@@ -192,13 +192,53 @@ def confidently_wrong(model: nn.Module, dataset, classes, limit: int = 8) -> lis
     return sorted(wrong, key=lambda w: -w.confidence)[:limit]
 
 
-def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, context=None,
-                 on_epoch: Callable[[EpochMetrics], None] | None = None) -> FinetuneOutcome:
-    """Train ``settings.base`` (a model in ``manager``'s store) on ``report``'s images; see the module doc.
+@dataclass
+class FinetunePlan:
+    """A run set up but not trained (any strategy but ``auto``): the base ``entry``, its fresh ``model`` with a
+    new head for ``classes``, the input preprocessing, the seeded stratified split and the training config.
+    :func:`run_finetune` trains it here; :mod:`photolab.cluster.train` trains it data-parallel on Ray."""
 
-    Raises :class:`DatasetError` when the data cannot be used, :class:`FinetuneError` when images cannot
-    be read, :class:`JobCancelled` when cancelled before the first epoch ended.
-    """
+    report: DatasetReport
+    settings: FinetuneSettings
+    entry: object
+    model: nn.Module
+    prep: Preprocessing
+    val_fraction: float
+    train_items: list
+    val_items: list
+    config: TrainConfig
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names, in the order of the model's outputs."""
+        return tuple(self.report.classes)
+
+    def images(self, items, train: bool) -> "TrainingImages":
+        """A dataset of ``items`` with the run's preprocessing and augmentation (``train``: augmented)."""
+        return TrainingImages(items, self.prep, train, self.settings.seed, random_crops=self.settings.random_crops,
+                              flip=self.settings.flip)
+
+    def use_last_stage_as_head(self) -> None:
+        """For the ``last`` strategy: fit trains "the classifier" alone while frozen, so make it stage 4 + fc
+        (undone by :meth:`restore_head`)."""
+        if self.settings.strategy == "last":
+            last = nn.ModuleList([self.model.layer4, self.model.fc])
+            self.model.get_classifier = lambda: last
+
+    def restore_head(self) -> None:
+        """Undo :meth:`use_last_stage_as_head`."""
+        self.model.__dict__.pop("get_classifier", None)
+
+    def outcome(self, result: TrainingResult, train_images: int, val, cancelled: bool = False) -> FinetuneOutcome:
+        """The :class:`FinetuneOutcome` of training this plan (``val``: the validation dataset)."""
+        return FinetuneOutcome(result, self.settings, self.entry.name, self.entry.card.architecture, self.prep,
+                               self.report, self.val_fraction, train_images, len(val),
+                               confidently_wrong(result.model, val, self.classes), cancelled)
+
+
+def _checked_base(manager, report: DatasetReport, settings: FinetuneSettings):
+    """The report without the excluded classes (checked), the base entry, a fresh copy of its model and the
+    input preprocessing at the settings' image size."""
     settings.validate()
     report = without_classes(report, settings.excluded)
     if not report.ok:
@@ -208,24 +248,40 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
     model = load_entry(entry, "cpu").model  # a fresh copy: the manager's cached model is never changed
     card_prep = entry.card.preprocessing
     size = settings.image_size or card_prep.input_size[1]
-    prep = replace(card_prep, input_size=(3, size, size), crop_mode="center")
+    return report, entry, model, replace(card_prep, input_size=(3, size, size), crop_mode="center")
+
+
+def plan_finetune(manager, report: DatasetReport, settings: FinetuneSettings) -> FinetunePlan:
+    """Set up a run of any strategy but ``auto`` (see :class:`FinetunePlan`); raises :class:`DatasetError`
+    when the data cannot be used."""
     if settings.strategy == "auto":
-        return _run_auto(entry, model, prep, report, settings, context)
+        raise FinetuneError("the auto strategy chooses by cross-validation and has no single training plan")
+    report, entry, model, prep = _checked_base(manager, report, settings)
     val_fraction = settings.val_fraction or auto_val_fraction(len(report.items))
     train_index, val_index = stratified_split(report.labels, val_fraction, settings.seed)
-    options = dict(random_crops=settings.random_crops, flip=settings.flip)
-    train = TrainingImages([report.items[i] for i in train_index], prep, True, settings.seed, **options)
-    val = TrainingImages([report.items[i] for i in val_index], prep, False, settings.seed, **options)
-    _preload((train, val), context.subtask(0.0, 0.1) if context is not None else None, Path(report.root))
-    classes = tuple(report.classes)
     torch.manual_seed(settings.seed)
-    model.reset_classifier(len(classes))  # the base's classes mean something else: always a fresh head
-    model.default_cfg = prep.to_config(entry.card.architecture, len(classes))
-    config = train_config(settings)
+    model.reset_classifier(len(report.classes))  # the base's classes mean something else: always a fresh head
+    model.default_cfg = prep.to_config(entry.card.architecture, len(report.classes))
+    return FinetunePlan(report, settings, entry, model, prep, val_fraction, [report.items[i] for i in train_index],
+                        [report.items[i] for i in val_index], train_config(settings))
+
+
+def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, context=None,
+                 on_epoch: Callable[[EpochMetrics], None] | None = None) -> FinetuneOutcome:
+    """Train ``settings.base`` (a model in ``manager``'s store) on ``report``'s images; see the module doc.
+
+    Raises :class:`DatasetError` when the data cannot be used, :class:`FinetuneError` when images cannot
+    be read, :class:`JobCancelled` when cancelled before the first epoch ended.
+    """
+    settings.validate()
+    if settings.strategy == "auto":
+        return _run_auto(*_checked_base(manager, report, settings), settings, context)
+    plan = plan_finetune(manager, report, settings)
+    train, val = plan.images(plan.train_items, True), plan.images(plan.val_items, False)
+    preload_images((train, val), context.subtask(0.0, 0.1) if context is not None else None, Path(plan.report.root))
+    model, classes, config = plan.model, plan.classes, plan.config
     tracker = _BestTracker(model, config.min_delta, on_epoch)
-    if settings.strategy == "last":  # fit trains "the classifier" alone while frozen: make it stage 4 + fc
-        last = nn.ModuleList([model.layer4, model.fc])
-        model.get_classifier = lambda: last
+    plan.use_last_stage_as_head()
     start, cancelled = time.monotonic(), False
     try:
         result = fit(model, train, val, classes, config, context.subtask(0.1, 1.0) if context else None,
@@ -242,12 +298,11 @@ def run_finetune(manager, report: DatasetReport, settings: FinetuneSettings, con
                                 f"({tracker.best_epoch}) is kept", config, time.monotonic() - start)
         cancelled = True
     finally:
-        model.__dict__.pop("get_classifier", None)
-    return FinetuneOutcome(result, settings, entry.name, entry.card.architecture, prep, report, val_fraction,
-                           len(train), len(val), confidently_wrong(model, val, classes), cancelled)
+        plan.restore_head()
+    return plan.outcome(result, len(train), val, cancelled)
 
 
-def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetReport, settings: FinetuneSettings,
+def _run_auto(report: DatasetReport, entry, model: nn.Module, prep: Preprocessing, settings: FinetuneSettings,
               context) -> FinetuneOutcome:
     """The ``auto`` strategy (:mod:`photolab.models.training.fewshot`): every image is used both to train and, out of
     fold, to measure; the outcome's metrics are the winner's cross-validated ones."""
@@ -258,7 +313,7 @@ def _run_auto(entry, model: nn.Module, prep: Preprocessing, report: DatasetRepor
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     images = TrainingImages(report.items, prep, False, settings.seed)
-    _preload((images,), stage(0.0, 0.1), Path(report.root))
+    preload_images((images,), stage(0.0, 0.1), Path(report.root))
     labels = np.asarray(report.labels)
     classes = tuple(report.classes)
     pictures = [images.image(i) for i in range(len(images))]

@@ -201,8 +201,8 @@ def _run_batches(model, loader, criterion, optimizer=None, scheduler=None, on_ba
         targets.append(labels)
         if on_batch is not None:
             on_batch(float(loss.detach()))
-    pred = torch.cat(predictions).numpy() if predictions else np.zeros(0, np.int64)
-    true = torch.cat(targets).numpy() if targets else np.zeros(0, np.int64)
+    pred = torch.cat(predictions).cpu().numpy() if predictions else np.zeros(0, np.int64)
+    true = torch.cat(targets).cpu().numpy() if targets else np.zeros(0, np.int64)
     count = max(1, len(true))
     return total_loss / count, float((pred == true).sum() / count), pred, true
 
