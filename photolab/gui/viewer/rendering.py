@@ -11,9 +11,9 @@ denoiser that cannot run (missing or damaged weights) does not stop the preview:
 denoising and the render carries the message (``warning``).
 
 While a slider (or a curve point) is dragged, each preview is a *draft* (as in Lightroom and darktable): the
-proxy shrunk so that, at the per-pixel cost the last previews measured, it renders in ``DRAFT_BUDGET_S``.
+proxy shrunk so that, at the per-pixel cost the last full preview measured, it renders in ``DRAFT_BUDGET_S``.
 It has the proxy's ``scale`` (pixel-sized parameters such as the sharpening radius follow it), its own
-prefix cache, and the full preview's ``scene_size``, so the viewer stretches it over the same place. When
+prefix cache, and the full preview's ``scene_size`` (and fitted size), so it fills the same place. When
 the handle is let go, or ``DRAFT_SETTLE_MS`` after the last change, the full preview replaces it.
 """
 
@@ -128,10 +128,14 @@ def fitted_size(width: int, height: int, area: tuple[int, int]) -> tuple[int, in
 
 def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None,
                        fit_area: tuple[int, int] | None = None, cache: PrefixCache | None = None,
+                       fit_as: tuple[int, int] | None = None,
                        ) -> tuple[QImage, np.ndarray | None, QImage | None, str]:
     """Render, encode to 8-bit sRGB, and wrap as a QImage; plus the histogram when asked, the image
     shrunk (area-averaged) to fit ``fit_area`` when it is larger, so the GUI thread draws it 1:1, and a
-    warning when the denoise step could not run (the image is then rendered without it)."""
+    warning when the denoise step could not run (the image is then rendered without it).
+
+    ``fit_as``: the size the image stands for (a draft: its full preview's); the fitted copy is then what the
+    full preview's would be, resized from this image (enlarged, for a draft), or None where that has none."""
     progress = None
     if context is not None:
         stage = context.subtask(0.0, 0.9)
@@ -149,9 +153,11 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
     rgb8 = encode_srgb_integer(rendered.pixels, np.uint8)
     fitted = None
     if fit_area is not None:
-        size = fitted_size(rgb8.shape[1], rgb8.shape[0], fit_area)
-        if size[0] < rgb8.shape[1]:
-            fitted = to_qimage(cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA))
+        stands_for = fit_as or (rgb8.shape[1], rgb8.shape[0])
+        size = fitted_size(*stands_for, fit_area)
+        if size[0] < stands_for[0]:
+            shrink = size[0] <= rgb8.shape[1]
+            fitted = to_qimage(cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
     return to_qimage(rgb8), (channel_histogram(rgb8) if histogram else None), fitted, warning
 
 
@@ -166,15 +172,16 @@ def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: boo
 
 
 def _draft_job(context, proxy: Photo, fraction: float, sources: DraftSource, recipe: Recipe, scale: float,
-               before: bool, generation: int, cache: PrefixCache) -> RenderedImage:
-    """A draft of the proxy's preview: rendered from the proxy shrunk to ``fraction`` of its size, placed where the
-    proxy's render would be (``scene_size`` from the proxy's geometry)."""
+               before: bool, generation: int, fit_area: tuple[int, int] | None, cache: PrefixCache) -> RenderedImage:
+    """A draft of the proxy's preview: rendered from the proxy shrunk to ``fraction`` of its size, placed where
+    the proxy's render would be (``scene_size`` and the fitted copy's size from the proxy's geometry)."""
     started = time.perf_counter()
     photo = sources.get(proxy, fraction)
-    image, histogram, _, warning = render_for_display(photo, recipe, histogram=True, context=context, cache=cache)
     width, height = output_size((proxy.width, proxy.height), recipe)
+    image, histogram, fitted, warning = render_for_display(photo, recipe, histogram=True, context=context,
+                                                           fit_area=fit_area, cache=cache, fit_as=(width, height))
     return RenderedImage(image, histogram, recipe, before, False, (width / scale, height / scale), generation,
-                         time.perf_counter() - started, photo, None, warning, draft=True)
+                         time.perf_counter() - started, photo, fitted, warning, draft=True)
 
 
 class PreviewRenderer(QObject):
@@ -212,7 +219,7 @@ class PreviewRenderer(QObject):
         self._owes_full = False  # a draft was started since the last full preview
         self._preview_is_draft = False  # the running preview job is a draft
         self._draft_scale = 0.5  # the drag's draft size (linear, of the proxy), chosen when the drag starts
-        self._seconds_per_pixel: float | None = None  # measured on the last preview that ran no slow step
+        self._seconds_per_pixel: float | None = None  # measured on the last full preview with no slow step
         self._draft_stage = PrefixCache(entries=2)  # the drafts' own cache: never mixed with the proxy's
         self._draft_sources = DraftSource()
         self._settle = QTimer(self, singleShot=True, interval=DRAFT_SETTLE_MS)
@@ -334,7 +341,8 @@ class PreviewRenderer(QObject):
         if draft:
             self._owes_full = True
             job = Job(_draft_job, document.proxy, self._draft_scale, self._draft_sources, recipe,
-                      document.proxy_scale, self._before, self._generation, self._draft_stage, title="Preview draft")
+                      document.proxy_scale, self._before, self._generation, self._fit_area, self._draft_stage,
+                      title="Preview draft")
             self._submit_preview(job, visible=False)
             self._preview_slow = None
             return
@@ -354,7 +362,7 @@ class PreviewRenderer(QObject):
         self._preview_handle = handle
 
     def _on_preview(self, result: RenderedImage) -> None:
-        if slow_prefix(result.recipe) is None:  # what a preview pixel costs now (drafts are sized by it)
+        if not result.draft and slow_prefix(result.recipe) is None:  # what a preview pixel costs (sizes drafts)
             self._seconds_per_pixel = result.seconds / (result.source.width * result.source.height)
         if result.generation <= self._shown_generation or result.generation < self._oldest_valid_generation:
             return

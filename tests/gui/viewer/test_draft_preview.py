@@ -75,6 +75,10 @@ def test_dragging_a_slider_shows_drafts_in_place_and_the_full_preview_on_release
                     and viewer.displayed.source is document.proxy, timeout=10000)
     final = viewer.displayed
     assert final.scene_size == pytest.approx(full_scene) and viewer.image_rect() == full_rect
+    # The draft comes enlarged to the full preview's fitted size, which the viewer draws 1:1 at fit zoom.
+    assert final.fitted is not None
+    for rendered, _ in drafts:
+        assert rendered.fitted.size() == final.fitted.size()
     image, _, _, _ = render_for_display(document.proxy, document.recipe, histogram=False)
     np.testing.assert_array_equal(image_array(final.image), image_array(image))
 
