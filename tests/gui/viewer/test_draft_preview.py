@@ -6,11 +6,13 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QMouseEvent
 
 from photolab.core.develop.sharpen import SharpenParams
 from photolab.gui.viewer import rendering
 from photolab.gui.viewer.rendering import DRAFT_SCALES, draft_scale, render_for_display
 from tests.gui.conftest import image_array, open_and_wait, scene_image
+from tests.gui.develop.test_new_operations import press
 
 WIDTH, HEIGHT = 900, 600
 
@@ -56,7 +58,7 @@ def test_dragging_a_slider_shows_drafts_in_place_and_the_full_preview_on_release
     for step in (1, 2, 3):
         slider.setValue(slider.value() + 15 * step)  # valueChanged, as a drag does
         qtbot.wait(20)
-    qtbot.waitUntil(lambda: shown and shown[-1][0].recipe == document.recipe, timeout=10000)
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1][0].recipe == document.recipe, timeout=10000)
     drafts = [(rendered, rect) for rendered, rect in shown if rendered.draft]
     assert drafts and all(rendered.draft for rendered, _ in shown)
     expected_width = round(document.proxy.width * DRAFT_SCALES[-1])
@@ -116,3 +118,19 @@ def test_the_panel_says_when_a_slider_or_curve_point_is_held(panel, qtbot):
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(middle.x()), round(middle.y())))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(middle.x()), round(middle.y())))
     assert states == [True, False, True, False]
+
+
+def test_dragging_a_curve_point_drafts_too(window, qtbot, photo_path, monkeypatch):
+    monkeypatch.setattr(rendering, "DRAFT_BUDGET_S", 1e-6)
+    window.renderer._settle.setInterval(60_000)  # only the release ends the drafts here
+    open_and_wait(qtbot, window, photo_path)
+    document, viewer = window.document, window.viewer
+    canvas = window.develop.curve.canvas
+    shown = record(window)
+    press(canvas, QMouseEvent.Type.MouseButtonPress, canvas.to_widget(0.5, 0.5))  # a point added and grabbed
+    press(canvas, QMouseEvent.Type.MouseMove, canvas.to_widget(0.5, 0.7))
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1][0].recipe == document.recipe, timeout=10000)
+    assert shown[-1][0].draft
+    press(canvas, QMouseEvent.Type.MouseButtonRelease, canvas.to_widget(0.5, 0.7), Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: not viewer.displayed.draft and viewer.displayed.recipe == document.recipe
+                    and viewer.displayed.source is document.proxy, timeout=10000)
