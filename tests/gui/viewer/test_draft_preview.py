@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QMouseEvent
 
 from photolab.core.develop.sharpen import SharpenParams
+from photolab.core.develop.straighten import StraightenParams
 from photolab.gui.viewer import rendering
 from photolab.gui.viewer.rendering import DRAFT_SCALES, draft_scale, render_for_display
 from tests.gui.conftest import image_array, open_and_wait, scene_image
@@ -46,7 +47,9 @@ def test_dragging_a_slider_shows_drafts_in_place_and_the_full_preview_on_release
     window.renderer._settle.setInterval(60_000)  # only the release ends the drafts here
     open_and_wait(qtbot, window, photo_path)
     document, viewer = window.document, window.viewer
-    window.apply_edit(document.recipe.with_params("sharpen", SharpenParams(amount=80.0, radius=2.0)), "Sharpen")
+    edit = (document.recipe.with_params("sharpen", SharpenParams(amount=80.0, radius=2.0))
+            .with_params("straighten", StraightenParams(2.0)))  # its crop keeps pixels, not fractions, clear
+    window.apply_edit(edit, "Sharpen and straighten")
     qtbot.waitUntil(lambda: viewer.displayed.recipe == document.recipe and not viewer.displayed.draft
                     and viewer.displayed.source is document.proxy, timeout=10000)
     full_scene, full_rect = viewer.displayed.scene_size, viewer.image_rect()
@@ -63,7 +66,7 @@ def test_dragging_a_slider_shows_drafts_in_place_and_the_full_preview_on_release
     assert drafts and all(rendered.draft for rendered, _ in shown)
     expected_width = round(document.proxy.width * DRAFT_SCALES[-1])
     for rendered, rect in drafts:
-        assert abs(rendered.image.width() - expected_width) <= 1
+        assert abs(rendered.source.width - expected_width) <= 1  # the shrunk proxy it was rendered from
         assert rendered.scene_size == pytest.approx(full_scene)  # the same place on screen: nothing jumps
         assert rect == full_rect
         # Pixel-sized parameters (the sharpening radius) follow the draft's own scale.
