@@ -13,6 +13,11 @@
 Also (a) with the straighten slider moving (all operations): the geometry, lens correction included, then
 runs on every step.
 
+Draft path (what the window renders while a slider is dragged): the same steps on the preview shrunk to the
+draft size the window would pick (``rendering.draft_scale`` from the per-pixel cost of a few full renders
+measured first), with its own prefix cache, interleaved with the full path; and in (b) the slider dragged
+(handle held down: slider moved -> draft painted).
+
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_preview_ops.py [--sides 2560,1600] [--repeats 15]
 """
 
@@ -89,19 +94,43 @@ def slider_moves(recipe: Recipe, slider: str, index: int) -> Recipe:
     return recipe.with_params("exposure", ExposureParams(ev=round(0.07 * index, 2)))
 
 
-def preview_work(photo: Photo, scenarios: dict[str, tuple[Recipe, str]], repeats: int) -> dict:
-    """(a): the preview job's work per slider step (wall time, and CPU time of all threads), the scenarios
-    interleaved; and each operation of the last scenario's recipe alone."""
-    from photolab.gui.viewer.rendering import PreviewRenderer, render_for_display
+def draft_fraction(photo: Photo, recipe: Recipe) -> float:
+    """The draft size the window picks for ``photo``: from the median of a few full renders' cost."""
+    from photolab.core.render import PrefixCache
+    from photolab.gui.viewer.rendering import draft_scale, render_for_display
 
+    cache, samples = PrefixCache(entries=2), []
+    for index in range(4):
+        moved = slider_moves(recipe, "exposure", index)
+        started = time.perf_counter()
+        render_for_display(photo, moved, histogram=True, cache=cache)
+        samples.append(time.perf_counter() - started)
+    return draft_scale(statistics.median(samples[1:]) / (photo.width * photo.height), photo.width * photo.height)
+
+
+def preview_work(photo: Photo, scenarios: dict[str, tuple[Recipe, str]], repeats: int,
+                 drafts: tuple[str, ...] = ()) -> dict:
+    """(a): the preview job's work per slider step (wall time, and CPU time of all threads), the scenarios
+    interleaved, and the draft path of the scenarios named in ``drafts`` (the preview shrunk to the draft
+    size); and each operation of the last scenario's recipe alone."""
+    from photolab.core.render import PrefixCache
+    from photolab.gui.viewer.rendering import DraftSource, PreviewRenderer, render_for_display
+
+    fraction = draft_fraction(photo, scenarios[drafts[0]][0]) if drafts else 1.0
+    draft_photo = DraftSource().get(photo, fraction)
+    sources = {name: photo for name in scenarios}
+    for name in drafts:
+        scenarios = scenarios | {f"{name}_draft": scenarios[name]}
+        sources[f"{name}_draft"] = draft_photo
     caches = {name: PreviewRenderer(None).proxy_stages for name in scenarios}  # the window's preview cache
+    caches |= {f"{name}_draft": PrefixCache(entries=2) for name in drafts}  # the drafts' own cache
     wall: dict[str, list[float]] = {name: [] for name in scenarios}
     cpu: dict[str, list[float]] = {name: [] for name in scenarios}
     for index in range(repeats + 1):
         for name, (recipe, slider) in scenarios.items():
             moved = slider_moves(recipe, slider, index)
             started, cpu_started = time.perf_counter(), time.process_time()
-            render_for_display(photo, moved, histogram=True, cache=caches[name])
+            render_for_display(sources[name], moved, histogram=True, cache=caches[name])
             if index:  # the first round fills the caches (lensfun's database, the prefix)
                 wall[name].append((time.perf_counter() - started) * 1000)
                 cpu[name].append((time.process_time() - cpu_started) * 1000)
@@ -116,11 +145,14 @@ def preview_work(photo: Photo, scenarios: dict[str, tuple[Recipe, str]], repeats
         per_op[op.name] = round(statistics.median(samples), 1)
         current = out
     return {name: summary(values) | {"cpu_median_ms": summary(cpu[name])["median_ms"]}
-            for name, values in wall.items()} | {"per_operation_ms": per_op}
+            for name, values in wall.items()} | {"per_operation_ms": per_op, "draft_fraction": fraction,
+                                                 "draft_size": [draft_photo.width, draft_photo.height]}
 
 
-def window_latency(side: int, repeats: int, recipes: dict[str, Recipe], folder: Path) -> dict:
-    """(b): slider moved -> preview painted in the window, each recipe in turn."""
+def window_latency(side: int, repeats: int, recipes: dict[str, Recipe], folder: Path,
+                   dragged: tuple[str, ...] = ()) -> dict:
+    """(b): slider moved -> preview painted in the window, each recipe in turn; for those in ``dragged`` also
+    with the handle held down (-> the draft painted; the full preview after the release is not timed)."""
     from photolab.gui.document import Document
     from photolab.gui.window.main_window import MainWindow
 
@@ -144,21 +176,32 @@ def window_latency(side: int, repeats: int, recipes: dict[str, Recipe], folder: 
 
     window.preview_shown.connect(on_shown)
     slider = window.develop.sliders["exposure.ev"]
-    latencies: dict[str, list[float]] = {name: [] for name in recipes}
+    runs = [(name, recipe, False) for name, recipe in recipes.items()]
+    runs += [(name, recipes[name], True) for name in dragged]
+    latencies: dict[str, list[float]] = {name + ("_dragging_draft" if drag else ""): [] for name, _, drag in runs}
+    draft_sizes: set = set()
     for index in range(repeats + 1):
-        for name, recipe in recipes.items():
+        for name, recipe, drag in runs:
             window.apply_edit(recipe.with_params("exposure", document.recipe.get("exposure")), f"bench {name}")
-            run_until(lambda: window.viewer.displayed.recipe == document.recipe and not window.renderer.is_busy)
+            run_until(lambda: window.viewer.displayed.recipe == document.recipe and not window.renderer.is_busy
+                      and not window.viewer.displayed.draft)
             painted.clear()
             target.clear()
+            if drag:
+                slider.slider.setSliderDown(True)  # the handle grabbed (the draft size is chosen now)
             started = time.perf_counter()
             slider.slider.setValue(slider.slider.value() + (7 if index % 2 == 0 else -7))
             target.append(document.recipe)
-            run_until(lambda: bool(painted) and not window.renderer.is_busy)
+            run_until(lambda: bool(painted) and (drag or not window.renderer.is_busy))
+            if drag:
+                draft_sizes.add((window.viewer.displayed.image.width(), window.viewer.displayed.image.height(),
+                                 window.viewer.displayed.draft))
+                slider.slider.setSliderDown(False)
             if index:
-                latencies[name].append((painted[0] - started) * 1000)
+                latencies[name + ("_dragging_draft" if drag else "")].append((painted[0] - started) * 1000)
     window.close()
-    return results | {name: summary(values) for name, values in latencies.items()}
+    return results | {"dragged_painted_sizes": sorted(draft_sizes)} | {
+        name: summary(values) for name, values in latencies.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,27 +220,33 @@ def main(argv: list[str] | None = None) -> int:
                  "all_operations_straighten_slider": (every, "straighten")}
     sides = [int(side) for side in args.sides.split(",")]
     results: dict = {"cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "preview_job": {}}
+    drafts = ("all_operations", "all_operations_straighten_slider")
     for side in sides:
         photo = screen_photo(side)
-        results["preview_job"][f"{photo.width}x{photo.height}"] = preview_work(photo, scenarios, args.repeats)
+        results["preview_job"][f"{photo.width}x{photo.height}"] = preview_work(photo, scenarios, args.repeats,
+                                                                             drafts)
     if not args.skip_window:
         with tempfile.TemporaryDirectory() as folder:
-            results["window_slider_to_preview"] = window_latency(sides[0], args.repeats, recipes, Path(folder))
+            results["window_slider_to_preview"] = window_latency(sides[0], args.repeats, recipes, Path(folder),
+                                                                 ("all_operations",))
     results["load_average_after"] = os.getloadavg()
 
     print(f"PhotoLab preview bench: {results['cpu_count']} CPUs, load average {results['load_average'][0]:.1f} "
           f"before, {results['load_average_after'][0]:.1f} after (other processes share the CPUs)")
     rows = []
     for size, measured in results["preview_job"].items():
+        draft = "x".join(map(str, measured["draft_size"]))
         rows += [(f"(a) {size} preview job, {name}", measured[name]) for name in scenarios]
+        rows += [(f"(a) {size} preview job, {name}_draft ({draft})", measured[f"{name}_draft"]) for name in drafts]
     if "window_slider_to_preview" in results:
-        size = "x".join(map(str, results["window_slider_to_preview"]["preview_size"]))
-        rows += [(f"(b) {size} slider -> painted, {name}", results["window_slider_to_preview"][name])
-                 for name in recipes]
+        window = results["window_slider_to_preview"]
+        size = "x".join(map(str, window["preview_size"]))
+        rows += [(f"(b) {size} slider -> painted, {name}", window[name]) for name in window
+                 if isinstance(window[name], dict)]
     for label, values in rows:
         goal = (" ok" if values["median_ms"] <= GOAL_MS else " MISSED") if "all" in label else ""
         cpu = f"  cpu {values['cpu_median_ms']:7.1f} ms" if "cpu_median_ms" in values else ""
-        print(f"{label:72} median {values['median_ms']:7.1f} ms  p95 {values['p95_ms']:7.1f} ms{cpu}"
+        print(f"{label:84} median {values['median_ms']:7.1f} ms  p95 {values['p95_ms']:7.1f} ms{cpu}"
               f"  (goal {GOAL_MS:.0f}){goal}")
     for size, measured in results["preview_job"].items():
         print(f"{size}, each operation alone:",

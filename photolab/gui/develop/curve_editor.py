@@ -28,6 +28,7 @@ class CurveCanvas(QWidget):
     """The square with the curve; ``channel`` and ``points`` are set from outside, edits come out as signals."""
 
     edited = Signal(str, object, str)  # channel, points, merge key
+    dragging = Signal(bool)  # a point is grabbed (True) or let go (False)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +95,7 @@ class CurveCanvas(QWidget):
             self._emit(tuple(points))
         self._drag, self._removed = index, False
         self._drag_points = self.points
+        self.dragging.emit(True)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         if self._drag is None:
@@ -117,6 +119,8 @@ class CurveCanvas(QWidget):
         self._emit(self._drag_points)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag is not None:
+            self.dragging.emit(False)
         self._drag = None
         self._session += 1
 

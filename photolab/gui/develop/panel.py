@@ -3,7 +3,8 @@ vignette, denoise, crop and rotate (with straighten).
 
 It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
 merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
-the new recipe.
+the new recipe. ``dragging(bool)`` says when a slider handle or a curve point is held (the preview is then
+drafted at a lower resolution).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class DevelopPanel(QWidget):
 
     edit_requested = Signal(object, str, str)  # new Recipe, undo text, merge key ("" = never merge)
     eyedropper_toggled = Signal(bool)
+    dragging = Signal(bool)  # a slider's handle or a curve point is held (True) or let go (False)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +106,9 @@ class DevelopPanel(QWidget):
             layout.addWidget(box)
         layout.addStretch(1)
         wheel_only_with_focus(self)  # the panel scrolls under the wheel; a clicked control takes it
+        for control in self.findChildren(ParamSlider):
+            control.dragging.connect(self.dragging)
+        self.curve.canvas.dragging.connect(self.dragging)
         self.set_recipe(self._recipe)
 
     # --- construction -----------------------------------------------------------------------------

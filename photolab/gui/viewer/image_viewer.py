@@ -142,6 +142,8 @@ class ImageViewer(ZoomPanView):
         base = self._after.base
         if base is None or self._scene.width() <= 0:
             return False
+        if base.draft:  # a drag's draft is smaller than the proxy for a moment: the answer stays
+            return self._wanted_full
         proxy_px_per_photo_px = base.image.width() / self._scene.width()
         return self.zoom > proxy_px_per_photo_px * MAGNIFIED
 
@@ -283,7 +285,8 @@ class ImageViewer(ZoomPanView):
         if not self._draw_fitted(painter, shown, target):
             device_px_per_image_px = self.devicePixelRatioF() / sx
             # Smooth when shrinking or mildly enlarging; crisp pixels when peeping at 200 % and more.
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, device_px_per_image_px < 2.0)
+            smooth = device_px_per_image_px < 2.0 or shown.draft  # a draft is stretched, never pixelated
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             painter.drawImage(visible, image, source)
         return source
 

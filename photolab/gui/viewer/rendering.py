@@ -9,10 +9,18 @@ Denoising is by far the slowest step, so each of the two renders keeps the photo
 ``PrefixCache``): edits further down the pipeline (white balance, tone, colour) do not denoise again. A
 denoiser that cannot run (missing or damaged weights) does not stop the preview: the photo is shown without
 denoising and the render carries the message (``warning``).
+
+While a slider (or a curve point) is dragged, each preview is a *draft* (as in Lightroom and darktable): the
+proxy shrunk so that, at the per-pixel cost the last full preview measured, it renders in ``DRAFT_BUDGET_S``.
+It has the proxy's ``scale`` (pixel-sized parameters such as the sharpening radius follow it), its own
+prefix cache, and the full preview's ``scene_size`` (and fitted size), so it fills the same place. When
+the handle is let go, or ``DRAFT_SETTLE_MS`` after the last change, the full preview replaces it.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,14 +31,17 @@ from PySide6.QtGui import QImage
 
 from photolab.core.color import encode_srgb_integer
 from photolab.core.errors import PhotoLabError
-from photolab.core.photo import Photo
+from photolab.core.photo import Photo, downscaled
 from photolab.core.recipe import Recipe
-from photolab.core.render import PrefixCache, geometry_recipe, render, slow_prefix
+from photolab.core.render import PrefixCache, geometry_recipe, output_size, render, slow_prefix
 from photolab.gui.jobs import BACKGROUND, INTERACTIVE, JobHandle, JobRunner
 from photolab.jobs import Job, JobState
 
 DENOISE = "denoise"  # the one step that can fail (missing weights): the photo is then shown without it
 FULL_RENDER_DELAY_MS = 300  # wait for the edits to settle before rendering the full photo
+DRAFT_BUDGET_S = 0.07  # a draft's render time (the rest of the 100 ms goes to queueing and painting)
+DRAFT_SCALES = (0.7, 0.5, 0.35, 0.25)  # linear draft sizes tried, the largest within the budget first
+DRAFT_SETTLE_MS = 150  # a drag held still this long gets the full preview
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,44 @@ class RenderedImage:
     source: Photo  # the photo that was rendered (the document's proxy or its full photo)
     fitted: QImage | None = None  # ``image`` already shrunk to fit the viewer (device pixels), if smaller
     warning: str = ""  # why a step was left out (the denoiser could not run), or ""
+    draft: bool = False  # a reduced-resolution preview made while a slider is dragged
+
+
+def draft_scale(seconds_per_pixel: float | None, pixels: int, budget: float | None = None) -> float:
+    """The linear size (a fraction of the preview's) of a draft whose render fits ``budget`` seconds at
+    ``seconds_per_pixel``: the largest of ``DRAFT_SCALES`` that does, else the smallest; 1.0 when the full
+    preview fits already; 0.5 before anything was measured. ``budget`` defaults to ``DRAFT_BUDGET_S``."""
+    budget = DRAFT_BUDGET_S if budget is None else budget
+    if seconds_per_pixel is None:
+        return 0.5
+    if seconds_per_pixel * pixels <= budget:
+        return 1.0
+    wanted = math.sqrt(budget / (seconds_per_pixel * pixels))
+    return next((scale for scale in DRAFT_SCALES if scale <= wanted), DRAFT_SCALES[-1])
+
+
+class DraftSource:
+    """The proxy shrunk for drafts, made once per proxy and size (thread-safe: made in the preview job)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: tuple[Photo, int, Photo] | None = None  # (proxy, long side, shrunk proxy)
+
+    def get(self, proxy: Photo, scale: float) -> Photo:
+        """``proxy`` shrunk to ``scale`` of its long side (area-averaged; its ``scale`` follows)."""
+        side = max(1, round(max(proxy.width, proxy.height) * scale))
+        with self._lock:
+            kept = self._kept
+            if kept is not None and kept[0] is proxy and kept[1] == side:
+                return kept[2]
+        shrunk = downscaled(proxy, side)
+        with self._lock:
+            self._kept = (proxy, side, shrunk)
+        return shrunk
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = None
 
 
 def to_qimage(rgb8: np.ndarray) -> QImage:
@@ -79,10 +128,14 @@ def fitted_size(width: int, height: int, area: tuple[int, int]) -> tuple[int, in
 
 def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context=None,
                        fit_area: tuple[int, int] | None = None, cache: PrefixCache | None = None,
+                       fit_as: tuple[int, int] | None = None,
                        ) -> tuple[QImage, np.ndarray | None, QImage | None, str]:
     """Render, encode to 8-bit sRGB, and wrap as a QImage; plus the histogram when asked, the image
     shrunk (area-averaged) to fit ``fit_area`` when it is larger, so the GUI thread draws it 1:1, and a
-    warning when the denoise step could not run (the image is then rendered without it)."""
+    warning when the denoise step could not run (the image is then rendered without it).
+
+    ``fit_as``: the size the image stands for (a draft: its full preview's); the fitted copy is then what the
+    full preview's would be, resized from this image (enlarged, for a draft), or None where that has none."""
     progress = None
     if context is not None:
         stage = context.subtask(0.0, 0.9)
@@ -100,9 +153,11 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
     rgb8 = encode_srgb_integer(rendered.pixels, np.uint8)
     fitted = None
     if fit_area is not None:
-        size = fitted_size(rgb8.shape[1], rgb8.shape[0], fit_area)
-        if size[0] < rgb8.shape[1]:
-            fitted = to_qimage(cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA))
+        stands_for = fit_as or (rgb8.shape[1], rgb8.shape[0])
+        size = fitted_size(*stands_for, fit_area)
+        if size[0] < stands_for[0]:
+            shrink = size[0] <= rgb8.shape[1]
+            fitted = to_qimage(cv2.resize(rgb8, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
     return to_qimage(rgb8), (channel_histogram(rgb8) if histogram else None), fitted, warning
 
 
@@ -114,6 +169,19 @@ def _render_job(context, photo: Photo, recipe: Recipe, scale: float, before: boo
     scene = (image.width() / scale, image.height() / scale)
     return RenderedImage(image, histogram, recipe, before, full, scene, generation, time.perf_counter() - started,
                          photo, fitted, warning)
+
+
+def _draft_job(context, proxy: Photo, fraction: float, sources: DraftSource, recipe: Recipe, scale: float,
+               before: bool, generation: int, fit_area: tuple[int, int] | None, cache: PrefixCache) -> RenderedImage:
+    """A draft of the proxy's preview: rendered from the proxy shrunk to ``fraction`` of its size, placed where
+    the proxy's render would be (``scene_size`` and the fitted copy's size from the proxy's geometry)."""
+    started = time.perf_counter()
+    photo = sources.get(proxy, fraction)
+    width, height = output_size((proxy.width, proxy.height), recipe)
+    image, histogram, fitted, warning = render_for_display(photo, recipe, histogram=True, context=context,
+                                                           fit_area=fit_area, cache=cache, fit_as=(width, height))
+    return RenderedImage(image, histogram, recipe, before, False, (width / scale, height / scale), generation,
+                         time.perf_counter() - started, photo, fitted, warning, draft=True)
 
 
 class PreviewRenderer(QObject):
@@ -146,6 +214,16 @@ class PreviewRenderer(QObject):
         self._coalesce.timeout.connect(self._start_preview)
         self._full_timer = QTimer(self, singleShot=True, interval=FULL_RENDER_DELAY_MS)
         self._full_timer.timeout.connect(self._start_full)
+        self._dragging = False  # a slider or curve point is held: previews are drafts
+        self._settled = False  # ... but held still for DRAFT_SETTLE_MS: the full preview
+        self._owes_full = False  # a draft was started since the last full preview
+        self._preview_is_draft = False  # the running preview job is a draft
+        self._draft_scale = 0.5  # the drag's draft size (linear, of the proxy), chosen when the drag starts
+        self._seconds_per_pixel: float | None = None  # measured on the last full preview with no slow step
+        self._draft_stage = PrefixCache(entries=2)  # the drafts' own cache: never mixed with the proxy's
+        self._draft_sources = DraftSource()
+        self._settle = QTimer(self, singleShot=True, interval=DRAFT_SETTLE_MS)
+        self._settle.timeout.connect(self._on_settled)
 
     @property
     def before(self) -> bool:
@@ -166,6 +244,8 @@ class PreviewRenderer(QObject):
         self._full_result = None
         self._proxy_stage.clear()
         self._full_stage.clear()
+        self._draft_stage.clear()
+        self._draft_sources.clear()
         self.invalidate(drop_older=True)
 
     def set_before(self, before: bool) -> None:
@@ -192,6 +272,34 @@ class PreviewRenderer(QObject):
         else:
             self._cancel_full()
 
+    def set_dragging(self, dragging: bool) -> None:
+        """A slider or curve point is held (drafts from now on, sized from the measured cost) or let go (the
+        full preview replaces the draft)."""
+        if dragging == self._dragging:
+            return
+        self._dragging = dragging
+        self._settled = False
+        self._settle.stop()
+        document = self._document
+        if dragging and document is not None and document.proxy is not None:
+            self._draft_scale = draft_scale(self._seconds_per_pixel, document.proxy.width * document.proxy.height)
+        elif not dragging:
+            self._render_full_if_owed()
+
+    @property
+    def draft_size(self) -> float:
+        """The linear size of the drafts (a fraction of the proxy's; 1.0: no drafts needed)."""
+        return self._draft_scale
+
+    def _on_settled(self) -> None:
+        self._settled = True
+        self._render_full_if_owed()
+
+    def _render_full_if_owed(self) -> None:
+        if self._owes_full:
+            self._generation += 1
+            self._coalesce.start()
+
     def current_recipe(self) -> Recipe | None:
         """The recipe being shown (the "before" recipe in before mode; crop off while it is edited)."""
         if self._document is None:
@@ -207,6 +315,9 @@ class PreviewRenderer(QObject):
         if drop_older:
             self._oldest_valid_generation = self._generation
         self._coalesce.start()
+        self._settled = False
+        if self._dragging:
+            self._settle.start()
         self._cancel_full(keep_denoising=not drop_older)
         self._schedule_full()
 
@@ -216,24 +327,43 @@ class PreviewRenderer(QObject):
         if document is None or document.proxy is None:
             return
         recipe = self.current_recipe()
+        # Drafts while a drag goes on, unless the proxy is fast enough or denoised (a draft would denoise again).
+        draft = self._dragging and not self._settled and self._draft_scale < 1.0 and slow_prefix(recipe) is None
         if self._preview_handle is not None:
             self._preview_pending = True  # the newest request starts when the running one ends
             if self._preview_slow is not None and slow_prefix(recipe) != self._preview_slow:
                 self._preview_handle.cancel()  # it is denoising for a strength no longer wanted
+            elif draft and not self._preview_is_draft and self._preview_slow is None:
+                self._preview_handle.cancel()  # a full preview of a drag that moved on: draft the new value
             return
         self._preview_pending = False
+        self._preview_is_draft = draft
+        if draft:
+            self._owes_full = True
+            job = Job(_draft_job, document.proxy, self._draft_scale, self._draft_sources, recipe,
+                      document.proxy_scale, self._before, self._generation, self._fit_area, self._draft_stage,
+                      title="Preview draft")
+            self._submit_preview(job, visible=False)
+            self._preview_slow = None
+            return
+        self._owes_full = False
         # Denoising the proxy takes seconds on a CPU: then the job shows in the status bar, with Cancel.
         slow = self._proxy_stage.runs_slow_step(document.proxy, recipe)
         job = Job(_render_job, document.proxy, recipe, document.proxy_scale, self._before,
                   False, self._generation, self._fit_area, self._proxy_stage,
                   title="Denoising the preview" if slow else "Preview")
-        handle = self._runner.submit(job, lane=INTERACTIVE, visible=slow, ask_before_quit=False)
+        self._submit_preview(job, visible=slow)
+        self._preview_slow = slow_prefix(recipe) if slow else None
+
+    def _submit_preview(self, job: Job, *, visible: bool) -> None:
+        handle = self._runner.submit(job, lane=INTERACTIVE, visible=visible, ask_before_quit=False)
         handle.finished.connect(self._on_preview)
         handle.ended.connect(self._on_preview_ended)
         self._preview_handle = handle
-        self._preview_slow = slow_prefix(recipe) if slow else None
 
     def _on_preview(self, result: RenderedImage) -> None:
+        if not result.draft and slow_prefix(result.recipe) is None:  # what a preview pixel costs (sizes drafts)
+            self._seconds_per_pixel = result.seconds / (result.source.width * result.source.height)
         if result.generation <= self._shown_generation or result.generation < self._oldest_valid_generation:
             return
         self._shown_generation = result.generation

@@ -37,10 +37,12 @@ class ParamSlider(QWidget):
     ``edited(value, merge_key)`` fires only for user edits, never for ``set_value``. Double-clicking the
     label calls ``reset_handler`` (default: ``reset``, back to ``default``). Every edit of one
     slider drag carries the same ``merge_key`` (so the drag becomes one undo step); so do keyboard or wheel
-    steps made within a second of each other.
+    steps made within a second of each other. ``dragging(True)`` when the handle is grabbed, ``dragging(False)``
+    when it is let go (the preview is drafted in between).
     """
 
     edited = Signal(float, str)
+    dragging = Signal(bool)
 
     def __init__(self, name: str, label: str, minimum: float, maximum: float, default: float, *,
                  decimals: int = 0, step: float = 1.0, suffix: str = "",
@@ -86,6 +88,8 @@ class ParamSlider(QWidget):
         self.label.double_clicked.connect(reset_handler or self.reset)
         self.slider.sliderPressed.connect(self._new_session)
         self.slider.sliderReleased.connect(self._new_session)
+        self.slider.sliderPressed.connect(lambda: self.dragging.emit(True))
+        self.slider.sliderReleased.connect(lambda: self.dragging.emit(False))
         self.slider.valueChanged.connect(self._on_slider)
         self.spin.valueChanged.connect(self._on_spin)
         self.set_value(default)

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.viewer.fit_area_changed.connect(self.renderer.set_fit_area)
         self.viewer.zoom_changed.connect(self._show_zoom)
         self.develop.edit_requested.connect(self.apply_edit)
+        self.develop.dragging.connect(self.renderer.set_dragging)  # drafts while a slider is dragged
         self._update_actions()
         self.resize(1400, 900)
         geometry = self.settings.value("window/geometry")
