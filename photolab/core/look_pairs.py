@@ -371,7 +371,7 @@ def match_pair(before: np.ndarray, after: np.ndarray, side: int = WORK_SIDE,
         if abs(dx) <= 0.5 and abs(dy) <= 0.5:
             moved = resized
         elif response > 0.05 and max(abs(dx), abs(dy)) < 0.05 * max(width, height):
-            matrix = np.float32([[1, 0, -dx], [0, 1, -dy]])
+            matrix = np.float32([[1, 0, dx], [0, 1, dy]])
             moved = cv2.warpAffine(resized, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(-1, -1, -1))
             notes.append(f"misaligned by ({dx:+.1f}, {dy:+.1f}) px; registered")
