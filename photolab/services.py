@@ -61,8 +61,12 @@ def installed_denoiser_names() -> tuple[list[str], str]:
 
 
 def installed_look_names() -> list[str]:
-    """The user's learned looks' names."""
-    return model_manager().list_looks()
+    """The user's learned looks' names (listed without loading the model runtime)."""
+    from photolab.core.presets import user_data_dir
+
+    with _manager_lock:
+        folder = _manager.user_look_dir if _manager is not None else user_data_dir() / look.LOOKS_FOLDER
+    return sorted(p.stem for p in folder.glob("[!.]*.json")) if folder.is_dir() else []
 
 
 def default_denoiser() -> str:

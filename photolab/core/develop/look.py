@@ -25,6 +25,10 @@ from photolab.core.errors import PhotoLabError
 from photolab.core.photo import Photo
 
 
+LOOKS_FOLDER = "looks"
+"""The user's learned looks live in this folder of the user data folder."""
+
+
 class LookError(PhotoLabError):
     """A look could not be loaded or applied (unknown name, damaged file, no model runtime)."""
 

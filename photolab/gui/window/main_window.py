@@ -25,6 +25,7 @@ from photolab.gui.develop.panel import DevelopPanel
 from photolab.gui.document import Document
 from photolab.gui.export.commands import ExportCommands
 from photolab.gui.denoise_adapt.wizard import install_adapt_action
+from photolab.gui.look.wizard import install_look_action
 from photolab.gui.finetune.wizard import install_finetune_action
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.merge.commands import install_merge_action
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.presets = SettingsCommands(self)  # Copy / Paste Settings, Presets
         install_finetune_action(self)
         install_adapt_action(self)
+        install_look_action(self)
         install_merge_action(self)
         self.denoise_tools = DenoiseTools(self)  # Auto, the loupe dock, denoiser errors
         self.setAcceptDrops(True)

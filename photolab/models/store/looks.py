@@ -18,11 +18,11 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from photolab.core.develop.look import LookError
+from photolab.core.develop.look import LOOKS_FOLDER, LookError
 from photolab.models.archs.hdrnet import ARCHITECTURE, HDRNet, apply_look, create_model
 from photolab.models.store.card import sha256_file
 
-USER_LOOKS = "looks"
+USER_LOOKS = LOOKS_FOLDER
 """The user's looks: this folder of the user data folder."""
 
 
