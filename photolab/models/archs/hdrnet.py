@@ -8,6 +8,11 @@ from the grid by trilinear interpolation at (its position, its guide value), "sl
 own RGB: the look follows edges (pixels of different brightness read different grid levels) at any
 resolution, while the network itself only ever sees the small copy.
 
+Before the grid, a global colour transform: a 3D LUT (``lut``, LUT_SIZE^3 x 3, trilinear; the identity until
+learning fits it to the pairs by least squares), so the grid only has to learn what varies over the photo
+(local contrast, a vignette) on top of what a global transform already does exactly. The network's low-resolution
+copy is taken of the LUT's output (the LUT applied to the small copy), and so is the guide.
+
 Pixels are sRGB-encoded values in [0, 1], channels last in numpy, first in torch. Positions are cell centred:
 pixel column ``i`` of ``W`` sits at grid column ``(i + 0.5) / W * GW - 0.5`` (clamped to the grid), guide
 ``g`` at level ``g * (D - 1)``.
@@ -31,6 +36,37 @@ ARCHITECTURE = "hdrnet"
 LOW_SIZE = 256
 """Side of the square low-resolution copy the network sees."""
 LUMA = (0.299, 0.587, 0.114)
+LUT_SIZE = 17
+"""Nodes per axis of the global 3D LUT."""
+_LUT_SLICES = 257  # the LUT resampled to this many blue slices for the full-resolution lookup
+
+
+def identity_lut(size: int = LUT_SIZE) -> np.ndarray:
+    """The identity LUT (size, size, size, 3): node [r, g, b] holds (r, g, b) / (size - 1)."""
+    axis = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    return np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1)
+
+
+def lut_atlas(lut: np.ndarray) -> np.ndarray:
+    """The LUT as a 2D image for one ``cv2.remap``: rows green, columns blue slice * size + red, with blue
+    resampled linearly to 257 slices (the lookup then takes the nearest slice: at most 1/512 away)."""
+    size = lut.shape[0]
+    position = np.linspace(0.0, size - 1.0, _LUT_SLICES)
+    low = np.minimum(np.floor(position).astype(int), size - 2)
+    fraction = (position - low).astype(np.float32)[None, None, :, None]
+    slices = lut[:, :, low] * (1 - fraction) + lut[:, :, low + 1] * fraction  # (r, g, slice, 3)
+    return np.ascontiguousarray(slices.transpose(1, 2, 0, 3).reshape(size, _LUT_SLICES * size, 3), np.float32)
+
+
+def apply_lut(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
+    """Look up (H, W, 3) pixels in [0, 1] in a :func:`lut_atlas`: bilinear in red and green, nearest blue slice."""
+    size = atlas.shape[0]
+    pixels = np.clip(srgb, 0.0, 1.0)
+    map_x = pixels[..., 0] * np.float32(size - 1)
+    map_x += np.rint(pixels[..., 2] * np.float32(_LUT_SLICES - 1)) * np.float32(size)
+    map_y = np.ascontiguousarray(pixels[..., 1] * np.float32(size - 1))
+    return cv2.remap(atlas, np.ascontiguousarray(map_x, np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
 
 
 def _conv(cin: int, cout: int, stride: int = 1, relu: bool = True) -> nn.Sequential:
@@ -65,6 +101,7 @@ class HDRNet(nn.Module):
             self.head.bias.copy_(identity.reshape(-1))
         self.guide_weight = nn.Parameter(torch.tensor(LUMA))
         self.guide_bias = nn.Parameter(torch.zeros(()))
+        self.register_buffer("lut", torch.from_numpy(identity_lut()))
 
     def grid(self, low: torch.Tensor) -> torch.Tensor:
         """The bilateral grid (N, 12, D, GH, GW) of low-resolution copies (N, 3, LOW_SIZE, LOW_SIZE)."""
@@ -81,7 +118,8 @@ class HDRNet(nn.Module):
         return (torch.einsum("nchw,c->nhw", image, self.guide_weight) + self.guide_bias).clamp(0.0, 1.0)
 
     def forward(self, low: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        """The look applied to ``image`` (N, 3, H, W), its low-resolution copies ``low`` (N, 3, 256, 256)."""
+        """The grid's part of the look on ``image`` (N, 3, H, W), the LUT's output, with ``low`` (N, 3, 256,
+        256) its low-resolution copies (the LUT is applied before, in numpy: see :func:`apply_look`)."""
         return slice_and_apply(self.grid(low), self.guide(image), image)
 
 
@@ -116,19 +154,25 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2), np.float32))
 
 
+def network_input(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
+    """What the network sees of a photo: its low-resolution copy through the LUT."""
+    return apply_lut(low_res(np.clip(srgb, 0.0, 1.0)), atlas)
+
+
 @torch.no_grad()
-def predict_grid(model: HDRNet, srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """(grid (12, D, GH, GW), guide weights (3,), guide bias) for one image, as numpy."""
-    grid = model.grid(to_tensor([low_res(np.clip(srgb, 0.0, 1.0))]))[0].float().numpy()
-    return grid, model.guide_weight.detach().float().numpy().copy(), float(model.guide_bias.detach())
+def predict_grid(model: HDRNet, srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """(grid (12, D, GH, GW), guide weights (3,), guide bias, LUT atlas) for one image, as numpy."""
+    atlas = lut_atlas(model.lut.detach().float().numpy())
+    grid = model.grid(to_tensor([network_input(srgb, atlas)]))[0].float().numpy()
+    return grid, model.guide_weight.detach().float().numpy().copy(), float(model.guide_bias.detach()), atlas
 
 
 def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, guide_bias: float,
-               strength: float = 1.0, band: int = 64, progress=None) -> np.ndarray:
-    """Slice ``grid`` with ``srgb`` (H, W, 3, float32 in [0, 1]) at full resolution and apply it, mixed with the
-    input by ``strength`` (0-1); returns a new float32 array (values may leave [0, 1] slightly). Bands of
-    ``band`` rows run on all cores; ``progress(fraction)`` is called between groups of bands (raising there
-    stops the work)."""
+               strength: float = 1.0, band: int = 64, progress=None, atlas: np.ndarray | None = None) -> np.ndarray:
+    """The LUT ``atlas`` (if any), then ``grid`` sliced with the result at full resolution and applied, mixed
+    with the input ``srgb`` (H, W, 3, float32 in [0, 1]) by ``strength`` (0-1); returns a new float32 array
+    (values may leave [0, 1] slightly). Bands of ``band`` rows run on all cores; ``progress(fraction)`` is called
+    between groups of bands (raising there stops the work)."""
     srgb = np.ascontiguousarray(srgb, np.float32)
     height, width = srgb.shape[:2]
     _, levels, gh, gw = grid.shape
@@ -152,7 +196,8 @@ def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, gui
         at_rows = grid[:, :, y0, :] * (1 - fy) + grid[:, :, y1, :] * fy
         texture = np.ascontiguousarray(at_rows.reshape(3, 4, levels, rows, gw).transpose(0, 3, 2, 4, 1))
         texture = texture.reshape(3, rows * levels, gw, 4)
-        pixels = srgb[start:end]
+        original = srgb[start:end]
+        pixels = original if atlas is None else apply_lut(original, atlas)
         level = cv2.transform(pixels, guide_row).reshape(rows, width)
         np.clip(level, 0.0, levels - 1, out=level)
         level += offsets[:rows]
@@ -165,9 +210,9 @@ def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, gui
                                      borderMode=cv2.BORDER_REPLICATE)
             np.einsum("hwk,hwk->hw", coefficients, homogeneous, out=target[:, :, channel])
         if strength != 1.0:
-            target -= pixels
+            target -= original
             target *= mix
-            target += pixels
+            target += original
 
     run_in_bands(height, band, work, steps=8 if progress is not None else 1, after_step=progress)
     return out
@@ -175,8 +220,8 @@ def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, gui
 
 def apply_look(model: HDRNet, srgb: np.ndarray, strength: float = 1.0, progress=None) -> np.ndarray:
     """``model``'s look on ``srgb`` (H, W, 3, sRGB-encoded float32 in [0, 1]), mixed by ``strength`` (0-1)."""
-    grid, weight, bias = predict_grid(model, srgb)
-    return apply_grid(srgb, grid, weight, bias, strength, progress=progress)
+    grid, weight, bias, atlas = predict_grid(model, srgb)
+    return apply_grid(srgb, grid, weight, bias, strength, progress=progress, atlas=atlas)
 
 
 def create_model(levels: int = 8, cells: int = 16, width: int = 64) -> HDRNet:

@@ -1,7 +1,8 @@
 """Learn a look (HDRNet, :mod:`photolab.models.archs.hdrnet`) from the user's before/after pairs.
 
 The pairs come checked and aligned from :mod:`photolab.core.look_pairs` (sRGB-encoded, long side at most
-``WORK_SIDE``). Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it),
+``WORK_SIDE``). First the global part of the look is fitted in closed form: a 3D LUT (:func:`fit_lut`, least
+squares with a smoothness term, by conjugate gradients), which the network applies before its grid. Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it),
 at ``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
 the same (flipped) image; the loss is the mean squared error of the sliced, applied grid against the after.
 Adam, warm-up then cosine decay over the wall-clock budget; the network starts as the identity look.
@@ -33,7 +34,8 @@ from photolab.core.atomic import atomic_path, write_bytes_atomic
 from photolab.core.color_difference import mean_ciede2000, psnr
 from photolab.core.errors import PhotoLabError
 from photolab.core.look_pairs import LookData, LookPair
-from photolab.models.archs.hdrnet import ARCHITECTURE, HDRNet, apply_look, create_model, low_res, slice_and_apply
+from photolab.models.archs.hdrnet import (ARCHITECTURE, LUT_SIZE, HDRNet, apply_look, apply_lut, create_model,
+                                          identity_lut, lut_atlas, network_input, slice_and_apply)
 from photolab.models.store.card import check_model_name, sha256_file
 
 DEFAULT_MINUTES = 5.0
@@ -50,11 +52,11 @@ class LookSettings:
     """How learning runs: wall-clock ``minutes`` for everything (cross-validation included), ``folds`` for
     cross-validation (0: none), the long side ``side`` of the images learned from, ``batch`` pairs per step,
     Adam at ``lr``, torch ``threads``, ``seed``, ``max_steps`` per run (None: as many as the budget allows), and
-    the network's ``levels``, ``cells`` and ``width``."""
+    the network's ``levels``, ``cells`` and ``width``; ``lut``: fit the global 3D LUT first (else the identity)."""
 
     minutes: float = DEFAULT_MINUTES
     folds: int = 3
-    side: int = 384
+    side: int = 256
     batch: int = 4
     lr: float = 2e-3
     threads: int = 2
@@ -63,6 +65,7 @@ class LookSettings:
     levels: int = 8
     cells: int = 16
     width: int = 32
+    lut: bool = True
 
 
 @dataclass
@@ -87,10 +90,85 @@ class LookOutcome:
 
 # --------------------------------------------------------------------------------------------------- learning
 
+# ---------------------------------------------------------------------------------------------- global LUT
+
+def _lut_weights(pixels: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(node indices (S, 8), trilinear weights (S, 8)) of pixels (S, 3) in a size^3 LUT (index r*size^2+g*size+b)."""
+    position = np.clip(pixels, 0.0, 1.0) * (size - 1)
+    low = np.minimum(np.floor(position).astype(np.int64), size - 2)
+    fraction = position - low
+    indices, weights = [], []
+    for dr in (0, 1):
+        for dg in (0, 1):
+            for db in (0, 1):
+                indices.append(((low[:, 0] + dr) * size + low[:, 1] + dg) * size + low[:, 2] + db)
+                weights.append((fraction[:, 0] if dr else 1 - fraction[:, 0])
+                               * (fraction[:, 1] if dg else 1 - fraction[:, 1])
+                               * (fraction[:, 2] if db else 1 - fraction[:, 2]))
+    return np.stack(indices, axis=1), np.stack(weights, axis=1)
+
+
+def _smoothness(lattice: np.ndarray) -> np.ndarray:
+    """D^T D lattice: the graph Laplacian of the LUT's nodes (differences along r, g and b)."""
+    out = np.zeros_like(lattice)
+    for axis in range(3):
+        difference = np.diff(lattice, axis=axis)
+        head = [slice(None)] * 4
+        tail = [slice(None)] * 4
+        head[axis], tail[axis] = slice(None, -1), slice(1, None)
+        out[tuple(head)] -= difference
+        out[tuple(tail)] += difference
+    return out
+
+
+def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, samples: int = 120_000,
+            iterations: int = 80, seed: int = 0) -> np.ndarray:
+    """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
+    to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared differences of
+    neighbouring nodes (which also fills nodes no pixel reaches), solved by conjugate gradients from the
+    identity."""
+    rng = np.random.default_rng(seed)
+    before = np.concatenate([p.before.reshape(-1, 3) for p in pairs])
+    after = np.concatenate([p.after.reshape(-1, 3) for p in pairs])
+    pick = rng.choice(len(before), size=min(samples, len(before)), replace=False)
+    x, y = before[pick].astype(np.float64), after[pick].astype(np.float64)
+    indices, weights = _lut_weights(x, size)
+    nodes = size ** 3
+    weight = smooth * len(x) / nodes
+    flat = indices.ravel()
+
+    def transposed(values: np.ndarray) -> np.ndarray:  # A^T values, values (S, 3)
+        spread = (weights[:, :, None] * values[:, None, :]).reshape(-1, 3)
+        return np.stack([np.bincount(flat, spread[:, c], nodes) for c in range(3)], axis=1)
+
+    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight * D^T D) lattice, lattice (nodes, 3)
+        fitted = (weights[:, :, None] * lattice[indices]).sum(axis=1)
+        smooth_part = _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3)
+        return transposed(fitted) + weight * smooth_part
+
+    solution = identity_lut(size).reshape(nodes, 3).astype(np.float64)
+    residual = transposed(y) - normal(solution)
+    direction = residual.copy()
+    norm = (residual * residual).sum(axis=0)
+    for _ in range(iterations):
+        product = normal(direction)
+        step = norm / np.maximum((direction * product).sum(axis=0), 1e-30)
+        solution += step * direction
+        residual -= step * product
+        new_norm = (residual * residual).sum(axis=0)
+        if np.all(new_norm < 1e-20):
+            break
+        direction = residual + (new_norm / np.maximum(norm, 1e-30)) * direction
+        norm = new_norm
+    return solution.reshape(size, size, size, 3).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------------- samples
+
 @dataclass
 class _Sample:
-    low: np.ndarray  # (256, 256, 3)
-    before: np.ndarray  # (h, w, 3) at settings.side
+    low: np.ndarray  # (256, 256, 3): the network's input
+    before: np.ndarray  # (h, w, 3) at settings.side, through the LUT
     after: np.ndarray
 
 
@@ -103,8 +181,9 @@ def _fit(image: np.ndarray, side: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def _samples(pairs: list[LookPair], side: int) -> list[_Sample]:
-    return [_Sample(low_res(pair.before), _fit(pair.before, side), _fit(pair.after, side)) for pair in pairs]
+def _samples(pairs: list[LookPair], side: int, atlas: np.ndarray) -> list[_Sample]:
+    return [_Sample(network_input(pair.before, atlas), apply_lut(_fit(pair.before, side), atlas),
+                    _fit(pair.after, side)) for pair in pairs]
 
 
 def _tensor(image: np.ndarray) -> torch.Tensor:
@@ -113,15 +192,21 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
 
 def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
                on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
-    """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``); returns it and the step
-    losses. ``context`` gets progress (and may cancel: JobCancelled propagates)."""
+    """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
+    grid learned; returns it and the step losses. ``context`` gets progress (and may cancel: JobCancelled
+    propagates)."""
+    start = time.perf_counter()
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     model = create_model(settings.levels, settings.cells, settings.width)
-    samples = _samples(pairs, settings.side)
+    if context is not None:
+        context.progress(0.0, f"{what}: fitting the global colour transform")
+    lut = fit_lut(pairs, seed=settings.seed) if settings.lut else identity_lut()
+    with torch.no_grad():
+        model.lut.copy_(torch.from_numpy(lut))
+    samples = _samples(pairs, settings.side, lut_atlas(lut))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     losses: list[float] = []
-    start = time.perf_counter()
     deadline = start + max(0.5, seconds)
     step = 0
     model.train()
@@ -255,7 +340,7 @@ def look_card(outcome: LookOutcome, name: str, folder: str | Path | None = None)
                      "refused": outcome.data.get("refused"), "unpaired": outcome.data.get("unpaired"),
                      "notes": outcome.data.get("notes"),
                      "minutes": round(outcome.seconds / 60.0, 3), "budget_minutes": settings.minutes,
-                     "steps": outcome.steps, "side": settings.side, "batch": settings.batch, "lr": settings.lr,
+                     "steps": outcome.steps, "global_lut": settings.lut, "side": settings.side, "batch": settings.batch, "lr": settings.lr,
                      "threads": settings.threads, "seed": settings.seed,
                      "final_loss": round(float(np.mean(outcome.losses[-20:])), 7) if outcome.losses else None},
         "metrics": {"cross_validation": outcome.held_out},

@@ -1,6 +1,7 @@
 """Learning a look: it learns, cross-validates, saves atomically (card last), loads back, and cancels cleanly."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,9 +9,10 @@ import pytest
 from photolab.core.develop.look import LookError
 from photolab.core.look_pairs import load_look_pairs, scan_look_pairs
 from photolab.jobs import JobState
+from photolab.models.archs.hdrnet import apply_look, apply_lut, lut_atlas
 from photolab.models.store.looks import list_looks, load_look
-from photolab.models.training.look_learn import (LookLearnError, LookSettings, fold_groups, learn, learn_job,
-                                                 save_look)
+from photolab.models.training.look_learn import (LookLearnError, LookSettings, fit_lut, fold_groups, learn,
+                                                 learn_job, learn_once, save_look)
 from utils.look_pairs import make_pairs
 
 FAST = LookSettings(minutes=5, folds=2, side=96, batch=2, max_steps=25, width=8)
@@ -26,13 +28,25 @@ def outcome(data):
     return learn(data, FAST)
 
 
+def test_the_global_lut_fits_a_global_look(data):
+    lut = fit_lut(data.pairs)
+    pair = data.pairs[1]
+    fitted = apply_lut(pair.before, lut_atlas(lut))
+    assert np.abs(fitted - pair.after).mean() < 0.25 * np.abs(pair.before - pair.after).mean()
+
+
 def test_folds_split_every_pair_into_exactly_one_group():
     assert fold_groups(7, 3) == [[0, 3, 6], [1, 4], [2, 5]]
     assert fold_groups(4, 0) == [] and fold_groups(4, 1) == []
 
 
-def test_learning_moves_towards_the_afters_and_scores_every_pair_held_out(outcome, data):
-    assert outcome.steps == 25 and outcome.losses[-1] < outcome.losses[0]
+def test_the_grid_learns_a_look_without_the_lut(data):
+    _, losses = learn_once(data.pairs, replace(FAST, lut=False), 60.0)
+    assert len(losses) == 25 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_learning_scores_every_pair_held_out(outcome, data):
+    assert outcome.steps == 25 and max(outcome.losses) < 1e-3  # the LUT already does this global look
     held = outcome.held_out
     assert held["folds"] == 2 and held["pairs"] == 4
     assert sorted(row["name"] for row in held["per_pair"]) == [p.name for p in data.pairs]
@@ -47,9 +61,7 @@ def test_saved_looks_load_back_and_damage_is_detected(outcome, data, tmp_path):
     assert stored["metrics"]["cross_validation"]["psnr"] == outcome.held_out["psnr"]
     assert stored["learning"]["pairs"] == 4 and stored["weights"]["sha256"]
     look = load_look(tmp_path, "warm")
-    result = look(data.pairs[0].before)
-    expected = outcome.model()(*_inputs(data.pairs[0].before))[0].detach().numpy().transpose(1, 2, 0)
-    np.testing.assert_allclose(result, expected, atol=2e-4)
+    np.testing.assert_array_equal(look(data.pairs[0].before), apply_look(outcome.model(), data.pairs[0].before))
     with pytest.raises(LookLearnError, match="already exists"):
         save_look(outcome, "warm", tmp_path)
     weights.write_bytes(weights.read_bytes()[:100])
@@ -57,12 +69,6 @@ def test_saved_looks_load_back_and_damage_is_detected(outcome, data, tmp_path):
         load_look(tmp_path, "warm")
     with pytest.raises(LookError, match="no look named 'cold'"):
         load_look(tmp_path, "cold")
-
-
-def _inputs(image):
-    from photolab.models.archs.hdrnet import low_res, to_tensor
-
-    return to_tensor([low_res(image)]), to_tensor([image])
 
 
 def test_a_cancelled_run_returns_nothing_and_saves_nothing(tmp_path):
