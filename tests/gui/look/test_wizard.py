@@ -46,7 +46,7 @@ def test_walk_from_pairs_to_a_saved_look(qtbot, tmp_path):
     assert page.isComplete()
     found = page.found.text()
     assert "<b>Usable pairs:</b> 4" in found and "Refused p3" in found and "Unpaired lonely.png" in found
-    page.minutes.setValue(5)  # max_steps ends each run first
+    page.minutes.setValue(60)  # max_steps ends each run first
     wizard.next()
     learning = wizard.learn_page
     qtbot.waitUntil(lambda: learning.isComplete(), timeout=TIMEOUT)
