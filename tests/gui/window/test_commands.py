@@ -19,7 +19,7 @@ def test_every_feature_is_in_its_menu_in_order(window):
     assert entries(window.menu("file")) == ["Open…", "Open Recent", "Merge to HDR…", "Merge Burst…", "-", "Export…",
                                             "Export with Previous Settings", "-", "Quit"]
     assert entries(window.menu("models")) == ["Attention View", "Model Manager…", "Train Classifier…",
-                                              "Adapt Denoiser to My Camera…", "-",
+                                              "Adapt Denoiser to My Camera…", "Learn a Look…", "-",
                                               "Classify"]
     view = entries(window.menu("view"))
     assert view[view.index("Before / After"):] == ["Before / After", "Clipping Warnings", "-", "Loupe", "Develop"]
