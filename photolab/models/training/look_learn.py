@@ -10,7 +10,9 @@ Adam, warm-up then cosine decay over the wall-clock budget; the network starts a
 Held-out scores by k-fold cross-validation: the pairs are split into ``folds`` groups; for each, a network
 learns from the other groups and is scored on that group's pairs at their working size (PSNR and mean
 CIEDE2000 against the after, beside the identity's: before against after). Then the look that is saved
-learns from all pairs. The budget is shared equally by the k + 1 runs, so ``--minutes`` is the whole time.
+learns from all pairs. The look that is saved gets :data:`FINAL_SHARE` of the budget and the k cross-validation
+runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
+saved look, so its scores are, if anything, pessimistic.
 The held-out results (before / learned / after) are kept small for the wizard to show.
 """
 
@@ -39,6 +41,8 @@ from photolab.models.archs.hdrnet import (ARCHITECTURE, LUT_SIZE, HDRNet, apply_
 from photolab.models.store.card import check_model_name, sha256_file
 
 DEFAULT_MINUTES = 5.0
+FINAL_SHARE = 0.5
+"""Share of the time budget for the look that is saved (with cross-validation; all of it without)."""
 PREVIEW_SIDE = 320
 """Long side of the held-out before / learned / after images kept for the wizard."""
 
@@ -286,20 +290,21 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
     try:
         pairs = data.pairs
         groups = fold_groups(len(pairs), settings.folds)
-        runs = len(groups) + 1
-        share = settings.minutes * 60.0 / runs
+        budget = settings.minutes * 60.0
+        share = budget * (1.0 - FINAL_SHARE) / len(groups) if groups else 0.0
         rows: list[dict[str, Any]] = []
         for number, group in enumerate(groups):
             run = f"fold {number + 1}/{len(groups)}"
-            sub = context.subtask(number / runs, (number + 1) / runs) if context is not None else None
+            span = (1.0 - FINAL_SHARE) / len(groups)
+            sub = context.subtask(number * span, (number + 1) * span) if context is not None else None
             held = set(group)
             model, _ = learn_once([p for i, p in enumerate(pairs) if i not in held], settings, share * 0.92, sub,
                                   (lambda s, l, run=run: on_step(run, s, l)) if on_step else None,
                                   f"Cross-validating ({run})")
             rows += score(model, [pairs[i] for i in group])
-        sub = context.subtask(len(groups) / runs, 1.0) if context is not None else None
-        remaining = settings.minutes * 60.0 - (time.perf_counter() - started)
-        model, losses = learn_once(pairs, settings, max(share * 0.5, remaining - 1.0), sub,
+        sub = context.subtask(1.0 - FINAL_SHARE if groups else 0.0, 1.0) if context is not None else None
+        remaining = budget - (time.perf_counter() - started)
+        model, losses = learn_once(pairs, settings, max(budget * FINAL_SHARE * 0.5, remaining - 1.0), sub,
                                    (lambda s, l: on_step("final", s, l)) if on_step else None, "Learning the look")
     finally:
         torch.set_num_threads(previous_threads)
