@@ -53,10 +53,6 @@ def save_work(context, outcome, name: str, folder: str, looks_dir=None):
     return save_look(outcome, name, looks_dir or model_manager().user_look_dir, source_folder=folder)
 
 
-class LossRelay(StepRelay):
-    """Each step's loss, from the learning thread to the GUI thread (queued)."""
-
-
 # --------------------------------------------------------------------------------------------------- pages
 
 def folder_page() -> FolderPage:
@@ -162,7 +158,7 @@ class LearnPage(QWizardPage):
         self.plot = LossPlot()
         self.cancel_button = QPushButton("Cancel Learning")
         self.cancel_button.clicked.connect(self.cancel)
-        self.relay = LossRelay(self)
+        self.relay = StepRelay(self)  # each step's loss, from the learning thread to the GUI thread
         self.relay.step.connect(self.plot.add, Qt.ConnectionType.QueuedConnection)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
