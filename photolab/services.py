@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from photolab.core import io
-from photolab.core.develop import denoise
+from photolab.core.develop import denoise, look
 from photolab.core.errors import PhotoLabError, UnsupportedFormatError
 from photolab.core.export import FORMAT_BY_SUFFIX, STORED_SUFFIXES, write_stored
 from photolab.core.photo import Photo
@@ -35,12 +35,13 @@ _manager_lock = threading.Lock()  # renders on several threads may ask for the d
 
 
 def install_models(manager: "ModelManager | None" = None) -> None:
-    """Make core's Denoise step load its denoisers through ``manager`` (None: a default ModelManager, created
+    """Make core's Denoise and Look steps load their denoisers and looks through ``manager`` (None: a default ModelManager, created
     when a denoiser is first needed), on the manager's device unless a caller names one."""
     global _manager
     with _manager_lock:
         _manager = manager
     denoise.register_denoiser_loader(lambda model, device: model_manager().load_denoiser(model, device))
+    look.register_look_loader(lambda name: model_manager().load_look(name))
 
 
 def model_manager() -> "ModelManager":
@@ -57,6 +58,15 @@ def model_manager() -> "ModelManager":
 def installed_denoiser_names() -> tuple[list[str], str]:
     """The installed denoisers' names and the default's."""
     return model_manager().list_denoisers(), default_denoiser()
+
+
+def installed_look_names() -> list[str]:
+    """The user's learned looks' names (listed without loading the model runtime)."""
+    from photolab.core.presets import user_data_dir
+
+    with _manager_lock:
+        folder = _manager.user_look_dir if _manager is not None else user_data_dir() / look.LOOKS_FOLDER
+    return sorted(p.stem for p in folder.glob("[!.]*.json")) if folder.is_dir() else []
 
 
 def default_denoiser() -> str:

@@ -31,6 +31,7 @@ from photolab.cli.common import fail, library_output_to_log, unexpected_error
 from photolab.cli.denoise import add_denoise_commands
 from photolab.cli.denoise_adapt import add_denoise_adapt_commands
 from photolab.cli.develop import add_develop_commands
+from photolab.cli.look import add_look_commands
 from photolab.cli.merge import add_merge_commands
 from photolab.cli.models import add_model_commands
 from photolab.cli.ops import add_ops_commands
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     for add_commands in (add_develop_commands, add_classify_commands, add_model_commands, add_train_commands, add_merge_commands,
                          add_denoise_commands, add_denoise_adapt_commands, add_ops_commands, add_presets_commands,
-                         add_rate_commands):
+                         add_rate_commands, add_look_commands):
         add_commands(commands)
     for name, subparser in commands.choices.items():
         subparser.set_defaults(command_name=name)

@@ -52,7 +52,7 @@ def random_photo(height=37, width=53, seed=0) -> Photo:
 def test_operations_are_registered_in_pipeline_order():
     names = [op.name for op in OPERATIONS]
     assert names == ["lens_correction", "orient", "straighten", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast", "saturation",
-                     "hsl", "tone_curve", "vignette", "sharpen"]
+                     "hsl", "tone_curve", "vignette", "sharpen", "look"]
     assert set(OPERATIONS_BY_NAME) == set(names)
     assert all(op.label for op in OPERATIONS)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, ORDER_VERSION
+from photolab.core.develop.look import LookParams
 from photolab.core.develop.contrast import ContrastParams
 from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.develop.exposure import ExposureParams
@@ -53,6 +54,7 @@ EVERY_OPERATION = {
     "tone_curve": ToneCurveParams(luminance=((0.0, 0.05), (0.5, 0.55), (1.0, 1.0)), blue=((0.0, 0.0), (1.0, 0.9))),
     "vignette": VignetteParams(amount=-35.0, midpoint=40.0, roundness=20.0, feather=70.0),
     "sharpen": SharpenParams(amount=80.0, radius=1.2, masking=25.0),
+    "look": LookParams("test-look", 60.0),
 }
 
 

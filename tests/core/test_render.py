@@ -9,6 +9,7 @@ import pytest
 
 from photolab.core.develop import OPERATIONS, OPERATIONS_BY_NAME, ORDER_VERSION
 from photolab.core.develop import denoise as denoise_step
+from photolab.core.develop import look as look_step
 from photolab.core.develop.contrast import ContrastParams
 from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.develop.exposure import ExposureParams
@@ -29,6 +30,21 @@ def apply_in_order(photo: Photo, recipe: Recipe, names) -> Photo:
     for name in names:
         photo = OPERATIONS_BY_NAME[name].apply(photo, recipe.get(name))
     return photo
+
+
+class FakeLook:
+    """A pointwise stand-in for a learned look (a gamma), mixed by strength."""
+
+    name = "test-look"
+
+    def __call__(self, srgb, strength=1.0, progress=None):
+        return (srgb + strength * (srgb ** 0.8 - srgb)).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def fake_look():
+    """The full recipe's Look step renders with :class:`FakeLook` (conftest installs the real loader after)."""
+    look_step.register_look_loader(lambda name: FakeLook())
 
 
 @pytest.fixture
@@ -59,7 +75,7 @@ def edited(**params) -> Recipe:
 def test_the_order_is_fixed_and_versioned():
     assert ORDER_VERSION >= 1
     assert NAMES == ["lens_correction", "orient", "straighten", "crop", "denoise", "white_balance", "exposure", "highlights", "shadows", "contrast",
-                     "saturation", "hsl", "tone_curve", "vignette", "sharpen"]
+                     "saturation", "hsl", "tone_curve", "vignette", "sharpen", "look"]
 
 
 def test_render_applies_operations_in_pipeline_order_whatever_the_edit_order():

@@ -17,8 +17,8 @@ from photolab.core.develop.operation import Box, Operation, Size
 
 
 def _collect() -> tuple[Operation, ...]:
-    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, lens, saturation, shadows,
-                                       sharpen, straighten, tone_curve, vignette,
+    from photolab.core.develop import (contrast, denoise, exposure, geometry, highlights, hsl, lens, look, saturation,
+                                       shadows, sharpen, straighten, tone_curve, vignette,
                                        white_balance)
 
     return (
@@ -37,9 +37,11 @@ def _collect() -> tuple[Operation, ...]:
         tone_curve.OPERATION,
         vignette.OPERATION,
         sharpen.OPERATION,
+        look.OPERATION,  # last: a learned look maps the finished photo to the user's edit
     )
 
 
 OPERATIONS: tuple[Operation, ...] = _collect()
-ORDER_VERSION = 1  # raise it when OPERATIONS changes order (a recipe then renders differently)
+ORDER_VERSION = 1  # raise it when OPERATIONS changes order (a recipe then renders differently); appending a step
+# that is neutral by default (look) keeps every older recipe's rendering
 OPERATIONS_BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

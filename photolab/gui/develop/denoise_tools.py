@@ -147,5 +147,10 @@ class DenoiseTools(QObject):
         if not message or message in self._reported:
             return
         self._reported.add(message)
+        if "look" in message.lower():
+            self.window.statusBar().showMessage("The look is off: it cannot be applied", 10000)
+            dialogs.show_error(self.window, "Cannot apply the look", f"{message}\n\nThe photo is shown without "
+                                                                    f"its learned steps.")
+            return
         self.window.statusBar().showMessage("Denoising is off: the denoiser cannot run", 10000)
         dialogs.show_error(self.window, "Cannot denoise", f"{message}\n\nThe photo is shown without denoising.")

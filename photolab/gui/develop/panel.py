@@ -1,5 +1,5 @@
 """The Develop panel: white balance, tone, presence, tone curve, colour mixer (HSL), detail (sharpening),
-vignette, denoise, crop and rotate (with straighten).
+vignette, denoise, a learned look, crop and rotate (with straighten).
 
 It shows a recipe (``set_recipe``) and turns every user change into ``edit_requested(recipe, text,
 merge_key)``; the window pushes that as an undo command, the document changes, and the panel is shown
@@ -21,6 +21,7 @@ from photolab.gui.develop.curve_editor import CurveEditor
 from photolab.gui.develop.lens_controls import LensControls
 from photolab.gui.develop.crop_controls import CropControls
 from photolab.gui.develop.denoise_controls import DenoiseControls
+from photolab.gui.develop.look_controls import LookControls
 from photolab.gui.widgets.sliders import ParamSlider, slider_for, wheel_only_with_focus
 
 DAYLIGHT = (6500.0, 0.0)  # what the sliders show before a photo tells us its as-shot white
@@ -98,11 +99,14 @@ class DevelopPanel(QWidget):
         self.lens = LensControls()
         self.lens.edit_requested.connect(self.edit_requested)
         lens_box = self._group("Lens correction", [self.lens])
+        self.look = LookControls()
+        self.look.edit_requested.connect(self.edit_requested)
+        look_box = self._group("Look", [self.look])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for box in (wb_box, tone_box, presence_box, curve_box, hsl_box, detail_box, vignette_box, denoise_box,
-                    lens_box, crop_box):
+                    look_box, lens_box, crop_box):
             layout.addWidget(box)
         layout.addStretch(1)
         wheel_only_with_focus(self)  # the panel scrolls under the wheel; a clicked control takes it
@@ -151,6 +155,7 @@ class DevelopPanel(QWidget):
         self.denoise.set_recipe(recipe)
         self.crop.set_recipe(recipe)
         self.lens.set_recipe(recipe)
+        self.look.set_recipe(recipe)
 
     def _show_white_balance(self, params) -> None:
         modes = [mode for _, mode in WB_MODES]

@@ -37,7 +37,8 @@ from photolab.core.render import PrefixCache, geometry_recipe, output_size, rend
 from photolab.gui.jobs import BACKGROUND, INTERACTIVE, JobHandle, JobRunner
 from photolab.jobs import Job, JobState
 
-DENOISE = "denoise"  # the one step that can fail (missing weights): the photo is then shown without it
+DENOISE = "denoise"  # the steps that can fail (missing or damaged weights): the photo is then shown without them
+LEARNED_STEPS = (DENOISE, "look")
 FULL_RENDER_DELAY_MS = 300  # wait for the edits to settle before rendering the full photo
 DRAFT_BUDGET_S = 0.07  # a draft's render time (the rest of the 100 ms goes to queueing and painting)
 DRAFT_SCALES = (0.7, 0.5, 0.35, 0.25)  # linear draft sizes tried, the largest within the budget first
@@ -132,7 +133,7 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
                        ) -> tuple[QImage, np.ndarray | None, QImage | None, str]:
     """Render, encode to 8-bit sRGB, and wrap as a QImage; plus the histogram when asked, the image
     shrunk (area-averaged) to fit ``fit_area`` when it is larger, so the GUI thread draws it 1:1, and a
-    warning when the denoise step could not run (the image is then rendered without it).
+    warning when a learned step (denoise, look) could not run (the image is then rendered without them).
 
     ``fit_as``: the size the image stands for (a draft: its full preview's); the fitted copy is then what the
     full preview's would be, resized from this image (enlarged, for a draft), or None where that has none."""
@@ -144,10 +145,13 @@ def render_for_display(photo: Photo, recipe: Recipe, *, histogram: bool, context
     try:
         rendered = render(photo, recipe, cache=cache, progress=progress)
     except PhotoLabError as error:
-        if not recipe.is_active(DENOISE):
+        learned = [name for name in LEARNED_STEPS if recipe.is_active(name)]
+        if not learned:
             raise
         warning = str(error)
-        rendered = render(photo, recipe.with_enabled(DENOISE, False), progress=progress)
+        for name in learned:
+            recipe = recipe.with_enabled(name, False)
+        rendered = render(photo, recipe, progress=progress)
     if context is not None:
         context.check_cancelled()
     rgb8 = encode_srgb_integer(rendered.pixels, np.uint8)

@@ -26,6 +26,7 @@ from photolab.gui.develop.panel import DevelopPanel
 from photolab.gui.document import Document
 from photolab.gui.export.commands import ExportCommands
 from photolab.gui.denoise_adapt.wizard import install_adapt_action
+from photolab.gui.look.wizard import install_look_action
 from photolab.gui.finetune.wizard import install_finetune_action
 from photolab.gui.folder.commands import FolderCommands
 from photolab.gui.jobs import JobHandle, JobRunner
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.folder = FolderCommands(self)  # Open Folder, the filmstrip, ratings, batch export
         install_finetune_action(self)
         install_adapt_action(self)
+        install_look_action(self)
         install_merge_action(self)
         self.denoise_tools = DenoiseTools(self)  # Auto, the loupe dock, denoiser errors
         self.setAcceptDrops(True)

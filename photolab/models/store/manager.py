@@ -8,6 +8,7 @@ folder). A stored model is ``<name>.json`` (its :class:`ModelCard`) plus the wei
 rename) before the card (atomically), so a crash leaves at most an unreferenced weights file, never a card
 without its weights; replacing or renaming writes new files before removing old ones.
 
+Learned looks are in ``user_look_dir`` (``<data dir>/looks``, see :mod:`photolab.models.store.looks`).
 Denoisers are read from ``denoiser_dir`` (the built-in ones by default) and then ``user_denoiser_dir``
 (``<data dir>/denoisers``: the ones adapted to the user's camera; see :mod:`photolab.models.store.denoisers`),
 and share the cache, the device and the checksum check.
@@ -45,6 +46,7 @@ from photolab.models.store.card import ModelCard, ModelCardError, Preprocessing,
 from photolab.models.store.denoisers import (DENOISERS_DIR, USER_DENOISERS, find_denoiser, list_denoisers,
                                              load_denoiser_entry)
 from photolab.models.store.download import download as download_file
+from photolab.models.store.looks import USER_LOOKS, list_looks, load_look
 from photolab.models.store.importing import CARD_METADATA_KEY, catalogue_entry, name_from, prepare_import, read_labels
 from photolab.models.inference import LoadedModel, ModelEntry, build_model, load_entry
 from photolab.models.archs.seresnet import CATALOGUE, TimmWeights
@@ -110,6 +112,7 @@ class ModelManager:
         self.builtin_dir = Path(builtin_dir) if builtin_dir is not None else BUILTIN_MODELS_DIR
         self.denoiser_dir = Path(denoiser_dir) if denoiser_dir is not None else DENOISERS_DIR
         self.user_denoiser_dir = self.data_dir / USER_DENOISERS
+        self.user_look_dir = self.data_dir / USER_LOOKS
         self._device = resolve_device(device)
         self._cache_size = max(0, int(cache_size))
         self._cache: OrderedDict[tuple, LoadedModel | Denoiser] = OrderedDict()
@@ -406,6 +409,17 @@ class ModelManager:
         stat = entry.weights_path.stat()
         key = (str(entry.weights_path.resolve()), stat.st_mtime_ns, stat.st_size, str(target))
         return self._cached(key, lambda: load_denoiser_entry(entry, target))
+
+    def list_looks(self) -> list[str]:
+        """Names of the user's learned looks (:attr:`user_look_dir`)."""
+        return list_looks(self.user_look_dir)
+
+    def load_look(self, name: str):
+        """The learned look ``name`` (a LoadedLook, CPU), checksum-verified, from the cache when it is there."""
+        card = self.user_look_dir / f"{name}.json"
+        stat = card.stat() if card.is_file() else None
+        key = ("look", str(card), stat.st_mtime_ns if stat else 0)
+        return self._cached(key, lambda: load_look(self.user_look_dir, name))
 
     def _cached(self, key: tuple, load):
         """The cached model under ``key``, else ``load()``'s, cached (least recently used evicted first)."""

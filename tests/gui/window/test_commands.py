@@ -20,7 +20,7 @@ def test_every_feature_is_in_its_menu_in_order(window):
                                             "-", "Export…", "Export with Previous Settings", "Export Selected Photos",
                                             "-", "Quit"]
     assert entries(window.menu("models")) == ["Attention View", "Model Manager…", "Train Classifier…",
-                                              "Adapt Denoiser to My Camera…", "-",
+                                              "Adapt Denoiser to My Camera…", "Learn a Look…", "-",
                                               "Classify"]
     view = entries(window.menu("view"))
     assert view[:8] == ["Zoom to Fit", "Zoom to Fill", "50 %", "100 %", "200 %", "Zoom In", "Zoom Out",

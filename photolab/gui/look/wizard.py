@@ -1,0 +1,367 @@
+"""Models ▸ Learn a Look…: the wizard in front of ``photolab-cli look learn``.
+
+Four pages: 1. the pairs folder (``before/`` + ``after/``, or photos with PhotoLab sidecars); 2. the check
+(pairs found, refused and unpaired, what was registered or converted; a Job); 3. learning, a Job with a live
+loss curve and Cancel; 4. before / learned / after of held-out pairs side by side (each pair's learned result
+comes from a cross-validation run that never saw it), the cross-validated scores, and Save under a name. The
+work is the CLI's (:func:`photolab.core.look_pairs.load_look_pairs`,
+:func:`photolab.models.training.look_learn.learn_work`, ``save_look``); torch is imported inside the Job
+functions, never on the GUI thread. Closing the wizard cancels what runs; a cancelled run saves nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QPixmap
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+
+from photolab.gui.denoise_adapt.wizard import LossPlot, StepRelay, _label
+from photolab.gui.develop.look_controls import installed_looks
+from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
+from photolab.gui.viewer.rendering import to_qimage
+from photolab.gui.widgets.actions import new_action
+from photolab.gui.widgets.folder_page import FolderPage
+from photolab.jobs import Job
+
+SHOWN_PAIRS = 4  # held-out pairs shown on the last page
+
+
+# ---------------------------------------------------------------------------------------- job functions
+
+def check_work(context, folder: str):
+    """Job work: (scan, data, problem or ""): the pairs found, read and checked."""
+    from photolab.core.look_pairs import LookPairsError, load_look_pairs, scan_look_pairs
+
+    try:
+        scan = scan_look_pairs(folder)
+    except LookPairsError as exc:
+        return None, None, str(exc)
+    try:
+        return scan, load_look_pairs(scan, context.progress), ""
+    except LookPairsError as exc:
+        return scan, None, str(exc)
+
+
+def save_work(context, outcome, name: str, folder: str, looks_dir=None):
+    """Job work: store the look in ``looks_dir`` (None: the user's looks folder); returns (weights path, card)."""
+    from photolab.models.training.look_learn import save_look
+    from photolab.services import model_manager
+
+    context.progress(0.1, f"Saving {name}")
+    return save_look(outcome, name, looks_dir or model_manager().user_look_dir, source_folder=folder)
+
+
+# --------------------------------------------------------------------------------------------------- pages
+
+def folder_page() -> FolderPage:
+    """1. The folder of pairs."""
+    return FolderPage(
+        title="Choose your before/after pairs",
+        subtitle="A folder with before/ and after/ sub-folders holding files of the same names (the befores may "
+                 "be RAW, JPEG, PNG or TIFF; the afters are your edited exports), or a folder of photos you "
+                 "edited in PhotoLab (their sidecars are the edits). A few dozen pairs teach a look well; at "
+                 "least 4 are needed.",
+        placeholder="/path/to/pairs", caption="Folder of before/after pairs",
+        hint="Crops, resized exports, small misalignments, turned photos and other colour spaces are detected "
+             "and fixed; your files are never changed.")
+
+
+class CheckPage(QWizardPage):
+    """2. What was found and fixed, what was refused, and the time budget."""
+
+    def __init__(self, wizard: "LookWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Check the pairs")
+        self.handle: JobHandle | None = None
+        self.status = _label("")
+        self.progress = QProgressBar()
+        self.found = _label("")
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(0.05, 120.0)
+        self.minutes.setDecimals(2)
+        self.minutes.setValue(5.0)
+        self.minutes.setSuffix(" min")
+        form = QFormLayout()
+        form.addRow("Learn for:", self.minutes)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.found)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(form)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        self.cancel()
+        self._wizard.data, self._wizard.problem = None, ""
+        self.found.setText("")
+        self.status.setText(f"Checking {self._wizard.folder()} …")
+        self.progress.setValue(0)
+        handle = self.handle = self._wizard.runner.submit(Job(check_work, self._wizard.folder(),
+                                                              title="Checking the pairs"))
+        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
+                                                           self.status.setText(message)))
+        handle.finished.connect(self._on_checked)
+        handle.failed.connect(self._on_failed)
+        handle.ended.connect(self._on_ended)
+
+    def _on_checked(self, result) -> None:
+        scan, data, problem = result
+        self._wizard.data, self._wizard.problem = data, problem
+        lines = []
+        if scan is not None:
+            lines.append(f"<b>Layout:</b> {scan.layout} &nbsp; <b>Pairs found:</b> {len(scan.pairs)}")
+            lines += [f"Unpaired {path.name}: {reason}" for path, reason in scan.unpaired]
+        if data is not None:
+            lines.append(f"<b>Usable pairs:</b> {len(data.pairs)}")
+            lines += [f"Refused {name}: {reason}" for name, reason in data.refused]
+            lines += [f"{pair.name}: {note}" for pair in data.pairs for note in pair.notes]
+        if problem:
+            lines.append(f"<b>Cannot learn:</b> {problem}")
+        self.found.setText("<br>".join(lines))
+        self.status.setText("Ready to learn." if data is not None else "These pairs cannot be used.")
+        self.progress.setValue(100)
+
+    def _on_failed(self, message: str) -> None:
+        self._wizard.problem = message
+        self.status.setText(f"<b>Cannot learn:</b> {message}")
+
+    def _on_ended(self, _handle) -> None:
+        self.handle = None
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return self.handle is None and self._wizard.data is not None
+
+
+class LearnPage(QWizardPage):
+    """3. The run: progress, the live loss curve, Cancel."""
+
+    def __init__(self, wizard: "LookWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Learning the look")
+        self.setSubTitle("First each group of pairs is held out in turn (cross-validation, for honest scores), "
+                         "then the look learns from all of them. The window stays usable; Cancel stops without "
+                         "saving anything.")
+        self.handle: JobHandle | None = None
+        self.status = _label("")
+        self.progress = QProgressBar()
+        self.plot = LossPlot()
+        self.cancel_button = QPushButton("Cancel Learning")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.relay = StepRelay(self)  # each step's loss, from the learning thread to the GUI thread
+        self.relay.step.connect(self.plot.add, Qt.ConnectionType.QueuedConnection)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        from photolab.models.training.look_learn import LookSettings, learn_work
+
+        self.cancel()
+        self._wizard.outcome = None
+        self.plot.losses = []
+        self.plot.update()
+        settings = LookSettings(minutes=self._wizard.check_page.minutes.value(), **self._wizard.settings)
+        relay = self.relay
+        job = Job(learn_work, self._wizard.folder(), settings,
+                  lambda run, step, loss: relay.step.emit(step, loss) if run == "final" else None,
+                  data=self._wizard.data, title="Learning a look")
+        handle = self.handle = self._wizard.runner.submit(job)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Starting …")
+        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
+                                                           self.status.setText(message)))
+        handle.finished.connect(self._on_finished)
+        handle.failed.connect(lambda message: self.status.setText(f"<b>Failed:</b> {message}"))
+        handle.cancelled.connect(lambda: self.status.setText("Cancelled: nothing was saved."))
+        handle.ended.connect(self._on_ended)
+
+    def _on_finished(self, result) -> None:
+        outcome, _data = result
+        self._wizard.outcome = outcome
+        self.status.setText(f"Done: {outcome.steps} steps in {outcome.seconds / 60:.1f} min. "
+                            f"{score_text(outcome.held_out)}")
+        self.progress.setValue(100)
+
+    def _on_ended(self, _handle) -> None:
+        self.handle = None
+        self.cancel_button.setEnabled(False)
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return self.handle is None and self._wizard.outcome is not None
+
+
+def score_text(held: dict) -> str:
+    """The cross-validated scores in one sentence."""
+    if held.get("psnr") is None:
+        return "Too few pairs to hold any out."
+    return (f"Held-out pairs ({held['folds']}-fold cross-validation): PSNR {held['psnr']:.2f} dB (unedited "
+            f"{held['identity_psnr']:.2f} dB), CIEDE2000 {held['ciede2000']:.2f} (unedited "
+            f"{held['identity_ciede2000']:.2f}).")
+
+
+def _pixmap(image: np.ndarray) -> QPixmap:
+    return QPixmap.fromImage(to_qimage(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)))
+
+
+class ComparePage(QWizardPage):
+    """4. Held-out pairs before / learned / after, the scores, and Save under a name."""
+
+    def __init__(self, wizard: "LookWizard") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle("Compare and save")
+        self.setSubTitle("Pairs the look never learned from: your before, the learned look, your after.")
+        self.grid = QGridLayout()
+        for column, title in enumerate(("Before", "Learned", "After")):
+            self.grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
+        self.views: list[list[QLabel]] = []
+        holder = QWidget()
+        holder.setLayout(self.grid)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        self.score = _label("")
+        self.name_edit = QLineEdit("my-look")
+        self.name_edit.textChanged.connect(self._check_name)
+        self.save_button = QPushButton("Save Look")
+        self.save_button.clicked.connect(self.save)
+        self.status = _label("")
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.score)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        outcome = self._wizard.outcome
+        for row in self.views:
+            for view in row:
+                self.grid.removeWidget(view)
+                view.deleteLater()
+        self.views = []
+        for index, (name, before, learned, after) in enumerate(outcome.previews[:SHOWN_PAIRS], 1):
+            row = []
+            for column, image in enumerate((before, learned, after)):
+                view = QLabel()
+                view.setPixmap(_pixmap(image))
+                view.setToolTip(name)
+                self.grid.addWidget(view, index, column)
+                row.append(view)
+            self.views.append(row)
+        self.score.setText(score_text(outcome.held_out))
+        self._check_name()
+
+    def _check_name(self) -> None:
+        from photolab.models.store.card import ModelCardError, check_model_name
+
+        try:
+            check_model_name(self.name_edit.text())
+            self.save_button.setEnabled(True)
+            self.status.setText("")
+        except ModelCardError as exc:
+            self.save_button.setEnabled(False)
+            self.status.setText(str(exc))
+
+    def save(self) -> None:
+        name = self.name_edit.text()
+        handle = self._wizard.runner.submit(Job(save_work, self._wizard.outcome, name, self._wizard.folder(),
+                                                self._wizard.looks_dir, title=f"Saving {name}"))
+        self.save_button.setEnabled(False)
+        self.status.setText(f"Saving {name} …")
+        handle.finished.connect(lambda result: self._on_saved(name, result))
+        handle.failed.connect(self._on_failed)
+
+    def _on_saved(self, name: str, result) -> None:
+        self._wizard.saved = result
+        self.status.setText(f"Saved as {name}: choose it in the Develop panel's Look section, or use "
+                            f"photolab-cli look apply IN -o OUT --look {name}.")
+        self._wizard.look_saved.emit(name)
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"Not saved: {message}")
+        self.save_button.setEnabled(True)
+
+
+class LookWizard(QWizard):
+    """Learn a Look (module docstring). ``looks_dir``: where looks are saved (None: the user's looks folder);
+    ``settings``: LookSettings fields other than ``minutes``."""
+
+    look_saved = Signal(str)
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None, looks_dir=None, **settings):
+        super().__init__(parent)
+        self.runner = runner
+        self.looks_dir = looks_dir
+        self.settings = settings
+        self.data = self.outcome = self.saved = None
+        self.problem = ""
+        self.setWindowTitle("Learn a Look")
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.folder_page = folder_page()
+        self.check_page = CheckPage(self)
+        self.learn_page = LearnPage(self)
+        self.compare_page = ComparePage(self)
+        for page in (self.folder_page, self.check_page, self.learn_page, self.compare_page):
+            self.addPage(page)
+        self.resize(760, 620)
+
+    def folder(self) -> str:
+        return self.folder_page.folder()
+
+    def done(self, result: int) -> None:
+        """Closing stops what still runs (an unfinished run saves nothing)."""
+        self.check_page.cancel()
+        self.learn_page.cancel()
+        super().done(result)
+
+
+def list_looks(window) -> JobHandle:
+    """Fill the Develop panel's look list in the background."""
+    handle = window.runner.submit(Job(installed_looks, title="Listing looks"), lane=BACKGROUND, visible=False)
+    handle.finished.connect(window.develop.look.set_looks)
+    return handle
+
+
+def open_look_wizard(window) -> LookWizard:
+    """Show the wizard for ``window`` (modeless) and return it; a saved look appears in the Develop panel."""
+    wizard = LookWizard(window.runner, window)
+    wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    wizard.look_saved.connect(lambda _name: list_looks(window))
+    wizard.show()
+    return wizard
+
+
+def install_look_action(window) -> QAction:
+    """Add "Learn a Look…" to the Models menu, after the denoiser adaptation, as action "learn_look", and list
+    the installed looks in the Develop panel."""
+    list_looks(window)
+    return window.add_action("models", "learn_look", new_action(
+        window, "&Learn a Look…", lambda: open_look_wizard(window),
+        tip="Learn a look from your own before/after edits and apply it as a Develop step"), after="adapt_denoiser")

@@ -1,0 +1,400 @@
+"""Learn a look (HDRNet, :mod:`photolab.models.archs.hdrnet`) from the user's before/after pairs.
+
+The pairs come checked and aligned from :mod:`photolab.core.look_pairs` (sRGB-encoded, long side at most
+``WORK_SIDE``). First the global part of the look is fitted in closed form: a 3D LUT (:func:`fit_lut`, least
+squares with a smoothness term, by conjugate gradients), which the network applies before its grid. Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it),
+at ``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
+the same (flipped) image; the loss is the mean squared error of the sliced, applied grid against the after.
+Adam, warm-up then cosine decay over the wall-clock budget; the network starts as the identity look.
+
+Held-out scores by k-fold cross-validation: the pairs are split into ``folds`` groups; for each, a network
+learns from the other groups and is scored on that group's pairs at their working size (PSNR and mean
+CIEDE2000 against the after, beside the identity's: before against after). Then the look that is saved
+learns from all pairs. The look that is saved gets :data:`FINAL_SHARE` of the budget and the k cross-validation
+runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
+saved look, so its scores are, if anything, pessimistic.
+The held-out results (before / learned / after) are kept small for the wizard to show.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from photolab.core.atomic import atomic_path, write_bytes_atomic
+from photolab.core.color_difference import mean_ciede2000, psnr
+from photolab.core.errors import PhotoLabError
+from photolab.core.look_pairs import LookData, LookPair
+from photolab.models.archs.hdrnet import (ARCHITECTURE, LUT_SIZE, HDRNet, apply_look, apply_lut, create_model,
+                                          identity_lut, lut_atlas, network_input, slice_and_apply)
+from photolab.models.store.card import check_model_name, sha256_file
+
+DEFAULT_MINUTES = 5.0
+FINAL_SHARE = 0.5
+"""Share of the time budget for the look that is saved (with cross-validation; all of it without)."""
+PREVIEW_SIDE = 320
+"""Long side of the held-out before / learned / after images kept for the wizard."""
+
+
+class LookLearnError(PhotoLabError):
+    """A look could not be learned or saved (the message says why)."""
+
+
+@dataclass(frozen=True)
+class LookSettings:
+    """How learning runs: wall-clock ``minutes`` for everything (cross-validation included), ``folds`` for
+    cross-validation (0: none), the long side ``side`` of the images learned from, ``batch`` pairs per step,
+    Adam at ``lr``, torch ``threads``, ``seed``, ``max_steps`` per run (None: as many as the budget allows), and
+    the network's ``levels``, ``cells`` and ``width``; ``lut``: fit the global 3D LUT first (else the identity)."""
+
+    minutes: float = DEFAULT_MINUTES
+    folds: int = 3
+    side: int = 256
+    batch: int = 4
+    lr: float = 2e-3
+    threads: int = 2
+    seed: int = 0
+    max_steps: int | None = None
+    levels: int = 8
+    cells: int = 16
+    width: int = 32
+    lut: bool = True
+
+
+@dataclass
+class LookOutcome:
+    """A finished run: the look's weights, its steps and losses, cross-validated scores, held-out previews."""
+
+    state: dict[str, torch.Tensor]
+    settings: LookSettings
+    losses: list[float]
+    steps: int
+    seconds: float
+    held_out: dict[str, Any]
+    data: dict[str, Any]
+    previews: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def model(self) -> HDRNet:
+        """The learned network (eval mode), before it is saved."""
+        model = create_model(self.settings.levels, self.settings.cells, self.settings.width)
+        model.load_state_dict(self.state)
+        return model.eval()
+
+
+# --------------------------------------------------------------------------------------------------- learning
+
+# ---------------------------------------------------------------------------------------------- global LUT
+
+def _lut_weights(pixels: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(node indices (S, 8), trilinear weights (S, 8)) of pixels (S, 3) in a size^3 LUT (index r*size^2+g*size+b)."""
+    position = np.clip(pixels, 0.0, 1.0) * (size - 1)
+    low = np.minimum(np.floor(position).astype(np.int64), size - 2)
+    fraction = position - low
+    indices, weights = [], []
+    for dr in (0, 1):
+        for dg in (0, 1):
+            for db in (0, 1):
+                indices.append(((low[:, 0] + dr) * size + low[:, 1] + dg) * size + low[:, 2] + db)
+                weights.append((fraction[:, 0] if dr else 1 - fraction[:, 0])
+                               * (fraction[:, 1] if dg else 1 - fraction[:, 1])
+                               * (fraction[:, 2] if db else 1 - fraction[:, 2]))
+    return np.stack(indices, axis=1), np.stack(weights, axis=1)
+
+
+def _smoothness(lattice: np.ndarray) -> np.ndarray:
+    """D^T D lattice: the graph Laplacian of the LUT's nodes (differences along r, g and b)."""
+    out = np.zeros_like(lattice)
+    for axis in range(3):
+        difference = np.diff(lattice, axis=axis)
+        head = [slice(None)] * 4
+        tail = [slice(None)] * 4
+        head[axis], tail[axis] = slice(None, -1), slice(1, None)
+        out[tuple(head)] -= difference
+        out[tuple(tail)] += difference
+    return out
+
+
+def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, samples: int = 300_000,
+            iterations: int = 400, seed: int = 0) -> np.ndarray:
+    """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
+    to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared differences of
+    neighbouring nodes (which also fills nodes no pixel reaches), solved by conjugate gradients from the
+    identity on the normal equations (A^T A is assembled once: each node meets at most 27 others)."""
+    rng = np.random.default_rng(seed)
+    before = np.concatenate([p.before.reshape(-1, 3) for p in pairs])
+    after = np.concatenate([p.after.reshape(-1, 3) for p in pairs])
+    pick = rng.choice(len(before), size=min(samples, len(before)), replace=False)
+    x, y = before[pick].astype(np.float64), after[pick].astype(np.float64)
+    indices, weights = _lut_weights(x, size)
+    nodes = size ** 3
+    weight = smooth * len(x) / nodes
+    keys = (indices[:, :, None] * nodes + indices[:, None, :]).ravel()
+    products = (weights[:, :, None] * weights[:, None, :]).ravel()
+    dense = np.bincount(keys, products, nodes * nodes)
+    entries = np.flatnonzero(dense)
+    rows, cols, values = entries // nodes, entries % nodes, dense[entries]
+    del dense
+    flat = indices.ravel()
+    right = np.stack([np.bincount(flat, (weights * y[:, c:c + 1]).ravel(), nodes) for c in range(3)], axis=1)
+
+    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight * D^T D) lattice, lattice (nodes, 3)
+        data = np.stack([np.bincount(rows, values * lattice[cols, c], nodes) for c in range(3)], axis=1)
+        return data + weight * _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3)
+
+    solution = identity_lut(size).reshape(nodes, 3).astype(np.float64)
+    residual = right - normal(solution)
+    direction = residual.copy()
+    norm = (residual * residual).sum(axis=0)
+    target = 1e-12 * max(1.0, float((right * right).sum()))
+    for _ in range(iterations):
+        product = normal(direction)
+        step = norm / np.maximum((direction * product).sum(axis=0), 1e-30)
+        solution += step * direction
+        residual -= step * product
+        new_norm = (residual * residual).sum(axis=0)
+        if new_norm.sum() < target:
+            break
+        direction = residual + (new_norm / np.maximum(norm, 1e-30)) * direction
+        norm = new_norm
+    return solution.reshape(size, size, size, 3).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------------- samples
+
+@dataclass
+class _Sample:
+    low: np.ndarray  # (256, 256, 3): the network's input
+    before: np.ndarray  # (h, w, 3) at settings.side, through the LUT
+    after: np.ndarray
+
+
+def _fit(image: np.ndarray, side: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def _samples(pairs: list[LookPair], side: int, atlas: np.ndarray) -> list[_Sample]:
+    return [_Sample(network_input(pair.before, atlas), apply_lut(_fit(pair.before, side), atlas),
+                    _fit(pair.after, side)) for pair in pairs]
+
+
+def _tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32))[None]
+
+
+def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
+               on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
+    """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
+    grid learned; returns it and the step losses. ``context`` gets progress (and may cancel: JobCancelled
+    propagates)."""
+    start = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    model = create_model(settings.levels, settings.cells, settings.width)
+    if context is not None:
+        context.progress(0.0, f"{what}: fitting the global colour transform")
+    lut = fit_lut(pairs, seed=settings.seed) if settings.lut else identity_lut()
+    with torch.no_grad():
+        model.lut.copy_(torch.from_numpy(lut))
+    samples = _samples(pairs, settings.side, lut_atlas(lut))
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    losses: list[float] = []
+    deadline = start + max(0.5, seconds)
+    step = 0
+    model.train()
+    while True:
+        now = time.perf_counter()
+        fraction = min(1.0, (now - start) / max(1e-6, deadline - start))
+        if settings.max_steps is not None:
+            fraction = max(fraction, step / settings.max_steps) if now < deadline else 1.0
+            if step >= settings.max_steps:
+                break
+        if now >= deadline and step > 0:
+            break
+        if context is not None:
+            context.progress(fraction, f"{what}: step {step}" + (f", loss {losses[-1]:.2e}" if losses else ""))
+        lr = settings.lr * min(1.0, (step + 1) / 20) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * fraction)))
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        chosen = rng.choice(len(samples), size=min(settings.batch, len(samples)), replace=False)
+        flips = [(bool(rng.integers(2)), bool(rng.integers(2))) for _ in chosen]
+        lows = []
+        for index, (flip_x, flip_y) in zip(chosen, flips):
+            low = samples[index].low[::-1 if flip_y else 1, ::-1 if flip_x else 1]
+            lows.append(low.transpose(2, 0, 1))
+        grids = model.grid(torch.from_numpy(np.ascontiguousarray(np.stack(lows), np.float32)))
+        loss = 0.0
+        for row, (index, (flip_x, flip_y)) in enumerate(zip(chosen, flips)):
+            sample = samples[index]
+            dims = [d for d, flip in ((3, flip_x), (2, flip_y)) if flip]
+            before, after = _tensor(sample.before), _tensor(sample.after)
+            if dims:
+                before, after = before.flip(dims), after.flip(dims)
+            output = slice_and_apply(grids[row:row + 1], model.guide(before), before)
+            loss = loss + torch.mean((output - after) ** 2)
+        loss = loss / len(chosen)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        if on_step is not None:
+            on_step(step, losses[-1])
+    return model.eval(), losses
+
+
+def score(model: HDRNet, pairs: list[LookPair]) -> list[dict[str, Any]]:
+    """Per pair: PSNR and mean CIEDE2000 of the look's result, and of the before (identity), against the after."""
+    rows = []
+    for pair in pairs:
+        learned = np.clip(apply_look(model, pair.before), 0.0, 1.0)
+        rows.append({"name": pair.name, "psnr": psnr(learned, pair.after),
+                     "ciede2000": mean_ciede2000(learned, pair.after),
+                     "identity_psnr": psnr(pair.before, pair.after),
+                     "identity_ciede2000": mean_ciede2000(pair.before, pair.after), "learned": learned})
+    return rows
+
+
+def fold_groups(count: int, folds: int) -> list[list[int]]:
+    """Pair indices of each cross-validation fold (every ``folds``-th pair, so each fold spans the folder)."""
+    folds = min(folds, count)
+    return [list(range(f, count, folds)) for f in range(folds)] if folds >= 2 else []
+
+
+def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
+          on_step: Callable[[str, int, float], None] | None = None) -> LookOutcome:
+    """Cross-validate, then learn the look from every pair of ``data`` (module docstring) within
+    ``settings.minutes``. ``context`` (a JobContext) gets progress and may cancel (JobCancelled propagates:
+    nothing is returned); ``on_step(run, step, loss)`` is called after every step (``run``: "fold 1/3", ...,
+    "final")."""
+    started = time.perf_counter()
+    cores = os.cpu_count() or 1
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(settings.threads or cores, cores)))
+    try:
+        pairs = data.pairs
+        groups = fold_groups(len(pairs), settings.folds)
+        budget = settings.minutes * 60.0
+        share = budget * (1.0 - FINAL_SHARE) / len(groups) if groups else 0.0
+        rows: list[dict[str, Any]] = []
+        for number, group in enumerate(groups):
+            run = f"fold {number + 1}/{len(groups)}"
+            span = (1.0 - FINAL_SHARE) / len(groups)
+            sub = context.subtask(number * span, (number + 1) * span) if context is not None else None
+            held = set(group)
+            model, _ = learn_once([p for i, p in enumerate(pairs) if i not in held], settings, share * 0.92, sub,
+                                  (lambda s, l, run=run: on_step(run, s, l)) if on_step else None,
+                                  f"Cross-validating ({run})")
+            rows += score(model, [pairs[i] for i in group])
+        sub = context.subtask(1.0 - FINAL_SHARE if groups else 0.0, 1.0) if context is not None else None
+        remaining = budget - (time.perf_counter() - started)
+        model, losses = learn_once(pairs, settings, max(budget * FINAL_SHARE * 0.5, remaining - 1.0), sub,
+                                   (lambda s, l: on_step("final", s, l)) if on_step else None, "Learning the look")
+    finally:
+        torch.set_num_threads(previous_threads)
+    held_out = _summarise(rows, len(groups))
+    previews = [(row["name"], _fit(pair.before, PREVIEW_SIDE), _fit(row["learned"], PREVIEW_SIDE),
+                 _fit(pair.after, PREVIEW_SIDE))
+                for row in rows for pair in pairs if pair.name == row["name"]]
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return LookOutcome(state, settings, losses, len(losses), time.perf_counter() - started, held_out,
+                       data.summary(), previews)
+
+
+def _summarise(rows: list[dict[str, Any]], folds: int) -> dict[str, Any]:
+    if not rows:
+        return {"folds": 0, "pairs": 0, "psnr": None, "ciede2000": None, "identity_psnr": None,
+                "identity_ciede2000": None, "per_pair": []}
+    mean = lambda key: round(float(np.mean([row[key] for row in rows])), 3)  # noqa: E731
+    return {"folds": folds, "pairs": len(rows), "psnr": mean("psnr"), "ciede2000": mean("ciede2000"),
+            "identity_psnr": mean("identity_psnr"), "identity_ciede2000": mean("identity_ciede2000"),
+            "per_pair": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items() if k != "learned"}
+                         for row in rows],
+            "description": "k-fold cross-validation: each pair scored by a look learned without it, at its working "
+                           "size; PSNR (dB) and mean CIEDE2000 against the after; identity = the before itself"}
+
+
+# ------------------------------------------------------------------------------------------------------ saving
+
+def look_card(outcome: LookOutcome, name: str, folder: str | Path | None = None) -> dict[str, Any]:
+    """The look's card: what it is, what it learned from, how, and its cross-validated scores."""
+    settings = outcome.settings
+    return {
+        "format_version": 1,
+        "name": name,
+        "task": "look",
+        "architecture": {"name": ARCHITECTURE, "levels": settings.levels, "cells": settings.cells,
+                         "width": settings.width},
+        "input": "sRGB-encoded RGB in [0, 1], the finished photo; output the same",
+        "source": {"kind": "learned", "by": "photolab-cli look learn (HDRNet, deep bilateral learning)",
+                   "pairs_folder": str(folder) if folder else None},
+        "learning": {"pairs": outcome.data.get("pairs"), "layout": outcome.data.get("layout"),
+                     "refused": outcome.data.get("refused"), "unpaired": outcome.data.get("unpaired"),
+                     "notes": outcome.data.get("notes"),
+                     "minutes": round(outcome.seconds / 60.0, 3), "budget_minutes": settings.minutes,
+                     "steps": outcome.steps, "global_lut": settings.lut, "side": settings.side, "batch": settings.batch, "lr": settings.lr,
+                     "threads": settings.threads, "seed": settings.seed,
+                     "final_loss": round(float(np.mean(outcome.losses[-20:])), 7) if outcome.losses else None},
+        "metrics": {"cross_validation": outcome.held_out},
+        "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def save_look(outcome: LookOutcome, name: str, folder: str | Path, *, overwrite: bool = False,
+              source_folder: str | Path | None = None) -> tuple[Path, dict]:
+    """Write ``<folder>/<name>.safetensors`` then its card ``<name>.json`` (each atomically; the card last, so a
+    crash never leaves a card without its weights). Returns (weights path, card)."""
+    check_model_name(name)
+    folder = Path(folder)
+    weights, card_path = folder / f"{name}.safetensors", folder / f"{name}.json"
+    if card_path.exists() and not overwrite:
+        raise LookLearnError(f"a look named {name!r} already exists in {folder}; pick another name or use --overwrite")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LookLearnError(f"{folder}: cannot create the looks folder ({exc.strerror or exc})") from exc
+    card = look_card(outcome, name, source_folder)
+    with atomic_path(weights) as temporary:
+        save_file(outcome.state, str(temporary), metadata={"format": "pt"})
+        card["weights"] = {"file": weights.name, "sha256": sha256_file(temporary)}
+    write_bytes_atomic(card_path, (json.dumps(card, indent=1) + "\n").encode("utf-8"))
+    return weights, card
+
+
+# --------------------------------------------------------------------------------------------------------- job
+
+def learn_work(context, folder: str | Path, settings: LookSettings = LookSettings(),
+               on_step: Callable[[str, int, float], None] | None = None, data: LookData | None = None):
+    """Job work: scan and check the pairs of ``folder`` (unless ``data`` is given), then :func:`learn`.
+    Returns ``(LookOutcome, LookData)``; nothing is written."""
+    from photolab.core.look_pairs import load_look_pairs, scan_look_pairs
+
+    if data is None:
+        data = load_look_pairs(scan_look_pairs(folder), context.subtask(0.0, 0.1).progress)
+    outcome = learn(data, settings, context.subtask(0.1, 1.0), on_step)
+    return outcome, data
+
+
+def learn_job(folder: str | Path, settings: LookSettings = LookSettings(),
+              on_step: Callable[[str, int, float], None] | None = None, **options):
+    """A Job running :func:`learn_work` (progress, cancel)."""
+    from photolab.jobs import Job
+
+    return Job(learn_work, folder, settings, on_step, title="Learning a look", **options)
+

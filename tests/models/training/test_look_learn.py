@@ -1,0 +1,80 @@
+"""Learning a look: it learns, cross-validates, saves atomically (card last), loads back, and cancels cleanly."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from photolab.core.develop.look import LookError
+from photolab.core.look_pairs import load_look_pairs, scan_look_pairs
+from photolab.jobs import JobState
+from photolab.models.archs.hdrnet import apply_look, apply_lut, lut_atlas
+from photolab.models.store.looks import list_looks, load_look
+from photolab.models.training.look_learn import (LookLearnError, LookSettings, fit_lut, fold_groups, learn,
+                                                 learn_job, learn_once, save_look)
+from utils.look_pairs import make_pairs
+
+FAST = LookSettings(minutes=60, folds=2, side=96, batch=2, max_steps=25, width=8)  # max_steps ends each run
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return load_look_pairs(scan_look_pairs(make_pairs(tmp_path_factory.mktemp("look") / "pairs", 4)))
+
+
+@pytest.fixture(scope="module")
+def outcome(data):
+    return learn(data, FAST)
+
+
+def test_the_global_lut_fits_a_global_look(data):
+    lut = fit_lut(data.pairs)
+    pair = data.pairs[1]
+    fitted = apply_lut(pair.before, lut_atlas(lut))
+    assert np.abs(fitted - pair.after).mean() < 0.25 * np.abs(pair.before - pair.after).mean()
+
+
+def test_folds_split_every_pair_into_exactly_one_group():
+    assert fold_groups(7, 3) == [[0, 3, 6], [1, 4], [2, 5]]
+    assert fold_groups(4, 0) == [] and fold_groups(4, 1) == []
+
+
+def test_the_grid_learns_a_look_without_the_lut(data):
+    _, losses = learn_once(data.pairs, replace(FAST, lut=False), 600.0)
+    assert len(losses) == 25 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_learning_scores_every_pair_held_out(outcome, data):
+    assert outcome.steps == 25 and max(outcome.losses) < 1e-3  # the LUT already does this global look
+    held = outcome.held_out
+    assert held["folds"] == 2 and held["pairs"] == 4
+    assert sorted(row["name"] for row in held["per_pair"]) == [p.name for p in data.pairs]
+    assert held["psnr"] > held["identity_psnr"] and held["ciede2000"] < held["identity_ciede2000"]
+    assert len(outcome.previews) == 4 and outcome.previews[0][1].shape == outcome.previews[0][3].shape
+
+
+def test_saved_looks_load_back_and_damage_is_detected(outcome, data, tmp_path):
+    weights, card = save_look(outcome, "warm", tmp_path)
+    assert list_looks(tmp_path) == ["warm"] and card["task"] == "look"
+    stored = json.loads((tmp_path / "warm.json").read_text())
+    assert stored["metrics"]["cross_validation"]["psnr"] == outcome.held_out["psnr"]
+    assert stored["learning"]["pairs"] == 4 and stored["weights"]["sha256"]
+    look = load_look(tmp_path, "warm")
+    np.testing.assert_array_equal(look(data.pairs[0].before), apply_look(outcome.model(), data.pairs[0].before))
+    with pytest.raises(LookLearnError, match="already exists"):
+        save_look(outcome, "warm", tmp_path)
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(LookError, match="damaged or truncated"):
+        load_look(tmp_path, "warm")
+    with pytest.raises(LookError, match="no look named 'cold'"):
+        load_look(tmp_path, "cold")
+
+
+def test_a_cancelled_run_returns_nothing_and_saves_nothing(tmp_path):
+    root = make_pairs(tmp_path / "pairs", 4)
+    job = learn_job(root, LookSettings(minutes=5, folds=2, side=64, width=8))
+    job.on_progress(lambda fraction, message: job.cancel() if "step 3" in message else None)
+    job.run()
+    assert job.state is JobState.CANCELLED and job.result is None
+    assert not (tmp_path / "looks").exists()
