@@ -3,7 +3,7 @@
     photolab-cli look learn PAIRS --name NAME [--minutes M] [--json] [--folds K] [--threads N] [--seed S]
                  [--max-steps N] [--overwrite]
     photolab-cli look apply IN... -o OUT_OR_DIR --look NAME [--strength S] [--format jpg|png|png16|tiff16]
-                 [--quality Q] [--no-sidecar] [--overwrite] [--json]
+                 [--quality Q] [--no-sidecar] [--overwrite] [--json] [--ray [ADDRESS]]
     photolab-cli look list [--json]
 
 PAIRS is a folder with ``before/`` and ``after/`` (same file names; the befores RAW, JPEG, PNG or TIFF, the
@@ -17,7 +17,8 @@ PSNR and CIEDE2000). ``--json`` prints one line: ``{"name", "model_path", "card_
 
 ``apply`` develops each IN (with its sidecar unless ``--no-sidecar``, as ``photolab-cli develop`` does) with
 the Look step set to NAME at ``--strength`` percent (default 100) and writes it to OUT (a file for one photo,
-else a folder). The Look step in a sidecar is replayed by ``photolab-cli develop``.
+else a folder). The Look step in a sidecar is replayed by ``photolab-cli develop``. ``--ray [ADDRESS]`` spreads
+the photos over Ray workers (:mod:`photolab.cluster`) with the same per-photo step and the same outputs.
 Exit status: 0 done, 1 when something could not be done, 2 on usage errors.
 """
 
@@ -29,8 +30,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from photolab.cli.common import Progress, fail, jpeg_quality, number, run_job_with_progress, same_file, warn, \
-    whole_number
+from photolab.cli.common import Progress, add_ray_option, fail, jpeg_quality, number, run_job_with_progress, \
+    same_file, warn, whole_number
 from photolab.core.errors import PhotoLabError
 from photolab.core.export import EXPORT_FORMATS
 from photolab.jobs import Job, JobState
@@ -72,6 +73,7 @@ def add_look_commands(subparsers) -> None:
     apply.add_argument("--no-sidecar", action="store_true", help="ignore the photos' PhotoLab sidecars")
     apply.add_argument("--overwrite", action="store_true", help="replace existing output files")
     apply.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_ray_option(apply)
     apply.set_defaults(command=look_apply_command)
 
     listing = commands.add_parser("list", help="list the learned looks", description="List the learned looks.")
@@ -131,10 +133,9 @@ def look_learn_command(args, parser) -> int:
 
 def look_apply_command(args, parser) -> int:
     """``look apply IN... -o OUT --look NAME``: develop each photo with the look as its last step."""
-    from photolab.cli.develop import _format_from_output, _names_a_folder, _output_path
-    from photolab.core.develop.look import LookError, LookParams
-    from photolab.core.recipe import Recipe, load_sidecar
-    from photolab.services import develop_file, model_manager
+    from photolab.cli.develop import DevelopWork, _format_from_output, _names_a_folder, develop_work
+    from photolab.core.develop.look import LookError
+    from photolab.services import model_manager
 
     file_format = args.format or _format_from_output(args.output) or "jpg"
     if len(args.inputs) > 1 and not _names_a_folder(args.output, len(args.inputs)):
@@ -144,35 +145,51 @@ def look_apply_command(args, parser) -> int:
     except (LookError, OSError) as exc:
         return fail(exc)
     progress = Progress(total=len(args.inputs))
-    results = []
-    for index, source in enumerate(map(Path, args.inputs)):
+    results: list[dict] = []
+    planned: list[tuple[dict, DevelopWork]] = []
+    for source in map(Path, args.inputs):
+        result = {"input": str(source), "output": None, "ok": False, "error": None, "seconds": 0.0}
+        results.append(result)
         started = time.perf_counter()
-        error, target = None, None
-        try:
-            target = _output_path(source, args.output, file_format, len(args.inputs))
-            recipe, warning = (None, None) if args.no_sidecar else load_sidecar(source)
-            if warning:
-                warn(warning)
-            recipe = (recipe or Recipe()).with_params("look", LookParams(args.look, args.strength)) \
-                .with_enabled("look", True)
-            if same_file(target, source):
-                error = f"{target}: refusing to overwrite the original photo"
-            elif target.exists() and not args.overwrite:
-                error = f"{target} already exists (use --overwrite to replace it)"
-        except (PhotoLabError, OSError, ValueError) as exc:
-            error = str(exc)
-        if error is None:
-            job = Job(develop_file, source, target, recipe, file_format=file_format, quality=args.quality,
-                      title=f"Applying {args.look} to {source.name}")
-            job.on_progress(lambda fraction, message, index=index: progress(fraction, source.name, index))
-            job.run()
-            error = None if job.state is JobState.FINISHED else (job.error_message or "cancelled")
-        progress(1.0, source.name, index)
+        work, result["error"] = _look_work(source, args, file_format)
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        if work is None:
+            progress.clear()
+            fail(result["error"])
+        else:
+            planned.append((result, work))
+
+    def finished(result: dict, work: DevelopWork, error: str | None, seconds: float, index: int) -> None:
+        result.update(output=None if error else str(work.target), ok=error is None, error=error,
+                      seconds=round(result["seconds"] + seconds, 3))
+        progress(1.0, work.source.name, index)
         if error:
             progress.clear()
             fail(error)
-        results.append({"input": str(source), "output": None if error else str(target), "ok": error is None,
-                        "error": error, "seconds": round(time.perf_counter() - started, 3)})
+
+    if args.ray:
+        from photolab.cluster.batch import map_files
+
+        done = [0]
+
+        def on_result(outcome) -> None:
+            done[0] += 1
+            result, work = planned[outcome.index]
+            finished(result, work, outcome.error, outcome.seconds, done[0] - 1)
+
+        map_files(develop_work, [work for _, work in planned], address=args.ray,
+                  names=[str(work.source) for _, work in planned], targets=[work.target for _, work in planned],
+                  title=f"applying {args.look}", on_result=on_result)
+    else:
+        for index, (result, work) in enumerate(planned):
+            started = time.perf_counter()
+            try:
+                develop_work(work, lambda fraction, message, index=index, name=work.source.name:
+                             progress(fraction, name, index))
+                error = None
+            except PhotoLabError as exc:
+                error = str(exc)
+            finished(result, work, error, time.perf_counter() - started, index)
     progress.finish()
     failed = sum(1 for r in results if not r["ok"])
     if args.json:
@@ -181,6 +198,30 @@ def look_apply_command(args, parser) -> int:
     elif len(results) > 1:
         print(f"{len(results) - failed} of {len(results)} photos written", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _look_work(source: Path, args, file_format: str):
+    """(the DevelopWork that applies the look to ``source``, None) or (None, why it cannot be done)."""
+    from photolab.cli.develop import DevelopWork, _output_path
+    from photolab.core import io
+    from photolab.core.colorspace import DEFAULT_COLOR_SPACE
+    from photolab.core.develop.look import LookParams
+    from photolab.core.recipe import Recipe, load_sidecar
+
+    try:
+        target = _output_path(source, args.output, file_format, len(args.inputs))
+        recipe, warning = (None, None) if args.no_sidecar else load_sidecar(source)
+        if warning:
+            warn(warning)
+        recipe = (recipe or Recipe()).with_params("look", LookParams(args.look, args.strength)).with_enabled("look", True)
+    except (PhotoLabError, OSError, ValueError) as exc:
+        return None, str(exc)
+    if same_file(target, source):
+        return None, f"{target}: refusing to overwrite the original photo"
+    if target.exists() and not args.overwrite:
+        return None, f"{target} already exists (use --overwrite to replace it)"
+    return DevelopWork(source, target, recipe, file_format, args.quality, io.DEFAULT_DEMOSAIC, None, None,
+                       DEFAULT_COLOR_SPACE), None
 
 
 def look_list_command(args, parser) -> int:

@@ -24,15 +24,22 @@ from photolab.core.recipe import Recipe  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from tests.cli.test_models import PHOTOS, seeded, store  # noqa: E402,F401 - fixtures
 from tests.cli.test_train import make_folder, seed_store  # noqa: E402
+from tests.utils.look_pairs import make_pairs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(scope="module")
+def ray_data_dir(tmp_path_factory) -> Path:
+    """The PhotoLab data folder of the Ray workers (where they find learned looks), for the whole module."""
+    return tmp_path_factory.mktemp("ray-data")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
+def local_ray(ray_data_dir):
     """One local Ray runtime for the module; its workers import this checkout (photolab and tests)."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "PHOTOLAB_DATA_DIR": str(ray_data_dir)}})
     yield
     ray.shutdown()
 
@@ -56,6 +63,24 @@ def run(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def test_look_apply_on_ray_writes_the_single_process_outputs(ray_data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(ray_data_dir))  # the workers' data folder: they load the look
+    pairs = make_pairs(tmp_path / "pairs", 4)
+    code, _, err = run(capsys, "look", "learn", pairs, "--name", "warm", "--minutes", "2", "--max-steps", "3",
+                       "--folds", "0", "--threads", "1")
+    assert code == 0, err
+    inputs = photos(tmp_path / "in", 3)
+    here, there = tmp_path / "here", tmp_path / "there"
+    for out, ray_args in ((here, []), (there, ["--ray"])):
+        code, stdout, err = run(capsys, "look", "apply", *inputs, "-o", out, "--look", "warm", "--json", *ray_args)
+        summary = json.loads(stdout)
+        assert code == 0 and summary["succeeded"] == 3, err
+        assert [r["input"] for r in summary["results"]] == [str(p) for p in inputs]
+    for name in ["p0.jpg", "p1.jpg", "p2.jpg"]:
+        assert (there / name).read_bytes() == (here / name).read_bytes(), name
+    assert no_partial_files(there)
 
 
 def test_develop_and_denoise_on_ray_write_the_single_process_outputs(tmp_path, capsys):
