@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from photolab.core.color import srgb_curve_inverse
+from photolab.core.color import SRGB_TO_XYZ, srgb_curve_inverse
 
-_SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                         [0.2126729, 0.7151522, 0.0721750],
-                         [0.0193339, 0.1191920, 0.9503041]])
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883])
 
 
 def srgb_to_lab(srgb: np.ndarray) -> np.ndarray:
     """CIELAB (D65) of sRGB-encoded values in [0, 1] (..., 3), float64."""
     linear = srgb_curve_inverse(np.clip(np.asarray(srgb, np.float64), 0.0, 1.0))
-    xyz = linear @ _SRGB_TO_XYZ.T / _D65_WHITE
+    xyz = linear @ np.asarray(SRGB_TO_XYZ, np.float64).T / _D65_WHITE
     delta = 6.0 / 29.0
     f = np.where(xyz > delta ** 3, np.cbrt(xyz), xyz / (3 * delta * delta) + 4.0 / 29.0)
     return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],

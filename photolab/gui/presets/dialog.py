@@ -14,7 +14,7 @@ from photolab.core.recipe import Recipe, copy_settings, default_copy_selection, 
 GROUPS = (("Geometry", ("lens_correction", "orient", "straighten", "crop")),
           ("Light and colour", ("white_balance", "exposure", "highlights", "shadows", "contrast", "saturation", "hsl",
                                 "tone_curve")),
-          ("Detail and effects", ("denoise", "sharpen", "vignette")))
+          ("Detail and effects", ("denoise", "sharpen", "vignette", "look")))
 
 
 class ChooseOperationsDialog(QDialog):
