@@ -24,7 +24,6 @@ from photolab.core.recipe import Recipe  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
 from tests.cli.test_models import PHOTOS, seeded, store  # noqa: E402,F401 - fixtures
 from tests.cli.test_train import make_folder, seed_store  # noqa: E402
-from tests.utils.look_pairs import make_pairs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,6 +65,8 @@ def run(capsys, *argv):
 
 
 def test_look_apply_on_ray_writes_the_single_process_outputs(ray_data_dir, tmp_path, capsys, monkeypatch):
+    from utils.look_pairs import make_pairs  # here: Ray workers import this module without the tests' sys.path
+
     monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(ray_data_dir))  # the workers' data folder: they load the look
     pairs = make_pairs(tmp_path / "pairs", 4)
     code, _, err = run(capsys, "look", "learn", pairs, "--name", "warm", "--minutes", "2", "--max-steps", "3",
