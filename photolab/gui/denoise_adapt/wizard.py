@@ -10,19 +10,19 @@ cancels what runs; a cancelled run saves nothing.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QPixmap
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
+from photolab.gui.widgets.job_pages import JobPage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 CROP_SIDE = 192
@@ -75,84 +75,6 @@ def save_work(context, manager, outcome, name: str, folder: str):
                         source_folder=folder)
 
 
-class StepRelay(QObject):
-    """Carries each optimisation step's loss from the training thread to the GUI thread (queued)."""
-
-    step = Signal(int, float)
-
-
-# ------------------------------------------------------------------------------------------------- widgets
-
-class LossPlot(QWidget):
-    """The training loss per step (log scale), raw and smoothed, painted with QPainter."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.losses: list[float] = []
-        self.setMinimumSize(360, 160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def sizeHint(self) -> QSize:
-        return QSize(560, 220)
-
-    def add(self, step: int, loss: float) -> None:
-        if math.isfinite(loss) and loss > 0:
-            self.losses.append(loss)
-            self.update()
-
-    def smoothed(self, window: int = 25) -> list[float]:
-        """A running mean of the last ``window`` losses."""
-        values, out, total = self.losses, [], 0.0
-        for index, value in enumerate(values):
-            total += value
-            if index >= window:
-                total -= values[index - window]
-            out.append(total / min(index + 1, window))
-        return out
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), self.palette().base())
-        text = self.palette().text().color()
-        box = self.rect().adjusted(52, 10, -10, -24)
-        painter.setPen(QPen(text, 1))
-        painter.drawRect(box)
-        painter.drawText(box.left(), box.bottom() + 18, "step 1")
-        if not self.losses:
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "the loss appears here as the model learns")
-            painter.end()
-            return
-        painter.drawText(box.right() - 80, box.bottom() + 18, f"step {len(self.losses)}")
-        logs = [math.log10(v) for v in self.losses]
-        low, high = min(logs), max(logs)
-        if high - low < 1e-6:
-            low, high = low - 0.5, high + 0.5
-        painter.drawText(2, box.top() + 10, f"{10 ** high:.1e}")
-        painter.drawText(2, box.bottom(), f"{10 ** low:.1e}")
-        count = max(2, len(logs))
-
-        def point(index: int, value: float) -> QPointF:
-            return QPointF(box.left() + box.width() * index / (count - 1),
-                           box.bottom() - box.height() * (math.log10(value) - low) / (high - low))
-
-        for values, colour, width in ((self.losses, self.palette().mid().color(), 1),
-                                      (self.smoothed(), self.palette().highlight().color(), 2)):
-            path = QPainterPath(point(0, values[0]))
-            for index, value in enumerate(values[1:], 1):
-                path.lineTo(point(index, value))
-            painter.setPen(QPen(colour, width))
-            painter.drawPath(path)
-        painter.end()
-
-
-def _label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
 # --------------------------------------------------------------------------------------------------- pages
 
 def folder_page() -> FolderPage:
@@ -166,18 +88,13 @@ def folder_page() -> FolderPage:
         hint="JPEG, PNG, TIFF, WebP and camera RAW photos are read; your files are never changed.")
 
 
-class CheckPage(QWizardPage):
+class CheckPage(JobPage):
     """2. What was found, what is wrong, and the time budget."""
 
     def __init__(self, wizard: "AdaptWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Check the photos")
-        self.handle: JobHandle | None = None
-        self.status = _label("")
-        self.progress = QProgressBar()
-        self.found = _label("")
-        self.problems = _label("")
+        super().__init__(wizard, "Check the photos")
+        self.found = selectable_label("")
+        self.problems = selectable_label("")
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(0.05, 120.0)
         self.minutes.setDecimals(2)
@@ -198,15 +115,9 @@ class CheckPage(QWizardPage):
         self.problems.setText("")
         self.status.setText(f"Reading {self._wizard.folder()} …")
         self.progress.setValue(0)
-        handle = self.handle = self._wizard.runner.submit(Job(check_work, self._wizard.folder(),
-                                                              title="Checking the photos"))
-        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
-                                                           self.status.setText(message)))
-        handle.finished.connect(self._on_checked)
-        handle.failed.connect(self._on_failed)
-        handle.ended.connect(self._on_ended)
+        self.start(Job(check_work, self._wizard.folder(), title="Checking the photos"))
 
-    def _on_checked(self, result) -> None:
+    def _on_finished(self, result) -> None:
         scan, data, problem = result
         self._wizard.scan, self._wizard.data, self._wizard.problem = scan, data, problem
         summary = scan.summary()
@@ -236,64 +147,26 @@ class CheckPage(QWizardPage):
         self._wizard.problem = message
         self.status.setText(f"<b>Cannot adapt:</b> {message}")
 
-    def _on_ended(self, _handle) -> None:
-        self.handle = None
-        self.completeChanged.emit()
-
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return self.handle is None and self._wizard.data is not None
+    def ready(self) -> bool:
+        return self._wizard.data is not None
 
 
-class AdaptPage(QWizardPage):
+class AdaptPage(TrainingPage):
     """3. The run: progress, the live loss curve, Cancel."""
 
     def __init__(self, wizard: "AdaptWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Adapting")
-        self.setSubTitle("The generic denoiser learns your camera's noise from pairs of noisy views. "
-                         "The window stays usable; Cancel stops without saving anything.")
-        self.handle: JobHandle | None = None
-        self.status = _label("")
-        self.progress = QProgressBar()
-        self.plot = LossPlot()
-        self.cancel_button = QPushButton("Cancel Adaptation")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.relay = StepRelay(self)
-        self.relay.step.connect(self.plot.add, Qt.ConnectionType.QueuedConnection)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.plot, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
+        super().__init__(wizard, "Adapting",
+                         "The generic denoiser learns your camera's noise from pairs of noisy views. "
+                         "The window stays usable; Cancel stops without saving anything.", "Cancel Adaptation")
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+    def job(self) -> Job:
         from photolab.models.training.denoise_adapt import AdaptSettings, adapt_work
 
-        self.cancel()
-        self._wizard.outcome = None
-        self.plot.losses = []
         settings = AdaptSettings(minutes=self._wizard.check_page.minutes.value(), threads=self._wizard.threads)
         relay = self.relay
-        job = Job(adapt_work, self._wizard.manager(), self._wizard.folder(), "", settings,
-                  lambda step, loss: relay.step.emit(step, loss), data=self._wizard.data,
-                  title="Adapting the denoiser")
-        handle = self.handle = self._wizard.runner.submit(job)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Starting …")
-        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
-                                                           self.status.setText(message)))
-        handle.finished.connect(self._on_finished)
-        handle.failed.connect(lambda message: self.status.setText(f"<b>Failed:</b> {message}"))
-        handle.cancelled.connect(lambda: self.status.setText("Cancelled: nothing was saved."))
-        handle.ended.connect(self._on_ended)
+        return Job(adapt_work, self._wizard.manager(), self._wizard.folder(), "", settings,
+                   lambda step, loss: relay.step.emit(step, loss), data=self._wizard.data,
+                   title="Adapting the denoiser")
 
     def _on_finished(self, result) -> None:
         outcome, _data = result
@@ -303,18 +176,6 @@ class AdaptPage(QWizardPage):
                  f"{held['adapted_psnr']:.2f} dB." if held["generic_psnr"] is not None else "")
         self.status.setText(f"Done: {outcome.steps} steps in {outcome.seconds / 60:.1f} min.{score}")
         self.progress.setValue(100)
-
-    def _on_ended(self, _handle) -> None:
-        self.handle = None
-        self.cancel_button.setEnabled(False)
-        self.completeChanged.emit()
-
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return self.handle is None and self._wizard.outcome is not None
 
 
 class ComparePage(QWizardPage):
@@ -326,7 +187,7 @@ class ComparePage(QWizardPage):
         self.setTitle("Compare and save")
         self.handle: JobHandle | None = None
         self.views = [QLabel() for _ in range(3)]
-        self.captions = [_label(text) for text in ("Noisy (100 %)", "Generic + Auto", "Adapted + Auto")]
+        self.captions = [selectable_label(text) for text in ("Noisy (100 %)", "Generic + Auto", "Adapted + Auto")]
         grid = QHBoxLayout()
         for view, caption in zip(self.views, self.captions):
             view.setFixedSize(CROP_SIDE, CROP_SIDE)
@@ -338,7 +199,7 @@ class ComparePage(QWizardPage):
         self.name_edit.textChanged.connect(self._check_name)
         self.save_button = QPushButton("Save Denoiser")
         self.save_button.clicked.connect(self.save)
-        self.status = _label("")
+        self.status = selectable_label("")
         form = QFormLayout()
         form.addRow("Name:", self.name_edit)
         layout = QVBoxLayout(self)

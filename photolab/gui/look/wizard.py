@@ -15,14 +15,14 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
-from photolab.gui.denoise_adapt.wizard import LossPlot, StepRelay, _label
 from photolab.gui.develop.look_controls import installed_looks
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
+from photolab.gui.widgets.job_pages import JobPage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 SHOWN_PAIRS = 4  # held-out pairs shown on the last page
@@ -68,17 +68,12 @@ def folder_page() -> FolderPage:
              "and fixed; your files are never changed.")
 
 
-class CheckPage(QWizardPage):
+class CheckPage(JobPage):
     """2. What was found and fixed, what was refused, and the time budget."""
 
     def __init__(self, wizard: "LookWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Check the pairs")
-        self.handle: JobHandle | None = None
-        self.status = _label("")
-        self.progress = QProgressBar()
-        self.found = _label("")
+        super().__init__(wizard, "Check the pairs")
+        self.found = selectable_label("")
         self.minutes = QDoubleSpinBox()
         self.minutes.setRange(0.05, 120.0)
         self.minutes.setDecimals(2)
@@ -101,15 +96,9 @@ class CheckPage(QWizardPage):
         self.found.setText("")
         self.status.setText(f"Checking {self._wizard.folder()} …")
         self.progress.setValue(0)
-        handle = self.handle = self._wizard.runner.submit(Job(check_work, self._wizard.folder(),
-                                                              title="Checking the pairs"))
-        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
-                                                           self.status.setText(message)))
-        handle.finished.connect(self._on_checked)
-        handle.failed.connect(self._on_failed)
-        handle.ended.connect(self._on_ended)
+        self.start(Job(check_work, self._wizard.folder(), title="Checking the pairs"))
 
-    def _on_checked(self, result) -> None:
+    def _on_finished(self, result) -> None:
         scan, data, problem = result
         self._wizard.data, self._wizard.problem = data, problem
         lines = []
@@ -130,66 +119,27 @@ class CheckPage(QWizardPage):
         self._wizard.problem = message
         self.status.setText(f"<b>Cannot learn:</b> {message}")
 
-    def _on_ended(self, _handle) -> None:
-        self.handle = None
-        self.completeChanged.emit()
-
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return self.handle is None and self._wizard.data is not None
+    def ready(self) -> bool:
+        return self._wizard.data is not None
 
 
-class LearnPage(QWizardPage):
+class LearnPage(TrainingPage):
     """3. The run: progress, the live loss curve, Cancel."""
 
     def __init__(self, wizard: "LookWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Learning the look")
-        self.setSubTitle("First each group of pairs is held out in turn (cross-validation, for honest scores), "
+        super().__init__(wizard, "Learning the look",
+                         "First each group of pairs is held out in turn (cross-validation, for honest scores), "
                          "then the look learns from all of them. The window stays usable; Cancel stops without "
-                         "saving anything.")
-        self.handle: JobHandle | None = None
-        self.status = _label("")
-        self.progress = QProgressBar()
-        self.plot = LossPlot()
-        self.cancel_button = QPushButton("Cancel Learning")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.relay = StepRelay(self)  # each step's loss, from the learning thread to the GUI thread
-        self.relay.step.connect(self.plot.add, Qt.ConnectionType.QueuedConnection)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.plot, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
+                         "saving anything.", "Cancel Learning")
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+    def job(self) -> Job:
         from photolab.models.training.look_learn import LookSettings, learn_work
 
-        self.cancel()
-        self._wizard.outcome = None
-        self.plot.losses = []
-        self.plot.update()
         settings = LookSettings(minutes=self._wizard.check_page.minutes.value(), **self._wizard.settings)
         relay = self.relay
-        job = Job(learn_work, self._wizard.folder(), settings,
-                  lambda run, step, loss: relay.step.emit(step, loss) if run == "final" else None,
-                  data=self._wizard.data, title="Learning a look")
-        handle = self.handle = self._wizard.runner.submit(job)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Starting …")
-        handle.progress.connect(lambda fraction, message: (self.progress.setValue(round(100 * fraction)),
-                                                           self.status.setText(message)))
-        handle.finished.connect(self._on_finished)
-        handle.failed.connect(lambda message: self.status.setText(f"<b>Failed:</b> {message}"))
-        handle.cancelled.connect(lambda: self.status.setText("Cancelled: nothing was saved."))
-        handle.ended.connect(self._on_ended)
+        return Job(learn_work, self._wizard.folder(), settings,
+                   lambda run, step, loss: relay.step.emit(step, loss) if run == "final" else None,
+                   data=self._wizard.data, title="Learning a look")
 
     def _on_finished(self, result) -> None:
         outcome, _data = result
@@ -197,18 +147,6 @@ class LearnPage(QWizardPage):
         self.status.setText(f"Done: {outcome.steps} steps in {outcome.seconds / 60:.1f} min. "
                             f"{score_text(outcome.held_out)}")
         self.progress.setValue(100)
-
-    def _on_ended(self, _handle) -> None:
-        self.handle = None
-        self.cancel_button.setEnabled(False)
-        self.completeChanged.emit()
-
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return self.handle is None and self._wizard.outcome is not None
 
 
 def score_text(held: dict) -> str:
@@ -241,12 +179,12 @@ class ComparePage(QWizardPage):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
-        self.score = _label("")
+        self.score = selectable_label("")
         self.name_edit = QLineEdit("my-look")
         self.name_edit.textChanged.connect(self._check_name)
         self.save_button = QPushButton("Save Look")
         self.save_button.clicked.connect(self.save)
-        self.status = _label("")
+        self.status = selectable_label("")
         form = QFormLayout()
         form.addRow("Name:", self.name_edit)
         layout = QVBoxLayout(self)

@@ -6,7 +6,8 @@ import json
 
 import torch
 
-from photolab.gui.denoise_adapt.wizard import AdaptWizard, LossPlot, open_adapt_wizard
+from photolab.gui.denoise_adapt.wizard import AdaptWizard, open_adapt_wizard
+from photolab.gui.widgets.job_pages import LossPlot
 from photolab.gui.jobs import JobRunner
 from photolab.models.store.manager import ModelManager
 from utils.adapt_photos import make_adapt_folder
