@@ -18,13 +18,6 @@ KEYS = {"name", "model_path", "base", "camera", "iso_range", "singles", "bursts"
         "seconds"}
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(folder))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     return make_adapt_folder(tmp_path_factory.mktemp("cli-adapt") / "photos", singles=4, bursts=2, frames=3)

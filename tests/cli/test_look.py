@@ -18,13 +18,6 @@ KEYS = {"name", "model_path", "card_path", "pairs", "refused", "unpaired", "minu
         "seconds"}
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "data"
-    monkeypatch.setenv("PHOTOLAB_DATA_DIR", str(folder))
-    return folder
-
-
 def run(capsys, *args):
     code = main(["look", *map(str, args)])
     out, err = capsys.readouterr()

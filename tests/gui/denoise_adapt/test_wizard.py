@@ -11,6 +11,7 @@ from photolab.gui.widgets.job_pages import LossPlot
 from photolab.gui.jobs import JobRunner
 from photolab.models.store.manager import ModelManager
 from utils.adapt_photos import make_adapt_folder
+from utils.wizards import check_folder
 
 torch.set_num_threads(2)
 TIMEOUT = 60_000
@@ -25,19 +26,11 @@ def open_wizard(qtbot, tmp_path):
     return wizard, manager
 
 
-def check(qtbot, wizard, folder):
-    wizard.folder_page.path_edit.setText(str(folder))
-    assert wizard.folder_page.isComplete()
-    wizard.next()
-    assert wizard.currentPage() is wizard.check_page
-    qtbot.waitUntil(lambda: wizard.check_page.handle is None, timeout=TIMEOUT)
-
-
 def test_walk_from_folder_to_saved_denoiser(qtbot, tmp_path):
     folder = make_adapt_folder(tmp_path / "photos", singles=4, bursts=2, frames=3)
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 junk")
     wizard, manager = open_wizard(qtbot, tmp_path)
-    check(qtbot, wizard, folder)
+    check_folder(qtbot, wizard, folder, TIMEOUT)
     page = wizard.check_page
     assert page.isComplete()
     found = page.found.text()
@@ -72,7 +65,7 @@ def test_walk_from_folder_to_saved_denoiser(qtbot, tmp_path):
 def test_problems_are_explained_and_block_the_way(qtbot, tmp_path):
     folder = make_adapt_folder(tmp_path / "few", singles=2, bursts=0)
     wizard, _ = open_wizard(qtbot, tmp_path)
-    check(qtbot, wizard, folder)
+    check_folder(qtbot, wizard, folder, TIMEOUT)
     assert not wizard.check_page.isComplete()
     assert "at least 4 are needed" in wizard.check_page.problems.text()
 
@@ -80,7 +73,7 @@ def test_problems_are_explained_and_block_the_way(qtbot, tmp_path):
 def test_cancel_stops_the_run_and_saves_nothing(qtbot, tmp_path):
     folder = make_adapt_folder(tmp_path / "photos", singles=4, bursts=1, frames=3)
     wizard, manager = open_wizard(qtbot, tmp_path)
-    check(qtbot, wizard, folder)
+    check_folder(qtbot, wizard, folder, TIMEOUT)
     wizard.check_page.minutes.setValue(10)
     wizard.next()
     adapting = wizard.adapt_page

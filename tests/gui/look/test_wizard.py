@@ -13,6 +13,7 @@ from photolab.gui.develop.look_controls import LookControls
 from photolab.gui.jobs import JobRunner
 from photolab.gui.look.wizard import LookWizard
 from utils.look_pairs import make_pairs, photo, warm_look, write_rgb
+from utils.wizards import check_folder
 
 torch.set_num_threads(2)
 TIMEOUT = 300_000  # generous: a busy shared machine runs the learning jobs slowly
@@ -26,14 +27,6 @@ def open_wizard(qtbot, tmp_path):
     return wizard
 
 
-def check(qtbot, wizard, folder):
-    wizard.folder_page.path_edit.setText(str(folder))
-    assert wizard.folder_page.isComplete()
-    wizard.next()
-    assert wizard.currentPage() is wizard.check_page
-    qtbot.waitUntil(lambda: wizard.check_page.handle is None, timeout=TIMEOUT)
-
-
 def test_walk_from_pairs_to_a_saved_look(qtbot, tmp_path):
     folder = make_pairs(tmp_path / "pairs", 4)
     write_rgb(folder / "after" / "p3.png", warm_look(photo(5)))  # another scene: refused
@@ -41,7 +34,7 @@ def test_walk_from_pairs_to_a_saved_look(qtbot, tmp_path):
     write_rgb(folder / "after" / "p4.png", warm_look(photo(4)))
     write_rgb(folder / "after" / "lonely.png", photo(1))
     wizard = open_wizard(qtbot, tmp_path)
-    check(qtbot, wizard, folder)
+    check_folder(qtbot, wizard, folder, TIMEOUT)
     page = wizard.check_page
     assert page.isComplete()
     found = page.found.text()
@@ -70,7 +63,7 @@ def test_walk_from_pairs_to_a_saved_look(qtbot, tmp_path):
 
 def test_too_few_pairs_are_explained_and_block_the_way(qtbot, tmp_path):
     wizard = open_wizard(qtbot, tmp_path)
-    check(qtbot, wizard, make_pairs(tmp_path / "few", 3))
+    check_folder(qtbot, wizard, make_pairs(tmp_path / "few", 3), TIMEOUT)
     assert not wizard.check_page.isComplete()
     assert "at least 4 are needed" in wizard.check_page.found.text()
 
@@ -79,7 +72,7 @@ def test_cancel_stops_learning_and_saves_nothing(qtbot, tmp_path):
     wizard = LookWizard(JobRunner(), looks_dir=tmp_path / "looks", side=64, width=8, folds=2)
     qtbot.addWidget(wizard)
     wizard.show()
-    check(qtbot, wizard, make_pairs(tmp_path / "pairs", 4))
+    check_folder(qtbot, wizard, make_pairs(tmp_path / "pairs", 4), TIMEOUT)
     wizard.check_page.minutes.setValue(10)
     wizard.next()
     learning = wizard.learn_page
