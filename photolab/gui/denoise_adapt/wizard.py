@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget, QWizard
 
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
-from photolab.gui.widgets.job_pages import JobPage, TrainingPage, selectable_label
+from photolab.gui.widgets.job_pages import JobPage, SavePage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 CROP_SIDE = 192
@@ -178,13 +177,11 @@ class AdaptPage(TrainingPage):
         self.progress.setValue(100)
 
 
-class ComparePage(QWizardPage):
+class ComparePage(SavePage):
     """4. Before/after of a 100 % crop, and Save under a name."""
 
     def __init__(self, wizard: "AdaptWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Compare and save")
+        super().__init__(wizard, "Compare and save", "Save Denoiser")
         self.handle: JobHandle | None = None
         self.views = [QLabel() for _ in range(3)]
         self.captions = [selectable_label(text) for text in ("Noisy (100 %)", "Generic + Auto", "Adapted + Auto")]
@@ -195,20 +192,9 @@ class ComparePage(QWizardPage):
             column.addWidget(view)
             column.addWidget(caption)
             grid.addLayout(column)
-        self.name_edit = QLineEdit()
-        self.name_edit.textChanged.connect(self._check_name)
-        self.save_button = QPushButton("Save Denoiser")
-        self.save_button.clicked.connect(self.save)
-        self.status = selectable_label("")
-        form = QFormLayout()
-        form.addRow("Name:", self.name_edit)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
-        layout.addLayout(form)
-        row = QHBoxLayout()
-        row.addWidget(self.status, 1)
-        row.addWidget(self.save_button)
-        layout.addLayout(row)
+        self.add_save_rows(layout)
         layout.addStretch(1)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
@@ -228,36 +214,17 @@ class ComparePage(QWizardPage):
             view.setPixmap(QPixmap.fromImage(to_qimage(image)))
         self.captions[0].setText(f"Noisy (100 %, {name})")
 
-    def _check_name(self) -> None:
-        from photolab.models.store.card import ModelCardError, check_model_name
+    def save_job(self, name: str) -> Job:
+        return Job(save_work, self._wizard.manager(), self._wizard.outcome, name, self._wizard.folder(),
+                   title=f"Saving {name}")
 
-        try:
-            check_model_name(self.name_edit.text())
-            self.save_button.setEnabled(True)
-            self.status.setText("")
-        except ModelCardError as exc:
-            self.save_button.setEnabled(False)
-            self.status.setText(str(exc))
-
-    def save(self) -> None:
-        name = self.name_edit.text()
-        job = Job(save_work, self._wizard.manager(), self._wizard.outcome, name, self._wizard.folder(),
-                  title=f"Saving {name}")
-        handle = self._wizard.runner.submit(job)
-        self.save_button.setEnabled(False)
-        self.status.setText(f"Saving {name} …")
-        handle.finished.connect(lambda result: self._on_saved(name, result))
-        handle.failed.connect(self._on_failed)
+    def saved_text(self, name: str) -> str:
+        return (f"Saved as {name}: choose it in the Denoise panel's model list, or use "
+                f"photolab-cli denoise --model {name}.")
 
     def _on_saved(self, name: str, result) -> None:
-        self._wizard.saved = result
-        self.status.setText(f"Saved as {name}: choose it in the Denoise panel's model list, or use "
-                            f"photolab-cli denoise --model {name}.")
+        super()._on_saved(name, result)
         self._wizard.denoiser_saved.emit(name)
-
-    def _on_failed(self, message: str) -> None:
-        self.status.setText(f"Not saved: {message}")
-        self.save_button.setEnabled(True)
 
 
 class AdaptWizard(QWizard):

@@ -14,15 +14,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget,
+                               QWizard)
 
 from photolab.gui.develop.look_controls import installed_looks
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
-from photolab.gui.widgets.job_pages import JobPage, TrainingPage, selectable_label
+from photolab.gui.widgets.job_pages import JobPage, SavePage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 SHOWN_PAIRS = 4  # held-out pairs shown on the last page
@@ -162,13 +162,11 @@ def _pixmap(image: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(to_qimage(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)))
 
 
-class ComparePage(QWizardPage):
+class ComparePage(SavePage):
     """4. Held-out pairs before / learned / after, the scores, and Save under a name."""
 
     def __init__(self, wizard: "LookWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Compare and save")
+        super().__init__(wizard, "Compare and save", "Save Look", "my-look")
         self.setSubTitle("Pairs the look never learned from: your before, the learned look, your after.")
         self.grid = QGridLayout()
         for column, title in enumerate(("Before", "Learned", "After")):
@@ -180,21 +178,10 @@ class ComparePage(QWizardPage):
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
         self.score = selectable_label("")
-        self.name_edit = QLineEdit("my-look")
-        self.name_edit.textChanged.connect(self._check_name)
-        self.save_button = QPushButton("Save Look")
-        self.save_button.clicked.connect(self.save)
-        self.status = selectable_label("")
-        form = QFormLayout()
-        form.addRow("Name:", self.name_edit)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.score)
-        layout.addLayout(form)
-        row = QHBoxLayout()
-        row.addWidget(self.status, 1)
-        row.addWidget(self.save_button)
-        layout.addLayout(row)
+        self.add_save_rows(layout)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         outcome = self._wizard.outcome
@@ -215,35 +202,17 @@ class ComparePage(QWizardPage):
         self.score.setText(score_text(outcome.held_out))
         self._check_name()
 
-    def _check_name(self) -> None:
-        from photolab.models.store.card import ModelCardError, check_model_name
+    def save_job(self, name: str) -> Job:
+        return Job(save_work, self._wizard.outcome, name, self._wizard.folder(), self._wizard.looks_dir,
+                   title=f"Saving {name}")
 
-        try:
-            check_model_name(self.name_edit.text())
-            self.save_button.setEnabled(True)
-            self.status.setText("")
-        except ModelCardError as exc:
-            self.save_button.setEnabled(False)
-            self.status.setText(str(exc))
-
-    def save(self) -> None:
-        name = self.name_edit.text()
-        handle = self._wizard.runner.submit(Job(save_work, self._wizard.outcome, name, self._wizard.folder(),
-                                                self._wizard.looks_dir, title=f"Saving {name}"))
-        self.save_button.setEnabled(False)
-        self.status.setText(f"Saving {name} …")
-        handle.finished.connect(lambda result: self._on_saved(name, result))
-        handle.failed.connect(self._on_failed)
+    def saved_text(self, name: str) -> str:
+        return (f"Saved as {name}: choose it in the Develop panel's Look section, or use "
+                f"photolab-cli look apply IN -o OUT --look {name}.")
 
     def _on_saved(self, name: str, result) -> None:
-        self._wizard.saved = result
-        self.status.setText(f"Saved as {name}: choose it in the Develop panel's Look section, or use "
-                            f"photolab-cli look apply IN -o OUT --look {name}.")
+        super()._on_saved(name, result)
         self._wizard.look_saved.emit(name)
-
-    def _on_failed(self, message: str) -> None:
-        self.status.setText(f"Not saved: {message}")
-        self.save_button.setEnabled(True)
 
 
 class LookWizard(QWizard):

@@ -1,7 +1,8 @@
 """Wizard pages that run one background Job at a time (status line, progress bar, cancel, completeChanged when
-the Job ends), the training-run page built on it (live loss curve, Cancel button), and the loss plot itself. The
-Learn a Look and Adapt Denoiser wizards subclass these; a page's wizard has ``runner`` (a JobRunner) and, for
-:class:`TrainingPage`, ``outcome``."""
+the Job ends), the training-run page built on it (live loss curve, Cancel button), the loss plot itself, and the
+last page that saves the result under a name. The Learn a Look and Adapt Denoiser wizards subclass these; a page's
+wizard has ``runner`` (a JobRunner), ``outcome`` (for :class:`TrainingPage`) and ``saved`` (for
+:class:`SavePage`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import math
 
 from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
-                               QWizardPage)
+from PySide6.QtWidgets import (QBoxLayout, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QSizePolicy, QVBoxLayout, QWidget, QWizardPage)
 
 from photolab.gui.jobs import JobHandle
 from photolab.jobs import Job
@@ -182,3 +183,65 @@ class TrainingPage(JobPage):
 
     def ready(self) -> bool:
         return self._wizard.outcome is not None
+
+
+class SavePage(QWizardPage):
+    """A last page that saves the wizard's result under a name: ``name_edit``, ``save_button`` (enabled while the
+    name is a valid model name) and ``status``. Subclasses define :meth:`save_job` and :meth:`saved_text`, and
+    place the rows with :meth:`add_save_rows`."""
+
+    def __init__(self, wizard, title: str, button_text: str, name: str = "") -> None:
+        super().__init__()
+        self._wizard = wizard
+        self.setTitle(title)
+        self.name_edit = QLineEdit(name)
+        self.name_edit.textChanged.connect(self._check_name)
+        self.save_button = QPushButton(button_text)
+        self.save_button.clicked.connect(self.save)
+        self.status = selectable_label()
+
+    def add_save_rows(self, layout: QBoxLayout) -> None:
+        """Add the Name field, then the status line with the save button, to ``layout``."""
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.status, 1)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+
+    def _check_name(self) -> None:
+        from photolab.models.store.card import ModelCardError, check_model_name
+
+        try:
+            check_model_name(self.name_edit.text())
+            self.save_button.setEnabled(True)
+            self.status.setText("")
+        except ModelCardError as exc:
+            self.save_button.setEnabled(False)
+            self.status.setText(str(exc))
+
+    def save_job(self, name: str) -> Job:
+        """The Job that saves the result as ``name``."""
+        raise NotImplementedError
+
+    def saved_text(self, name: str) -> str:
+        """The status once saved as ``name``: where to find it."""
+        raise NotImplementedError
+
+    def save(self) -> None:
+        """Save under the typed name (a Job); the wizard's ``saved`` is the Job's result."""
+        name = self.name_edit.text()
+        handle = self._wizard.runner.submit(self.save_job(name))
+        self.save_button.setEnabled(False)
+        self.status.setText(f"Saving {name} …")
+        handle.finished.connect(lambda result: self._on_saved(name, result))
+        handle.failed.connect(self._on_failed)
+
+    def _on_saved(self, name: str, result) -> None:
+        self._wizard.saved = result
+        self.status.setText(self.saved_text(name))
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"Not saved: {message}")
+        self.save_button.setEnabled(True)
