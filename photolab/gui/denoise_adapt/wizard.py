@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget, QWizard
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget, QWizard
 
 from photolab.gui.jobs import JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
-from photolab.gui.widgets.job_pages import JobPage, SavePage, TrainingPage, selectable_label
+from photolab.gui.widgets.job_pages import SavePage, TrainingCheckPage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 CROP_SIDE = 192
@@ -87,24 +87,17 @@ def folder_page() -> FolderPage:
         hint="JPEG, PNG, TIFF, WebP and camera RAW photos are read; your files are never changed.")
 
 
-class CheckPage(JobPage):
+class CheckPage(TrainingCheckPage):
     """2. What was found, what is wrong, and the time budget."""
 
     def __init__(self, wizard: "AdaptWizard") -> None:
-        super().__init__(wizard, "Check the photos")
+        super().__init__(wizard, "Check the photos", "adapt")
         self.found = selectable_label("")
         self.problems = selectable_label("")
-        self.minutes = QDoubleSpinBox()
-        self.minutes.setRange(0.05, 120.0)
-        self.minutes.setDecimals(2)
-        self.minutes.setValue(5.0)
-        self.minutes.setSuffix(" min")
-        form = QFormLayout()
-        form.addRow("Adapt for:", self.minutes)
         layout = QVBoxLayout(self)
         for widget in (self.status, self.progress, self.found, self.problems):
             layout.addWidget(widget)
-        layout.addLayout(form)
+        layout.addLayout(self.budget)
         layout.addStretch(1)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
@@ -141,13 +134,6 @@ class CheckPage(JobPage):
         self.problems.setText("<br>".join(notes))
         self.status.setText("Ready to adapt." if data is not None else "This folder cannot be used.")
         self.progress.setValue(100)
-
-    def _on_failed(self, message: str) -> None:
-        self._wizard.problem = message
-        self.status.setText(f"<b>Cannot adapt:</b> {message}")
-
-    def ready(self) -> bool:
-        return self._wizard.data is not None
 
 
 class AdaptPage(TrainingPage):

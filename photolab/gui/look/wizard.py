@@ -14,15 +14,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QPixmap
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget,
-                               QWizard)
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget, QWizard
 
 from photolab.gui.develop.look_controls import installed_looks
 from photolab.gui.jobs import BACKGROUND, JobHandle, JobRunner
 from photolab.gui.viewer.rendering import to_qimage
 from photolab.gui.widgets.actions import new_action
 from photolab.gui.widgets.folder_page import FolderPage
-from photolab.gui.widgets.job_pages import JobPage, SavePage, TrainingPage, selectable_label
+from photolab.gui.widgets.job_pages import SavePage, TrainingCheckPage, TrainingPage, selectable_label
 from photolab.jobs import Job
 
 SHOWN_PAIRS = 4  # held-out pairs shown on the last page
@@ -68,19 +67,12 @@ def folder_page() -> FolderPage:
              "and fixed; your files are never changed.")
 
 
-class CheckPage(JobPage):
+class CheckPage(TrainingCheckPage):
     """2. What was found and fixed, what was refused, and the time budget."""
 
     def __init__(self, wizard: "LookWizard") -> None:
-        super().__init__(wizard, "Check the pairs")
+        super().__init__(wizard, "Check the pairs", "learn")
         self.found = selectable_label("")
-        self.minutes = QDoubleSpinBox()
-        self.minutes.setRange(0.05, 120.0)
-        self.minutes.setDecimals(2)
-        self.minutes.setValue(5.0)
-        self.minutes.setSuffix(" min")
-        form = QFormLayout()
-        form.addRow("Learn for:", self.minutes)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.found)
@@ -88,7 +80,7 @@ class CheckPage(JobPage):
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
         layout.addWidget(scroll, 1)
-        layout.addLayout(form)
+        layout.addLayout(self.budget)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.cancel()
@@ -114,13 +106,6 @@ class CheckPage(JobPage):
         self.found.setText("<br>".join(lines))
         self.status.setText("Ready to learn." if data is not None else "These pairs cannot be used.")
         self.progress.setValue(100)
-
-    def _on_failed(self, message: str) -> None:
-        self._wizard.problem = message
-        self.status.setText(f"<b>Cannot learn:</b> {message}")
-
-    def ready(self) -> bool:
-        return self._wizard.data is not None
 
 
 class LearnPage(TrainingPage):

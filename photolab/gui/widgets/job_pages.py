@@ -1,8 +1,8 @@
 """Wizard pages that run one background Job at a time (status line, progress bar, cancel, completeChanged when
-the Job ends), the training-run page built on it (live loss curve, Cancel button), the loss plot itself, and the
-last page that saves the result under a name. The Learn a Look and Adapt Denoiser wizards subclass these; a page's
-wizard has ``runner`` (a JobRunner), ``outcome`` (for :class:`TrainingPage`) and ``saved`` (for
-:class:`SavePage`)."""
+the Job ends): the check before a training run (with its time budget), the training run (live loss curve, Cancel
+button) with its loss plot, and the last page that saves the result under a name. The Learn a Look and Adapt
+Denoiser wizards subclass these; a page's wizard has ``runner`` (a JobRunner), ``data`` and ``problem`` (for
+:class:`TrainingCheckPage`), ``outcome`` (for :class:`TrainingPage`) and ``saved`` (for :class:`SavePage`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import math
 
 from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QBoxLayout, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget, QWizardPage)
+from PySide6.QtWidgets import (QBoxLayout, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget, QWizardPage)
 
 from photolab.gui.jobs import JobHandle
 from photolab.jobs import Job
@@ -140,6 +140,30 @@ class JobPage(QWizardPage):
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         return self.handle is None and self.ready()
+
+
+class TrainingCheckPage(JobPage):
+    """The check before a training run: complete once the check Job set the wizard's ``data``; a failure is the
+    wizard's ``problem``, shown as "Cannot ``verb``: …"; ``budget`` is the "``Verb`` for:" row with the
+    ``minutes`` the run may take, for the subclass to place."""
+
+    def __init__(self, wizard, title: str, verb: str) -> None:
+        super().__init__(wizard, title)
+        self._verb = verb
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setRange(0.05, 120.0)
+        self.minutes.setDecimals(2)
+        self.minutes.setValue(5.0)
+        self.minutes.setSuffix(" min")
+        self.budget = QFormLayout()
+        self.budget.addRow(f"{verb.capitalize()} for:", self.minutes)
+
+    def _on_failed(self, message: str) -> None:
+        self._wizard.problem = message
+        self.status.setText(f"<b>Cannot {self._verb}:</b> {message}")
+
+    def ready(self) -> bool:
+        return self._wizard.data is not None
 
 
 class TrainingPage(JobPage):
