@@ -125,12 +125,35 @@ def _smoothness(lattice: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, samples: int = 300_000,
-            iterations: int = 400, seed: int = 0) -> np.ndarray:
+CURVE_BINS = 64  # bins of the per-channel curves the LUT falls back on where the pairs have no colours
+
+
+def channel_curves_lut(before: np.ndarray, after: np.ndarray, size: int) -> np.ndarray:
+    """A LUT (size, size, size, 3) made of one tone curve per channel fitted to pixels (N, 3): the mean after
+    value of each before value's bin, interpolated over the bins that hold pixels. A channel's curve needs no
+    particular hue, so it carries a look's general shift to colours the pairs do not contain."""
+    axis = np.linspace(0.0, 1.0, size)
+    curves = []
+    for channel in range(3):
+        bins = np.minimum((before[:, channel] * CURVE_BINS).astype(np.int64), CURVE_BINS - 1)
+        counts = np.bincount(bins, minlength=CURVE_BINS)
+        sums = np.bincount(bins, after[:, channel], minlength=CURVE_BINS)
+        centres = (np.arange(CURVE_BINS) + 0.5) / CURVE_BINS
+        filled = counts > 0
+        curves.append(np.interp(axis, centres[filled], sums[filled] / counts[filled]) if filled.any() else axis)
+    r, g, b = np.meshgrid(*curves, indexing="ij")
+    return np.stack([r, g, b], axis=-1)
+
+
+def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, fallback: float = 0.5,
+            samples: int = 300_000, iterations: int = 400, seed: int = 0) -> np.ndarray:
     """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
     to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared differences of
-    neighbouring nodes (which also fills nodes no pixel reaches), solved by conjugate gradients from the
-    identity on the normal equations (A^T A is assembled once: each node meets at most 27 others)."""
+    neighbouring nodes, plus ``fallback`` times that weight times the squared distance to the per-channel
+    curves' LUT (:func:`channel_curves_lut`): nodes no pixel reaches drift, within a few nodes of the data, to
+    what the channel curves do rather than to an average of the neighbouring colours (a red the pairs never
+    show stays red, warmed as the look warms). Solved by conjugate gradients from the identity on the normal
+    equations (A^T A is assembled once: each node meets at most 27 others)."""
     rng = np.random.default_rng(seed)
     before = np.concatenate([p.before.reshape(-1, 3) for p in pairs])
     after = np.concatenate([p.after.reshape(-1, 3) for p in pairs])
@@ -146,11 +169,13 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, s
     rows, cols, values = entries // nodes, entries % nodes, dense[entries]
     del dense
     flat = indices.ravel()
+    prior = fallback * weight
     right = np.stack([np.bincount(flat, (weights * y[:, c:c + 1]).ravel(), nodes) for c in range(3)], axis=1)
+    right += prior * channel_curves_lut(x, y, size).reshape(nodes, 3)
 
-    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight * D^T D) lattice, lattice (nodes, 3)
+    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight D^T D + prior I) lattice, lattice (nodes, 3)
         data = np.stack([np.bincount(rows, values * lattice[cols, c], nodes) for c in range(3)], axis=1)
-        return data + weight * _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3)
+        return data + weight * _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3) + prior * lattice
 
     solution = identity_lut(size).reshape(nodes, 3).astype(np.float64)
     residual = right - normal(solution)

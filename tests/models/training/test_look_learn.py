@@ -35,6 +35,28 @@ def test_the_global_lut_fits_a_global_look(data):
     assert np.abs(fitted - pair.after).mean() < 0.25 * np.abs(pair.before - pair.after).mean()
 
 
+def test_colours_the_pairs_lack_follow_the_look_rather_than_their_neighbours():
+    """Pairs of greens, blues and greys under a warm look (red up, blue down): a red they never show must come
+    out warmed like the rest, as the per-channel curves say, not pulled to the browns around it."""
+    from photolab.core.look_pairs import LookPair
+
+    rng = np.random.default_rng(0)
+    hues = np.concatenate([rng.uniform(0, 0.6, (4000, 1)) * [1, 0, 0] + rng.uniform(0.2, 1, (4000, 1)) * [0, 1, 0.3],
+                           rng.uniform(0, 0.5, (4000, 1)) * [1, 1, 0] + rng.uniform(0.3, 1, (4000, 1)) * [0, 0, 1],
+                           np.repeat(rng.uniform(0, 1, (4000, 1)), 3, axis=1)]).astype(np.float32)
+    warm = lambda pixels: np.clip(pixels * np.float32([1.15, 1.0, 0.85]), 0, 1)  # noqa: E731
+    pairs = [LookPair(f"p{i}", part.reshape(40, 100, 3), warm(part).reshape(40, 100, 3))
+             for i, part in enumerate(np.split(hues, 3))]
+    red = np.float32([[[0.8, 0.1, 0.1]]])
+    for fallback, largest_error in ((0.5, 0.05), (0.0, None)):
+        got = apply_lut(red, lut_atlas(fit_lut(pairs, fallback=fallback)))
+        error = float(np.abs(got - warm(red)).max())
+        if largest_error is not None:
+            assert error < largest_error, error
+        else:
+            assert error > 0.05, error  # without the fallback the gap is filled from the neighbouring colours
+
+
 def test_folds_split_every_pair_into_exactly_one_group():
     assert fold_groups(7, 3) == [[0, 3, 6], [1, 4], [2, 5]]
     assert fold_groups(4, 0) == [] and fold_groups(4, 1) == []
