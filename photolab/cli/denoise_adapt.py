@@ -55,7 +55,7 @@ def add_denoise_adapt_commands(subparsers) -> None:
 
 def denoise_adapt_command(args, parser) -> int:
     """``denoise-adapt FOLDER --name NAME``: scan, check, load, adapt, save."""
-    from photolab.models.store.card import ModelCardError, check_model_name
+    from photolab.models.store.card import ModelCardError, check_model_name, existing_model_message
     from photolab.models.training.denoise_adapt import AdaptSettings, adapt_job, save_adapted
     from photolab.services import model_manager
 
@@ -68,9 +68,9 @@ def denoise_adapt_command(args, parser) -> int:
     builtin = [n for n in _names(manager.denoiser_dir)]
     if args.name in builtin:
         return fail(f"{args.name!r} is a built-in denoiser's name; choose another name")
-    if (manager.user_denoiser_dir / f"{args.name}.json").exists() and not args.overwrite:
-        return fail(f"a denoiser named {args.name!r} already exists in {manager.user_denoiser_dir}; "
-                    "pick another name or use --overwrite")
+    taken = existing_model_message(manager.user_denoiser_dir, args.name, "denoiser")
+    if taken and not args.overwrite:
+        return fail(taken)
     settings = AdaptSettings(minutes=args.minutes, threads=args.threads, seed=args.seed, max_steps=args.max_steps,
                              crop=args.crop)
     if args.single_share is not None:

@@ -83,7 +83,7 @@ def add_look_commands(subparsers) -> None:
 
 def look_learn_command(args, parser) -> int:
     """``look learn PAIRS --name NAME``: check the pairs, learn, save."""
-    from photolab.models.store.card import ModelCardError, check_model_name
+    from photolab.models.store.card import ModelCardError, check_model_name, existing_model_message
     from photolab.models.training.look_learn import LookSettings, learn_job, save_look
     from photolab.services import model_manager
 
@@ -93,8 +93,9 @@ def look_learn_command(args, parser) -> int:
     except ModelCardError as exc:
         parser.error(str(exc))
     folder = model_manager().user_look_dir
-    if (folder / f"{args.name}.json").exists() and not args.overwrite:
-        return fail(f"a look named {args.name!r} already exists in {folder}; pick another name or use --overwrite")
+    taken = existing_model_message(folder, args.name, "look")
+    if taken and not args.overwrite:
+        return fail(taken)
     settings = replace(LookSettings(), minutes=args.minutes, folds=args.folds, threads=args.threads,
                        seed=args.seed, max_steps=args.max_steps)
     job = learn_job(args.pairs, settings)

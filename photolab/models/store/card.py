@@ -32,6 +32,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -90,6 +91,42 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
         while block := handle.read(chunk_size):
             digest.update(block)
     return digest.hexdigest()
+
+
+def existing_model_message(folder: str | Path, name: str, what: str) -> str | None:
+    """Why ``name`` cannot be saved in the user model folder ``folder`` without overwriting (a card of that
+    name is there already), or None. ``what`` names the kind of model ("look", "denoiser")."""
+    if (Path(folder) / f"{name}.json").exists():
+        return f"a {what} named {name!r} already exists in {folder}; pick another name or use --overwrite"
+    return None
+
+
+def save_weights_and_card(state: dict, card: dict, folder: str | Path, name: str, *, what: str, folder_label: str,
+                          overwrite: bool, error: type[PhotoLabError]) -> tuple[Path, dict]:
+    """Write ``<folder>/<name>.safetensors`` (synced to disk) then its card ``<name>.json``, each atomically and
+    the card last, so a crash never leaves a card without its weights; the card gains the weights' file name
+    and SHA-256. Refusals (the name is taken and ``overwrite`` is false, the folder cannot be made) raise
+    ``error``. Returns (weights path, card)."""
+    from safetensors.torch import save_file
+
+    from photolab.core.atomic import atomic_path, write_bytes_atomic
+
+    folder = Path(folder)
+    taken = existing_model_message(folder, name, what)
+    if taken and not overwrite:
+        raise error(taken)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise error(f"{folder}: cannot create the {folder_label} ({exc.strerror or exc})") from exc
+    weights = folder / f"{name}.safetensors"
+    with atomic_path(weights) as temporary:
+        save_file(state, str(temporary), metadata={"format": "pt"})
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        card["weights"] = {"file": weights.name, "sha256": sha256_file(temporary)}
+    write_bytes_atomic(folder / f"{name}.json", (json.dumps(card, indent=1) + "\n").encode("utf-8"))
+    return weights, card
 
 
 def default_labels(num_classes: int) -> list[str]:

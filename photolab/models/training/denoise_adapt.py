@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import json
 import math
 import os
 import time
@@ -34,13 +33,11 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
 from photolab.core.adapt_folder import AdaptData, NoisyImage, NoisyPair, central_crop
-from photolab.core.atomic import atomic_path, write_bytes_atomic
 from photolab.core.errors import PhotoLabError
 from photolab.models.denoise import Denoiser, denoise_array
-from photolab.models.store.card import check_model_name, sha256_file
+from photolab.models.store.card import check_model_name, save_weights_and_card
 
 DEFAULT_MINUTES = 5.0
 HELD_OUT_SIDE = 512  # held-out images are scored on their central crop of this side (bounded time)
@@ -422,22 +419,8 @@ def save_adapted(outcome: AdaptOutcome, name: str, folder: str | Path, *, taken:
     check_model_name(name)
     if name in taken:
         raise AdaptError(f"{name!r} is a built-in denoiser's name; choose another name")
-    folder = Path(folder)
-    weights, card_path = folder / f"{name}.safetensors", folder / f"{name}.json"
-    if card_path.exists() and not overwrite:
-        raise AdaptError(f"a denoiser named {name!r} already exists in {folder}; pick another name or use --overwrite")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AdaptError(f"{folder}: cannot create the denoiser folder ({exc.strerror or exc})") from exc
-    card = adapted_card(outcome, name, source_folder)
-    with atomic_path(weights) as temporary:
-        save_file(outcome.state, str(temporary), metadata={"format": "pt"})
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        card["weights"] = {"file": weights.name, "sha256": sha256_file(temporary)}
-    write_bytes_atomic(card_path, (json.dumps(card, indent=1) + "\n").encode("utf-8"))
-    return weights, card
+    return save_weights_and_card(outcome.state, adapted_card(outcome, name, source_folder), folder, name,
+                                 what="denoiser", folder_label="denoiser folder", overwrite=overwrite, error=AdaptError)
 
 
 # ----------------------------------------------------------------------------------------------------- job

@@ -19,7 +19,6 @@ The held-out results (before / learned / after) are kept small for the wizard to
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import time
@@ -30,15 +29,13 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 import torch
-from safetensors.torch import save_file
 
-from photolab.core.atomic import atomic_path, write_bytes_atomic
 from photolab.core.color_difference import mean_ciede2000, psnr
 from photolab.core.errors import PhotoLabError
 from photolab.core.look_pairs import LookData, LookPair
 from photolab.models.archs.hdrnet import (ARCHITECTURE, LUT_SIZE, HDRNet, apply_look, apply_lut, create_model,
                                           identity_lut, lut_atlas, network_input, slice_and_apply)
-from photolab.models.store.card import check_model_name, sha256_file
+from photolab.models.store.card import check_model_name, save_weights_and_card
 
 DEFAULT_MINUTES = 5.0
 FINAL_SHARE = 0.5
@@ -386,20 +383,8 @@ def save_look(outcome: LookOutcome, name: str, folder: str | Path, *, overwrite:
     """Write ``<folder>/<name>.safetensors`` then its card ``<name>.json`` (each atomically; the card last, so a
     crash never leaves a card without its weights). Returns (weights path, card)."""
     check_model_name(name)
-    folder = Path(folder)
-    weights, card_path = folder / f"{name}.safetensors", folder / f"{name}.json"
-    if card_path.exists() and not overwrite:
-        raise LookLearnError(f"a look named {name!r} already exists in {folder}; pick another name or use --overwrite")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LookLearnError(f"{folder}: cannot create the looks folder ({exc.strerror or exc})") from exc
-    card = look_card(outcome, name, source_folder)
-    with atomic_path(weights) as temporary:
-        save_file(outcome.state, str(temporary), metadata={"format": "pt"})
-        card["weights"] = {"file": weights.name, "sha256": sha256_file(temporary)}
-    write_bytes_atomic(card_path, (json.dumps(card, indent=1) + "\n").encode("utf-8"))
-    return weights, card
+    return save_weights_and_card(outcome.state, look_card(outcome, name, source_folder), folder, name, what="look",
+                                 folder_label="looks folder", overwrite=overwrite, error=LookLearnError)
 
 
 # --------------------------------------------------------------------------------------------------------- job
