@@ -12,8 +12,10 @@ afters). The pairs are checked (sizes, crops and misalignments registered, orien
 unpaired files, different scenes and transparent images reported), then a look is learned in ``--minutes``
 (cross-validation included) and saved in ``<data dir>/looks`` with a card (pairs, minutes, cross-validated
 PSNR and CIEDE2000). ``--json`` prints one line: ``{"name", "model_path", "card_path", "pairs", "refused",
-"unpaired", "minutes", "steps", "cross_validation": {"psnr", "ciede2000", "identity_psnr",
-"identity_ciede2000", "folds"}, "seconds"}``. Ctrl+C cancels: nothing is saved.
+"unpaired", "minutes", "steps", "grid", "cross_validation": {"psnr", "ciede2000", "identity_psnr",
+"identity_ciede2000", "folds"}, "seconds"}``; ``grid`` is false where cross-validation found the look global
+(its LUT alone scored higher than with a local grid), and then no grid is learned (``steps`` 0).
+Ctrl+C cancels: nothing is saved.
 
 ``apply`` develops each IN (with its sidecar unless ``--no-sidecar``, as ``photolab-cli develop`` does) with
 the Look step set to NAME at ``--strength`` percent (default 100) and writes it to OUT (a file for one photo,
@@ -116,7 +118,7 @@ def look_learn_command(args, parser) -> int:
     held = outcome.held_out
     result = {"name": args.name, "model_path": str(weights), "card_path": str(weights.with_suffix(".json")),
               "pairs": len(data.pairs), "refused": len(data.refused), "unpaired": len(data.scan.unpaired),
-              "minutes": card["learning"]["minutes"], "steps": outcome.steps,
+              "minutes": card["learning"]["minutes"], "steps": outcome.steps, "grid": held["grid"],
               "cross_validation": {k: held[k] for k in ("psnr", "ciede2000", "identity_psnr", "identity_ciede2000",
                                                         "folds")},
               "seconds": round(time.perf_counter() - started, 3)}
@@ -126,8 +128,10 @@ def look_learn_command(args, parser) -> int:
     score = (f"held-out PSNR {held['psnr']:.2f} dB (identity {held['identity_psnr']:.2f}), CIEDE2000 "
              f"{held['ciede2000']:.2f} (identity {held['identity_ciede2000']:.2f}) by {held['folds']}-fold "
              f"cross-validation" if held["psnr"] is not None else "no cross-validation")
-    print(f"saved look {args.name} ({len(data.pairs)} pairs; {outcome.steps} steps in {result['minutes']:.1f} min; "
-          f"{score})")
+    parts = (f"{outcome.steps} steps in {result['minutes']:.1f} min" if held["grid"] else
+             f"global colour transform alone: cross-validation scored it {held['lut_alone_psnr']:.2f} dB, "
+             f"{held['with_grid_psnr']:.2f} dB with a local grid")
+    print(f"saved look {args.name} ({len(data.pairs)} pairs; {parts}; {score})")
     print(f"apply it with: photolab-cli look apply IN -o OUT --look {args.name}")
     return 0
 

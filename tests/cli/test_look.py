@@ -14,8 +14,8 @@ from photolab.core.recipe import Recipe, save_sidecar
 from utils.look_pairs import make_pairs, photo, write_rgb
 
 FAST = ["--minutes", "2", "--max-steps", "3", "--folds", "2", "--threads", "2"]
-KEYS = {"name", "model_path", "card_path", "pairs", "refused", "unpaired", "minutes", "steps", "cross_validation",
-        "seconds"}
+KEYS = {"name", "model_path", "card_path", "pairs", "refused", "unpaired", "minutes", "steps", "grid",
+        "cross_validation", "seconds"}
 
 
 def run(capsys, *args):

@@ -16,6 +16,14 @@ def warm_look(srgb: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + 1.1 * (out - 0.5), 0, 1)
 
 
+def vignette_look(srgb: np.ndarray) -> np.ndarray:
+    """A local look: corners darkened by up to 1.5 stops (no global colour transform can do it)."""
+    height, width = srgb.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    distance = np.hypot((xx + 0.5) / width - 0.5, (yy + 0.5) / height - 0.5) / np.hypot(0.5, 0.5)
+    return np.clip(srgb * 2.0 ** (-1.5 * distance ** 2)[..., None], 0, 1)
+
+
 def write_rgb(path: Path, srgb: np.ndarray, dtype=np.uint8) -> Path:
     """``srgb`` (float [0, 1], RGB) written with OpenCV as 8- or 16-bit."""
     path.parent.mkdir(parents=True, exist_ok=True)

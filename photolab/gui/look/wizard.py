@@ -123,14 +123,14 @@ class LearnPage(TrainingPage):
         settings = LookSettings(minutes=self._wizard.check_page.minutes.value(), **self._wizard.settings)
         relay = self.relay
         return Job(learn_work, self._wizard.folder(), settings,
-                   lambda run, step, loss: relay.step.emit(step, loss) if run == "final" else None,
+                   lambda run, step, loss: relay.step.emit(step, loss),
                    data=self._wizard.data, title="Learning a look")
 
     def _on_finished(self, result) -> None:
         outcome, _data = result
         self._wizard.outcome = outcome
-        self.status.setText(f"Done: {outcome.steps} steps in {outcome.seconds / 60:.1f} min. "
-                            f"{score_text(outcome.held_out)}")
+        learned = f"{outcome.steps} steps" if outcome.held_out.get("grid", True) else "global colour transform"
+        self.status.setText(f"Done: {learned} in {outcome.seconds / 60:.1f} min. {score_text(outcome.held_out)}")
         self.progress.setValue(100)
 
 
@@ -138,9 +138,13 @@ def score_text(held: dict) -> str:
     """The cross-validated scores in one sentence."""
     if held.get("psnr") is None:
         return "Too few pairs to hold any out."
-    return (f"Held-out pairs ({held['folds']}-fold cross-validation): PSNR {held['psnr']:.2f} dB (unedited "
-            f"{held['identity_psnr']:.2f} dB), CIEDE2000 {held['ciede2000']:.2f} (unedited "
-            f"{held['identity_ciede2000']:.2f}).")
+    scores = (f"Held-out pairs ({held['folds']}-fold cross-validation): PSNR {held['psnr']:.2f} dB (unedited "
+              f"{held['identity_psnr']:.2f} dB), CIEDE2000 {held['ciede2000']:.2f} (unedited "
+              f"{held['identity_ciede2000']:.2f}).")
+    if held.get("grid", True):
+        return scores
+    return (f"{scores} The look is global: its local grid scored lower ({held['with_grid_psnr']:.2f} dB) than "
+            f"the global colour transform alone, so only that is kept.")
 
 
 def _pixmap(image: np.ndarray) -> QPixmap:

@@ -32,7 +32,8 @@ class StepRelay(QObject):
 
 
 class LossPlot(QWidget):
-    """The training loss per step (log scale), raw and smoothed, painted with QPainter."""
+    """The training loss per step (log scale), raw and smoothed, painted with QPainter. Step 1 starts a new
+    curve: a job that learns several times (cross-validation runs, then the final one) shows the current run."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +45,8 @@ class LossPlot(QWidget):
         return QSize(560, 220)
 
     def add(self, step: int, loss: float) -> None:
+        if step == 1:
+            self.losses = []
         if math.isfinite(loss) and loss > 0:
             self.losses.append(loss)
             self.update()

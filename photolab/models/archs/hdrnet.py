@@ -59,14 +59,17 @@ def lut_atlas(lut: np.ndarray) -> np.ndarray:
 
 
 def apply_lut(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
-    """Look up (H, W, 3) pixels in [0, 1] in a :func:`lut_atlas`: bilinear in red and green, nearest blue slice."""
+    """Look up (H, W, 3) pixels in [0, 1] in a :func:`lut_atlas`: bilinear in red and green, nearest blue slice;
+    the result clipped to [0, 1] (a LUT's nodes may lie beyond, so a look that clips keeps its slope up to the
+    clipping point)."""
     size = atlas.shape[0]
     pixels = np.clip(srgb, 0.0, 1.0)
     map_x = pixels[..., 0] * np.float32(size - 1)
     map_x += np.rint(pixels[..., 2] * np.float32(_LUT_SLICES - 1)) * np.float32(size)
     map_y = np.ascontiguousarray(pixels[..., 1] * np.float32(size - 1))
-    return cv2.remap(atlas, np.ascontiguousarray(map_x, np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    result = cv2.remap(atlas, np.ascontiguousarray(map_x, np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(result, 0.0, 1.0, out=result)
 
 
 def _conv(cin: int, cout: int, stride: int = 1, relu: bool = True) -> nn.Sequential:

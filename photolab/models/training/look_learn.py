@@ -9,8 +9,10 @@ Adam, warm-up then cosine decay over the wall-clock budget; the network starts a
 
 Held-out scores by k-fold cross-validation: the pairs are split into ``folds`` groups; for each, a network
 learns from the other groups and is scored on that group's pairs at their working size (PSNR and mean
-CIEDE2000 against the after, beside the identity's: before against after). Then the look that is saved
-learns from all pairs. The look that is saved gets :data:`FINAL_SHARE` of the budget and the k cross-validation
+CIEDE2000 against the after, beside the identity's: before against after), both with its grid and with its
+LUT alone. Where the LUT alone scores higher (a purely global look, which the LUT already does, and a grid
+learned from a few pairs only adds noise to), the look that is saved is the LUT alone (fitted to all pairs, no
+grid learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of the budget and the k cross-validation
 runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
 saved look, so its scores are, if anything, pessimistic.
 The held-out results (before / learned / after) are kept small for the wizard to show.
@@ -110,15 +112,16 @@ def _lut_weights(pixels: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _smoothness(lattice: np.ndarray) -> np.ndarray:
-    """D^T D lattice: the graph Laplacian of the LUT's nodes (differences along r, g and b)."""
+    """D^T D lattice, D the second differences of the LUT's nodes along r, g and b: a curvature penalty, zero
+    for any affine colour map (so it bends a look towards straight lines, never flattens its contrast)."""
     out = np.zeros_like(lattice)
     for axis in range(3):
-        difference = np.diff(lattice, axis=axis)
-        head = [slice(None)] * 4
-        tail = [slice(None)] * 4
-        head[axis], tail[axis] = slice(None, -1), slice(1, None)
-        out[tuple(head)] -= difference
-        out[tuple(tail)] += difference
+        take = lambda part: tuple(part if a == axis else slice(None) for a in range(4))  # noqa: E731
+        curvature = (lattice[take(slice(None, -2))] - 2 * lattice[take(slice(1, -1))]
+                     + lattice[take(slice(2, None))])
+        out[take(slice(None, -2))] += curvature
+        out[take(slice(1, -1))] -= 2 * curvature
+        out[take(slice(2, None))] += curvature
     return out
 
 
@@ -142,15 +145,25 @@ def channel_curves_lut(before: np.ndarray, after: np.ndarray, size: int) -> np.n
     return np.stack([r, g, b], axis=-1)
 
 
+CLIPPED = 0.5 / 255.0
+"""An after value within this of 0 or 1 is taken as clipped there: the look's value is at least (at most) it."""
+
+
 def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, fallback: float = 0.5,
-            samples: int = 300_000, iterations: int = 400, seed: int = 0) -> np.ndarray:
+            samples: int = 300_000, iterations: int = 400, clip_rounds: int = 8, seed: int = 0) -> np.ndarray:
     """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
     to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared differences of
     neighbouring nodes, plus ``fallback`` times that weight times the squared distance to the per-channel
     curves' LUT (:func:`channel_curves_lut`): nodes no pixel reaches drift, within a few nodes of the data, to
     what the channel curves do rather than to an average of the neighbouring colours (a red the pairs never
     show stays red, warmed as the look warms). Solved by conjugate gradients from the identity on the normal
-    equations (A^T A is assembled once: each node meets at most 27 others)."""
+    equations (A^T A is assembled once: each node meets at most 27 others).
+
+    The LUT's output is clipped to [0, 1] when it is applied (:func:`~photolab.models.archs.hdrnet.apply_lut`),
+    so its nodes may lie beyond: an after clipped at white (or black) only says the look reached at least 1 (at
+    most 0) there. ``clip_rounds`` times, such a pixel's target is raised (lowered) to the LUT's own value where
+    that is already beyond, and the system solved again: a look that pushes highlights past white then keeps its
+    slope right up to the clipping point instead of bending early, as a LUT fitted to the clipped values does."""
     rng = np.random.default_rng(seed)
     before = np.concatenate([p.before.reshape(-1, 3) for p in pairs])
     after = np.concatenate([p.after.reshape(-1, 3) for p in pairs])
@@ -167,29 +180,46 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, f
     del dense
     flat = indices.ravel()
     prior = fallback * weight
-    right = np.stack([np.bincount(flat, (weights * y[:, c:c + 1]).ravel(), nodes) for c in range(3)], axis=1)
-    right += prior * channel_curves_lut(x, y, size).reshape(nodes, 3)
+    curves = prior * channel_curves_lut(x, y, size).reshape(nodes, 3)
+
+    def right_side(targets: np.ndarray) -> np.ndarray:  # A^T targets + prior curves
+        return np.stack([np.bincount(flat, (weights * targets[:, c:c + 1]).ravel(), nodes) for c in range(3)],
+                        axis=1) + curves
 
     def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight D^T D + prior I) lattice, lattice (nodes, 3)
         data = np.stack([np.bincount(rows, values * lattice[cols, c], nodes) for c in range(3)], axis=1)
         return data + weight * _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3) + prior * lattice
 
-    solution = identity_lut(size).reshape(nodes, 3).astype(np.float64)
+    solution = _conjugate_gradients(normal, right_side(y), identity_lut(size).reshape(nodes, 3).astype(np.float64),
+                                    iterations)
+    high, low = y >= 1.0 - CLIPPED, y <= CLIPPED
+    if high.any() or low.any():
+        for _ in range(clip_rounds):
+            fitted = np.einsum("sk,skc->sc", weights, solution[indices])
+            targets = np.where(high, np.maximum(y, fitted), np.where(low, np.minimum(y, fitted), y))
+            solution = _conjugate_gradients(normal, right_side(targets), solution, iterations)
+    return solution.reshape(size, size, size, 3).astype(np.float32)
+
+
+def _conjugate_gradients(normal: Callable[[np.ndarray], np.ndarray], right: np.ndarray, solution: np.ndarray,
+                         iterations: int) -> np.ndarray:
+    """Solve ``normal(lattice) = right`` for each of its columns by conjugate gradients from ``solution``."""
+    solution = solution.copy()
     residual = right - normal(solution)
     direction = residual.copy()
     norm = (residual * residual).sum(axis=0)
     target = 1e-12 * max(1.0, float((right * right).sum()))
     for _ in range(iterations):
+        if norm.sum() < target:
+            break
         product = normal(direction)
         step = norm / np.maximum((direction * product).sum(axis=0), 1e-30)
         solution += step * direction
         residual -= step * product
         new_norm = (residual * residual).sum(axis=0)
-        if new_norm.sum() < target:
-            break
         direction = residual + (new_norm / np.maximum(norm, 1e-30)) * direction
         norm = new_norm
-    return solution.reshape(size, size, size, 3).astype(np.float32)
+    return solution
 
 
 # --------------------------------------------------------------------------------------------------- samples
@@ -219,21 +249,40 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32))[None]
 
 
-def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
-               on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
-    """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
-    grid learned; returns it and the step losses. ``context`` gets progress (and may cancel: JobCancelled
-    propagates)."""
-    start = time.perf_counter()
+def global_stage(pairs: list[LookPair], settings: LookSettings, context=None, what: str = "Learning") -> HDRNet:
+    """A network whose LUT is fitted to ``pairs`` (:func:`fit_lut`; the identity if ``settings.lut`` is off) and
+    whose grid is still the (near-)identity it starts as."""
     torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
     model = create_model(settings.levels, settings.cells, settings.width)
     if context is not None:
         context.progress(0.0, f"{what}: fitting the global colour transform")
     lut = fit_lut(pairs, seed=settings.seed) if settings.lut else identity_lut()
     with torch.no_grad():
         model.lut.copy_(torch.from_numpy(lut))
-    samples = _samples(pairs, settings.side, lut_atlas(lut))
+    return model
+
+
+def without_grid(model: HDRNet) -> HDRNet:
+    """A copy of ``model`` whose grid is exactly the identity: its global LUT alone."""
+    plain = create_model(model.levels, model.cells, model.width)
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        plain.head.weight.zero_()
+        identity = torch.zeros(model.levels, 3, 4)
+        identity[:, torch.arange(3), torch.arange(3)] = 1.0
+        plain.head.bias.copy_(identity.reshape(-1))
+    return plain.eval()
+
+
+def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
+               on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
+    """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
+    grid learned; returns it and the step losses. ``context`` gets progress (and may cancel: JobCancelled
+    propagates)."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(settings.seed)
+    model = global_stage(pairs, settings, context, what)
+    samples = _samples(pairs, settings.side, lut_atlas(model.lut.numpy()))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     losses: list[float] = []
     deadline = start + max(0.5, seconds)
@@ -314,7 +363,8 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
         groups = fold_groups(len(pairs), settings.folds)
         budget = settings.minutes * 60.0
         share = budget * (1.0 - FINAL_SHARE) / len(groups) if groups else 0.0
-        rows: list[dict[str, Any]] = []
+        with_grid: list[dict[str, Any]] = []
+        lut_alone: list[dict[str, Any]] = []
         for number, group in enumerate(groups):
             run = f"fold {number + 1}/{len(groups)}"
             span = (1.0 - FINAL_SHARE) / len(groups)
@@ -323,20 +373,33 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
             model, _ = learn_once([p for i, p in enumerate(pairs) if i not in held], settings, share * 0.92, sub,
                                   (lambda s, l, run=run: on_step(run, s, l)) if on_step else None,
                                   f"Cross-validating ({run})")
-            rows += score(model, [pairs[i] for i in group])
+            with_grid += score(model, [pairs[i] for i in group])
+            lut_alone += score(without_grid(model), [pairs[i] for i in group])
+        grid = not groups or _mean_psnr(with_grid) > _mean_psnr(lut_alone)
         sub = context.subtask(1.0 - FINAL_SHARE if groups else 0.0, 1.0) if context is not None else None
-        remaining = budget - (time.perf_counter() - started)
-        model, losses = learn_once(pairs, settings, max(budget * FINAL_SHARE * 0.5, remaining - 1.0), sub,
-                                   (lambda s, l: on_step("final", s, l)) if on_step else None, "Learning the look")
+        if grid:
+            remaining = budget - (time.perf_counter() - started)
+            model, losses = learn_once(pairs, settings, max(budget * FINAL_SHARE * 0.5, remaining - 1.0), sub,
+                                       (lambda s, l: on_step("final", s, l)) if on_step else None, "Learning the look")
+        else:
+            model, losses = without_grid(global_stage(pairs, settings, sub, "Learning the look (global part alone)")), []
     finally:
         torch.set_num_threads(previous_threads)
+    rows = with_grid if grid else lut_alone
     held_out = _summarise(rows, len(groups))
+    held_out["grid"] = grid
+    held_out["lut_alone_psnr"] = _mean_psnr(lut_alone)
+    held_out["with_grid_psnr"] = _mean_psnr(with_grid)
     previews = [(row["name"], _fit(pair.before, PREVIEW_SIDE), _fit(row["learned"], PREVIEW_SIDE),
                  _fit(pair.after, PREVIEW_SIDE))
                 for row in rows for pair in pairs if pair.name == row["name"]]
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
     return LookOutcome(state, settings, losses, len(losses), time.perf_counter() - started, held_out,
                        data.summary(), previews)
+
+
+def _mean_psnr(rows: list[dict[str, Any]]) -> float | None:
+    return round(float(np.mean([row["psnr"] for row in rows])), 3) if rows else None
 
 
 def _summarise(rows: list[dict[str, Any]], folds: int) -> dict[str, Any]:
@@ -370,7 +433,7 @@ def look_card(outcome: LookOutcome, name: str, folder: str | Path | None = None)
                      "refused": outcome.data.get("refused"), "unpaired": outcome.data.get("unpaired"),
                      "notes": outcome.data.get("notes"),
                      "minutes": round(outcome.seconds / 60.0, 3), "budget_minutes": settings.minutes,
-                     "steps": outcome.steps, "global_lut": settings.lut, "side": settings.side, "batch": settings.batch, "lr": settings.lr,
+                     "steps": outcome.steps, "global_lut": settings.lut, "grid": outcome.held_out.get("grid", True), "side": settings.side, "batch": settings.batch, "lr": settings.lr,
                      "threads": settings.threads, "seed": settings.seed,
                      "final_loss": round(float(np.mean(outcome.losses[-20:])), 7) if outcome.losses else None},
         "metrics": {"cross_validation": outcome.held_out},

@@ -103,3 +103,5 @@ def test_the_loss_plot_paints_empty_and_full(qtbot):
         plot.add(step, 1e-2 / step)
     assert len(plot.smoothed()) == 59 and plot.smoothed()[-1] < plot.smoothed()[0]
     assert not plot.grab().isNull()
+    plot.add(1, 5e-3)  # a new run (the next cross-validation fold, say) starts a new curve
+    assert plot.losses == [5e-3]
