@@ -170,23 +170,42 @@ def predict_grid(model: HDRNet, srgb: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return grid, model.guide_weight.detach().float().numpy().copy(), float(model.guide_bias.detach()), atlas
 
 
-def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, guide_bias: float,
+def has_grid(model: HDRNet) -> bool:
+    """False where the model's grid is exactly the identity (a look kept as its global LUT alone)."""
+    return bool(model.head.weight.detach().any())
+
+
+def apply_grid(srgb: np.ndarray, grid: np.ndarray | None, guide_weight: np.ndarray | None, guide_bias: float,
                strength: float = 1.0, band: int = 64, progress=None, atlas: np.ndarray | None = None) -> np.ndarray:
-    """The LUT ``atlas`` (if any), then ``grid`` sliced with the result at full resolution and applied, mixed
-    with the input ``srgb`` (H, W, 3, float32 in [0, 1]) by ``strength`` (0-1); returns a new float32 array
-    (values may leave [0, 1] slightly). Bands of ``band`` rows run on all cores; ``progress(fraction)`` is called
-    between groups of bands (raising there stops the work)."""
+    """The LUT ``atlas`` (if any), then ``grid`` (None: none) sliced with the result at full resolution and
+    applied, mixed with the input ``srgb`` (H, W, 3, float32 in [0, 1]) by ``strength`` (0-1); returns a new
+    float32 array (values may leave [0, 1] slightly). Bands of ``band`` rows run on all cores;
+    ``progress(fraction)`` is called between groups of bands (raising there stops the work)."""
     srgb = np.ascontiguousarray(srgb, np.float32)
     height, width = srgb.shape[:2]
+    out = np.empty_like(srgb)
+    mix = np.float32(strength)
+
+    def finish(target: np.ndarray, original: np.ndarray) -> None:
+        if strength != 1.0:
+            target -= original
+            target *= mix
+            target += original
+
+    if grid is None:
+        def lut_only(start: int, end: int) -> None:
+            out[start:end] = srgb[start:end] if atlas is None else apply_lut(srgb[start:end], atlas)
+            finish(out[start:end], srgb[start:end])
+
+        run_in_bands(height, band, lut_only, steps=8 if progress is not None else 1, after_step=progress)
+        return out
     _, levels, gh, gw = grid.shape
     grid = np.ascontiguousarray(grid, np.float32)
-    out = np.empty_like(srgb)
     map_x = np.ascontiguousarray(np.broadcast_to(_cell_positions(width, gw).numpy(), (min(band, height), width)))
     row_y = _cell_positions(height, gh).numpy()
     offsets = (np.arange(min(band, height), dtype=np.float32) * levels)[:, None]
     guide_row = np.array([list(np.asarray(guide_weight, np.float32) * (levels - 1)) + [guide_bias * (levels - 1)]],
                          np.float32)
-    mix = np.float32(strength)
 
     def work(start: int, end: int) -> None:
         rows = end - start
@@ -212,17 +231,18 @@ def apply_grid(srgb: np.ndarray, grid: np.ndarray, guide_weight: np.ndarray, gui
             coefficients = cv2.remap(texture[channel], map_x[:rows], level, cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_REPLICATE)
             np.einsum("hwk,hwk->hw", coefficients, homogeneous, out=target[:, :, channel])
-        if strength != 1.0:
-            target -= original
-            target *= mix
-            target += original
+        finish(target, original)
 
     run_in_bands(height, band, work, steps=8 if progress is not None else 1, after_step=progress)
     return out
 
 
 def apply_look(model: HDRNet, srgb: np.ndarray, strength: float = 1.0, progress=None) -> np.ndarray:
-    """``model``'s look on ``srgb`` (H, W, 3, sRGB-encoded float32 in [0, 1]), mixed by ``strength`` (0-1)."""
+    """``model``'s look on ``srgb`` (H, W, 3, sRGB-encoded float32 in [0, 1]), mixed by ``strength`` (0-1). A
+    look without a grid (:func:`has_grid`) is its LUT alone: the network is not run."""
+    if not has_grid(model):
+        atlas = lut_atlas(model.lut.detach().float().numpy())
+        return apply_grid(srgb, None, None, 0.0, strength, progress=progress, atlas=atlas)
     grid, weight, bias, atlas = predict_grid(model, srgb)
     return apply_grid(srgb, grid, weight, bias, strength, progress=progress, atlas=atlas)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from photolab.models.archs.hdrnet import (LOW_SIZE, apply_grid, apply_look, apply_lut, create_model,
+from photolab.models.archs.hdrnet import (LOW_SIZE, apply_grid, apply_look, apply_lut, create_model, has_grid,
                                           identity_lut, lut_atlas, predict_grid, slice_and_apply, to_tensor)
 
 
@@ -54,8 +54,10 @@ def test_the_lut_lookup_is_trilinear_up_to_the_blue_slices():
     volume = torch.from_numpy(lut).permute(3, 2, 1, 0)[None]  # (1, 3, b, g, r) for grid_sample's (x, y, z)
     coords = torch.from_numpy(pixels * 2 - 1)[None, None]
     expected = torch.nn.functional.grid_sample(volume, coords, align_corners=True)[0, :, 0].permute(1, 2, 0)
-    np.testing.assert_allclose(apply_lut(pixels, lut_atlas(lut)), expected.numpy(), atol=4e-3)
+    np.testing.assert_allclose(apply_lut(pixels, lut_atlas(lut)), expected.numpy().clip(0, 1), atol=4e-3)
     np.testing.assert_allclose(apply_lut(pixels, lut_atlas(identity_lut())), pixels, atol=4e-3)
+    beyond = apply_lut(pixels, lut_atlas(identity_lut() * 1.5 - 0.25))  # nodes past black and white: clipped
+    assert beyond.min() == 0.0 and beyond.max() == 1.0
 
 
 def test_the_grid_has_one_affine_matrix_per_cell_and_level():
@@ -64,3 +66,20 @@ def test_the_grid_has_one_affine_matrix_per_cell_and_level():
     assert grid.shape == (2, 12, 8, 16, 16)
     with pytest.raises(ValueError):
         create_model(cells=12)
+
+
+def test_a_look_without_a_grid_is_its_lut_alone():
+    """A look kept as its global LUT alone (the grid exactly the identity) skips the network and the slicing,
+    and gives what the slicing would: the LUT's colours, mixed by strength."""
+    from photolab.models.training.look_learn import without_grid
+
+    look = without_grid(random_model())
+    with torch.no_grad():
+        look.lut.copy_(torch.from_numpy(identity_lut() ** 1.5))
+    image = smooth_image(40, 70)
+    assert not has_grid(look) and has_grid(random_model())
+    expected = apply_lut(image, lut_atlas(look.lut.numpy()))
+    np.testing.assert_allclose(apply_look(look, image), expected, atol=1e-6)
+    grid, weight, bias, atlas = predict_grid(look, image)
+    np.testing.assert_allclose(apply_grid(image, grid, weight, bias, atlas=atlas), expected, atol=1e-5)
+    np.testing.assert_allclose(apply_look(look, image, strength=0.25), image + 0.25 * (expected - image), atol=1e-6)
