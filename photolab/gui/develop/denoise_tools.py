@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDockWidget
 
 from photolab.core.develop.denoise import DenoiseParams
 from photolab.core.noise_measure import auto_denoise_params
@@ -19,6 +18,7 @@ from photolab.core.recipe import Recipe
 from photolab.gui.jobs import BACKGROUND, JobHandle
 from photolab.gui.viewer.loupe import Loupe, LoupePanel
 from photolab.gui.widgets import dialogs
+from photolab.gui.widgets.docks import add_dock
 from photolab.jobs import Job
 from photolab.services import installed_denoiser_names
 
@@ -57,15 +57,9 @@ class DenoiseTools(QObject):
         window = self.window
         self.loupe_panel = LoupePanel()
         self.loupe = Loupe(window, self.loupe_panel)
-        dock = QDockWidget("Loupe", window)
-        dock.setObjectName("loupeDock")
-        dock.setWidget(self.loupe_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         # Below Develop (and the panels tabbed with it), so both are seen at once.
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock, Qt.Orientation.Vertical)
-        dock.hide()
+        dock = add_dock(window, "Loupe", "loupeDock", self.loupe_panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                        floatable=True, orientation=Qt.Orientation.Vertical, hidden=True)
         self.loupe_dock = dock
         action = dock.toggleViewAction()
         action.setText("&Loupe")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
 from photolab.batch_export import BatchOptions, BatchOutcome, export_batch
 from photolab.core.errors import PhotoLabError
@@ -26,6 +26,7 @@ from photolab.gui.folder.filmstrip import Filmstrip
 from photolab.gui.jobs import JobHandle
 from photolab.gui.widgets import dialogs
 from photolab.gui.widgets.actions import new_action
+from photolab.gui.widgets.docks import add_dock
 from photolab.jobs import Job
 
 OPEN_DELAY_MS = 150  # holding an arrow key opens the photo it stops on, not every one it passes
@@ -68,13 +69,8 @@ class FolderCommands(QObject):
         super().__init__(window)
         self.window = window
         self.filmstrip = Filmstrip(window.runner)
-        self.dock = QDockWidget("Filmstrip", window)
-        self.dock.setObjectName("filmstripDock")
-        self.dock.setWidget(self.filmstrip)
-        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                              | QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock = add_dock(window, "Filmstrip", "filmstripDock", self.filmstrip,
+                             Qt.DockWidgetArea.BottomDockWidgetArea, hidden=True)
         self._open_timer = QTimer(self, singleShot=True, interval=OPEN_DELAY_MS)
         self._open_timer.timeout.connect(self._open_current)
         self.rating_jobs: list[JobHandle] = []

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from photolab.gui.viewer.zoom_menu import ZOOM_LEVELS
+from photolab.gui.widgets.docks import add_dock
 
 MARGIN = 4  # widget pixels around the thumbnail
 
@@ -151,14 +152,8 @@ class Navigator(QObject):
         self.window = window
         self.panel = NavigatorPanel(window)
         self.view = self.panel.view
-        dock = QDockWidget("Navigator", window)
-        dock.setObjectName("navigatorDock")
-        dock.setWidget(self.panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        dock.hide()
+        dock = add_dock(window, "Navigator", "navigatorDock", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea,
+                        floatable=True, hidden=True)
         self.dock = dock
         action = dock.toggleViewAction()
         action.setText("&Navigator")

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QMenu
-from PySide6.QtWidgets import (QDialog, QDockWidget, QGroupBox, QMainWindow, QScrollArea, QToolButton,
+from PySide6.QtWidgets import (QDialog, QGroupBox, QMainWindow, QScrollArea, QToolButton,
                                QVBoxLayout, QWidget)
 
 from photolab.core import io
@@ -43,6 +43,7 @@ from photolab.gui.viewer.rendering import PreviewRenderer, RenderedImage
 from photolab.gui.viewer.split_view import SplitView
 from photolab.gui.viewer.zoom_menu import ZOOM_ACTIONS, install_zoom_menu
 from photolab.gui.widgets import dialogs
+from photolab.gui.widgets.docks import add_dock
 from photolab.gui.window.job_status import JobStatus
 from photolab.gui.window.menus import WindowCommands, install_window_actions
 from photolab.gui.window.recent_files import RecentFiles
@@ -140,22 +141,14 @@ class MainWindow(QMainWindow):
         scroll.setWidget(content)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(340)
-        self.side_dock = QDockWidget("Develop", self)
-        self.side_dock.setObjectName("developDock")
-        self.side_dock.setWidget(scroll)
-        self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                                   | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+        self.side_dock = add_dock(self, "Develop", "developDock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
 
     def _build_classify_dock(self) -> None:
         """The Classify panel, in a dock tabbed behind Develop (it works only while shown)."""
         self.classify = ClassifyPanel(self.models, self.current_photo)
         self.classify.manage_requested.connect(self.show_model_manager)
-        self.classify_dock = QDockWidget("Classify", self)
-        self.classify_dock.setObjectName("classifyDock")
-        self.classify_dock.setWidget(self.classify)
-        self.classify_dock.setFeatures(self.side_dock.features())
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.classify_dock)
+        self.classify_dock = add_dock(self, "Classify", "classifyDock", self.classify,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.side_dock, self.classify_dock)
         self.side_dock.raise_()
 

@@ -59,16 +59,21 @@ def lut_atlas(lut: np.ndarray) -> np.ndarray:
 
 
 def apply_lut(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
-    """Look up (H, W, 3) pixels in [0, 1] in a :func:`lut_atlas`: bilinear in red and green, nearest blue slice;
-    the result clipped to [0, 1] (a LUT's nodes may lie beyond, so a look that clips keeps its slope up to the
-    clipping point)."""
+    """Look up (H, W, 3) pixels (clipped to [0, 1]) in a :func:`lut_atlas`: bilinear in red and green, nearest
+    blue slice; the result clipped to [0, 1] (a LUT's nodes may lie beyond, so a look that clips keeps its slope
+    up to the clipping point). The lookup positions are made in place in the split channels (this runs on
+    every pixel of a photo)."""
     size = atlas.shape[0]
-    pixels = np.clip(srgb, 0.0, 1.0)
-    map_x = pixels[..., 0] * np.float32(size - 1)
-    map_x += np.rint(pixels[..., 2] * np.float32(_LUT_SLICES - 1)) * np.float32(size)
-    map_y = np.ascontiguousarray(pixels[..., 1] * np.float32(size - 1))
-    result = cv2.remap(atlas, np.ascontiguousarray(map_x, np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+    red, green, blue = cv2.split(np.ascontiguousarray(srgb, np.float32))
+    for channel in (red, green, blue):
+        np.clip(channel, 0.0, 1.0, out=channel)
+    blue *= np.float32(_LUT_SLICES - 1)
+    np.rint(blue, out=blue)
+    blue *= np.float32(size)
+    red *= np.float32(size - 1)
+    red += blue  # column: blue slice * size + red
+    green *= np.float32(size - 1)  # row
+    result = cv2.remap(atlas, red, green, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.clip(result, 0.0, 1.0, out=result)
 
 
