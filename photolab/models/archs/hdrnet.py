@@ -181,7 +181,7 @@ def has_grid(model: HDRNet) -> bool:
 
 
 def apply_grid(srgb: np.ndarray, grid: np.ndarray | None, guide_weight: np.ndarray | None, guide_bias: float,
-               strength: float = 1.0, band: int = 64, progress=None, atlas: np.ndarray | None = None) -> np.ndarray:
+               strength: float = 1.0, band: int = 32, progress=None, atlas: np.ndarray | None = None) -> np.ndarray:
     """The LUT ``atlas`` (if any), then ``grid`` (None: none) sliced with the result at full resolution and
     applied, mixed with the input ``srgb`` (H, W, 3, float32 in [0, 1]) by ``strength`` (0-1); returns a new
     float32 array (values may leave [0, 1] slightly). Bands of ``band`` rows run on all cores;
