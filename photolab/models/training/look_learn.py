@@ -2,8 +2,9 @@
 
 The pairs come checked and aligned from :mod:`photolab.core.look_pairs` (sRGB-encoded, long side at most
 ``WORK_SIDE``). First the global part of the look is fitted in closed form: a 3D LUT (:func:`fit_lut`, least
-squares with a smoothness term, by conjugate gradients), which the network applies before its grid. Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it),
-at ``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
+squares with a curvature term, clip-aware, by conjugate gradients), which the network applies before its
+grid. Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it), at
+``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
 the same (flipped) image; the loss is the mean squared error of the sliced, applied grid against the after.
 Adam, warm-up then cosine decay over the wall-clock budget; the network starts as the identity look.
 
@@ -12,8 +13,8 @@ learns from the other groups and is scored on that group's pairs at their workin
 CIEDE2000 against the after, beside the identity's: before against after), both with its grid and with its
 LUT alone. Where the LUT alone scores higher (a purely global look, which the LUT already does, and a grid
 learned from a few pairs only adds noise to), the look that is saved is the LUT alone (fitted to all pairs, no
-grid learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of the budget and the k cross-validation
-runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
+grid learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of
+the budget and the k cross-validation runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
 saved look, so its scores are, if anything, pessimistic.
 The held-out results (before / learned / after) are kept small for the wizard to show.
 """
@@ -152,8 +153,8 @@ CLIPPED = 0.5 / 255.0
 def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, fallback: float = 0.5,
             samples: int = 300_000, iterations: int = 400, clip_rounds: int = 8, seed: int = 0) -> np.ndarray:
     """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
-    to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared differences of
-    neighbouring nodes, plus ``fallback`` times that weight times the squared distance to the per-channel
+    to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared second differences of
+    neighbouring nodes (:func:`_smoothness`), plus ``fallback`` times that weight times the squared distance to the per-channel
     curves' LUT (:func:`channel_curves_lut`): nodes no pixel reaches drift, within a few nodes of the data, to
     what the channel curves do rather than to an average of the neighbouring colours (a red the pairs never
     show stays red, warmed as the look warms). Solved by conjugate gradients from the identity on the normal
