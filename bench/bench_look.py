@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 
-from fetch_photos import default_cache, read_list  # noqa: E402
+from fetch_photos import default_cache, list_file_of, read_list  # noqa: E402
 
 from photolab.core.color_difference import mean_ciede2000, psnr  # noqa: E402
 from photolab.core.look_pairs import load_look_pairs, scan_look_pairs  # noqa: E402
@@ -186,26 +186,17 @@ def fit_lut(befores, afters, n: int = 17, smooth: float = 0.05, samples: int = 4
 
 # ---------------------------------------------------------------------------------------------------- data
 
-def photo_paths() -> dict[str, Path]:
-    cache = default_cache("train")
+def listed_photos(kind: str, needed: list[str] | None = None) -> dict[str, Path]:
+    """The first photo of each group of ``kind``'s list (``train``: training/photos.txt, ``eval``: the reserved
+    training/eval_photos.txt) in its fetch cache, by group; exits naming the fetch command if a ``needed`` group
+    (default: every group) is missing."""
+    cache = default_cache(kind)
     found = {}
-    for source, path, group, _ in read_list(Path(__file__).resolve().parents[1] / "training" / "photos.txt"):
+    for source, path, group, _ in read_list(list_file_of(kind)):
         found.setdefault(group, cache / source / path)
-    missing = [g for g in TRAIN + HELD_OUT if g not in found or not found[g].is_file()]
+    missing = [g for g in (found if needed is None else needed) if g not in found or not found[g].is_file()]
     if missing:
-        sys.exit(f"missing training photos {missing}: run python training/fetch_photos.py train")
-    return found
-
-
-def independent_paths() -> dict[str, Path]:
-    """The reserved evaluation photos (``training/fetch_photos.py eval``), one per group, by group."""
-    cache = default_cache("eval")
-    found = {}
-    for source, path, group, _ in read_list(Path(__file__).resolve().parents[1] / "training" / "eval_photos.txt"):
-        found.setdefault(group, cache / source / path)
-    missing = [str(p) for p in found.values() if not p.is_file()]
-    if missing:
-        sys.exit(f"missing evaluation photos ({len(missing)}): run python training/fetch_photos.py eval")
+        sys.exit(f"missing {kind} photos {missing}: run python training/fetch_photos.py {kind}")
     return found
 
 
@@ -281,15 +272,15 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
-    from photolab.models.archs.hdrnet import apply_look
-    from photolab.models.training.look_learn import LookSettings, learn, without_grid
+    from photolab.models.archs.hdrnet import apply_look, without_grid
+    from photolab.models.training.look_learn import LookSettings, learn
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    paths = photo_paths()
+    paths = listed_photos("train", TRAIN + HELD_OUT)
     train_images = {g: read_fit(paths[g], SIDE) for g in TRAIN}
     held_images = {f"{g}-{k}": img for g in HELD_OUT for k, img in enumerate(held_out_framings(read_fit(paths[g], SIDE)))}
-    independent_images = ({group: read_fit(path, SIDE) for group, path in independent_paths().items()}
+    independent_images = ({group: read_fit(path, SIDE) for group, path in listed_photos("eval").items()}
                           if args.independent else {})
     names = list(LOOKS) if args.looks == "all" else args.looks.split(",")
     report = {"train_pairs": len(train_images), "held_out_pairs": len(held_images),

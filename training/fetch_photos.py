@@ -106,6 +106,11 @@ def fetch(kind: str, cache: Path, deb_dirs: list[Path]) -> None:
         fetch_skimage(cache)
 
 
+def list_file_of(kind: str) -> Path:
+    """The curated list of the ``train`` or ``eval`` set."""
+    return HERE / ("photos.txt" if kind == "train" else "eval_photos.txt")
+
+
 def read_list(list_file: Path) -> list[tuple[str, str, str, str]]:
     """The entries ``(source, path, group, licence)`` of a photo list (``#`` starts a comment line)."""
     entries = []
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         files = [p for p in candidates(cache) if not args.only or args.only in str(p)]
         contact_sheet(files, args.contact_sheet, cache)
         return 0
-    list_file = HERE / ("photos.txt" if args.kind == "train" else "eval_photos.txt")
+    list_file = list_file_of(args.kind)
     if not list_file.exists():
         print(f"fetched into {cache}; {list_file.name} does not exist yet (curate it with --contact-sheet)")
         return 0

@@ -77,6 +77,13 @@ def apply_lut(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
     return np.clip(result, 0.0, 1.0, out=result)
 
 
+def _identity_coefficients(levels: int) -> torch.Tensor:
+    """The head's bias that makes every grid cell the identity matrix (output RGB = input RGB), flattened."""
+    identity = torch.zeros(levels, 3, 4)
+    identity[:, torch.arange(3), torch.arange(3)] = 1.0
+    return identity.reshape(-1)
+
+
 def _conv(cin: int, cout: int, stride: int = 1, relu: bool = True) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, stride, 1)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if relu else nn.Sequential(*layers)
@@ -103,10 +110,8 @@ class HDRNet(nn.Module):
                                        nn.Linear(4 * width, width), nn.ReLU(inplace=True), nn.Linear(width, width))
         self.head = nn.Conv2d(width, 12 * levels, 1)
         nn.init.normal_(self.head.weight, std=1e-3)
-        identity = torch.zeros(levels, 3, 4)
-        identity[:, torch.arange(3), torch.arange(3)] = 1.0
         with torch.no_grad():
-            self.head.bias.copy_(identity.reshape(-1))
+            self.head.bias.copy_(_identity_coefficients(levels))
         self.guide_weight = nn.Parameter(torch.tensor(LUMA))
         self.guide_bias = nn.Parameter(torch.zeros(()))
         self.register_buffer("lut", torch.from_numpy(identity_lut()))
@@ -167,10 +172,15 @@ def network_input(srgb: np.ndarray, atlas: np.ndarray) -> np.ndarray:
     return apply_lut(low_res(np.clip(srgb, 0.0, 1.0)), atlas)
 
 
+def model_atlas(model: HDRNet) -> np.ndarray:
+    """The :func:`lut_atlas` of the model's global LUT."""
+    return lut_atlas(model.lut.detach().float().numpy())
+
+
 @torch.no_grad()
 def predict_grid(model: HDRNet, srgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """(grid (12, D, GH, GW), guide weights (3,), guide bias, LUT atlas) for one image, as numpy."""
-    atlas = lut_atlas(model.lut.detach().float().numpy())
+    atlas = model_atlas(model)
     grid = model.grid(to_tensor([network_input(srgb, atlas)]))[0].float().numpy()
     return grid, model.guide_weight.detach().float().numpy().copy(), float(model.guide_bias.detach()), atlas
 
@@ -178,6 +188,16 @@ def predict_grid(model: HDRNet, srgb: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def has_grid(model: HDRNet) -> bool:
     """False where the model's grid is exactly the identity (a look kept as its global LUT alone)."""
     return bool(model.head.weight.detach().any())
+
+
+def without_grid(model: HDRNet) -> HDRNet:
+    """A copy of ``model`` whose grid is exactly the identity: its global LUT alone."""
+    plain = create_model(model.levels, model.cells, model.width)
+    plain.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        plain.head.weight.zero_()
+        plain.head.bias.copy_(_identity_coefficients(model.levels))
+    return plain.eval()
 
 
 def apply_grid(srgb: np.ndarray, grid: np.ndarray | None, guide_weight: np.ndarray | None, guide_bias: float,
@@ -246,8 +266,7 @@ def apply_look(model: HDRNet, srgb: np.ndarray, strength: float = 1.0, progress=
     """``model``'s look on ``srgb`` (H, W, 3, sRGB-encoded float32 in [0, 1]), mixed by ``strength`` (0-1). A
     look without a grid (:func:`has_grid`) is its LUT alone: the network is not run."""
     if not has_grid(model):
-        atlas = lut_atlas(model.lut.detach().float().numpy())
-        return apply_grid(srgb, None, None, 0.0, strength, progress=progress, atlas=atlas)
+        return apply_grid(srgb, None, None, 0.0, strength, progress=progress, atlas=model_atlas(model))
     grid, weight, bias, atlas = predict_grid(model, srgb)
     return apply_grid(srgb, grid, weight, bias, strength, progress=progress, atlas=atlas)
 

@@ -14,8 +14,8 @@ CIEDE2000 against the after, beside the identity's: before against after), both 
 LUT alone. Where the LUT alone scores higher (a purely global look, which the LUT already does, and a grid
 learned from a few pairs only adds noise to), the look that is saved is the LUT alone (fitted to all pairs, no
 grid learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of
-the budget and the k cross-validation runs share the rest, so ``--minutes`` is the whole time; a cross-validation run learns for less time than the
-saved look, so its scores are, if anything, pessimistic.
+the budget and the k cross-validation runs share the rest, so ``--minutes`` is the whole time; a
+cross-validation run learns for less time than the saved look, so its scores are, if anything, pessimistic.
 The held-out results (before / learned / after) are kept small for the wizard to show.
 """
 
@@ -37,7 +37,7 @@ from photolab.core.color_difference import mean_ciede2000, psnr
 from photolab.core.errors import PhotoLabError
 from photolab.core.look_pairs import LookData, LookPair
 from photolab.models.archs.hdrnet import (ARCHITECTURE, LUT_SIZE, HDRNet, apply_look, apply_lut, create_model,
-                                          identity_lut, lut_atlas, network_input, slice_and_apply)
+                                          identity_lut, model_atlas, network_input, slice_and_apply, without_grid)
 from photolab.models.store.card import check_model_name, save_weights_and_card
 
 DEFAULT_MINUTES = 5.0
@@ -154,11 +154,11 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, f
             samples: int = 300_000, iterations: int = 400, clip_rounds: int = 8, seed: int = 0) -> np.ndarray:
     """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
     to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared second differences of
-    neighbouring nodes (:func:`_smoothness`), plus ``fallback`` times that weight times the squared distance to the per-channel
-    curves' LUT (:func:`channel_curves_lut`): nodes no pixel reaches drift, within a few nodes of the data, to
-    what the channel curves do rather than to an average of the neighbouring colours (a red the pairs never
-    show stays red, warmed as the look warms). Solved by conjugate gradients from the identity on the normal
-    equations (A^T A is assembled once: each node meets at most 27 others).
+    neighbouring nodes (:func:`_smoothness`), plus ``fallback`` times that weight times the squared distance to
+    the per-channel curves' LUT (:func:`channel_curves_lut`): nodes no pixel reaches drift, within a few nodes
+    of the data, to what the channel curves do rather than to an average of the neighbouring colours (a red the
+    pairs never show stays red, warmed as the look warms). Solved by conjugate gradients from the identity on the
+    normal equations (A^T A is assembled once: each node meets at most 27 others).
 
     The LUT's output is clipped to [0, 1] when it is applied (:func:`~photolab.models.archs.hdrnet.apply_lut`),
     so its nodes may lie beyond: an after clipped at white (or black) only says the look reached at least 1 (at
@@ -263,18 +263,6 @@ def global_stage(pairs: list[LookPair], settings: LookSettings, context=None, wh
     return model
 
 
-def without_grid(model: HDRNet) -> HDRNet:
-    """A copy of ``model`` whose grid is exactly the identity: its global LUT alone."""
-    plain = create_model(model.levels, model.cells, model.width)
-    plain.load_state_dict(model.state_dict())
-    with torch.no_grad():
-        plain.head.weight.zero_()
-        identity = torch.zeros(model.levels, 3, 4)
-        identity[:, torch.arange(3), torch.arange(3)] = 1.0
-        plain.head.bias.copy_(identity.reshape(-1))
-    return plain.eval()
-
-
 def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
                on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
     """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
@@ -283,7 +271,7 @@ def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, co
     start = time.perf_counter()
     rng = np.random.default_rng(settings.seed)
     model = global_stage(pairs, settings, context, what)
-    samples = _samples(pairs, settings.side, lut_atlas(model.lut.numpy()))
+    samples = _samples(pairs, settings.side, model_atlas(model))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     losses: list[float] = []
     deadline = start + max(0.5, seconds)
@@ -383,7 +371,8 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
             model, losses = learn_once(pairs, settings, max(budget * FINAL_SHARE * 0.5, remaining - 1.0), sub,
                                        (lambda s, l: on_step("final", s, l)) if on_step else None, "Learning the look")
         else:
-            model, losses = without_grid(global_stage(pairs, settings, sub, "Learning the look (global part alone)")), []
+            model = without_grid(global_stage(pairs, settings, sub, "Learning the look (global part alone)"))
+            losses = []
     finally:
         torch.set_num_threads(previous_threads)
     rows = with_grid if grid else lut_alone
@@ -434,7 +423,8 @@ def look_card(outcome: LookOutcome, name: str, folder: str | Path | None = None)
                      "refused": outcome.data.get("refused"), "unpaired": outcome.data.get("unpaired"),
                      "notes": outcome.data.get("notes"),
                      "minutes": round(outcome.seconds / 60.0, 3), "budget_minutes": settings.minutes,
-                     "steps": outcome.steps, "global_lut": settings.lut, "grid": outcome.held_out.get("grid", True), "side": settings.side, "batch": settings.batch, "lr": settings.lr,
+                     "steps": outcome.steps, "global_lut": settings.lut, "grid": outcome.held_out.get("grid", True),
+                     "side": settings.side, "batch": settings.batch, "lr": settings.lr,
                      "threads": settings.threads, "seed": settings.seed,
                      "final_loss": round(float(np.mean(outcome.losses[-20:])), 7) if outcome.losses else None},
         "metrics": {"cross_validation": outcome.held_out},

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from photolab.models.archs.hdrnet import (LOW_SIZE, apply_grid, apply_look, apply_lut, create_model, has_grid,
-                                          identity_lut, lut_atlas, predict_grid, slice_and_apply, to_tensor)
+                                          identity_lut, lut_atlas, predict_grid, slice_and_apply, to_tensor,
+                                          without_grid)
 
 
 def smooth_image(height, width, seed=0):
@@ -71,8 +72,6 @@ def test_the_grid_has_one_affine_matrix_per_cell_and_level():
 def test_a_look_without_a_grid_is_its_lut_alone():
     """A look kept as its global LUT alone (the grid exactly the identity) skips the network and the slicing,
     and gives what the slicing would: the LUT's colours, mixed by strength."""
-    from photolab.models.training.look_learn import without_grid
-
     look = without_grid(random_model())
     with torch.no_grad():
         look.lut.copy_(torch.from_numpy(identity_lut() ** 1.5))
