@@ -25,7 +25,7 @@ from photolab.gui.app import configure_application  # noqa: E402
 from photolab.gui.denoise_adapt.wizard import AdaptWizard  # noqa: E402
 from photolab.gui.jobs import JobRunner  # noqa: E402
 from photolab.models.store.manager import ModelManager  # noqa: E402
-from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
+from screenshot_support import run_training_wizard, wait  # noqa: E402  (docs/, the script's own folder)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,12 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         wizard = AdaptWizard(ModelManager(data_dir=folder / "data"), runner, threads=args.threads)
         wizard.resize(820, 640)
         wizard.show()
-        wizard.folder_page.path_edit.setText(str(photos_folder))
-        wizard.next()
-        wait(app, wizard.check_page.isComplete)
-        wizard.check_page.minutes.setValue(args.minutes)
-        wizard.next()
-        wait(app, wizard.adapt_page.isComplete, timeout_s=60 * args.minutes + 300)
+        run_training_wizard(app, wizard, photos_folder, args.minutes, wizard.adapt_page)
         if args.page == "compare":
             wizard.next()
             wait(app, lambda: wizard.compare_page.handle is None)

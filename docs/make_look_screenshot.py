@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from photolab.gui.app import configure_application  # noqa: E402
 from photolab.gui.jobs import JobRunner  # noqa: E402
 from photolab.gui.look.wizard import LookWizard  # noqa: E402
-from screenshot_support import wait  # noqa: E402  (docs/, the script's own folder)
+from screenshot_support import run_training_wizard  # noqa: E402  (docs/, the script's own folder)
 from utils.look_pairs import make_pairs  # noqa: E402  (tests/utils)
 
 
@@ -47,12 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         wizard = LookWizard(runner, looks_dir=folder / "looks", threads=args.threads, side=192, folds=2)
         wizard.resize(820, 800)
         wizard.show()
-        wizard.folder_page.path_edit.setText(str(pairs))
-        wizard.next()
-        wait(app, wizard.check_page.isComplete)
-        wizard.check_page.minutes.setValue(args.minutes)
-        wizard.next()
-        wait(app, wizard.learn_page.isComplete, timeout_s=60 * args.minutes + 300)
+        run_training_wizard(app, wizard, pairs, args.minutes, wizard.learn_page)
         if args.page == "compare":
             wizard.next()
             wizard.compare_page.name_edit.setText("warm-film")

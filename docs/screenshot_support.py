@@ -21,6 +21,18 @@ def wait(app: QApplication, condition, timeout_s: float = 300.0) -> None:
         time.sleep(0.01)
 
 
+def run_training_wizard(app: QApplication, wizard, folder: Path, minutes: float, run_page) -> None:
+    """Walk a wizard built on gui/widgets/job_pages (the look and denoiser-adapting wizards) to the end of its
+    run: choose ``folder``, wait for the check, set the budget to ``minutes``, start, and wait until
+    ``run_page`` is complete."""
+    wizard.folder_page.path_edit.setText(str(folder))
+    wizard.next()
+    wait(app, wizard.check_page.isComplete)
+    wizard.check_page.minutes.setValue(minutes)
+    wizard.next()
+    wait(app, run_page.isComplete, timeout_s=60 * minutes + 300)
+
+
 def open_photo_as_raw(app: QApplication, source: str, folder: str):
     """The real main window (1600 x 1000, settings in ``folder``) with ``source`` opened as a synthetic camera
     RAW (tests/utils/dng.py, 2400 px long side) so the Info panel shows camera data; waits until it is loaded."""
