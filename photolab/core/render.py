@@ -144,13 +144,18 @@ class PrefixCache:
     scratch (lens correction, or the quarter turns), the least recently used entry making way: dragging the
     straighten slider then starts from the corrected photo instead of correcting the lens again.
 
-    Thread-safe (renders may overlap when one is cancelled). Holds ``entries`` images, the size of the photo.
+    Thread-safe, and shared by whoever renders the same photo (the preview, the model panels): a render that
+    would run the slow steps another render is already running on the same photo waits for that one's
+    result (see :meth:`claim`) instead of running them twice. Holds ``entries`` images, the size of the photo.
     """
+
+    WAIT_POLL_S = 0.05  # how often a waiting render reports progress (which is how its job cancels)
 
     def __init__(self, entries: int = 1) -> None:
         self._lock = threading.Lock()
         self._size = max(1, entries)
         self._entries: list[tuple[Photo, str | None, tuple, Photo]] = []  # (source, start_after, key, stage)
+        self._running: list[_Claim] = []  # slow prefixes some render is computing now
 
     @property
     def keeps_first_step(self) -> bool:
@@ -185,6 +190,35 @@ class PrefixCache:
             self._entries.append((photo, start_after, key, stage))
             del self._entries[:-self._size]
 
+    def claim(self, photo: Photo, plan: list[Step], start_after: str | None = None,
+              progress: Callable[[float], None] | None = None) -> tuple[tuple[int, Photo] | None, "_Claim | None"]:
+        """Like :meth:`lookup`, for a render about to run ``plan``: when the hit (or None) leaves slow steps
+        to run, either this render claims them (the claim is returned; :meth:`release` it once its result is
+        stored) or another render holds that claim, and this one waits until it ends, then looks again.
+        While waiting, ``progress(0.0)`` is called every ``WAIT_POLL_S`` seconds: an exception it raises ends
+        the wait."""
+        slow = _slow_key(plan)
+        while True:
+            hit = self.lookup(photo, plan, start_after)
+            if slow is None or (hit is not None and hit[0] >= len(slow)):
+                return hit, None
+            with self._lock:
+                running = next((claim for claim in self._running if claim.matches(photo, start_after, slow)), None)
+                if running is None:
+                    mine = _Claim(photo, start_after, slow)
+                    self._running.append(mine)
+            if running is None:
+                return self.lookup(photo, plan, start_after), mine  # what was stored just before claiming
+            while not running.done.wait(self.WAIT_POLL_S):
+                if progress is not None:
+                    progress(0.0)
+
+    def release(self, claim: "_Claim") -> None:
+        """End ``claim`` (stored or failed): renders waiting for it look again."""
+        with self._lock:
+            self._running = [running for running in self._running if running is not claim]
+        claim.done.set()
+
     def runs_slow_step(self, photo: Photo, recipe: Recipe) -> bool:
         """True when rendering ``recipe`` on ``photo`` through this cache would run a slow step."""
         plan = steps(recipe)
@@ -192,12 +226,26 @@ class PrefixCache:
         return any(op.cost >= CACHED_COST for op, _ in plan[hit[0] if hit else 0:])
 
 
+class _Claim:
+    """A render computing ``photo``'s slow prefix ``key`` (from ``start_after``) for a :class:`PrefixCache`."""
+
+    def __init__(self, photo: Photo, start_after: str | None, key: tuple) -> None:
+        self.photo, self.start_after, self.key = photo, start_after, key
+        self.done = threading.Event()
+
+    def matches(self, photo: Photo, start_after: str | None, key: tuple) -> bool:
+        return self.photo is photo and self.start_after == start_after and self.key == key
+
+
+def _slow_key(plan: list[Step]) -> tuple | None:
+    slow = [index for index, (op, _) in enumerate(plan) if op.cost >= CACHED_COST]
+    return _key(plan[:slow[-1] + 1]) if slow else None
+
+
 def slow_prefix(recipe: Recipe) -> tuple | None:
     """The steps of ``recipe`` up to its last slow one, with their parameters (what a PrefixCache keeps), or
     None when it has no slow step: two recipes with the same prefix share the slow work."""
-    plan = steps(recipe)
-    slow = [index for index, (op, _) in enumerate(plan) if op.cost >= CACHED_COST]
-    return _key(plan[:slow[-1] + 1]) if slow else None
+    return _slow_key(steps(recipe))
 
 
 def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop_before: str | None = None,
@@ -213,13 +261,27 @@ def render(photo: Photo, recipe: Recipe, *, start_after: str | None = None, stop
     each step (and within slow steps, such as denoise's tiles), weighed by the steps' ``cost``; it is also how
     a job cancels: an exception it raises ends the render."""
     plan = steps(recipe, start_after=start_after, stop_before=stop_before)
+    if region is not None:
+        hit = cache.lookup(photo, plan, start_after) if cache is not None else None
+        done, start = hit if hit is not None else (0, photo)
+        return _render_region(start, plan[done:], region, progress)
+    if cache is None:
+        return _render_steps(photo, plan, progress)
+    hit, claim = cache.claim(photo, plan, start_after, progress)
+    try:
+        return _render_steps(photo, plan, progress, cache, start_after, hit)
+    finally:
+        if claim is not None:
+            cache.release(claim)
+
+
+def _render_steps(photo: Photo, plan: list[Step], progress, cache: PrefixCache | None = None,
+                  start_after: str | None = None, hit: tuple[int, Photo] | None = None) -> Photo:
+    """``plan`` run on ``photo``, from the ``hit`` of ``cache`` if any, keeping what ``cache`` keeps."""
     source, done = photo, 0
-    hit = cache.lookup(photo, plan, start_after) if cache is not None else None
     if hit is not None:
         done, photo = hit
     remaining = plan[done:]
-    if region is not None:
-        return _render_region(photo, remaining, region, progress)
     keep: tuple[int, ...] = ()
     if cache is not None:
         kept = [index for index, (op, _) in enumerate(remaining) if is_kept(op)]

@@ -3,6 +3,9 @@ mapped back through every step, and the prefix cache."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -303,3 +306,83 @@ def test_a_two_entry_cache_also_keeps_the_first_step_so_a_straighten_drag_starts
     single = PrefixCache()
     render(photo, recipe, cache=single)
     assert single.lookup(photo, steps(dragged)) is None  # one entry: only the whole geometry
+
+
+def denoiser_held_until(release: threading.Event, monkeypatch) -> list:
+    """The denoise step as a stand-in that counts its runs and blocks each until ``release`` is set."""
+    runs = []
+
+    def held(photo, params, progress=None):
+        runs.append(threading.current_thread().name)
+        assert release.wait(10)
+        return photo.with_pixels(photo.pixels * 0.5)
+
+    monkeypatch.setattr(denoise_step, "denoise_photo", held)
+    return runs
+
+
+def render_in_thread(*args, **kwargs) -> tuple[threading.Thread, list]:
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(render(*args, **kwargs)))
+    thread.start()
+    return thread, results
+
+
+def test_two_renders_of_one_slow_prefix_at_once_denoise_once(monkeypatch):
+    """The preview and a model panel render the same photo at the same moment: the second waits for the
+    first's denoised stage instead of denoising too."""
+    release = threading.Event()
+    runs = denoiser_held_until(release, monkeypatch)
+    photo, cache = sample_photo(), PrefixCache(entries=2)
+    recipe = edited(denoise=DenoiseParams(10.0), exposure=ExposureParams(0.5))
+    first, first_result = render_in_thread(photo, recipe, cache=cache)
+    wait_until(lambda: len(runs) == 1)
+    polls = []
+    later = recipe.with_params("exposure", ExposureParams(1.0))  # the same slow prefix, another edit after it
+    second, second_result = render_in_thread(photo, later, cache=cache, progress=polls.append)
+    wait_until(lambda: len(polls) >= 2)  # waiting, and reporting progress (how its job could cancel)
+    assert len(runs) == 1 and set(polls) == {0.0}
+    release.set()
+    first.join(10), second.join(10)
+    assert len(runs) == 1
+    np.testing.assert_array_equal(second_result[0].pixels, render(photo, later).pixels)
+    np.testing.assert_array_equal(first_result[0].pixels, render(photo, recipe).pixels)
+
+
+def test_a_waiting_render_can_be_cancelled_and_a_failed_one_does_not_block_the_next(monkeypatch):
+    release = threading.Event()
+    runs = denoiser_held_until(release, monkeypatch)
+    photo, cache = sample_photo(), PrefixCache()
+    recipe = edited(denoise=DenoiseParams(10.0))
+    first, _ = render_in_thread(photo, recipe, cache=cache)
+    wait_until(lambda: len(runs) == 1)
+
+    def cancelled(fraction):
+        raise InterruptedError("cancelled")
+
+    with pytest.raises(InterruptedError):
+        render(photo, recipe, cache=cache, progress=cancelled)  # it was waiting: the cancel ends the wait
+    hit, claim = cache.claim(photo, steps(edited(denoise=DenoiseParams(20.0))))  # another prefix: no wait
+    assert hit is None and claim is not None
+    cache.release(claim)
+    release.set()
+    first.join(10)
+    assert len(runs) == 1
+
+    def failing(photo, params, progress=None):
+        raise RuntimeError("the denoiser broke")
+
+    monkeypatch.setattr(denoise_step, "denoise_photo", failing)
+    stronger = edited(denoise=DenoiseParams(30.0))
+    with pytest.raises(RuntimeError):
+        render(photo, stronger, cache=cache)
+    hit, claim = cache.claim(photo, steps(stronger))
+    assert hit is None and claim is not None  # the failed render's claim was released
+    cache.release(claim)
+
+
+def wait_until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
