@@ -3,7 +3,8 @@
 Looks of our own are applied to permitted training photos (``training/fetch_photos.py train``; never the
 evaluation packages) to make before/after pairs: two global ones (tone curve + split toning; hue/saturation
 shifts + a vignette) and two local ones (guided-filter clarity; shadow lift + highlight recovery with a
-guided-filter base). 16 photos give the training pairs; 3 other photos, each whole and in two crops (new
+guided-filter base). 16 photos give the training pairs (their afters optionally JPEG-compressed, as an
+editor exports them: ``--train-after-jpeg 90``); 3 other photos, each whole and in two crops (new
 framings, so a vignette lands elsewhere), give 9 held-out pairs. Every method is fitted to the training pairs
 and scored on the held-out ones (PSNR, mean CIEDE2000):
 
@@ -23,7 +24,8 @@ Then the 24 MP apply: one look on a 6000x4000 image, the full-resolution slicing
 with ``--threads`` threads (default 2), against a plain per-pixel 3x4 colour matrix (cv2.transform) at the same
 size as the baseline cost of touching every pixel.
 
-    python bench/bench_look.py [--minutes 2] [--looks all] [--threads 2] [--cv]
+    python bench/bench_look.py [--minutes 2] [--looks all] [--threads 2] [--cv] [--independent]
+                               [--train-after-jpeg QUALITY]
 """
 
 from __future__ import annotations
@@ -213,15 +215,19 @@ def held_out_framings(image: np.ndarray) -> list[np.ndarray]:
             image[:int(0.75 * h), int(0.3 * w):]]
 
 
-def write_pairs(folder: Path, images: dict[str, np.ndarray], look) -> None:
+def write_pairs(folder: Path, images: dict[str, np.ndarray], look, after_jpeg: int = 0) -> None:
+    """The befores (8-bit PNG) and their afters: 8-bit PNG, or JPEG of quality ``after_jpeg`` (an editor's
+    export) when given."""
     for side in ("before", "after"):
         (folder / side).mkdir(parents=True, exist_ok=True)
     for name, image in images.items():
         cv2.imwrite(str(folder / "before" / f"{name}.png"), cv2.cvtColor(np.round(image * 255).astype(np.uint8),
                                                                        cv2.COLOR_RGB2BGR))
-        after = look(image)
-        cv2.imwrite(str(folder / "after" / f"{name}.png"), cv2.cvtColor(np.round(after * 255).astype(np.uint8),
-                                                                      cv2.COLOR_RGB2BGR))
+        after = cv2.cvtColor(np.round(look(image) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        if after_jpeg:
+            cv2.imwrite(str(folder / "after" / f"{name}.jpg"), after, [cv2.IMWRITE_JPEG_QUALITY, after_jpeg])
+        else:
+            cv2.imwrite(str(folder / "after" / f"{name}.png"), after)
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -266,6 +272,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cv", action="store_true", help="run the product's cross-validation too (slower)")
     parser.add_argument("--independent", action="store_true",
                         help="also score on the reserved evaluation photos (fetch_photos.py eval)")
+    parser.add_argument("--train-after-jpeg", type=int, default=0, metavar="QUALITY",
+                        help="write the training afters as JPEGs of this quality (an editor's export); the "
+                             "held-out afters stay exact PNGs")
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
     args = parser.parse_args(argv)
@@ -283,11 +292,12 @@ def main(argv=None) -> int:
     independent_images = ({group: read_fit(path, SIDE) for group, path in listed_photos("eval").items()}
                           if args.independent else {})
     names = list(LOOKS) if args.looks == "all" else args.looks.split(",")
-    report = {"train_pairs": len(train_images), "held_out_pairs": len(held_images),
+    report = {"train_pairs": len(train_images), "train_after_jpeg": args.train_after_jpeg,
+              "held_out_pairs": len(held_images),
               "independent_pairs": len(independent_images), "looks": {}}
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
-            write_pairs(Path(tmp) / "train", train_images, LOOKS[name])
+            write_pairs(Path(tmp) / "train", train_images, LOOKS[name], args.train_after_jpeg)
             write_pairs(Path(tmp) / "held", held_images, LOOKS[name])
             train = load_look_pairs(scan_look_pairs(Path(tmp) / "train"))
             held = load_look_pairs(scan_look_pairs(Path(tmp) / "held"))

@@ -129,16 +129,19 @@ def _smoothness(lattice: np.ndarray) -> np.ndarray:
 CURVE_BINS = 64  # bins of the per-channel curves the LUT falls back on where the pairs have no colours
 
 
-def channel_curves_lut(before: np.ndarray, after: np.ndarray, size: int) -> np.ndarray:
-    """A LUT (size, size, size, 3) made of one tone curve per channel fitted to pixels (N, 3): the mean after
-    value of each before value's bin, interpolated over the bins that hold pixels. A channel's curve needs no
-    particular hue, so it carries a look's general shift to colours the pairs do not contain."""
+def channel_curves_lut(before: np.ndarray, after: np.ndarray, size: int,
+                       weights: np.ndarray | None = None) -> np.ndarray:
+    """A LUT (size, size, size, 3) made of one tone curve per channel fitted to pixels (N, 3): the (``weights``-
+    weighted) mean after value of each before value's bin, interpolated over the bins that hold pixels. A
+    channel's curve needs no particular hue, so it carries a look's general shift to colours the pairs do not
+    contain."""
     axis = np.linspace(0.0, 1.0, size)
+    weights = np.ones(len(before)) if weights is None else weights
     curves = []
     for channel in range(3):
         bins = np.minimum((before[:, channel] * CURVE_BINS).astype(np.int64), CURVE_BINS - 1)
-        counts = np.bincount(bins, minlength=CURVE_BINS)
-        sums = np.bincount(bins, after[:, channel], minlength=CURVE_BINS)
+        counts = np.bincount(bins, weights, minlength=CURVE_BINS)
+        sums = np.bincount(bins, weights * after[:, channel], minlength=CURVE_BINS)
         centres = (np.arange(CURVE_BINS) + 0.5) / CURVE_BINS
         filled = counts > 0
         curves.append(np.interp(axis, centres[filled], sums[filled] / counts[filled]) if filled.any() else axis)
@@ -148,10 +151,28 @@ def channel_curves_lut(before: np.ndarray, after: np.ndarray, size: int) -> np.n
 
 CLIPPED = 0.5 / 255.0
 """An after value within this of 0 or 1 is taken as clipped there: the look's value is at least (at most) it."""
+DETAIL = 0.02
+"""The local standard deviation of a before's luma (0-1) at which its pixel weighs half in the LUT fit."""
+DETAIL_RADIUS = 2  # pixels: the window of that standard deviation is 5 x 5
+
+
+def detail_weights(before: np.ndarray, detail: float = DETAIL) -> np.ndarray:
+    """(H, W) weights in (0, 1] of ``before``'s pixels (sRGB, 0-1) for the LUT fit: 1 / (1 + (s / detail)^2),
+    s the standard deviation of its luma over 5 x 5 pixels. A JPEG-exported after is exact in flat areas and
+    off by its compression near edges and in texture. On the benchmark's tone-curve look with JPEG afters of
+    quality 90 (75), weighing pixels this way lifted the LUT fit by 2.4 (2.9) dB on held-out pairs, and by 0.1
+    dB with lossless afters (``bench/bench_look.py``; looks that vary over the photo lose 0.1 dB in their LUT,
+    which their grid makes up)."""
+    luma = cv2.cvtColor(np.ascontiguousarray(before, dtype=np.float32), cv2.COLOR_RGB2GRAY)
+    window = (2 * DETAIL_RADIUS + 1,) * 2
+    mean = cv2.blur(luma, window)
+    spread = np.sqrt(np.maximum(cv2.blur(luma * luma, window) - mean * mean, 0.0))
+    return 1.0 / (1.0 + (spread / detail) ** 2)
 
 
 def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, fallback: float = 0.5,
-            samples: int = 300_000, iterations: int = 400, clip_rounds: int = 8, seed: int = 0) -> np.ndarray:
+            samples: int = 300_000, iterations: int = 400, clip_rounds: int = 8, detail: float | None = DETAIL,
+            seed: int = 0) -> np.ndarray:
     """The global 3D LUT (size, size, size, 3) that best maps the befores to the afters: least squares over up
     to ``samples`` random pixels, plus ``smooth`` x (pixels per node) times the squared second differences of
     neighbouring nodes (:func:`_smoothness`), plus ``fallback`` times that weight times the squared distance to
@@ -164,30 +185,37 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, f
     so its nodes may lie beyond: an after clipped at white (or black) only says the look reached at least 1 (at
     most 0) there. ``clip_rounds`` times, such a pixel's target is raised (lowered) to the LUT's own value where
     that is already beyond, and the system solved again: a look that pushes highlights past white then keeps its
-    slope right up to the clipping point instead of bending early, as a LUT fitted to the clipped values does."""
+    slope right up to the clipping point instead of bending early, as a LUT fitted to the clipped values does.
+
+    Pixels on edges and texture weigh less (:func:`detail_weights`, with ``detail``; None: all alike): there an
+    after exported as a JPEG (ringing, halved colour resolution) says least about the look's colour map."""
     rng = np.random.default_rng(seed)
     before = np.concatenate([p.before.reshape(-1, 3) for p in pairs])
     after = np.concatenate([p.after.reshape(-1, 3) for p in pairs])
     pick = rng.choice(len(before), size=min(samples, len(before)), replace=False)
     x, y = before[pick].astype(np.float64), after[pick].astype(np.float64)
+    trust = (np.concatenate([detail_weights(p.before, detail).ravel() for p in pairs])[pick]
+             if detail is not None else np.ones(len(x)))
+    trust *= len(trust) / trust.sum()
     indices, weights = _lut_weights(x, size)
     nodes = size ** 3
     weight = smooth * len(x) / nodes
     keys = (indices[:, :, None] * nodes + indices[:, None, :]).ravel()
-    products = (weights[:, :, None] * weights[:, None, :]).ravel()
+    products = ((weights * trust[:, None])[:, :, None] * weights[:, None, :]).ravel()
     dense = np.bincount(keys, products, nodes * nodes)
     entries = np.flatnonzero(dense)
     rows, cols, values = entries // nodes, entries % nodes, dense[entries]
     del dense
     flat = indices.ravel()
     prior = fallback * weight
-    curves = prior * channel_curves_lut(x, y, size).reshape(nodes, 3)
+    curves = prior * channel_curves_lut(x, y, size, trust).reshape(nodes, 3)
+    trusted = weights * trust[:, None]
 
-    def right_side(targets: np.ndarray) -> np.ndarray:  # A^T targets + prior curves
-        return np.stack([np.bincount(flat, (weights * targets[:, c:c + 1]).ravel(), nodes) for c in range(3)],
+    def right_side(targets: np.ndarray) -> np.ndarray:  # A^T W targets + prior curves
+        return np.stack([np.bincount(flat, (trusted * targets[:, c:c + 1]).ravel(), nodes) for c in range(3)],
                         axis=1) + curves
 
-    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T A + weight D^T D + prior I) lattice, lattice (nodes, 3)
+    def normal(lattice: np.ndarray) -> np.ndarray:  # (A^T W A + weight D^T D + prior I) lattice, lattice (nodes, 3)
         data = np.stack([np.bincount(rows, values * lattice[cols, c], nodes) for c in range(3)], axis=1)
         return data + weight * _smoothness(lattice.reshape(size, size, size, 3)).reshape(nodes, 3) + prior * lattice
 
