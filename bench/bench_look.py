@@ -326,7 +326,9 @@ def main(argv=None) -> int:
         row["hdrnet_steps"] = outcome.steps
         if args.cv:
             row["hdrnet_cross_validation"] = {k: outcome.held_out[k] for k in ("psnr", "ciede2000", "folds",
-                                                                               "lut_alone_psnr", "with_grid_psnr")}
+                                                                               "lut_alone_psnr", "with_grid_psnr",
+                                                                               "lut_alone_flat_psnr",
+                                                                               "with_grid_flat_psnr")}
         row["gain_over_lut_db"] = round(row["hdrnet"]["psnr"] - row["lut17"]["psnr"], 2)
         report["looks"][name] = row
         print(name, json.dumps(row), flush=True)

@@ -129,8 +129,8 @@ def look_learn_command(args, parser) -> int:
              f"{held['ciede2000']:.2f} (identity {held['identity_ciede2000']:.2f}) by {held['folds']}-fold "
              f"cross-validation" if held["psnr"] is not None else "no cross-validation")
     parts = (f"{outcome.steps} steps in {result['minutes']:.1f} min" if held["grid"] else
-             f"global colour transform alone: cross-validation scored it {held['lut_alone_psnr']:.2f} dB, "
-             f"{held['with_grid_psnr']:.2f} dB with a local grid")
+             f"global colour transform alone: in flat areas cross-validation scored it "
+             f"{held['lut_alone_flat_psnr']:.2f} dB, {held['with_grid_flat_psnr']:.2f} dB with a local grid")
     print(f"saved look {args.name} ({len(data.pairs)} pairs; {parts}; {score})")
     print(f"apply it with: photolab-cli look apply IN -o OUT --look {args.name}")
     return 0

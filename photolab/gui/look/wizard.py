@@ -143,8 +143,9 @@ def score_text(held: dict) -> str:
               f"{held['identity_ciede2000']:.2f}).")
     if held.get("grid", True):
         return scores
-    return (f"{scores} The look is global: its local grid scored lower ({held['with_grid_psnr']:.2f} dB) than "
-            f"the global colour transform alone, so only that is kept.")
+    return (f"{scores} The look is global: in flat areas its local grid scored "
+            f"{held['with_grid_flat_psnr']:.2f} dB, the global colour transform alone "
+            f"{held['lut_alone_flat_psnr']:.2f} dB, so only that is kept.")
 
 
 def _pixmap(image: np.ndarray) -> QPixmap:

@@ -11,9 +11,11 @@ Adam, warm-up then cosine decay over the wall-clock budget; the network starts a
 Held-out scores by k-fold cross-validation: the pairs are split into ``folds`` groups; for each, a network
 learns from the other groups and is scored on that group's pairs at their working size (PSNR and mean
 CIEDE2000 against the after, beside the identity's: before against after), both with its grid and with its
-LUT alone. Where the LUT alone scores higher (a purely global look, which the LUT already does, and a grid
-learned from a few pairs only adds noise to), the look that is saved is the LUT alone (fitted to all pairs, no
-grid learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of
+LUT alone. That choice is made on the PSNR in flat areas (:func:`flat_psnr`: where an after exported as a
+JPEG is exact; over the whole frame its compression noise hides differences of a dB): unless the grid wins
+there by :data:`GRID_MARGIN_DB` (a purely global look, which the LUT already does, and a grid learned from a
+few pairs only adds noise to), the look that is saved is the LUT alone (fitted to all pairs, no grid
+learned); otherwise it learns its grid from all pairs. The look that is saved gets :data:`FINAL_SHARE` of
 the budget and the k cross-validation runs share the rest, so ``--minutes`` is the whole time; a
 cross-validation run learns for less time than the saved look, so its scores are, if anything, pessimistic.
 The held-out results (before / learned / after) are kept small for the wizard to show.
@@ -42,6 +44,7 @@ from photolab.models.store.card import check_model_name, save_weights_and_card
 
 DEFAULT_MINUTES = 5.0
 FINAL_SHARE = 0.5
+GRID_MARGIN_DB = 0.1  # how much better (flat-area PSNR, cross-validated) a look is with its grid, to keep it
 """Share of the time budget for the look that is saved (with cross-validation; all of it without)."""
 PREVIEW_SIDE = 320
 """Long side of the held-out before / learned / after images kept for the wizard."""
@@ -347,12 +350,21 @@ def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, co
     return model.eval(), losses
 
 
+def flat_psnr(result: np.ndarray, pair: LookPair) -> float:
+    """PSNR (dB) of ``result`` against the pair's after with every pixel weighed by :func:`detail_weights` of
+    its before: the error in flat areas, where a JPEG-exported after is exact."""
+    weights = detail_weights(pair.before)[..., None]
+    error = float((weights * (result.astype(np.float64) - pair.after) ** 2).sum() / (3.0 * weights.sum()))
+    return 10.0 * math.log10(1.0 / max(error, 1e-12))
+
+
 def score(model: HDRNet, pairs: list[LookPair]) -> list[dict[str, Any]]:
-    """Per pair: PSNR and mean CIEDE2000 of the look's result, and of the before (identity), against the after."""
+    """Per pair: PSNR (also in flat areas: :func:`flat_psnr`) and mean CIEDE2000 of the look's result, and
+    PSNR and CIEDE2000 of the before (identity), against the after."""
     rows = []
     for pair in pairs:
         learned = np.clip(apply_look(model, pair.before), 0.0, 1.0)
-        rows.append({"name": pair.name, "psnr": psnr(learned, pair.after),
+        rows.append({"name": pair.name, "psnr": psnr(learned, pair.after), "flat_psnr": flat_psnr(learned, pair),
                      "ciede2000": mean_ciede2000(learned, pair.after),
                      "identity_psnr": psnr(pair.before, pair.after),
                      "identity_ciede2000": mean_ciede2000(pair.before, pair.after), "learned": learned})
@@ -392,7 +404,7 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
                                   f"Cross-validating ({run})")
             with_grid += score(model, [pairs[i] for i in group])
             lut_alone += score(without_grid(model), [pairs[i] for i in group])
-        grid = not groups or _mean_psnr(with_grid) > _mean_psnr(lut_alone)
+        grid = not groups or _mean_psnr(with_grid, "flat_psnr") > _mean_psnr(lut_alone, "flat_psnr") + GRID_MARGIN_DB
         sub = context.subtask(1.0 - FINAL_SHARE if groups else 0.0, 1.0) if context is not None else None
         if grid:
             remaining = budget - (time.perf_counter() - started)
@@ -408,6 +420,8 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
     held_out["grid"] = grid
     held_out["lut_alone_psnr"] = _mean_psnr(lut_alone)
     held_out["with_grid_psnr"] = _mean_psnr(with_grid)
+    held_out["lut_alone_flat_psnr"] = _mean_psnr(lut_alone, "flat_psnr")
+    held_out["with_grid_flat_psnr"] = _mean_psnr(with_grid, "flat_psnr")
     previews = [(row["name"], _fit(pair.before, PREVIEW_SIDE), _fit(row["learned"], PREVIEW_SIDE),
                  _fit(pair.after, PREVIEW_SIDE))
                 for row in rows for pair in pairs if pair.name == row["name"]]
@@ -416,8 +430,8 @@ def learn(data: LookData, settings: LookSettings = LookSettings(), context=None,
                        data.summary(), previews)
 
 
-def _mean_psnr(rows: list[dict[str, Any]]) -> float | None:
-    return round(float(np.mean([row["psnr"] for row in rows])), 3) if rows else None
+def _mean_psnr(rows: list[dict[str, Any]], key: str = "psnr") -> float | None:
+    return round(float(np.mean([row[key] for row in rows])), 3) if rows else None
 
 
 def _summarise(rows: list[dict[str, Any]], folds: int) -> dict[str, Any]:
