@@ -2,8 +2,9 @@
 
 The pairs come checked and aligned from :mod:`photolab.core.look_pairs` (sRGB-encoded, long side at most
 ``WORK_SIDE``). First the global part of the look is fitted in closed form: a 3D LUT (:func:`fit_lut`, least
-squares with a curvature term, clip-aware, by conjugate gradients), which the network applies before its
-grid. Learning sees every pair whole (a crop would move the frame's centre, and a vignette with it), at
+squares with a curvature term, clip-aware, pixels on edges and texture weighing less, by conjugate
+gradients), which the network applies before its grid. Learning sees every pair whole (a crop would move the
+frame's centre, and a vignette with it), at
 ``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
 the same (flipped) image; the loss is the mean squared error of the sliced, applied grid against the after.
 Adam, warm-up then cosine decay over the wall-clock budget; the network starts as the identity look.
