@@ -4,10 +4,10 @@ The pairs come checked and aligned from :mod:`photolab.core.look_pairs` (sRGB-en
 ``WORK_SIDE``). First the global part of the look is fitted in closed form: a 3D LUT (:func:`fit_lut`, least
 squares with a curvature term, clip-aware, pixels on edges and texture weighing less, by conjugate
 gradients), which the network applies before its grid. Learning sees every pair whole (a crop would move the
-frame's centre, and a vignette with it), at
-``settings.side`` px on the long side, flipped at random, with the network's low-resolution copy made from
-the same (flipped) image; the loss is the mean squared error of the sliced, applied grid against the after.
-Adam, warm-up then cosine decay over the wall-clock budget; the network starts as the identity look.
+frame's centre, and a vignette with it), at ``settings.side`` px on the long side, flipped at random, with the
+network's low-resolution copy made from the same (flipped) image; the loss is the mean squared error of the
+sliced, applied grid against the after. Adam, warm-up then cosine decay over the wall-clock budget; the network
+starts as the identity look.
 
 Held-out scores by k-fold cross-validation: the pairs are split into ``folds`` groups; for each, a network
 learns from the other groups and is scored on that group's pairs at their working size (PSNR and mean
@@ -45,8 +45,10 @@ from photolab.models.store.card import check_model_name, save_weights_and_card
 
 DEFAULT_MINUTES = 5.0
 FINAL_SHARE = 0.5
-GRID_MARGIN_DB = 0.1  # how much better (flat-area PSNR, cross-validated) a look is with its grid, to keep it
 """Share of the time budget for the look that is saved (with cross-validation; all of it without)."""
+GRID_MARGIN_DB = 0.1
+"""How much higher a look must score with its grid than with its LUT alone (cross-validated flat-area PSNR,
+dB) to keep the grid."""
 PREVIEW_SIDE = 320
 """Long side of the held-out before / learned / after images kept for the wizard."""
 
@@ -202,10 +204,11 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, f
              if detail is not None else np.ones(len(x)))
     trust *= len(trust) / trust.sum()
     indices, weights = _lut_weights(x, size)
+    trusted = weights * trust[:, None]
     nodes = size ** 3
     weight = smooth * len(x) / nodes
     keys = (indices[:, :, None] * nodes + indices[:, None, :]).ravel()
-    products = ((weights * trust[:, None])[:, :, None] * weights[:, None, :]).ravel()
+    products = (trusted[:, :, None] * weights[:, None, :]).ravel()
     dense = np.bincount(keys, products, nodes * nodes)
     entries = np.flatnonzero(dense)
     rows, cols, values = entries // nodes, entries % nodes, dense[entries]
@@ -213,7 +216,6 @@ def fit_lut(pairs: list[LookPair], size: int = LUT_SIZE, smooth: float = 0.02, f
     flat = indices.ravel()
     prior = fallback * weight
     curves = prior * channel_curves_lut(x, y, size, trust).reshape(nodes, 3)
-    trusted = weights * trust[:, None]
 
     def right_side(targets: np.ndarray) -> np.ndarray:  # A^T W targets + prior curves
         return np.stack([np.bincount(flat, (trusted * targets[:, c:c + 1]).ravel(), nodes) for c in range(3)],
@@ -296,7 +298,8 @@ def global_stage(pairs: list[LookPair], settings: LookSettings, context=None, wh
 
 
 def learn_once(pairs: list[LookPair], settings: LookSettings, seconds: float, context=None,
-               on_step: Callable[[int, float], None] | None = None, what: str = "Learning") -> tuple[HDRNet, list[float]]:
+               on_step: Callable[[int, float], None] | None = None,
+               what: str = "Learning") -> tuple[HDRNet, list[float]]:
     """One network learned from ``pairs`` for ``seconds`` (or ``settings.max_steps``): its LUT fitted, then its
     grid learned; returns it and the step losses. ``context`` gets progress (and may cancel: JobCancelled
     propagates)."""
